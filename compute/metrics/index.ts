@@ -1,0 +1,32 @@
+/**
+ * Evaluation metrics on plain typed arrays (no TensorFlow): accuracy, NLL, Brier,
+ * calibration (ECE, MCE, signed error, logit-spaced calibration curve), predictive
+ * entropy, histograms and inverse ECDFs, and out-of-distribution detection scores
+ * (AUROC, FPR at 95% TPR). Every function validates its inputs and throws an Error
+ * with one sentence when they are malformed.
+ */
+
+export type { Labels, Probabilities, Values } from './validate.ts';
+export { ROW_SUM_TOLERANCE } from './validate.ts';
+export {
+  PROBABILITY_FLOOR,
+  accuracy,
+  brierScore,
+  confidences,
+  meanConfidence,
+  negativeLogLikelihood,
+  predictedClasses,
+} from './classification.ts';
+export {
+  CURVE_MAX_CONFIDENCE,
+  calibration,
+  calibrationCurve,
+  logitBinEdges,
+  type CalibrationBin,
+  type CalibrationCurveOptions,
+  type CalibrationCurvePoint,
+  type CalibrationResult,
+} from './calibration.ts';
+export { entropy } from './entropy.ts';
+export { histogram, inverseEcdf, type Histogram, type HistogramOptions } from './distribution.ts';
+export { auroc, empiricalQuantile, fprAtTpr, fractionAboveKnownQuantile, thresholdAtTpr } from './detection.ts';
