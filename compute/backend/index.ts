@@ -1,0 +1,138 @@
+/**
+ * Chooses and starts a TensorFlow.js backend. Order when nothing is forced:
+ * tfjs-node-gpu (only if a CUDA device answers), tfjs-node (native CPU),
+ * wasm, then the plain JavaScript cpu backend. The two native packages are
+ * optional dependencies: on machines where they cannot install, the import
+ * fails and we fall through.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmKernels } from './wasm-kernels.ts';
+
+export const backendNames = ['gpu', 'node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof backendNames)[number];
+
+/** Environment variable that forces a backend, like `--backend`. */
+export const backendEnvVar = 'LAPLACE_BACKEND';
+
+export interface BackendInfo {
+  /** Our name for it: gpu, node, wasm or cpu. */
+  name: BackendName;
+  /** TensorFlow.js's registered backend name (tensorflow, wasm, cpu). */
+  tfName: string;
+  /** Version of the package that provides it. */
+  version: string;
+  /** tfjs-core version, which every backend shares. */
+  coreVersion: string;
+}
+
+export class BackendError extends Error {
+  override name = 'BackendError';
+}
+
+export function isBackendName(value: string): value is BackendName {
+  return (backendNames as readonly string[]).includes(value);
+}
+
+let started: BackendInfo | null = null;
+
+/** The backend that `startBackend` chose, or null before it ran. */
+export function currentBackend(): BackendInfo | null {
+  return started;
+}
+
+/**
+ * Start a backend: the forced one (argument, else the environment variable),
+ * or the first that works in the fallback order. A forced backend that cannot
+ * start is an error, never a silent fallback.
+ */
+export async function startBackend(forced?: string): Promise<BackendInfo> {
+  const requested = forced ?? process.env[backendEnvVar] ?? '';
+  if (requested !== '' && !isBackendName(requested)) {
+    throw new BackendError(
+      `Unknown backend "${requested}"; choose one of ${backendNames.join(', ')} (or leave ${backendEnvVar} unset to pick automatically).`,
+    );
+  }
+  if (started) {
+    if (requested === '' || requested === started.name) return started;
+    throw new BackendError(`Backend ${started.name} is already running in this process; ${requested} cannot start beside it.`);
+  }
+  const order: BackendName[] = requested ? [requested] : [...backendNames];
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      const info = await tryStart(name);
+      if (info) {
+        started = info;
+        return info;
+      }
+      failures.push(`${name}: not available`);
+    } catch (error) {
+      failures.push(`${name}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (requested) {
+    throw new BackendError(
+      `Backend ${requested} could not start (${failures.join('; ')}); install its package or choose another with --backend.`,
+    );
+  }
+  throw new BackendError(`No TensorFlow.js backend could start (${failures.join('; ')}).`);
+}
+
+async function tryStart(name: BackendName): Promise<BackendInfo | null> {
+  const coreVersion = tf.version_core;
+  switch (name) {
+    case 'gpu': {
+      const gpu = await importOptional('@tensorflow/tfjs-node-gpu');
+      if (!gpu) return null;
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      const backend = tf.backend() as unknown as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
+      if (!backend.isGPUPackage || !backend.isUsingGpuDevice) {
+        throw new BackendError('tfjs-node-gpu is installed but no CUDA device answered');
+      }
+      return { name, tfName: 'tensorflow', version: packageVersion(gpu), coreVersion };
+    }
+    case 'node': {
+      const native = await importOptional('@tensorflow/tfjs-node');
+      if (!native) return null;
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      return { name, tfName: 'tensorflow', version: packageVersion(native), coreVersion };
+    }
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      if (!(await tf.setBackend('wasm'))) return null;
+      await tf.ready();
+      registerWasmKernels();
+      return { name, tfName: 'wasm', version: wasm.version_wasm, coreVersion };
+    }
+    case 'cpu': {
+      const cpu = await import('@tensorflow/tfjs-backend-cpu');
+      if (!(await tf.setBackend('cpu'))) return null;
+      await tf.ready();
+      return { name, tfName: 'cpu', version: cpu.version_cpu, coreVersion };
+    }
+  }
+}
+
+/** Import a package that may be absent; null when it is not installed. */
+async function importOptional(specifier: string): Promise<Record<string, unknown> | null> {
+  try {
+    return (await import(specifier)) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return null;
+    throw error;
+  }
+}
+
+function packageVersion(module: Record<string, unknown>): string {
+  const version = module.version as Record<string, string> | string | undefined;
+  if (typeof version === 'string') return version;
+  return version?.['tfjs-node'] ?? version?.['tfjs-core'] ?? tf.version_core;
+}
+
+/** One line for the start of a run. */
+export function describeBackend(info: BackendInfo): string {
+  return `backend ${info.name} (TensorFlow.js ${info.tfName} ${info.version}, core ${info.coreVersion})`;
+}

@@ -1,0 +1,161 @@
+/**
+ * The compute command line. `run` executes the study's experiments for a
+ * profile and writes artifacts plus manifest; `train` trains (or finds in the
+ * cache) one model and prints its checkpoint folder.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { backendEnvVar, backendNames, describeBackend, startBackend } from './backend/index.ts';
+import { writeManifest } from './artifacts/manifest.ts';
+import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
+import { runModelsExperiment } from './experiments/run-models.ts';
+import type { RunSettings } from './experiments/inputs.ts';
+import { getModelSpec, modelNames } from './models/zoo.ts';
+import { formatDuration, ProgressBoard } from './progress/index.ts';
+import { experimentNames, getProfile, parseExperiments, profileNames, type ExperimentName } from './study.ts';
+import { TaskPool } from './workers/pool.ts';
+
+const usage = `Usage: npm run compute -- <command> [options]
+
+Commands:
+  run      run the study's experiments and write their artifacts and manifest
+  train    train one model (or reuse its cached checkpoint) and print the checkpoint folder
+
+Options of run:
+  --profile NAME   ${profileNames.join(' | ')} (default full; only full may write to results/)
+  --only LIST      comma-separated experiments: ${experimentNames.join(', ')}
+  --out DIR        where artifacts go (default: results/ for full, .cache/out/<profile> otherwise)
+  --workers N      worker threads, each with its own backend (default 2 on wasm/cpu, 1 on native backends; 0 runs in this thread)
+
+Options of train:
+  --data NAME      ${datasetNames.join(' | ')}
+  --model NAME     ${modelNames.join(' | ')}
+  --profile NAME   ${profileNames.join(' | ')} (default full)
+
+Common options:
+  --backend NAME   ${backendNames.join(' | ')} (default: the first that starts; also ${backendEnvVar})
+  --cache DIR      cache of checkpoints and fits (default .cache)
+  --help           this text
+`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const options = {
+  profile: { type: 'string' },
+  only: { type: 'string' },
+  out: { type: 'string' },
+  workers: { type: 'string' },
+  data: { type: 'string' },
+  model: { type: 'string' },
+  backend: { type: 'string' },
+  cache: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(`${message.replace(/\.$/, '')}; run with --help to see the options.`);
+  }
+}
+
+function workerCount(value: string | undefined, backend: string): number {
+  if (value === undefined) return backend === 'wasm' || backend === 'cpu' ? 2 : 1;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 0 || count > 64) throw new UsageError(`--workers must be an integer from 0 to 64, got "${value}".`);
+  return count;
+}
+
+async function runCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
+  const profile = getProfile(values.profile ?? 'full');
+  const experiments = parseExperiments(values.only);
+  const outDir = resolve(values.out ?? profile.defaultOut);
+  if (profile.name !== 'full' && outDir === resolve('results')) {
+    throw new UsageError(`The ${profile.name} profile may not write into results/, which holds the committed full-profile results; pass another --out folder.`);
+  }
+  const backend = await startBackend(values.backend);
+  console.log(`${describeBackend(backend)}; profile ${profile.name}; writing to ${outDir}`);
+  const settings: RunSettings = { profile: profile.name, backend: backend.name, cacheDir: resolve(values.cache ?? '.cache') };
+  const board = new ProgressBoard();
+  const pool = new TaskPool(workerCount(values.workers, backend.name), backend.name, board);
+  const stages: Record<string, number> = {};
+  const runners: Record<ExperimentName, () => Promise<void>> = {
+    models: () => runModelsExperiment(pool, settings, profile, outDir, board),
+  };
+  try {
+    for (const experiment of experiments) {
+      const started = performance.now();
+      await runners[experiment]();
+      stages[experiment] = (performance.now() - started) / 1000;
+    }
+  } finally {
+    await pool.close();
+  }
+  writeManifest(outDir, {
+    profile: profile.name,
+    seeds: { split: profile.split.splitSeed, training: profile.trainingSeed },
+    backend: { name: backend.name, version: backend.version, core: backend.coreVersion },
+    packages: (await import('./artifacts/manifest.ts')).packageVersions(),
+    data: Object.fromEntries(
+      profile.datasets.map((dataset) => [dataset, verifyDataFiles(dataset).map((file) => ({ file: file.path.split('/').slice(-1)[0], sha256: file.sha256 }))]),
+    ),
+    run: { stages, node: process.version, platform: `${process.platform}-${process.arch}`, finishedAt: new Date().toISOString() },
+  });
+  console.log('stage times:');
+  for (const [stage, seconds] of Object.entries(stages)) console.log(`  ${stage.padEnd(12)} ${formatDuration(seconds)}`);
+}
+
+async function trainCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
+  if (!values.data) throw new UsageError(`train needs --data (${datasetNames.join(' or ')}).`);
+  if (!isDatasetName(values.data)) throw new UsageError(`Unknown data set "${values.data}"; choose one of ${datasetNames.join(', ')}.`);
+  if (!values.model) throw new UsageError(`train needs --model (one of ${modelNames.join(', ')}).`);
+  getModelSpec(values.model);
+  const profile = getProfile(values.profile ?? 'full');
+  const backend = await startBackend(values.backend);
+  console.log(describeBackend(backend));
+  const board = new ProgressBoard();
+  const pool = new TaskPool(0, backend.name, board);
+  const settings: RunSettings = { profile: profile.name, backend: backend.name, cacheDir: resolve(values.cache ?? '.cache') };
+  const { trainedZooModel } = await import('./experiments/inputs.ts');
+  const { trained } = await trainedZooModel(settings, values.data, values.model, {
+    progress: (done, total, unit) => board.update({ task: `train ${values.data}/${values.model}`, done, total, unit }),
+    log: (line) => board.log(line),
+  });
+  board.finish(`train ${values.data}/${values.model}`);
+  trained.model.dispose();
+  await pool.close();
+  console.log(trained.dir);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parse(argv);
+    const command = positionals[0];
+    if (values.help || command === 'help' || command === undefined) {
+      console.log(usage);
+      return values.help || command === 'help' ? 0 : 1;
+    }
+    if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"; run with --help to see the usage.`);
+    if (command === 'run') await runCommand(values);
+    else if (command === 'train') await trainCommand(values);
+    else throw new UsageError(`Unknown command "${command}"; use run or train (see --help).`);
+    return 0;
+  } catch (error) {
+    const failure = error as Error;
+    const known = ['UsageError', 'StudyError', 'DataError', 'BackendError', 'ModelError', 'CheckpointError', 'TaskError', 'TrainingError'];
+    if (known.includes(failure.name)) {
+      console.error(`error: ${failure.message}`);
+      return 2;
+    }
+    console.error(failure.stack ?? String(error));
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

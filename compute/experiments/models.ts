@@ -1,0 +1,74 @@
+/**
+ * Experiment "models": train every model of the zoo on every data set and
+ * write results/models.json (parameters, epochs, accuracies, test NLL).
+ */
+import type { DatasetName } from '../data/index.ts';
+import { evaluateModel } from '../models/trained.ts';
+import { getModelSpec } from '../models/zoo.ts';
+import type { TaskContext } from '../workers/protocol.ts';
+import { trainedZooModel, type RunSettings } from './inputs.ts';
+
+export interface TrainTaskParams {
+  settings: RunSettings;
+  dataset: DatasetName;
+  model: string;
+}
+
+export interface ModelRow {
+  dataset: DatasetName;
+  model: string;
+  family: string;
+  depth: number;
+  description: string;
+  parameters: number;
+  epochs: number;
+  trainCount: number;
+  validationCount: number;
+  testCount: number;
+  trainAccuracy: number;
+  validationAccuracy: number;
+  testAccuracy: number;
+  testNll: number;
+  /** Mean training objective of the last epoch (cross-entropy + weight decay). */
+  finalTrainObjective: number;
+}
+
+export interface TrainTaskResult {
+  row: ModelRow;
+  reused: boolean;
+}
+
+export async function trainTask(params: TrainTaskParams, context: TaskContext): Promise<TrainTaskResult> {
+  const { trained, data } = await trainedZooModel(params.settings, params.dataset, params.model, context);
+  try {
+    const spec = getModelSpec(params.model);
+    const [train, validation, test] = [
+      await evaluateModel(trained.model, data.train),
+      await evaluateModel(trained.model, data.validation),
+      await evaluateModel(trained.model, data.test),
+    ];
+    const history = trained.record.history;
+    return {
+      reused: trained.reused,
+      row: {
+        dataset: params.dataset,
+        model: params.model,
+        family: spec.family,
+        depth: spec.depth,
+        description: spec.description,
+        parameters: trained.record.parameters,
+        epochs: trained.record.epochs,
+        trainCount: data.train.count,
+        validationCount: data.validation.count,
+        testCount: data.test.count,
+        trainAccuracy: train.accuracy,
+        validationAccuracy: validation.accuracy,
+        testAccuracy: test.accuracy,
+        testNll: test.nll,
+        finalTrainObjective: history[history.length - 1]?.trainObjective ?? 0,
+      },
+    };
+  } finally {
+    trained.model.dispose();
+  }
+}
