@@ -43,9 +43,10 @@ export const profiles: Record<ProfileName, Profile> = {
   quick: {
     name: 'quick',
     datasets: ['mnist', 'fashion-mnist'],
-    models: [...modelNames],
+    // Two depths per family are enough to exercise every family-wise figure.
+    models: ['mlp-1', 'mlp-2', 'lenet5', 'cnn-1', 'cnn-2'],
     split: { validationSize: 5000, splitSeed: 0 },
-    subsets: { train: 3000, validation: 1000, test: 1000 },
+    subsets: { train: 2000, validation: 500, test: 500 },
     epochs: () => 2,
     trainingSeed: 1000,
     defaultOut: '.cache/out/quick',

@@ -16,8 +16,8 @@ export class ArtifactError extends Error {
 
 /** Round to `digits` significant digits; integers of up to 15 digits stay exact. */
 export function roundSignificant(value: number, digits = significantDigits): number {
+  if (value === 0) return 0; // also turns -0 into 0
   if (Number.isInteger(value) && Math.abs(value) < 1e15) return value;
-  if (value === 0) return 0;
   const rounded = Number(value.toPrecision(digits));
   return Object.is(rounded, -0) ? 0 : rounded;
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env zx
+// The main job: make sure data and packages are there, regenerate the
+// results of a profile (full by default, into results/), then build the site
+// from them. Options are passed to the compute CLI: --profile, --only, --out,
+// --backend, --workers, --cache.
+import { $, argv, echo } from 'zx';
+
+$.verbose = false;
+const started = performance.now();
+const passThrough = ['profile', 'only', 'out', 'backend', 'workers', 'cache']
+  .filter((name) => argv[name] !== undefined)
+  .flatMap((name) => [`--${name}`, String(argv[name])]);
+
+await $({ stdio: 'inherit' })`zx scripts/setup.mjs`;
+
+const computeStart = performance.now();
+try {
+  await $({ stdio: 'inherit' })`tsx compute/cli.ts run ${passThrough}`;
+} catch (error) {
+  process.exit(error.exitCode ?? 1);
+}
+const computeSeconds = (performance.now() - computeStart) / 1000;
+
+const siteStart = performance.now();
+const profile = argv.profile ?? 'full';
+const resultsDir = argv.out ?? (profile === 'full' ? 'results' : `.cache/out/${profile}`);
+const siteOut = profile === 'full' && argv.out === undefined ? 'dist' : `${resultsDir}-site`;
+await $({ stdio: 'inherit', env: { ...process.env, RESULTS_DIR: resultsDir, SITE_OUT: siteOut } })`astro build --silent`;
+const siteSeconds = (performance.now() - siteStart) / 1000;
+
+echo(`compute ${computeSeconds.toFixed(0)}s, site ${siteSeconds.toFixed(0)}s, total ${((performance.now() - started) / 1000).toFixed(0)}s; site in ${siteOut}/`);

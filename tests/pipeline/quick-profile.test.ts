@@ -1,0 +1,96 @@
+/**
+ * The quick profile end to end through the command line, as a user runs it:
+ * twice from empty caches into two folders (the artifacts must be byte for
+ * byte the same), then once more on a warm cache (it must reuse and say so).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { listArtifacts, manifestFile, type Manifest } from '../../compute/artifacts/manifest.ts';
+import { sha256 } from '../../compute/artifacts/json.ts';
+import { modelsArtifact } from '../../compute/artifacts/schemas.ts';
+
+const run = promisify(execFile);
+
+async function cli(args: string[]) {
+  try {
+    const { stdout, stderr } = await run('npx', ['tsx', 'compute/cli.ts', ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe('quick profile', () => {
+  const root = mkdtempSync(join(tmpdir(), 'quick-'));
+  const [outA, outB, cacheA, cacheB] = ['out-a', 'out-b', 'cache-a', 'cache-b'].map((name) => join(root, name));
+
+  it('runs from empty caches twice and gives byte-identical artifacts', async () => {
+    const [first, second] = [
+      await cli(['run', '--profile', 'quick', '--out', outA, '--cache', cacheA]),
+      await cli(['run', '--profile', 'quick', '--out', outB, '--cache', cacheB]),
+    ];
+    expect(first.code, first.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
+    expect(first.stdout).toMatch(/backend wasm/);
+    expect(first.stdout).toMatch(/stage times:\n\s+models/);
+
+    const artifacts = listArtifacts(outA);
+    expect(artifacts).toContain('models.json');
+    expect(listArtifacts(outB)).toEqual(artifacts);
+    for (const path of artifacts) {
+      expect(readFileSync(join(outB, path)).equals(readFileSync(join(outA, path))), path).toBe(true);
+    }
+    const manifest = JSON.parse(readFileSync(join(outA, manifestFile), 'utf8')) as Manifest;
+    expect(manifest.profile).toBe('quick');
+    expect(manifest.backend.name).toBe('wasm');
+    for (const path of artifacts) expect(manifest.artifacts[path]).toBe(sha256(readFileSync(join(outA, path))));
+    expect(manifest.data.mnist.map((file) => file.sha256)).toContain('ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db');
+  });
+
+  it('trains models that beat chance (10%) by a wide margin', () => {
+    const models = modelsArtifact.parse(JSON.parse(readFileSync(join(outA, 'models.json'), 'utf8')));
+    expect(models.models).toHaveLength(10);
+    for (const row of models.models) {
+      expect(row.testAccuracy, `${row.dataset}/${row.model}`).toBeGreaterThan(0.5);
+      expect(row.trainCount).toBe(2000);
+      expect(row.testCount).toBe(500);
+    }
+    const best = Math.max(...models.models.filter((row) => row.dataset === 'mnist').map((row) => row.testAccuracy));
+    expect(best).toBeGreaterThan(0.85);
+  });
+
+  it('reuses cached checkpoints on a rerun and says so', async () => {
+    const rerun = await cli(['run', '--profile', 'quick', '--out', outA, '--cache', cacheA]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(10);
+    expect(rerun.stdout).not.toMatch(/^trained /m);
+  });
+
+  it('refuses to write the quick profile over the committed results', async () => {
+    const refused = await cli(['run', '--profile', 'quick', '--out', 'results']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toMatch(/^error: The quick profile may not write into results\/.*pass another --out folder\.$/);
+  });
+
+  it('refuses unknown profiles, experiments, backends and options with one sentence and exit code 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['run', '--profile', 'huge'], /Unknown profile "huge"; choose one of full, quick\./],
+      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models\./],
+      [['run', '--profile', 'quick', '--backend', 'tpu', '--out', outA], /Unknown backend "tpu"; choose one of gpu, node, wasm, cpu/],
+      [['run', '--frobnicate'], /Unknown option '--frobnicate'; run with --help/],
+      [['train', '--data', 'cifar', '--model', 'lenet5'], /Unknown data set "cifar"; choose one of mnist, fashion-mnist\./],
+      [['train', '--data', 'mnist', '--model', 'resnet'], /Unknown model "resnet"; choose one of mlp-1/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await cli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(message);
+    }
+  });
+});
