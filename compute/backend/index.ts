@@ -6,6 +6,8 @@
  * fails and we fall through.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradient functions in Node; tfjs-layers does.
+import '@tensorflow/tfjs-layers';
 import { registerWasmKernels } from './wasm-kernels.ts';
 
 export const backendNames = ['gpu', 'node', 'wasm', 'cpu'] as const;

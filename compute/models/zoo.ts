@@ -32,7 +32,7 @@ export interface ModelSpec {
   /** Position within its family, shallow to deep; the study plots families by depth. */
   depth: number;
   description: string;
-  layers: LayerSpec[];
+  layers: readonly LayerSpec[];
   recipe: TrainingRecipe;
 }
 
@@ -118,7 +118,7 @@ export function getModelSpec(name: string): ModelSpec {
 }
 
 /** Build the tfjs-layers model for an architecture, with placeholder weights (see `initializeWeights`). */
-export function buildModel(spec: Pick<ModelSpec, 'name' | 'layers'>): tfl.Sequential {
+export function buildModel(spec: { name: string; layers: readonly LayerSpec[] }): tfl.Sequential {
   const model = tfl.sequential({ name: spec.name.replace(/[^A-Za-z0-9_]/g, '_') });
   spec.layers.forEach((layer, index) => {
     const first = index === 0 ? { inputShape: [...inputShape] } : {};
