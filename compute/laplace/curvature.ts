@@ -1,0 +1,320 @@
+/**
+ * Curvature of the log likelihood at the trained weights, from per-example
+ * gradients with respect to each layer's pre-activations (one backward pass
+ * per label draw gives them for a whole batch).
+ *
+ * Fisher types, as vectors v pushed back from the logits (v = ∂ loss/∂ logits
+ * for a label y is p − e_y):
+ *  - empirical: y the data's label;
+ *  - mc: y drawn from the model's predictive, `mcSamples` draws weighted 1/M;
+ *  - exact: all classes, v_c = √p_c (p − e_c), so Σ_c v_c v_cᵀ = diag(p) − ppᵀ.
+ *
+ * Structures (W̄ layout of network.ts; ā is the layer input with a 1 appended,
+ * g the pre-activation gradient):
+ *  - diag: mean over examples of the squared per-example gradient of W̄;
+ *  - kfac: A = E[ā āᵀ], G = E[g gᵀ]; for a convolution A averages over
+ *    examples and positions, G sums over positions (KFC's scaling), so that
+ *    A ⊗ G is on the scale of the exact Fisher block;
+ *  - efb: eigenbases of A and G, and the mean squared per-example gradient
+ *    projected onto them (George et al. 2018);
+ *  - last-layer: the full Fisher of the last layer's W̄.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
+import { Random } from '../random/index.ts';
+import type { LaplaceData } from './data.ts';
+import { unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
+
+export const fisherTypes = ['mc', 'exact', 'empirical'] as const;
+export type FisherType = (typeof fisherTypes)[number];
+
+export const curvatureKinds = ['diag', 'kfac', 'efb', 'last-layer'] as const;
+export type CurvatureKind = (typeof curvatureKinds)[number];
+
+export interface CurvatureOptions {
+  kinds: CurvatureKind[];
+  fisher?: FisherType;
+  /** Label draws per input for the mc Fisher. */
+  mcSamples?: number;
+  batchSize?: number;
+  seed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface KroneckerFactors {
+  a: Matrix;
+  g: Matrix;
+}
+
+export interface EigenFactors {
+  a: SymmetricEigen;
+  g: SymmetricEigen;
+  /** Mean squared projected per-example gradient, [rows × cols] row-major. */
+  diagonal: Float64Array;
+}
+
+export interface CurvatureFit {
+  fisher: FisherType;
+  mcSamples: number;
+  count: number;
+  diag?: Float64Array[];
+  kfac?: KroneckerFactors[];
+  efb?: EigenFactors[];
+  /** Fisher of the last layer's flattened W̄, [d × d] with d = rows·cols. */
+  lastLayer?: Matrix;
+}
+
+/** A layer's input with a column of ones for the bias: dense [B, in+1], conv [B, T, kkc+1]. */
+function augmentedInput(input: tf.Tensor, spec: ParameterLayer): tf.Tensor {
+  return tf.tidy(() => {
+    const features = spec.kind === 'dense' ? input : unfoldPatches(input as tf.Tensor4D, spec.conv!);
+    if (!spec.hasBias) return features;
+    const onesShape = [...features.shape.slice(0, -1), 1];
+    return tf.concat([features, tf.ones(onesShape)], features.rank - 1);
+  });
+}
+
+/** Pre-activation gradient as dense [B, out] or conv [B, T, out]. */
+function flatGradient(gradient: tf.Tensor, spec: ParameterLayer): tf.Tensor {
+  return spec.kind === 'dense' ? gradient : tf.reshape(gradient, [gradient.shape[0], -1, spec.fanOut]);
+}
+
+/** Per-example gradients of W̄: [B, rows, cols]. */
+function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): tf.Tensor3D {
+  return tf.tidy(() => {
+    if (spec.kind === 'dense') return tf.mul(tf.expandDims(a, 2), tf.expandDims(g, 1)) as tf.Tensor3D;
+    return tf.matMul(a as tf.Tensor3D, g as tf.Tensor3D, true, false);
+  });
+}
+
+/** Vectors pushed back from the logits for each label draw, [B, C] each. */
+function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher: FisherType, mcSamples: number, random: Random): tf.Tensor2D[] {
+  const [batch, classes] = probabilities.shape;
+  if (fisher === 'empirical') return [tf.tidy(() => tf.sub(probabilities, tf.oneHot(tf.tensor1d(labels, 'int32'), classes)) as tf.Tensor2D)];
+  if (fisher === 'exact') {
+    return Array.from({ length: classes }, (_, c) =>
+      tf.tidy(() => {
+        const target = tf.oneHot(tf.fill([batch], c, 'int32') as tf.Tensor1D, classes);
+        const weight = tf.sqrt(tf.slice(probabilities, [0, c], [batch, 1]));
+        return tf.mul(weight, tf.sub(probabilities, target)) as tf.Tensor2D;
+      }),
+    );
+  }
+  const values = probabilities.dataSync();
+  return Array.from({ length: mcSamples }, () => {
+    const drawn = new Int32Array(batch);
+    for (let i = 0; i < batch; i++) {
+      let u = random.uniform();
+      let c = 0;
+      for (; c < classes - 1; c++) {
+        u -= values[i * classes + c];
+        if (u < 0) break;
+      }
+      drawn[i] = c;
+    }
+    return tf.tidy(() => tf.div(tf.sub(probabilities, tf.oneHot(tf.tensor1d(drawn, 'int32'), classes)), Math.sqrt(mcSamples)) as tf.Tensor2D);
+  });
+}
+
+type Accumulator = Map<string, tf.Tensor>;
+
+function accumulate(store: Accumulator, key: string, value: tf.Tensor): void {
+  const previous = store.get(key);
+  if (previous) {
+    store.set(key, tf.add(previous, value));
+    previous.dispose();
+    value.dispose();
+  } else store.set(key, value);
+}
+
+interface PassPlan {
+  kfac: boolean;
+  diag: boolean;
+  lastLayer: boolean;
+  /** Eigenbases for the EFB diagonal: per layer [Q_A, Q_G] as tensors. */
+  efbBases: [tf.Tensor2D, tf.Tensor2D][] | null;
+}
+
+/** One sweep over the data accumulating the requested sums; returns them keyed by name. */
+async function sweep(
+  network: Network,
+  weights: LayerMatrix[],
+  data: LaplaceData,
+  plan: PassPlan,
+  options: Required<Omit<CurvatureOptions, 'onProgress' | 'kinds'>> & { onProgress?: (done: number) => void },
+): Promise<Map<string, Float64Array>> {
+  const random = new Random(options.seed);
+  const store: Accumulator = new Map();
+  const lastIndex = network.layers.length - 1;
+  for (let start = 0; start < data.count; start += options.batchSize) {
+    const end = Math.min(data.count, start + options.batchSize);
+    const batch = end - start;
+    const x = data.inputs(start, end);
+    const labels = Int32Array.from({ length: batch }, (_, i) => data.labels[start + i]);
+    const inputs: tf.Tensor[] = [];
+    const probabilities = tf.tidy(() => {
+      const captured: tf.Tensor[] = [];
+      const logits = network.forward(x, weights, { inputs: captured });
+      captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
+      return tf.softmax(logits);
+    });
+    const vectors = backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random);
+    const shapes = network.preActivationShapes(batch);
+    for (let layer = 0; layer < network.layers.length; layer++) {
+      const spec = network.layers[layer];
+      if (plan.kfac) {
+        accumulate(
+          store,
+          `A${layer}`,
+          tf.tidy(() => {
+            const rows = tf.reshape(inputs[layer], [-1, inputs[layer].shape[inputs[layer].rank - 1]]);
+            const positions = spec.kind === 'dense' ? 1 : inputs[layer].shape[1]!;
+            return tf.div(tf.matMul(rows, rows, true, false), positions);
+          }),
+        );
+      }
+    }
+    for (const vector of vectors) {
+      const offsets = shapes.map((shape) => tf.zeros(shape));
+      const gradients = tf.grads((...offsetArgs: tf.Tensor[]) => tf.sum(tf.mul(network.forward(x, weights, { offsets: offsetArgs }), vector)))(offsets);
+      tf.dispose(offsets);
+      for (let layer = 0; layer < network.layers.length; layer++) {
+        const spec = network.layers[layer];
+        const a = inputs[layer];
+        const g = flatGradient(gradients[layer], spec);
+        if (plan.kfac) {
+          accumulate(
+            store,
+            `G${layer}`,
+            tf.tidy(() => {
+              const rows = tf.reshape(g, [-1, spec.fanOut]);
+              return tf.matMul(rows, rows, true, false);
+            }),
+          );
+        }
+        if (plan.diag) {
+          accumulate(
+            store,
+            `D${layer}`,
+            tf.tidy(() => {
+              if (spec.kind === 'dense') return tf.matMul(tf.square(a), tf.square(g), true, false);
+              return tf.sum(tf.square(perExampleGradients(a, g, spec)), 0);
+            }),
+          );
+        }
+        if (plan.efbBases) {
+          const [qa, qg] = plan.efbBases[layer];
+          accumulate(
+            store,
+            `E${layer}`,
+            tf.tidy(() => {
+              if (spec.kind === 'dense') return tf.matMul(tf.square(tf.matMul(a, qa)), tf.square(tf.matMul(g, qg)), true, false);
+              const perExample = perExampleGradients(a, g, spec);
+              const [b, rows, cols] = perExample.shape;
+              const projectedRows = tf.reshape(tf.matMul(tf.reshape(tf.transpose(perExample, [0, 2, 1]), [b * cols, rows]), qa), [b, cols, rows]);
+              const projected = tf.matMul(tf.reshape(tf.transpose(projectedRows, [0, 2, 1]), [b * rows, cols]), qg);
+              return tf.reshape(tf.sum(tf.square(tf.reshape(projected, [b, rows * cols])), 0), [rows, cols]);
+            }),
+          );
+        }
+        if (plan.lastLayer && layer === lastIndex) {
+          accumulate(
+            store,
+            'L',
+            tf.tidy(() => {
+              const perExample = tf.reshape(perExampleGradients(a, g, spec), [batch, -1]);
+              return tf.matMul(perExample, perExample, true, false);
+            }),
+          );
+        }
+        if (g !== gradients[layer]) g.dispose();
+      }
+      tf.dispose(gradients);
+    }
+    tf.dispose([x, probabilities, ...inputs, ...vectors]);
+    options.onProgress?.(end);
+    // Yield so worker messages (progress) get out between batches.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const out = new Map<string, Float64Array>();
+  for (const [key, tensor] of store) {
+    // Rounded to float32, the precision they were summed in and are saved in, so a saved fit equals the fitted one.
+    out.set(key, Float64Array.from(await tensor.data(), (value) => Math.fround(value / data.count)));
+    tensor.dispose();
+  }
+  return out;
+}
+
+function float32Eigen(eigen: SymmetricEigen): SymmetricEigen {
+  return { values: eigen.values.map(Math.fround), vectors: { ...eigen.vectors, data: eigen.vectors.data.map(Math.fround) } };
+}
+
+/** Fit the requested curvature structures at `weights` (the MAP) over `data`. */
+export async function fitCurvature(network: Network, weights: LayerMatrix[], data: LaplaceData, options: CurvatureOptions): Promise<CurvatureFit> {
+  const settings = {
+    fisher: options.fisher ?? 'mc',
+    mcSamples: options.mcSamples ?? 1,
+    batchSize: options.batchSize ?? 128,
+    seed: options.seed ?? 0,
+  };
+  if (!fisherTypes.includes(settings.fisher)) throw new Error(`Unknown Fisher type "${settings.fisher}"; choose one of ${fisherTypes.join(', ')}.`);
+  if (!Number.isInteger(settings.mcSamples) || settings.mcSamples < 1) throw new Error(`mcSamples must be a positive integer, got ${settings.mcSamples}.`);
+  for (const kind of options.kinds) {
+    if (!curvatureKinds.includes(kind)) throw new Error(`Unknown curvature "${kind}"; choose one of ${curvatureKinds.join(', ')}.`);
+  }
+  const kinds = new Set(options.kinds);
+  const needsKfac = kinds.has('kfac') || kinds.has('efb');
+  const sweeps = kinds.has('efb') ? 2 : 1;
+  const total = data.count * sweeps;
+  const first = await sweep(
+    network,
+    weights,
+    data,
+    { kfac: needsKfac, diag: kinds.has('diag'), lastLayer: kinds.has('last-layer'), efbBases: null },
+    { ...settings, onProgress: (done) => options.onProgress?.(done, total) },
+  );
+  const fit: CurvatureFit = { fisher: settings.fisher, mcSamples: settings.fisher === 'mc' ? settings.mcSamples : 1, count: data.count };
+  const shapeOf = (layer: number) => {
+    const spec = network.layers[layer];
+    return { rows: spec.fanIn + (spec.hasBias ? 1 : 0), cols: spec.fanOut };
+  };
+  const layers = network.layers.map((_, index) => index);
+  if (kinds.has('diag')) fit.diag = layers.map((layer) => first.get(`D${layer}`)!);
+  const factors = needsKfac
+    ? layers.map((layer) => {
+        const { rows, cols } = shapeOf(layer);
+        return { a: matrix(rows, rows, first.get(`A${layer}`)!), g: matrix(cols, cols, first.get(`G${layer}`)!) };
+      })
+    : null;
+  if (kinds.has('kfac')) fit.kfac = factors!;
+  if (kinds.has('last-layer')) {
+    const { rows, cols } = shapeOf(layers.length - 1);
+    fit.lastLayer = matrix(rows * cols, rows * cols, first.get('L')!);
+  }
+  if (kinds.has('efb')) {
+    const eigen = factors!.map((factor, layer) => ({
+      a: float32Eigen(symmetricEigen(factor.a, `KFAC factor A of layer ${network.layers[layer].name}`)),
+      g: float32Eigen(symmetricEigen(factor.g, `KFAC factor G of layer ${network.layers[layer].name}`)),
+    }));
+    const bases = eigen.map(
+      (pair) =>
+        [
+          tf.tensor2d(Float32Array.from(pair.a.vectors.data), [pair.a.vectors.rows, pair.a.vectors.cols]),
+          tf.tensor2d(Float32Array.from(pair.g.vectors.data), [pair.g.vectors.rows, pair.g.vectors.cols]),
+        ] as [tf.Tensor2D, tf.Tensor2D],
+    );
+    try {
+      const second = await sweep(
+        network,
+        weights,
+        data,
+        { kfac: false, diag: false, lastLayer: false, efbBases: bases },
+        { ...settings, onProgress: (done) => options.onProgress?.(data.count + done, total) },
+      );
+      fit.efb = eigen.map((pair, layer) => ({ ...pair, diagonal: second.get(`E${layer}`)! }));
+    } finally {
+      tf.dispose(bases.flat());
+    }
+  }
+  return fit;
+}

@@ -1,0 +1,32 @@
+/** What the Laplace code needs of a data set: inputs in batches and integer labels. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ImageSet } from '../data/index.ts';
+
+export interface LaplaceData {
+  count: number;
+  /** Inputs [end - start, ...inputShape]; the caller disposes the tensor. */
+  inputs(start: number, end: number): tf.Tensor;
+  labels: Int32Array | Uint8Array | readonly number[];
+}
+
+/** An image set of the data layer as Laplace data ([n, 28, 28, 1] inputs). */
+export function imageData(set: ImageSet): LaplaceData {
+  const pixels = set.height * set.width;
+  return {
+    count: set.count,
+    inputs: (start, end) => tf.tensor4d(set.images.subarray(start * pixels, end * pixels), [end - start, set.height, set.width, 1]),
+    labels: set.labels,
+  };
+}
+
+/** Laplace data from a tensor of inputs and an array of labels. */
+export function tensorData(inputs: tf.Tensor, labels: Int32Array | Uint8Array | readonly number[]): LaplaceData {
+  if (inputs.shape[0] !== labels.length) {
+    throw new Error(`There are ${inputs.shape[0]} inputs but ${labels.length} labels; pass one label per input.`);
+  }
+  return {
+    count: labels.length,
+    inputs: (start, end) => tf.slice(inputs, start, end - start),
+    labels,
+  };
+}

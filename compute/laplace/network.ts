@@ -1,0 +1,277 @@
+/**
+ * A functional view of a tfjs-layers Sequential model: the same computation,
+ * but with the weights passed in (so sampled weights need no copy into the
+ * model) and with hooks the curvature needs — each parameter layer's input
+ * and an additive offset on its pre-activations, whose gradient is the
+ * per-example gradient with respect to the pre-activations.
+ *
+ * Parameter layout: every Dense or Conv2D layer is a matrix W̄ with one row per
+ * input feature (for a convolution, per (kh, kw, cin) entry of the patch, in
+ * that row-major order) plus a last row for the bias, and one column per
+ * output unit or channel. Flattened row-major, this is the order of every
+ * vector of that layer (diagonals, samples, eigenvalue grids).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+export class UnsupportedModelError extends Error {
+  override name = 'UnsupportedModelError';
+}
+
+export type Activation = 'linear' | 'relu' | 'tanh' | 'sigmoid';
+
+export interface ConvGeometry {
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: 'same' | 'valid';
+}
+
+/** One Dense or Conv2D layer, the only layers that carry parameters here. */
+export interface ParameterLayer {
+  name: string;
+  kind: 'dense' | 'conv2d';
+  /** Shape of the tfjs kernel: [in, out] or [kh, kw, cin, cout]. */
+  kernelShape: number[];
+  hasBias: boolean;
+  /** Rows of W̄ without the bias row: in, or kh·kw·cin. */
+  fanIn: number;
+  /** Columns of W̄: units or filters. */
+  fanOut: number;
+  activation: Activation;
+  conv: ConvGeometry | null;
+}
+
+type Operation =
+  | { kind: 'parameter'; layer: number }
+  | { kind: 'activation'; activation: Activation }
+  | { kind: 'maxPool' | 'avgPool'; poolSize: [number, number]; strides: [number, number]; padding: 'same' | 'valid' }
+  | { kind: 'flatten' }
+  | { kind: 'reshape'; shape: number[] };
+
+/** Weights of one parameter layer as W̄ = [kernel rows; bias row], shape [fanIn + 1, fanOut] (no bias row without a bias). */
+export type LayerMatrix = tf.Tensor2D;
+
+export interface ForwardCapture {
+  /** Zero tensors added to each layer's pre-activations; differentiate with respect to them. */
+  offsets?: tf.Tensor[];
+  /** Collect each parameter layer's input (before unfolding). */
+  inputs?: tf.Tensor[];
+  /** Collect each parameter layer's pre-activations (after the offset). */
+  preActivations?: tf.Tensor[];
+}
+
+const pair = (value: number | number[]): [number, number] => (Array.isArray(value) ? [value[0], value[1] ?? value[0]] : [value, value]);
+
+function activationOf(name: unknown, layerName: string, isLast: boolean): Activation | 'softmax' {
+  const activation = String(name ?? 'linear');
+  if (activation === 'linear' || activation === 'relu' || activation === 'tanh' || activation === 'sigmoid') return activation;
+  if (activation === 'softmax' && isLast) return 'softmax';
+  throw new UnsupportedModelError(`Layer ${layerName} uses activation "${activation}", which the Laplace code does not support; use linear, relu, tanh or sigmoid (softmax only on the output).`);
+}
+
+export class Network {
+  readonly layers: ParameterLayer[] = [];
+  private readonly operations: Operation[] = [];
+  /** True when the model ends in a softmax that we stripped to reach the logits. */
+  readonly strippedSoftmax: boolean = false;
+  readonly inputShape: number[];
+  readonly classes: number;
+
+  /** Read the architecture of a Sequential model; unsupported layers are named in the error. */
+  constructor(model: tfl.LayersModel) {
+    this.inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
+    const modelLayers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
+    modelLayers.forEach((layer, index) => {
+      const config = layer.getConfig() as Record<string, unknown>;
+      const isLast = index === modelLayers.length - 1;
+      const className = layer.getClassName();
+      switch (className) {
+        case 'Dense':
+        case 'Conv2D': {
+          const weights = layer.getWeights();
+          const kernelShape = weights[0].shape;
+          const activation = activationOf(config.activation, layer.name, isLast);
+          if (className === 'Conv2D') {
+            const dilation = pair(config.dilationRate as number | number[]);
+            if (dilation[0] !== 1 || dilation[1] !== 1) throw new UnsupportedModelError(`Layer ${layer.name} is a dilated convolution, which the Laplace code does not support.`);
+            if (config.dataFormat === 'channelsFirst') throw new UnsupportedModelError(`Layer ${layer.name} uses channelsFirst; the Laplace code needs channelsLast convolutions.`);
+          }
+          const parameterLayer: ParameterLayer = {
+            name: layer.name,
+            kind: className === 'Dense' ? 'dense' : 'conv2d',
+            kernelShape,
+            hasBias: weights.length > 1,
+            fanIn: kernelShape.slice(0, -1).reduce((a, b) => a * b, 1),
+            fanOut: kernelShape[kernelShape.length - 1],
+            activation: activation === 'softmax' ? 'linear' : activation,
+            conv:
+              className === 'Conv2D'
+                ? { kernelSize: pair(config.kernelSize as number | number[]), strides: pair(config.strides as number | number[]), padding: config.padding as 'same' | 'valid' }
+                : null,
+          };
+          this.operations.push({ kind: 'parameter', layer: this.layers.length });
+          this.layers.push(parameterLayer);
+          if (activation === 'softmax') (this as { strippedSoftmax: boolean }).strippedSoftmax = true;
+          break;
+        }
+        case 'Activation': {
+          const activation = activationOf(config.activation, layer.name, isLast);
+          if (activation === 'softmax') (this as { strippedSoftmax: boolean }).strippedSoftmax = true;
+          else this.operations.push({ kind: 'activation', activation });
+          break;
+        }
+        case 'MaxPooling2D':
+        case 'AveragePooling2D': {
+          const poolSize = pair(config.poolSize as number | number[]);
+          this.operations.push({
+            kind: className === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
+            poolSize,
+            strides: config.strides ? pair(config.strides as number | number[]) : poolSize,
+            padding: (config.padding as 'same' | 'valid') ?? 'valid',
+          });
+          break;
+        }
+        case 'Flatten':
+          this.operations.push({ kind: 'flatten' });
+          break;
+        case 'Reshape':
+          this.operations.push({ kind: 'reshape', shape: config.targetShape as number[] });
+          break;
+        case 'Dropout':
+          break; // identity at prediction time, and the curvature is taken at prediction time
+        default:
+          throw new UnsupportedModelError(`Layer ${layer.name} is a ${className}, which the Laplace code does not support; supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Reshape, Activation, Dropout.`);
+      }
+    });
+    if (this.layers.length === 0) throw new UnsupportedModelError('The model has no Dense or Conv2D layer, so there is nothing to put a posterior on.');
+    const last = this.layers[this.layers.length - 1];
+    this.classes = last.fanOut;
+  }
+
+  /** Number of parameters of layer i (entries of W̄). */
+  parameterCount(layer: number): number {
+    const spec = this.layers[layer];
+    return (spec.fanIn + (spec.hasBias ? 1 : 0)) * spec.fanOut;
+  }
+
+  get totalParameters(): number {
+    return this.layers.reduce((sum, _, index) => sum + this.parameterCount(index), 0);
+  }
+
+  /** The model's weights as W̄ matrices, one per parameter layer. */
+  matricesFromModel(model: tfl.LayersModel): LayerMatrix[] {
+    const byName = new Map(model.layers.map((layer) => [layer.name, layer]));
+    return this.layers.map((spec) => {
+      const weights = byName.get(spec.name)!.getWeights();
+      return tf.tidy(() => {
+        const kernel = tf.reshape(weights[0], [spec.fanIn, spec.fanOut]);
+        return (spec.hasBias ? tf.concat([kernel, tf.reshape(weights[1], [1, spec.fanOut])], 0) : kernel) as tf.Tensor2D;
+      });
+    });
+  }
+
+  /** Forward pass with weights `matrices`; returns logits. */
+  forward(x: tf.Tensor, matrices: LayerMatrix[], capture?: ForwardCapture): tf.Tensor2D {
+    let h = x;
+    for (const operation of this.operations) {
+      switch (operation.kind) {
+        case 'parameter': {
+          const spec = this.layers[operation.layer];
+          const matrix = matrices[operation.layer];
+          capture?.inputs?.push(h);
+          const kernel = tf.slice(matrix, [0, 0], [spec.fanIn, spec.fanOut]);
+          let z: tf.Tensor =
+            spec.kind === 'dense'
+              ? tf.matMul(h as tf.Tensor2D, kernel)
+              : tf.conv2d(h as tf.Tensor4D, tf.reshape(kernel, spec.kernelShape as [number, number, number, number]) as tf.Tensor4D, spec.conv!.strides as [number, number], spec.conv!.padding);
+          if (spec.hasBias) z = tf.add(z, tf.reshape(tf.slice(matrix, [spec.fanIn, 0], [1, spec.fanOut]), [spec.fanOut]));
+          const offset = capture?.offsets?.[operation.layer];
+          if (offset) z = tf.add(z, offset);
+          capture?.preActivations?.push(z);
+          h = activate(z, spec.activation);
+          break;
+        }
+        case 'activation':
+          h = activate(h, operation.activation);
+          break;
+        case 'maxPool':
+          h = tf.maxPool(h as tf.Tensor4D, operation.poolSize, operation.strides, operation.padding);
+          break;
+        case 'avgPool':
+          h = tf.avgPool(h as tf.Tensor4D, operation.poolSize, operation.strides, operation.padding);
+          break;
+        case 'flatten':
+          h = tf.reshape(h, [h.shape[0], -1]);
+          break;
+        case 'reshape':
+          h = tf.reshape(h, [h.shape[0], ...operation.shape]);
+          break;
+      }
+    }
+    return h as tf.Tensor2D;
+  }
+
+  /** Shapes of each layer's pre-activations for a batch of `batch` inputs (for the zero offsets). */
+  preActivationShapes(batch: number): number[][] {
+    return tf.tidy(() => {
+      const preActivations: tf.Tensor[] = [];
+      const zeros = this.layers.map((spec) => tf.zeros([spec.fanIn + (spec.hasBias ? 1 : 0), spec.fanOut]) as tf.Tensor2D);
+      this.forward(tf.zeros([1, ...this.inputShape]), zeros, { preActivations });
+      return preActivations.map((z) => [batch, ...z.shape.slice(1)]);
+    });
+  }
+}
+
+function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return z;
+    case 'relu':
+      return tf.relu(z);
+    case 'tanh':
+      return tf.tanh(z);
+    case 'sigmoid':
+      return tf.sigmoid(z);
+  }
+}
+
+export function convOutputSize(height: number, width: number, conv: ConvGeometry): [number, number] {
+  const [kh, kw] = conv.kernelSize;
+  const [sh, sw] = conv.strides;
+  if (conv.padding === 'same') return [Math.ceil(height / sh), Math.ceil(width / sw)];
+  return [Math.ceil((height - kh + 1) / sh), Math.ceil((width - kw + 1) / sw)];
+}
+
+/**
+ * im2col: the input patches of a convolution, [batch, positions, kh·kw·cin],
+ * in the (kh, kw, cin) order of the kernel's rows, with TensorFlow's 'same'
+ * padding (the extra row or column goes at the bottom and right).
+ */
+export function unfoldPatches(x: tf.Tensor4D, conv: ConvGeometry): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [batch, height, width, channels] = x.shape;
+    const [kh, kw] = conv.kernelSize;
+    const [sh, sw] = conv.strides;
+    const [outH, outW] = convOutputSize(height, width, conv);
+    let padded = x;
+    if (conv.padding === 'same') {
+      const padH = Math.max((outH - 1) * sh + kh - height, 0);
+      const padW = Math.max((outW - 1) * sw + kw - width, 0);
+      const top = Math.floor(padH / 2);
+      const left = Math.floor(padW / 2);
+      padded = tf.pad(x, [
+        [0, 0],
+        [top, padH - top],
+        [left, padW - left],
+        [0, 0],
+      ]);
+    }
+    const slices: tf.Tensor4D[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        slices.push(tf.stridedSlice(padded, [0, i, j, 0], [batch, i + (outH - 1) * sh + 1, j + (outW - 1) * sw + 1, channels], [1, sh, sw, 1]) as tf.Tensor4D);
+      }
+    }
+    return tf.reshape(tf.concat(slices, 3), [batch, outH * outW, kh * kw * channels]) as tf.Tensor3D;
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * Predictive distributions of a Laplace posterior.
+ *  - map: softmax of the network at W* (the deterministic network);
+ *  - sampled: 1/T Σ softmax(f(x, W_t)), the original's "sample the network";
+ *  - linearised: 1/T Σ softmax(f(x, W*) + J(x) δ_t), the GLM predictive;
+ *    J δ by central differences (f(W* + hδ) − f(W* − hδ)) / 2h, with h set so
+ *    that hδ is 1e-3 of W* in root-mean-square: ReLU networks are piecewise
+ *    polynomial in W, so the error is O(h²) and far below float32 noise in p;
+ *  - probit: last-layer only, no sampling: softmax(μ / √(1 + π/8 · σ²)) with
+ *    the logits' mean μ = f(x, W*) and variances σ² from the last layer's
+ *    posterior covariance (MacKay 1992; Kristiadi et al. 2020).
+ * The weight samples are drawn once per call from `seed`, so every input sees
+ * the same samples and a prediction is a deterministic function of the seed.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LaplaceData } from './data.ts';
+import type { LayerMatrix } from './network.ts';
+import { Posterior, PosteriorError } from './posterior.ts';
+
+export const predictiveTypes = ['map', 'sampled', 'linearised', 'probit'] as const;
+export type PredictiveType = (typeof predictiveTypes)[number];
+
+export interface PredictOptions {
+  predictive?: PredictiveType;
+  /** Weight samples T (ignored by map and probit). */
+  samples?: number;
+  seed?: number;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const defaultSamples = 30;
+const centralDifferenceScale = 1e-3;
+
+function rms(tensors: tf.Tensor[]): number {
+  return tf.tidy(() => {
+    const total = tensors.reduce((sum, t) => sum + t.size, 0);
+    const squares = tf.addN(tensors.map((t) => tf.sum(tf.square(t))));
+    return Math.sqrt(squares.dataSync()[0] / total);
+  });
+}
+
+/** Class probabilities, [count × classes] row-major. */
+export async function predict(posterior: Posterior, data: LaplaceData, options: PredictOptions = {}): Promise<Float32Array> {
+  const predictive = options.predictive ?? 'sampled';
+  const samples = options.samples ?? defaultSamples;
+  const seed = options.seed ?? 0;
+  const batchSize = options.batchSize ?? 500;
+  if (!(predictiveTypes as readonly string[]).includes(predictive)) {
+    throw new PosteriorError(`Unknown predictive "${predictive}"; choose one of ${predictiveTypes.join(', ')}.`);
+  }
+  if (predictive === 'probit' && posterior.structure !== 'last-layer') {
+    throw new PosteriorError(`The probit predictive needs the last-layer posterior, not ${posterior.structure}; use sampled or linearised.`);
+  }
+  const network = posterior.network;
+  const classes = network.classes;
+  const out = new Float32Array(data.count * classes);
+
+  // Weight sets to run per batch, and how to combine their logits.
+  let weightSets: LayerMatrix[][] = [];
+  let owned: tf.Tensor[] = [];
+  let step = 1;
+  if (predictive === 'sampled') {
+    const deviations = posterior.sampleDeviations(samples, seed);
+    weightSets = deviations.map((perLayer) => posterior.shiftedWeights(perLayer, 1));
+    owned = [...deviations.flat(), ...weightSets.flat().filter((w) => !posterior.mapWeights.includes(w))];
+  } else if (predictive === 'linearised') {
+    const deviations = posterior.sampleDeviations(samples, seed);
+    const perturbed = posterior.perturbedLayers.map((layer) => posterior.mapWeights[layer]);
+    step = (centralDifferenceScale * rms(perturbed)) / Math.max(rms(deviations.flat()), 1e-30);
+    for (const perLayer of deviations) {
+      weightSets.push(posterior.shiftedWeights(perLayer, step), posterior.shiftedWeights(perLayer, -step));
+    }
+    owned = [...deviations.flat(), ...weightSets.flat().filter((w) => !posterior.mapWeights.includes(w))];
+  }
+  const probit = predictive === 'probit' ? probitHelper(posterior) : null;
+
+  try {
+    for (let start = 0; start < data.count; start += batchSize) {
+      const end = Math.min(data.count, start + batchSize);
+      const probabilities = tf.tidy(() => {
+        const x = data.inputs(start, end);
+        if (predictive === 'map') return tf.softmax(network.forward(x, posterior.mapWeights));
+        if (predictive === 'probit') return probit!.predict(x);
+        if (predictive === 'sampled') {
+          return tf.div(tf.addN(weightSets.map((weights) => tf.softmax(network.forward(x, weights)))), weightSets.length);
+        }
+        const mean = network.forward(x, posterior.mapWeights);
+        const terms: tf.Tensor[] = [];
+        for (let t = 0; t < weightSets.length; t += 2) {
+          const jvp = tf.div(tf.sub(network.forward(x, weightSets[t]), network.forward(x, weightSets[t + 1])), 2 * step);
+          terms.push(tf.softmax(tf.add(mean, jvp)));
+        }
+        return tf.div(tf.addN(terms), terms.length);
+      });
+      out.set(await probabilities.data<'float32'>(), start * classes);
+      probabilities.dispose();
+      options.onProgress?.(end, data.count);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    tf.dispose(owned);
+    probit?.dispose();
+  }
+  return out;
+}
+
+/**
+ * Logit variances under the last-layer posterior. With the last layer's
+ * W̄ [d_in, C] flattened row-major, f_c = ā · W̄[:, c], so J = ā ⊗ I_C and
+ * Var f_c = Σ_k (Σ_j ā_j Q[(j, c), k])² / (N λ_k + τ) for F = Q diag(λ) Qᵀ.
+ */
+function probitHelper(posterior: Posterior): { predict(x: tf.Tensor): tf.Tensor2D; dispose(): void } {
+  const network = posterior.network;
+  const last = network.layers.length - 1;
+  const spec = network.layers[last];
+  const eigen = posterior.lastLayerEigen();
+  const d = eigen.values.length;
+  const rows = spec.fanIn + (spec.hasBias ? 1 : 0);
+  const classes = spec.fanOut;
+  const q = tf.tensor2d(Float32Array.from(eigen.vectors.data), [rows, classes * d]);
+  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => 1 / (posterior.n * Math.max(value, 0) + posterior.tau)));
+  return {
+    predict: (x) =>
+      tf.tidy(() => {
+        const inputs: tf.Tensor[] = [];
+        const mean = network.forward(x, posterior.mapWeights, { inputs });
+        let a = inputs[last] as tf.Tensor2D;
+        if (spec.hasBias) a = tf.concat([a, tf.ones([a.shape[0], 1])], 1);
+        const projected = tf.reshape(tf.matMul(a, q), [a.shape[0], classes, d]);
+        const variances = tf.sum(tf.mul(tf.square(projected), inverseScale), 2);
+        return tf.softmax(tf.div(mean, tf.sqrt(tf.add(1, tf.mul(Math.PI / 8, variances))))) as tf.Tensor2D;
+      }),
+    dispose: () => tf.dispose([q, inverseScale]),
+  };
+}
