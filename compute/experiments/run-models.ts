@@ -2,24 +2,34 @@
 import { join } from 'node:path';
 import { writeJsonArtifact } from '../artifacts/json.ts';
 import { modelsArtifact } from '../artifacts/schemas.ts';
+import { getModelSpec, type ModelFamily } from '../models/zoo.ts';
 import type { ProgressBoard } from '../progress/index.ts';
 import type { Profile } from '../study.ts';
 import type { TaskPool } from '../workers/pool.ts';
 import type { RunSettings } from './inputs.ts';
 import type { TrainTaskParams, TrainTaskResult } from './models.ts';
 
+/** Rough seconds per epoch relative to an MLP, measured on wasm; only orders the queue. */
+const relativeEpochCost: Record<ModelFamily, number> = { mlp: 1, lenet: 1, cnn: 2.5 };
+
 export async function runModelsExperiment(pool: TaskPool, settings: RunSettings, profile: Profile, outDir: string, board: ProgressBoard): Promise<void> {
   const jobs = profile.datasets.flatMap((dataset) => profile.models.map((model) => ({ dataset, model })));
-  // Longest first, so two workers finish close together.
-  const results = await Promise.all(
-    jobs.map(({ dataset, model }) => {
-      const params: TrainTaskParams = { settings, dataset, model };
-      return pool.run<TrainTaskResult>('train', params, `train ${dataset}/${model}`).then((result) => {
-        board.log(`${result.reused ? 'reused' : 'trained'} ${dataset}/${model}: test accuracy ${(100 * result.row.testAccuracy).toFixed(2)}%`);
-        return result;
-      });
-    }),
-  );
+  // Longest first, so the workers finish close together; rows keep the study's order.
+  const cost = ({ dataset, model }: (typeof jobs)[number]) => {
+    const spec = getModelSpec(model);
+    return profile.epochs(spec, dataset) * relativeEpochCost[spec.family];
+  };
+  const queued = [...jobs].sort((a, b) => cost(b) - cost(a));
+  const byJob = new Map<(typeof jobs)[number], Promise<TrainTaskResult>>();
+  for (const job of queued) byJob.set(job, runJob(job));
+  const results = await Promise.all(jobs.map((job) => byJob.get(job)!));
+  function runJob({ dataset, model }: (typeof jobs)[number]): Promise<TrainTaskResult> {
+    const params: TrainTaskParams = { settings, dataset, model };
+    return pool.run<TrainTaskResult>('train', params, `train ${dataset}/${model}`).then((result) => {
+      board.log(`${result.reused ? 'reused' : 'trained'} ${dataset}/${model}: test accuracy ${(100 * result.row.testAccuracy).toFixed(2)}%`);
+      return result;
+    });
+  }
   const artifact = modelsArtifact.parse({
     profile: profile.name,
     subsets: profile.subsets,

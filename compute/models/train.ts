@@ -14,20 +14,23 @@ export class TrainingError extends Error {
   override name = 'TrainingError';
 }
 
-/** He-uniform kernels for ReLU layers, Glorot-uniform for the linear output, zero biases; all from `seed`. */
+/**
+ * He-uniform kernels for hidden layers (all followed by a ReLU here),
+ * Glorot-uniform for the output layer, zero biases; all from `seed`.
+ */
 export function initializeWeights(model: tfl.LayersModel, seed: number): void {
   const random = new Random(seed);
   const weights: tf.Tensor[] = [];
-  for (const layer of model.layers) {
+  const withWeights = model.layers.filter((layer) => layer.getWeights().length > 0);
+  for (const layer of withWeights) {
     const layerWeights = layer.getWeights();
-    if (layerWeights.length === 0) continue;
-    const activation = (layer.getConfig().activation as string | undefined) ?? 'linear';
+    const isOutput = layer === withWeights[withWeights.length - 1];
     const fresh = layerWeights.map((weight) => {
       const shape = weight.shape;
       if (shape.length === 1) return tf.zeros(shape);
       const fanOut = shape[shape.length - 1];
       const fanIn = weight.size / fanOut;
-      const limit = activation === 'relu' ? Math.sqrt(6 / fanIn) : Math.sqrt(6 / (fanIn + fanOut));
+      const limit = isOutput ? Math.sqrt(6 / (fanIn + fanOut)) : Math.sqrt(6 / fanIn);
       const values = new Float32Array(weight.size);
       for (let i = 0; i < values.length; i++) values[i] = (2 * random.uniform() - 1) * limit;
       return tf.tensor(values, shape);

@@ -15,7 +15,7 @@ import { initializeWeights, trainModel, type EpochRecord, type TrainingProgress 
 import { buildModel, classCount, type ModelSpec, type TrainingRecipe } from './zoo.ts';
 
 /** Bump when the training loop changes in a way that moves weights. */
-export const trainingCodeVersion = 1;
+export const trainingCodeVersion = 2;
 
 export interface TrainingRequest {
   dataset: DatasetName;
