@@ -3,10 +3,14 @@
  * profile and writes artifacts plus manifest; `train` trains (or finds in the
  * cache) one model and prints its checkpoint folder.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendEnvVar, backendNames, describeBackend, startBackend } from './backend/index.ts';
+import { z } from 'zod';
+import { checkResults } from './artifacts/check.ts';
+import { writeJsonArtifact } from './artifacts/json.ts';
 import { writeManifest } from './artifacts/manifest.ts';
+import { artifactSchemas } from './artifacts/schemas.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
 import { runModelsExperiment } from './experiments/run-models.ts';
 import type { RunSettings } from './experiments/inputs.ts';
@@ -20,6 +24,8 @@ const usage = `Usage: npm run compute -- <command> [options]
 Commands:
   run      run the study's experiments and write their artifacts and manifest
   train    train one model (or reuse its cached checkpoint) and print the checkpoint folder
+  check    check artifacts against their schemas and the manifest (--out DIR, default results/)
+  schemas  write the artifacts' JSON Schemas into DIR (--out DIR)
 
 Options of run:
   --profile NAME   ${profileNames.join(' | ')} (default full; only full may write to results/)
@@ -131,6 +137,22 @@ async function trainCommand(values: ReturnType<typeof parse>['values']): Promise
   console.log(trained.dir);
 }
 
+function checkCommand(values: ReturnType<typeof parse>['values']): number {
+  const outDir = values.out ?? 'results';
+  const problems = checkResults(outDir);
+  for (const problem of problems) console.error(`error: ${problem}`);
+  if (problems.length === 0) console.log(`${outDir}: every artifact matches its schema and the manifest`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+function writeSchemas(values: ReturnType<typeof parse>['values']): void {
+  if (!values.out) throw new UsageError('schemas needs --out DIR, the folder to write the JSON Schemas into.');
+  for (const { name, schema } of artifactSchemas) {
+    writeJsonArtifact(join(values.out, `${name}.schema.json`), z.toJSONSchema(schema));
+  }
+  console.log(`wrote ${artifactSchemas.length} JSON Schemas into ${values.out}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parse(argv);
@@ -142,7 +164,9 @@ export async function main(argv: string[]): Promise<number> {
     if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"; run with --help to see the usage.`);
     if (command === 'run') await runCommand(values);
     else if (command === 'train') await trainCommand(values);
-    else throw new UsageError(`Unknown command "${command}"; use run or train (see --help).`);
+    else if (command === 'check') return checkCommand(values);
+    else if (command === 'schemas') writeSchemas(values);
+    else throw new UsageError(`Unknown command "${command}"; use run, train, check or schemas (see --help).`);
     return 0;
   } catch (error) {
     const failure = error as Error;

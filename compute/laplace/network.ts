@@ -90,6 +90,11 @@ export class Network {
         case 'Conv2D': {
           const weights = layer.getWeights();
           const kernelShape = weights[0].shape;
+          // Fix (tests/laplace/errors.test.ts): a Dense layer on a rank > 2 input (tfjs applies it
+          // per position) was accepted and its curvature came out with the wrong size (a diag of
+          // 32 entries for 8 parameters); the per-example algebra here is for [batch, features].
+          const inputRank = (layer.input as { shape: unknown[] }).shape.length;
+          if (className === 'Dense' && inputRank !== 2) throw new UnsupportedModelError(`Layer ${layer.name} is a Dense layer on a rank-${inputRank} input, which the Laplace code does not support; put a Flatten before it.`);
           const activation = activationOf(config.activation, layer.name, isLast);
           if (className === 'Conv2D') {
             const dilation = pair(config.dilationRate as number | number[]);

@@ -208,7 +208,13 @@ export class Posterior {
   /** `count` weight samples W* + δ, as full lists of W̄ matrices (unperturbed layers shared with the MAP). */
   sample(count: number, seed: number): LayerMatrix[][] {
     const deviations = this.sampleDeviations(count, seed);
-    return deviations.map((perLayer) => this.shiftedWeights(perLayer, 1));
+    // Fix (tests/laplace/sampling.test.ts): the deviations were never disposed, leaking
+    // count × perturbed-layers tensors per call; shiftedWeights makes new tensors, so free them.
+    try {
+      return deviations.map((perLayer) => this.shiftedWeights(perLayer, 1));
+    } finally {
+      tf.dispose(deviations.flat());
+    }
   }
 
   /** W* + step·δ for each layer (δ for the perturbed layers only); disposes nothing. */

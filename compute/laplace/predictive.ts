@@ -52,6 +52,12 @@ export async function predict(posterior: Posterior, data: LaplaceData, options: 
   if (predictive === 'probit' && posterior.structure !== 'last-layer') {
     throw new PosteriorError(`The probit predictive needs the last-layer posterior, not ${posterior.structure}; use sampled or linearised.`);
   }
+  // Fix (tests/laplace/errors.test.ts): probit's J = ā ⊗ I holds for a dense last layer only; a
+  // convolutional one failed deep inside tfjs ("Error in concat4D").
+  const lastSpec = posterior.network.layers[posterior.network.layers.length - 1];
+  if (predictive === 'probit' && lastSpec.kind !== 'dense') {
+    throw new PosteriorError(`The probit predictive needs a Dense last layer, but ${lastSpec.name} is a Conv2D; use sampled or linearised.`);
+  }
   const network = posterior.network;
   const classes = network.classes;
   const out = new Float32Array(data.count * classes);
