@@ -1,0 +1,81 @@
+/**
+ * The (N, τ) search: grid and random candidates, both objectives read off
+ * one set of evaluations, and every point equal to an independent
+ * evaluation of the re-regularised posterior with the metrics module.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startBackend } from '../../compute/backend/index.ts';
+import { fitLaplace, objectiveValue, predict, searchHyperparameters, tensorData } from '../../compute/laplace/index.ts';
+import { accuracy, calibration, negativeLogLikelihood } from '../../compute/metrics/index.ts';
+import { Random } from '../../compute/random/index.ts';
+import { buildMlp } from './helpers.ts';
+
+beforeAll(async () => {
+  await startBackend('wasm');
+});
+
+function randomData(count: number, seed: number) {
+  const random = new Random(seed);
+  const labels = Int32Array.from({ length: count }, () => random.integer(3));
+  const inputs = tf.tensor2d(random.normals(count * 4), [count, 4]);
+  return tensorData(inputs, labels);
+}
+
+describe('hyperparameter search', () => {
+  it('evaluates a full grid, keeps every point, and picks the minimum of each objective', async () => {
+    const model = buildMlp(4, 6, 3, 11, 'relu', 'linear');
+    const laplace = await fitLaplace(model, randomData(64, 1), { curvature: 'diag', fisher: 'exact' });
+    const validation = randomData(48, 2);
+    const search = await searchHyperparameters(laplace.posterior, validation, {
+      method: 'grid',
+      gridSize: 3,
+      logNRange: [0, 4],
+      logTauRange: [-2, 2],
+      predictive: 'sampled',
+      samples: 4,
+      seed: 9,
+    });
+    expect(search.points.map((point) => [point.logN, point.logTau])).toEqual([
+      [0, -2], [0, 0], [0, 2], [2, -2], [2, 0], [2, 2], [4, -2], [4, 0], [4, 2],
+    ]);
+    for (const objective of ['error+ece', 'nll'] as const) {
+      const minimum = Math.min(...search.points.map((point) => objectiveValue(point, objective)));
+      expect(objectiveValue(search.best[objective], objective)).toBe(minimum);
+    }
+    // Each point is the re-regularised posterior evaluated independently.
+    const point = search.points[4];
+    const probabilities = await predict(laplace.posterior.withHyperparameters(10 ** point.logN, 10 ** point.logTau), validation, { predictive: 'sampled', samples: 4, seed: 9 });
+    expect(point.error).toBeCloseTo(1 - accuracy(probabilities, validation.labels, 3), 12);
+    expect(point.ece).toBeCloseTo(calibration(probabilities, validation.labels, 3).ece, 12);
+    expect(point.nll).toBeCloseTo(negativeLogLikelihood(probabilities, validation.labels, 3), 12);
+    // The original's objective is error % + ECE %.
+    expect(objectiveValue(point, 'error+ece')).toBeCloseTo(100 * point.error + 100 * point.ece, 10);
+  });
+
+  it('draws seeded random points inside the ranges, the same for the same seed', async () => {
+    const model = buildMlp(4, 6, 3, 12, 'relu', 'linear');
+    const laplace = await fitLaplace(model, randomData(32, 3), { curvature: 'kfac' });
+    const validation = randomData(16, 4);
+    const options = { method: 'random' as const, points: 5, logNRange: [1, 3] as [number, number], logTauRange: [0, 1] as [number, number], samples: 2, seed: 5 };
+    const first = await searchHyperparameters(laplace.posterior, validation, options);
+    const second = await searchHyperparameters(laplace.posterior, validation, options);
+    expect(first.points).toHaveLength(5);
+    expect(second.points).toEqual(first.points);
+    for (const point of first.points) {
+      expect(point.logN).toBeGreaterThanOrEqual(1);
+      expect(point.logN).toBeLessThanOrEqual(3);
+      expect(point.logTau).toBeGreaterThanOrEqual(0);
+      expect(point.logTau).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('refuses bad ranges and sizes with one sentence', async () => {
+    const model = buildMlp(4, 6, 3, 13, 'relu', 'linear');
+    const laplace = await fitLaplace(model, randomData(16, 5), { curvature: 'diag' });
+    await expect(searchHyperparameters(laplace.posterior, randomData(8, 6), { logNRange: [3, 1] })).rejects.toThrow(/low ≤ high/);
+    await expect(searchHyperparameters(laplace.posterior, randomData(8, 6), { gridSize: 0 })).rejects.toThrow(/grid size must be a positive integer/);
+    expect(() => laplace.withHyperparameters(-1, 1)).toThrow(/N must be a positive finite number/);
+    expect(() => laplace.withHyperparameters(1, 0)).toThrow(/τ \(the prior precision\) must be a positive finite number/);
+  });
+});
