@@ -134,6 +134,9 @@ export async function loadPosterior(path: string): Promise<{ posterior: Posterio
   } catch {
     throw new PosteriorFileError(`Posterior file ${path} has an unreadable header (truncated or corrupt); fit the posterior again.`);
   }
+  if (typeof header !== 'object' || header === null || !Array.isArray(header.arrays) || !Array.isArray(header.layers)) {
+    throw new PosteriorFileError(`Posterior file ${path} has a header without its array and layer lists (corrupt or not written by this project); fit the posterior again.`);
+  }
   if (header.format !== posteriorFormat) throw new PosteriorFileError(`Posterior file ${path} has format ${String(header.format)}, expected ${posteriorFormat}; fit it again with this version.`);
   const dataStart = 12 + headerLength;
   const floats = (bytes.length - dataStart) / 4;

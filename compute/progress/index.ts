@@ -55,7 +55,7 @@ export class ProgressBoard {
       return `${state.task} ${state.done}/${state.total} ${state.unit}, ${formatDuration(left)} left`;
     });
     const line = parts.join(' | ');
-    const width = process.stderr.columns ?? 120;
+    const width = process.stderr.columns || 120;
     process.stderr.write(`\r\x1b[K${line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line}`);
   }
 }

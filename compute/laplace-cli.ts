@@ -1,0 +1,476 @@
+/**
+ * The Laplace command line, on saved checkpoints and posterior files.
+ *
+ *   fit      checkpoint + training data → posterior file (LaplaceModel.save, atomic)
+ *   predict  posterior file + a split   → JSON with per-example probabilities and metrics
+ *
+ * Decisions worth knowing (also in --help):
+ *  - Every option is checked before any work starts; an error a user can cause
+ *    is one sentence on stderr and exit code 2, and no output file is written
+ *    (both outputs are written atomically, at the very end).
+ *  - fit's --data defaults to the data set the checkpoint's sidecar records.
+ *    Another data set is allowed (fitting an MNIST model's posterior on other
+ *    data is a legitimate experiment) and only draws a one-line warning.
+ *  - Options that would be silently ignored are errors: --mc-samples without
+ *    the mc Fisher, --kfac-damping on a non-kfac posterior, --samples with the
+ *    map or probit predictive. --seed is accepted everywhere (harmless when unused).
+ *  - predict writes probabilities as an array of arrays, one row of class
+ *    probabilities per example, in the split's order, with the labels beside
+ *    them; numbers carry the JSON writer's 6 significant digits.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { writeJsonArtifact } from './artifacts/json.ts';
+import { backendEnvVar, backendNames, startBackend } from './backend/index.ts';
+import { datasetInfo, datasetNames, isDatasetName, loadDataset, subset, type DatasetName, type ImageSet } from './data/index.ts';
+import {
+  curvatureKinds,
+  defaultSamples,
+  fisherTypes,
+  fitLaplace,
+  imageData,
+  kfacDampings,
+  loadLaplace,
+  predictiveTypes,
+  type CurvatureKind,
+  type FisherType,
+  type KfacDamping,
+  type LaplaceModel,
+  type PredictiveType,
+} from './laplace/index.ts';
+import { accuracy, calibration, negativeLogLikelihood } from './metrics/index.ts';
+import { loadCheckpoint } from './models/checkpoint.ts';
+import { ProgressBoard } from './progress/index.ts';
+
+const splitNames = ['train', 'validation', 'test'] as const;
+type SplitName = (typeof splitNames)[number];
+const commandNames = ['fit', 'predict'] as const;
+type CommandName = (typeof commandNames)[number];
+/** Equal-width confidence bins of the reported ECE. */
+const eceBins = 10;
+
+const list = (names: readonly string[]) => names.join(' | ');
+
+const programUsage = `Usage: npm run laplace -- <command> [options]
+
+Commands:
+  fit       fit a Laplace posterior around a saved checkpoint and write the posterior file
+  predict   predict a data split with a posterior file and write probabilities and metrics as JSON
+
+Run \`npm run laplace -- <command> --help\` for a command's options.
+User errors (bad option, missing file, unsupported model, corrupt posterior) exit with code 2.
+`;
+
+const fitUsage = `Usage: npm run laplace -- fit --checkpoint DIR --curvature KIND --out FILE [options]
+
+Fits the posterior on the training split of the data set (55k images; the
+5k validation images are held out), or on its first K examples with --subset.
+
+Required:
+  --checkpoint DIR      checkpoint folder (written by \`npm run compute -- train\`, under .cache/models/)
+  --curvature KIND      ${list(curvatureKinds)}
+  --out FILE            posterior file to write (written atomically; an existing file is replaced)
+
+Options:
+  --data NAME           ${list(datasetNames)} (default: the data set the checkpoint records;
+                        another one is allowed and draws a warning)
+  --fisher TYPE         ${list(fisherTypes)} (default mc)
+  --mc-samples M        label draws per input for the mc Fisher (default 1)
+  --n N                 data-term scale N (default: the number of fitting examples)
+  --tau T               prior precision τ (default 1)
+  --kfac-damping MODE   ${list(kfacDampings)} (kfac only; default exact)
+  --subset K            fit on the first K training examples
+  --seed S              seed of the mc Fisher's label draws (default 0)
+  --backend NAME        ${list(backendNames)} (default: the first that starts; also ${backendEnvVar})
+  --help                this text
+
+Prints one line: structure, layers, N, τ, Fisher type, seconds.
+`;
+
+const predictUsage = `Usage: npm run laplace -- predict --posterior FILE --data NAME --out FILE [options]
+
+Required:
+  --posterior FILE      posterior file written by \`npm run laplace -- fit\`
+  --data NAME           ${list(datasetNames)}
+  --out FILE            JSON file to write (atomically); it must not be the posterior file
+
+Options:
+  --split NAME          ${list(splitNames)} (default test)
+  --predictive TYPE     ${list(predictiveTypes)} (default sampled; probit needs a last-layer posterior)
+  --samples T           weight samples for sampled and linearised (default ${defaultSamples})
+  --seed S              seed of the weight samples (default 0)
+  --n N                 override the posterior's N (no refit)
+  --tau T               override the posterior's τ (no refit)
+  --kfac-damping MODE   override a kfac posterior's damping: ${list(kfacDampings)}
+  --subset K            predict only the first K examples of the split
+  --backend NAME        ${list(backendNames)} (default: the first that starts; also ${backendEnvVar})
+  --help                this text
+
+The JSON holds "probabilities" as an array of arrays ([examples][classes],
+one row per example in the split's order), "labels", "metrics" (accuracy,
+nll in nats, ece over ${eceBins} equal-width confidence bins), and what produced
+them (data, posterior, predictive). Prints accuracy, NLL and ECE.
+`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const options = {
+  checkpoint: { type: 'string' },
+  posterior: { type: 'string' },
+  data: { type: 'string' },
+  split: { type: 'string' },
+  curvature: { type: 'string' },
+  fisher: { type: 'string' },
+  'mc-samples': { type: 'string' },
+  predictive: { type: 'string' },
+  samples: { type: 'string' },
+  n: { type: 'string' },
+  tau: { type: 'string' },
+  'kfac-damping': { type: 'string' },
+  subset: { type: 'string' },
+  seed: { type: 'string' },
+  backend: { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type OptionName = keyof typeof options;
+type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
+
+const commandOptions: Record<CommandName, readonly OptionName[]> = {
+  fit: ['checkpoint', 'data', 'curvature', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
+  predict: ['posterior', 'data', 'split', 'predictive', 'samples', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
+};
+
+const negativeNumber = /^-(\d|\.\d)/;
+
+/** `--tau -1` would read as a missing value followed by an option; join it so the range check can say what is wrong. */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    if (name && name in options && options[name as OptionName].type === 'string' && negativeNumber.test(argv[i + 1] ?? '')) {
+      out.push(`${argv[i]}=${argv[i + 1]}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
+function parse(argv: string[]): { values: Values; positionals: string[] } {
+  try {
+    return parseArgs({ args: joinNegativeValues(argv), options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+  } catch (error) {
+    const failure = error as Error;
+    const unknown = /^Unknown option '([^']+)'/.exec(failure.message);
+    if (unknown) throw new UsageError(`Unknown option ${unknown[1]}; run with --help to see the options.`);
+    const missing = /^Option '(-\S+)(?:, -\S+)? <value>' argument missing/.exec(failure.message);
+    if (missing) throw new UsageError(`Option ${missing[1]} needs a value; run with --help to see the options.`);
+    const message = failure.message.replace(/\. To specify .*$/s, '').replace(/\.$/, '');
+    throw new UsageError(`${message}; run with --help to see the options.`);
+  }
+}
+
+const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function positiveNumber(option: string, text: string): number {
+  const value = decimal.test(text.trim()) ? Number(text) : NaN;
+  if (!(Number.isFinite(value) && value > 0)) throw new UsageError(`--${option} must be a positive number, got "${text}".`);
+  return value;
+}
+
+function positiveInteger(option: string, text: string): number {
+  const value = decimal.test(text.trim()) ? Number(text) : NaN;
+  if (!(Number.isSafeInteger(value) && value > 0)) throw new UsageError(`--${option} must be a positive whole number, got "${text}".`);
+  return value;
+}
+
+function seedValue(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const value = decimal.test(text.trim()) ? Number(text) : NaN;
+  if (!(Number.isInteger(value) && value >= 0 && value < 2 ** 32)) throw new UsageError(`--seed must be a whole number from 0 to ${2 ** 32 - 1}, got "${text}".`);
+  return value;
+}
+
+function choice<T extends string>(option: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`Unknown ${option} "${text}"; choose one of ${allowed.join(', ')}.`);
+  return text as T;
+}
+
+function datasetName(text: string): DatasetName {
+  if (!isDatasetName(text)) throw new UsageError(`Unknown data set "${text}"; choose one of ${datasetNames.join(', ')}.`);
+  return text;
+}
+
+/** The output path, checked before any work so a run never ends in an unwritable target. */
+function outputPath(command: CommandName, text: string | undefined): string {
+  if (!text) throw new UsageError(`${command} needs --out FILE, the file to write.`);
+  if (existsSync(text) && statSync(text).isDirectory()) throw new UsageError(`--out ${text} is a folder; pass a file path.`);
+  return text;
+}
+
+function required(command: CommandName, value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`${command} needs ${what}.`);
+  return value;
+}
+
+/** First K examples, with the size checked against the set. */
+function firstExamples(set: ImageSet, count: number | undefined, what: string): ImageSet {
+  if (count === undefined) return set;
+  if (count > set.count) throw new UsageError(`--subset ${count} is larger than ${what} (${set.count} examples); pass at most ${set.count}.`);
+  return subset(set, count);
+}
+
+function checkInputs(inputShape: readonly (number | null)[], classes: number, set: ImageSet, dataset: DatasetName, source: string): void {
+  const expected = [set.height, set.width, 1];
+  if (inputShape.length !== 3 || inputShape.some((size, index) => size !== expected[index])) {
+    throw new UsageError(`${source} takes inputs of shape [${inputShape.join(', ')}], but ${dataset} images are [${expected.join(', ')}]; use a model built for this data.`);
+  }
+  const classCount = datasetInfo(dataset).classNames.length;
+  if (classes !== classCount) throw new UsageError(`${source} has ${classes} outputs, but ${dataset} has ${classCount} classes; use a model built for this data.`);
+}
+
+interface FitSettings {
+  checkpoint: string;
+  data: DatasetName | undefined;
+  curvature: CurvatureKind;
+  fisher: FisherType;
+  mcSamples: number | undefined;
+  n: number | undefined;
+  tau: number;
+  kfacDamping: KfacDamping | undefined;
+  subset: number | undefined;
+  seed: number;
+  out: string;
+}
+
+function fitSettings(values: Values): FitSettings {
+  const checkpoint = required('fit', values.checkpoint, '--checkpoint DIR (a folder written by `npm run compute -- train`)');
+  const curvature = choice('curvature', required('fit', values.curvature, `--curvature (one of ${curvatureKinds.join(', ')})`), curvatureKinds);
+  const fisher = choice('Fisher type', values.fisher ?? 'mc', fisherTypes);
+  const mcSamples = values['mc-samples'] === undefined ? undefined : positiveInteger('mc-samples', values['mc-samples']);
+  if (mcSamples !== undefined && fisher !== 'mc') throw new UsageError(`--mc-samples applies only to --fisher mc, not ${fisher}; drop it.`);
+  const kfacDamping = values['kfac-damping'] === undefined ? undefined : choice('KFAC damping', values['kfac-damping'], kfacDampings);
+  if (kfacDamping !== undefined && curvature !== 'kfac') throw new UsageError(`--kfac-damping applies only to --curvature kfac, not ${curvature}; drop it.`);
+  return {
+    checkpoint,
+    data: values.data === undefined ? undefined : datasetName(values.data),
+    curvature,
+    fisher,
+    mcSamples,
+    n: values.n === undefined ? undefined : positiveNumber('n', values.n),
+    tau: values.tau === undefined ? 1 : positiveNumber('tau', values.tau),
+    kfacDamping,
+    subset: values.subset === undefined ? undefined : positiveInteger('subset', values.subset),
+    seed: seedValue(values.seed),
+    out: outputPath('fit', values.out),
+  };
+}
+
+async function fitCommand(values: Values): Promise<void> {
+  const settings = fitSettings(values);
+  const backend = await startBackend(values.backend);
+  const { model, sidecar } = await loadCheckpoint<{ dataset?: unknown; model?: unknown } | undefined>(settings.checkpoint);
+  try {
+    const recorded = typeof sidecar.extra?.dataset === 'string' ? sidecar.extra.dataset : undefined;
+    const dataset = settings.data ?? (recorded !== undefined && isDatasetName(recorded) ? recorded : undefined);
+    if (!dataset) throw new UsageError(`Checkpoint ${settings.checkpoint} records no data set this program knows, so fit needs --data (${datasetNames.join(' or ')}).`);
+    if (recorded !== undefined && recorded !== dataset) {
+      console.error(`warning: checkpoint ${settings.checkpoint} was trained on ${recorded}, but the posterior is fitted on ${dataset}; continuing, since fitting on other data is allowed.`);
+    }
+    const train = firstExamples(loadDataset(dataset).train, settings.subset, `the ${dataset} training split`);
+    checkInputs(model.inputs[0].shape.slice(1), model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0, train, dataset, `The checkpoint's model`);
+    const board = new ProgressBoard();
+    const task = `fit ${settings.curvature} on ${train.name}`;
+    const started = performance.now();
+    const laplace = await fitLaplace(model, imageData(train), {
+      curvature: settings.curvature,
+      fisher: settings.fisher,
+      mcSamples: settings.mcSamples,
+      n: settings.n,
+      tau: settings.tau,
+      kfacDamping: settings.kfacDamping,
+      seed: settings.seed,
+      onProgress: (done, total) => board.update({ task, done, total, unit: 'examples' }),
+    });
+    board.finish(task);
+    try {
+      const seconds = (performance.now() - started) / 1000;
+      await laplace.save(settings.out);
+      const layers = laplace.posterior.network.layers.map((layer) => layer.name);
+      const fisherText = settings.fisher === 'mc' ? `mc Fisher (${laplace.posterior.curvature.mcSamples} per input)` : `${settings.fisher} Fisher`;
+      console.log(
+        `${settings.curvature} posterior over ${layers.length} layers (${layers.join(', ')}) from ${train.count} examples of ${train.name}: ` +
+          `N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}, ${fisherText}, ${seconds.toFixed(1)} s on ${backend.name}; wrote ${settings.out}`,
+      );
+    } finally {
+      laplace.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+interface PredictSettings {
+  posterior: string;
+  data: DatasetName;
+  split: SplitName;
+  predictive: PredictiveType;
+  samples: number | undefined;
+  seed: number;
+  n: number | undefined;
+  tau: number | undefined;
+  kfacDamping: KfacDamping | undefined;
+  subset: number | undefined;
+  out: string;
+}
+
+function predictSettings(values: Values): PredictSettings {
+  const posterior = required('predict', values.posterior, '--posterior FILE (written by `npm run laplace -- fit`)');
+  const data = datasetName(required('predict', values.data, `--data (one of ${datasetNames.join(', ')})`));
+  const predictive = choice('predictive', values.predictive ?? 'sampled', predictiveTypes);
+  const samples = values.samples === undefined ? undefined : positiveInteger('samples', values.samples);
+  if (samples !== undefined && (predictive === 'map' || predictive === 'probit')) {
+    throw new UsageError(`--samples applies only to the sampled and linearised predictives, not ${predictive}; drop it.`);
+  }
+  const out = outputPath('predict', values.out);
+  if (resolve(out) === resolve(posterior)) throw new UsageError(`--out is the posterior file itself; pass another path for the predictions.`);
+  return {
+    posterior,
+    data,
+    split: choice('split', values.split ?? 'test', splitNames),
+    predictive,
+    samples,
+    seed: seedValue(values.seed),
+    n: values.n === undefined ? undefined : positiveNumber('n', values.n),
+    tau: values.tau === undefined ? undefined : positiveNumber('tau', values.tau),
+    kfacDamping: values['kfac-damping'] === undefined ? undefined : choice('KFAC damping', values['kfac-damping'], kfacDampings),
+    subset: values.subset === undefined ? undefined : positiveInteger('subset', values.subset),
+    out,
+  };
+}
+
+async function predictCommand(values: Values): Promise<void> {
+  const settings = predictSettings(values);
+  const backend = await startBackend(values.backend);
+  const loaded = await loadLaplace(settings.posterior);
+  let laplace: LaplaceModel = loaded;
+  try {
+    const structure = laplace.posterior.structure;
+    if (settings.predictive === 'probit' && structure !== 'last-layer') {
+      throw new UsageError(`The probit predictive needs a last-layer posterior, but ${settings.posterior} holds a ${structure} posterior; use sampled or linearised, or fit with --curvature last-layer.`);
+    }
+    if (settings.kfacDamping !== undefined && structure !== 'kfac') {
+      throw new UsageError(`--kfac-damping applies only to kfac posteriors, but ${settings.posterior} holds a ${structure} posterior; drop it.`);
+    }
+    if (settings.n !== undefined || settings.tau !== undefined || settings.kfacDamping !== undefined) {
+      // Shares the curvature and MAP weights with `loaded`, which is disposed below.
+      laplace = loaded.withHyperparameters(settings.n ?? loaded.n, settings.tau ?? loaded.tau, settings.kfacDamping);
+    }
+    const set = firstExamples(loadDataset(settings.data)[settings.split], settings.subset, `the ${settings.data} ${settings.split} split`);
+    const network = laplace.posterior.network;
+    checkInputs([...network.inputShape], network.classes, set, settings.data, `The posterior's model`);
+    const samples = settings.predictive === 'sampled' || settings.predictive === 'linearised' ? (settings.samples ?? defaultSamples) : null;
+    const board = new ProgressBoard();
+    const task = `predict ${set.name} (${settings.predictive})`;
+    const started = performance.now();
+    const probabilities = await laplace.predict(imageData(set), {
+      predictive: settings.predictive,
+      samples: samples ?? undefined,
+      seed: settings.seed,
+      onProgress: (done, total) => board.update({ task, done, total, unit: 'examples' }),
+    });
+    board.finish(task);
+    const seconds = (performance.now() - started) / 1000;
+    if (!probabilities.every(Number.isFinite)) {
+      throw new UsageError(`The ${settings.predictive} predictive gave non-finite probabilities at N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}, a posterior too wide for float32; increase --tau or lower --n.`);
+    }
+    const classes = network.classes;
+    const metrics = {
+      accuracy: accuracy(probabilities, set.labels, classes),
+      nll: negativeLogLikelihood(probabilities, set.labels, classes),
+      ece: calibration(probabilities, set.labels, classes, { bins: eceBins }).ece,
+      eceBins,
+    };
+    const rows = Array.from({ length: set.count }, (_, row) => probabilities.subarray(row * classes, (row + 1) * classes));
+    writeJsonArtifact(settings.out, {
+      format: 'laplace-bnn-predictions/1',
+      data: { dataset: settings.data, split: settings.split, set: set.name, count: set.count, subset: settings.subset ?? null },
+      posterior: {
+        file: basename(settings.posterior),
+        structure,
+        n: laplace.n,
+        tau: laplace.tau,
+        kfacDamping: laplace.posterior.spec.kfacDamping,
+        fisher: laplace.posterior.curvature.fisher,
+        mcSamples: laplace.posterior.curvature.mcSamples,
+        fitCount: laplace.posterior.curvature.count,
+      },
+      predictive: { type: settings.predictive, samples, seed: settings.seed },
+      backend: backend.name,
+      classes,
+      labels: set.labels,
+      probabilities: rows,
+      probabilitiesLayout: 'array of arrays [examples][classes], one row per example in the order of labels',
+      metrics,
+    });
+    console.log(
+      `${set.name}, ${settings.predictive} predictive${samples === null ? '' : ` (${samples} samples)`}, N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}: ` +
+        `accuracy ${metrics.accuracy.toFixed(4)}, NLL ${metrics.nll.toFixed(4)}, ECE ${metrics.ece.toFixed(4)} (${seconds.toFixed(1)} s); wrote ${settings.out}`,
+    );
+  } finally {
+    loaded.dispose();
+  }
+}
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
+/** Error types whose message is meant for the user: exit code 2 and the message alone. */
+const userErrors = ['UsageError', 'DataError', 'BackendError', 'CheckpointError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'NotPositiveDefiniteError'];
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parse(argv);
+    const wantsHelp = values.help === true || positionals[0] === 'help';
+    const command = positionals[0] === 'help' ? positionals[1] : positionals[0];
+    if (command === undefined) {
+      if (wantsHelp) {
+        console.log(programUsage);
+        return 0;
+      }
+      throw new UsageError('No command given; use fit or predict (see --help).');
+    }
+    if (!(commandNames as readonly string[]).includes(command)) throw new UsageError(`Unknown command "${command}"; use fit or predict (see --help).`);
+    const name = command as CommandName;
+    if (wantsHelp) {
+      console.log(name === 'fit' ? fitUsage : predictUsage);
+      return 0;
+    }
+    if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"; run \`npm run laplace -- ${name} --help\` for the usage.`);
+    const foreign = (Object.keys(values) as OptionName[]).find((option) => !commandOptions[name].includes(option));
+    if (foreign) throw new UsageError(`Option --${foreign} does not apply to ${name}; run \`npm run laplace -- ${name} --help\` for its options.`);
+    if (name === 'fit') await fitCommand(values);
+    else await predictCommand(values);
+    return 0;
+  } catch (error) {
+    const failure = error as Error;
+    // A progress line may still be on the terminal.
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    if (userErrors.includes(failure.name)) {
+      console.error(`error: ${failure.message}`);
+      return 2;
+    }
+    console.error(failure.stack ?? String(error));
+    return 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
