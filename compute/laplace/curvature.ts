@@ -83,7 +83,7 @@ function flatGradient(gradient: tf.Tensor, spec: ParameterLayer): tf.Tensor {
 function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): tf.Tensor3D {
   return tf.tidy(() => {
     if (spec.kind === 'dense') return tf.mul(tf.expandDims(a, 2), tf.expandDims(g, 1)) as tf.Tensor3D;
-    return tf.matMul(a as tf.Tensor3D, g as tf.Tensor3D, true, false);
+    return tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g as tf.Tensor3D);
   });
 }
 
@@ -116,6 +116,11 @@ function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher:
   });
 }
 
+/** xᵀy for tall 2-D x, y. An explicit transpose: wasm's matMul with transposeA is ~10× slower on tall inputs. */
+function crossProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
+  return tf.matMul(tf.transpose(x as tf.Tensor2D), y as tf.Tensor2D);
+}
+
 type Accumulator = Map<string, tf.Tensor>;
 
 function accumulate(store: Accumulator, key: string, value: tf.Tensor): void {
@@ -145,6 +150,11 @@ async function sweep(
 ): Promise<Map<string, Float64Array>> {
   const random = new Random(options.seed);
   const store: Accumulator = new Map();
+  const shapeCache = new Map<number, number[][]>();
+  const shapesFor = (batch: number) => {
+    if (!shapeCache.has(batch)) shapeCache.set(batch, network.preActivationShapes(batch));
+    return shapeCache.get(batch)!;
+  };
   const lastIndex = network.layers.length - 1;
   for (let start = 0; start < data.count; start += options.batchSize) {
     const end = Math.min(data.count, start + options.batchSize);
@@ -152,14 +162,39 @@ async function sweep(
     const x = data.inputs(start, end);
     const labels = Int32Array.from({ length: batch }, (_, i) => data.labels[start + i]);
     const inputs: tf.Tensor[] = [];
-    const probabilities = tf.tidy(() => {
-      const captured: tf.Tensor[] = [];
-      const logits = network.forward(x, weights, { inputs: captured });
-      captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
-      return tf.softmax(logits);
-    });
-    const vectors = backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random);
-    const shapes = network.preActivationShapes(batch);
+    const offsets = () => shapesFor(batch).map((shape) => tf.zeros(shape));
+    // Per-example pre-activation gradients, one set per label draw.
+    const gradientSets: tf.Tensor[][] = [];
+    if (options.fisher === 'exact' || options.mcSamples > 1) {
+      const probabilities = tf.tidy(() => {
+        const captured: tf.Tensor[] = [];
+        const logits = network.forward(x, weights, { inputs: captured });
+        captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
+        return tf.softmax(logits);
+      });
+      const vectors = backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random);
+      for (const vector of vectors) {
+        const zeros = offsets();
+        gradientSets.push(tf.grads((...offsetArgs: tf.Tensor[]) => tf.sum(tf.mul(network.forward(x, weights, { offsets: offsetArgs }), vector)))(zeros));
+        tf.dispose(zeros);
+      }
+      tf.dispose([probabilities, ...vectors]);
+    } else {
+      // One label per input: draw it from the same forward pass that is differentiated.
+      const zeros = offsets();
+      gradientSets.push(
+        tf.grads((...offsetArgs: tf.Tensor[]) => {
+          const captured: tf.Tensor[] = [];
+          const logits = network.forward(x, weights, { offsets: offsetArgs, inputs: captured });
+          captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
+          const [vector] = backpropVectors(tf.softmax(logits) as tf.Tensor2D, labels, options.fisher, 1, random);
+          // A copy from its values, so no gradient flows back through p into the vector.
+          const constant = tf.tensor2d(vector.dataSync(), vector.shape);
+          return tf.sum(tf.mul(logits, constant));
+        })(zeros),
+      );
+      tf.dispose(zeros);
+    }
     for (let layer = 0; layer < network.layers.length; layer++) {
       const spec = network.layers[layer];
       if (plan.kfac) {
@@ -169,15 +204,12 @@ async function sweep(
           tf.tidy(() => {
             const rows = tf.reshape(inputs[layer], [-1, inputs[layer].shape[inputs[layer].rank - 1]]);
             const positions = spec.kind === 'dense' ? 1 : inputs[layer].shape[1]!;
-            return tf.div(tf.matMul(rows, rows, true, false), positions);
+            return tf.div(crossProduct(rows, rows), positions);
           }),
         );
       }
     }
-    for (const vector of vectors) {
-      const offsets = shapes.map((shape) => tf.zeros(shape));
-      const gradients = tf.grads((...offsetArgs: tf.Tensor[]) => tf.sum(tf.mul(network.forward(x, weights, { offsets: offsetArgs }), vector)))(offsets);
-      tf.dispose(offsets);
+    for (const gradients of gradientSets) {
       for (let layer = 0; layer < network.layers.length; layer++) {
         const spec = network.layers[layer];
         const a = inputs[layer];
@@ -188,7 +220,7 @@ async function sweep(
             `G${layer}`,
             tf.tidy(() => {
               const rows = tf.reshape(g, [-1, spec.fanOut]);
-              return tf.matMul(rows, rows, true, false);
+              return crossProduct(rows, rows);
             }),
           );
         }
@@ -197,7 +229,7 @@ async function sweep(
             store,
             `D${layer}`,
             tf.tidy(() => {
-              if (spec.kind === 'dense') return tf.matMul(tf.square(a), tf.square(g), true, false);
+              if (spec.kind === 'dense') return crossProduct(tf.square(a), tf.square(g));
               return tf.sum(tf.square(perExampleGradients(a, g, spec)), 0);
             }),
           );
@@ -208,7 +240,7 @@ async function sweep(
             store,
             `E${layer}`,
             tf.tidy(() => {
-              if (spec.kind === 'dense') return tf.matMul(tf.square(tf.matMul(a, qa)), tf.square(tf.matMul(g, qg)), true, false);
+              if (spec.kind === 'dense') return crossProduct(tf.square(tf.matMul(a, qa)), tf.square(tf.matMul(g, qg)));
               const perExample = perExampleGradients(a, g, spec);
               const [b, rows, cols] = perExample.shape;
               const projectedRows = tf.reshape(tf.matMul(tf.reshape(tf.transpose(perExample, [0, 2, 1]), [b * cols, rows]), qa), [b, cols, rows]);
@@ -223,7 +255,7 @@ async function sweep(
             'L',
             tf.tidy(() => {
               const perExample = tf.reshape(perExampleGradients(a, g, spec), [batch, -1]);
-              return tf.matMul(perExample, perExample, true, false);
+              return crossProduct(perExample, perExample);
             }),
           );
         }
@@ -231,7 +263,7 @@ async function sweep(
       }
       tf.dispose(gradients);
     }
-    tf.dispose([x, probabilities, ...inputs, ...vectors]);
+    tf.dispose([x, ...inputs]);
     options.onProgress?.(end);
     // Yield so worker messages (progress) get out between batches.
     await new Promise((resolve) => setImmediate(resolve));

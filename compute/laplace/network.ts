@@ -249,34 +249,19 @@ export function convOutputSize(height: number, width: number, conv: ConvGeometry
 
 /**
  * im2col: the input patches of a convolution, [batch, positions, kh·kw·cin],
- * in the (kh, kw, cin) order of the kernel's rows, with TensorFlow's 'same'
- * padding (the extra row or column goes at the bottom and right).
+ * in the (kh, kw, cin) order of the kernel's rows, with TensorFlow's padding.
+ * Computed as a convolution with a one-hot filter bank (output channel
+ * (i, j, c) copies input channel c at offset (i, j)): the backend's fast
+ * convolution does the gathering, padding and striding, where strided slices
+ * were ~50× slower on wasm.
  */
 export function unfoldPatches(x: tf.Tensor4D, conv: ConvGeometry): tf.Tensor3D {
   return tf.tidy(() => {
-    const [batch, height, width, channels] = x.shape;
+    const [batch, , , channels] = x.shape;
     const [kh, kw] = conv.kernelSize;
-    const [sh, sw] = conv.strides;
-    const [outH, outW] = convOutputSize(height, width, conv);
-    let padded = x;
-    if (conv.padding === 'same') {
-      const padH = Math.max((outH - 1) * sh + kh - height, 0);
-      const padW = Math.max((outW - 1) * sw + kw - width, 0);
-      const top = Math.floor(padH / 2);
-      const left = Math.floor(padW / 2);
-      padded = tf.pad(x, [
-        [0, 0],
-        [top, padH - top],
-        [left, padW - left],
-        [0, 0],
-      ]);
-    }
-    const slices: tf.Tensor4D[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        slices.push(tf.stridedSlice(padded, [0, i, j, 0], [batch, i + (outH - 1) * sh + 1, j + (outW - 1) * sw + 1, channels], [1, sh, sw, 1]) as tf.Tensor4D);
-      }
-    }
-    return tf.reshape(tf.concat(slices, 3), [batch, outH * outW, kh * kw * channels]) as tf.Tensor3D;
+    const width = kh * kw * channels;
+    const filter = tf.reshape(tf.eye(width), [kh, kw, channels, width]) as tf.Tensor4D;
+    const patches = tf.conv2d(x, filter, conv.strides, conv.padding);
+    return tf.reshape(patches, [batch, -1, width]) as tf.Tensor3D;
   });
 }
