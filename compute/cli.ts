@@ -12,6 +12,7 @@ import { writeJsonArtifact } from './artifacts/json.ts';
 import { writeManifest } from './artifacts/manifest.ts';
 import { artifactSchemas } from './artifacts/schemas.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
+import { runLaplaceExperiment } from './experiments/run-laplace.ts';
 import { runModelsExperiment } from './experiments/run-models.ts';
 import type { RunSettings } from './experiments/inputs.ts';
 import { getModelSpec, modelNames } from './models/zoo.ts';
@@ -91,6 +92,7 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   const stages: Record<string, number> = {};
   const runners: Record<ExperimentName, () => Promise<void>> = {
     models: () => runModelsExperiment(pool, settings, profile, outDir, board),
+    laplace: () => runLaplaceExperiment(pool, settings, profile, outDir, board),
   };
   try {
     for (const experiment of experiments) {

@@ -4,13 +4,14 @@
  * of minutes, for tests and for trying things.
  */
 import type { DatasetName } from './data/index.ts';
+import type { FisherType, PredictiveType, SearchObjective, Structure } from './laplace/index.ts';
 import { getModelSpec, modelNames, type ModelSpec } from './models/zoo.ts';
 
 export const profileNames = ['full', 'quick'] as const;
 export type ProfileName = (typeof profileNames)[number];
 
 /** Experiments in the order they run; each writes its own artifacts. */
-export const experimentNames = ['models'] as const;
+export const experimentNames = ['models', 'laplace'] as const;
 export type ExperimentName = (typeof experimentNames)[number];
 
 export interface Profile {
@@ -27,7 +28,46 @@ export interface Profile {
   trainingSeed: number;
   /** Where results go when --out is not given. */
   defaultOut: string;
+  laplace: LaplaceSettings;
 }
+
+/** One way of using a posterior: a predictive and the objective that tunes N and τ for it. */
+export interface Variant {
+  predictive: PredictiveType;
+  objective: SearchObjective;
+}
+
+export interface LaplaceSettings {
+  /** Models that get the Laplace treatment and the baselines. */
+  models: string[];
+  structures: Structure[];
+  /** Variants for every model; the first is the one summary.json reports. */
+  variants: Variant[];
+  /** Models that also get every predictive × objective combination. */
+  fullTreatment: string[];
+  fit: { fisher: FisherType; mcSamples: number; trainSubset: number | null; seed: number };
+  search: { validationSubset: number; samples: number; gridSize: number; logNRange: [number, number]; logTauRange: [number, number]; seed: number };
+  evaluation: {
+    samples: number;
+    seed: number;
+    /** Test images for calibration, detection (as known) and the attacks; null = all. */
+    testSubset: number | null;
+    /** Images of each unknown set. */
+    unknownSubset: number;
+    derivedSets: string[];
+    fgsmEpsilons: number[];
+    /** Rotation angles of the test subset (MNIST only), degrees. */
+    shiftAngles: number[];
+  };
+}
+
+const primaryVariant: Variant = { predictive: 'linearised', objective: 'nll' };
+const allVariants: Variant[] = [
+  primaryVariant,
+  { predictive: 'linearised', objective: 'error+ece' },
+  { predictive: 'sampled', objective: 'nll' },
+  { predictive: 'sampled', objective: 'error+ece' },
+];
 
 export const profiles: Record<ProfileName, Profile> = {
   full: {
@@ -39,6 +79,23 @@ export const profiles: Record<ProfileName, Profile> = {
     epochs: (spec, dataset) => spec.recipe.epochs[dataset],
     trainingSeed: 1000,
     defaultOut: 'results',
+    laplace: {
+      models: [...modelNames],
+      structures: ['diag', 'kfac', 'efb', 'last-layer'],
+      variants: [primaryVariant],
+      fullTreatment: ['lenet5'],
+      fit: { fisher: 'mc', mcSamples: 1, trainSubset: 20000, seed: 7 },
+      search: { validationSubset: 1000, samples: 10, gridSize: 7, logNRange: [2, 8], logTauRange: [-2, 4], seed: 11 },
+      evaluation: {
+        samples: 30,
+        seed: 13,
+        testSubset: 2000,
+        unknownSubset: 1000,
+        derivedSets: ['rotated-90', 'inverted', 'noise'],
+        fgsmEpsilons: [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5],
+        shiftAngles: [0, 15, 30, 45, 60, 90, 120, 180],
+      },
+    },
   },
   quick: {
     name: 'quick',
@@ -50,6 +107,24 @@ export const profiles: Record<ProfileName, Profile> = {
     epochs: () => 2,
     trainingSeed: 1000,
     defaultOut: '.cache/out/quick',
+    laplace: {
+      // One model, fully treated, exercises every artifact kind.
+      models: ['lenet5'],
+      structures: ['diag', 'kfac', 'efb', 'last-layer'],
+      variants: [primaryVariant],
+      fullTreatment: ['lenet5'],
+      fit: { fisher: 'mc', mcSamples: 1, trainSubset: 500, seed: 7 },
+      search: { validationSubset: 100, samples: 2, gridSize: 2, logNRange: [2, 6], logTauRange: [-1, 3], seed: 11 },
+      evaluation: {
+        samples: 4,
+        seed: 13,
+        testSubset: 200,
+        unknownSubset: 100,
+        derivedSets: ['rotated-90', 'noise'],
+        fgsmEpsilons: [0, 0.1],
+        shiftAngles: [0, 90],
+      },
+    },
   },
 };
 
@@ -73,6 +148,25 @@ export function parseExperiments(list: string | undefined): ExperimentName[] {
     }
   }
   return experimentNames.filter((name) => names.includes(name));
+}
+
+/** Every variant a model gets: the profile's, plus all combinations for the fully treated models (probit only for last-layer). */
+export function variantsFor(profile: Profile, model: string, structure: Structure): Variant[] {
+  const base = profile.laplace.fullTreatment.includes(model) ? allVariants : profile.laplace.variants;
+  const extra: Variant[] =
+    structure === 'last-layer' && profile.laplace.fullTreatment.includes(model)
+      ? [
+          { predictive: 'probit', objective: 'nll' },
+          { predictive: 'probit', objective: 'error+ece' },
+        ]
+      : [];
+  const seen = new Set<string>();
+  return [...profile.laplace.variants, ...base, ...extra].filter((variant) => {
+    const key = `${variant.predictive}/${variant.objective}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Seed for training one model: the profile's base plus the model's place in the zoo. */

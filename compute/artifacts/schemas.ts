@@ -35,7 +35,118 @@ export const modelsArtifact = z.strictObject({
 
 export type ModelsArtifact = z.infer<typeof modelsArtifact>;
 
+const nullableFraction = fraction.nullable();
+const calibrationBlock = z.strictObject({
+  accuracy: fraction,
+  nll: z.number().nonnegative(),
+  brier: z.number().min(0).max(2),
+  ece: fraction,
+  mce: fraction,
+  signedError: z.number().min(-1).max(1),
+  meanConfidence: fraction,
+  bins: z.array(z.strictObject({ lower: fraction, upper: fraction, count, accuracy: nullableFraction, confidence: nullableFraction, gap: z.number().min(-1).max(1).nullable() })).length(10),
+  curve: z.array(
+    z.strictObject({
+      confidence: fraction,
+      accuracy: fraction,
+      error: z.number().min(-1).max(1),
+      count,
+      lowerEdge: fraction,
+      upperEdge: fraction,
+      lowerLogit: z.number(),
+      upperLogit: z.number(),
+    }),
+  ),
+});
+
+const entropyDistribution = {
+  meanEntropy: z.number().nonnegative(),
+  histogram: z.array(fraction),
+  inverseEcdf: z.array(fraction),
+};
+
+const shortMetrics = { accuracy: fraction, nll: z.number().nonnegative(), ece: fraction, meanEntropy: z.number().nonnegative() };
+
+const predictive = z.enum(['map', 'sampled', 'linearised', 'probit']);
+const objective = z.enum(['error+ece', 'nll']);
+const methodName = z.enum(['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer', 'ensemble']);
+
+const variant = z.strictObject({
+  predictive,
+  objective: objective.nullable(),
+  logN: z.number().nullable(),
+  logTau: z.number().nullable(),
+  calibration: calibrationBlock,
+  ood: z.strictObject({
+    known: z.strictObject({ set: z.string(), count, ...entropyDistribution }),
+    unknown: z.array(
+      z.strictObject({
+        set: z.string(),
+        derived: z.string().nullable(),
+        count,
+        auroc: fraction,
+        fpr95: fraction,
+        meanConfidence: fraction,
+        fractionAboveKnown95: fraction,
+        ...entropyDistribution,
+      }),
+    ),
+  }),
+  fgsm: z.array(z.strictObject({ epsilon: z.number().min(0).max(1), ...shortMetrics })),
+  shift: z.array(z.strictObject({ angle: z.number(), ...shortMetrics })),
+});
+
+/** <data>/<model>/<method>.json: every evaluation of one method, per variant (the first is the summary's). */
+export const methodArtifact = z.strictObject({
+  dataset: datasetName,
+  model: z.string(),
+  method: methodName,
+  testCount: count,
+  samples: count,
+  seed: z.number().int(),
+  entropy: z.strictObject({ max: z.number().positive(), bins: count, grid: z.array(z.number().nonnegative()) }),
+  temperature: z.number().positive().optional(),
+  fit: z.strictObject({ fisher: z.enum(['mc', 'exact', 'empirical']), mcSamples: count, examples: count }).optional(),
+  variants: z.array(variant).min(1),
+});
+
+const searchPoint = z.strictObject({ logN: z.number(), logTau: z.number(), error: fraction, ece: fraction, nll: z.number().nonnegative() });
+
+/** <data>/<model>/search/<method>-<predictive>.json: the (N, τ) surface on validation data. */
+export const searchArtifact = z.strictObject({
+  dataset: datasetName,
+  model: z.string(),
+  method: methodName,
+  predictive,
+  validationCount: count,
+  samples: count,
+  gridSize: count,
+  points: z.array(searchPoint).min(1),
+  best: z.strictObject({ 'error+ece': searchPoint, nll: searchPoint }),
+});
+
+export const summaryRow = z.strictObject({
+  dataset: datasetName,
+  model: z.string(),
+  method: methodName,
+  accuracy: fraction,
+  ece: fraction,
+  nll: z.number().nonnegative(),
+  oodSet: z.string(),
+  auroc: fraction,
+  fpr95: fraction,
+  logN: z.number().nullable(),
+  logTau: z.number().nullable(),
+});
+export type SummaryRow = z.infer<typeof summaryRow>;
+
+/** summary.json: one row per (data, model, method), the table a reviewer reads first. */
+export const summaryArtifact = z.strictObject({ profile: z.string(), rows: z.array(summaryRow) });
+
 /** Artifact schemas by file name pattern, for the checker and the JSON Schema export. */
 export const artifactSchemas: { pattern: RegExp; name: string; schema: z.ZodType }[] = [
   { pattern: /^models\.json$/, name: 'models', schema: modelsArtifact },
+  { pattern: /^summary\.json$/, name: 'summary', schema: summaryArtifact },
+  { pattern: /^[a-z-]+\/[a-z0-9-]+\/(sgd|temperature|diag|kfac|efb|last-layer|ensemble)\.json$/, name: 'method', schema: methodArtifact },
+  { pattern: /^[a-z-]+\/[a-z0-9-]+\/search\/[a-z-]+\.json$/, name: 'search', schema: searchArtifact },
 ];

@@ -1,7 +1,9 @@
 /** Every kind of task a worker can run, by name. */
 import type { TaskFunction } from '../workers/protocol.ts';
+import { laplaceTask } from './laplace.ts';
 import { trainTask } from './models.ts';
 
 export const taskFunctions: Record<string, TaskFunction> = {
   train: trainTask as TaskFunction,
+  laplace: laplaceTask as TaskFunction,
 };

@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { listArtifacts, manifestFile, type Manifest } from '../../compute/artifacts/manifest.ts';
 import { sha256 } from '../../compute/artifacts/json.ts';
-import { modelsArtifact } from '../../compute/artifacts/schemas.ts';
+import { checkResults } from '../../compute/artifacts/check.ts';
+import { modelsArtifact, summaryArtifact } from '../../compute/artifacts/schemas.ts';
 
 const run = promisify(execFile);
 
@@ -37,10 +38,17 @@ describe('quick profile', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(second.code, second.stderr).toBe(0);
     expect(first.stdout).toMatch(/backend wasm/);
-    expect(first.stdout).toMatch(/stage times:\n\s+models/);
+    expect(first.stdout).toMatch(/stage times:\n\s+models .*\n\s+laplace /);
 
     const artifacts = listArtifacts(outA);
+    for (const dataset of ['mnist', 'fashion-mnist']) {
+      for (const method of ['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer']) expect(artifacts).toContain(`${dataset}/lenet5/${method}.json`);
+      for (const search of ['diag-linearised', 'diag-sampled', 'kfac-sampled', 'efb-linearised', 'last-layer-probit']) expect(artifacts).toContain(`${dataset}/lenet5/search/${search}.json`);
+    }
     expect(artifacts).toContain('models.json');
+    expect(artifacts).toContain('summary.json');
+    // Every artifact matches its schema and the manifest.
+    expect(checkResults(outA)).toEqual([]);
     expect(listArtifacts(outB)).toEqual(artifacts);
     for (const path of artifacts) {
       expect(readFileSync(join(outB, path)).equals(readFileSync(join(outA, path))), path).toBe(true);
@@ -64,10 +72,21 @@ describe('quick profile', () => {
     expect(best).toBeGreaterThan(0.85);
   });
 
+  it('summarises every Laplace method and baseline per data set', () => {
+    const summary = summaryArtifact.parse(JSON.parse(readFileSync(join(outA, 'summary.json'), 'utf8')));
+    for (const dataset of ['mnist', 'fashion-mnist']) {
+      const methods = summary.rows.filter((row) => row.dataset === dataset).map((row) => row.method);
+      expect(methods).toEqual(['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer']);
+    }
+    for (const row of summary.rows) expect(row.logN === null).toBe(row.method === 'sgd' || row.method === 'temperature');
+  });
+
   it('reuses cached checkpoints on a rerun and says so', async () => {
     const rerun = await cli(['run', '--profile', 'quick', '--out', outA, '--cache', cacheA]);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(10);
+    // Ten trainings, and the two Laplace tasks load their checkpoints again.
+    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(12);
+    expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(2);
     expect(rerun.stdout).not.toMatch(/^trained /m);
   });
 
@@ -80,7 +99,7 @@ describe('quick profile', () => {
   it('refuses unknown profiles, experiments, backends and options with one sentence and exit code 2', async () => {
     const cases: [string[], RegExp][] = [
       [['run', '--profile', 'huge'], /Unknown profile "huge"; choose one of full, quick\./],
-      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models\./],
+      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models, laplace\./],
       [['run', '--profile', 'quick', '--backend', 'tpu', '--out', outA], /Unknown backend "tpu"; choose one of gpu, node, wasm, cpu/],
       [['run', '--frobnicate'], /Unknown option '--frobnicate'; run with --help/],
       [['train', '--data', 'cifar', '--model', 'lenet5'], /Unknown data set "cifar"; choose one of mnist, fashion-mnist\./],

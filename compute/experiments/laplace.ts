@@ -1,0 +1,217 @@
+/**
+ * Experiment "laplace": for one (data set, model), fit every curvature once
+ * (cached), tune N and τ on validation data for each structure and
+ * predictive, and evaluate the deterministic network, temperature scaling and
+ * each Laplace variant on the same sets. Writes
+ *   <data>/<model>/<method>.json         evaluations (sgd, temperature, diag, kfac, efb, last-layer)
+ *   <data>/<model>/search/<method>-<predictive>.json   the (N, τ) surface
+ * and returns the rows of summary.json.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { sha256, stableStringify, writeJsonArtifact } from '../artifacts/json.ts';
+import { methodArtifact, searchArtifact, type SummaryRow } from '../artifacts/schemas.ts';
+import { fgsmSigns, perturbSet } from '../attacks/index.ts';
+import { applyTemperature, fitTemperature } from '../baselines/index.ts';
+import { makeDerivedSet, rotate, subset, type DatasetName, type ImageSet } from '../data/index.ts';
+import {
+  fitCurvature,
+  imageData,
+  loadLaplace,
+  LaplaceModel,
+  Network,
+  Posterior,
+  PosteriorFileError,
+  predict,
+  searchHyperparameters,
+  type PredictiveType,
+  type SearchResult,
+  type Structure,
+} from '../laplace/index.ts';
+import { softmaxRows } from '../models/tensors.ts';
+import { getProfile, variantsFor, type Profile } from '../study.ts';
+import type { TaskContext } from '../workers/protocol.ts';
+import { entropyBins, entropyGrid, evaluate, evaluationSteps, maxEntropy, type EvaluationSets, type Predictor } from './evaluation.ts';
+import { profileData, trainedZooModel, type RunSettings } from './inputs.ts';
+
+/** Bump when fitting changes in a way that moves the curvature. */
+export const laplaceCodeVersion = 1;
+
+export interface LaplaceTaskParams {
+  settings: RunSettings;
+  dataset: DatasetName;
+  model: string;
+  outDir: string;
+}
+
+const otherDataset: Record<DatasetName, DatasetName> = { mnist: 'fashion-mnist', 'fashion-mnist': 'mnist' };
+const cut = (set: ImageSet, count: number | null) => (count === null || count >= set.count ? set : subset(set, count));
+
+function logitsOf(network: Network, weights: tf.Tensor2D[], set: ImageSet): Float32Array {
+  const data = imageData(set);
+  const out = new Float32Array(set.count * network.classes);
+  for (let start = 0; start < set.count; start += 1000) {
+    const end = Math.min(set.count, start + 1000);
+    const logits = tf.tidy(() => network.forward(data.inputs(start, end), weights));
+    out.set(logits.dataSync(), start * network.classes);
+    logits.dispose();
+  }
+  return out;
+}
+
+async function evaluationSets(profile: Profile, dataset: DatasetName, test: ImageSet, network: Network, weights: tf.Tensor2D[]): Promise<EvaluationSets> {
+  const settings = profile.laplace.evaluation;
+  const known = cut(test, settings.testSubset);
+  const base = cut(test, settings.unknownSubset);
+  const unknown = [cut(profileData(profile, otherDataset[dataset]).test, settings.unknownSubset), ...settings.derivedSets.map((name) => makeDerivedSet(name, base, settings.seed))];
+  // The attack's gradient is taken on the deterministic network, as in the original study.
+  const signs = await fgsmSigns({ kind: 'map', network, weights }, known);
+  return {
+    test: known,
+    unknown,
+    fgsm: settings.fgsmEpsilons.map((epsilon) => ({ epsilon, set: perturbSet(known, signs, epsilon) })),
+    shift: dataset === 'mnist' ? settings.shiftAngles.map((angle) => ({ angle, set: angle === 0 ? known : rotate(known, angle) })) : [],
+  };
+}
+
+/** The fitted curvature of every structure, from the cache or fitted now. */
+async function fittedLaplace(
+  settings: RunSettings,
+  profile: Profile,
+  dataset: DatasetName,
+  modelName: string,
+  checkpointKey: string,
+  train: ImageSet,
+  topology: unknown,
+  network: Network,
+  weights: tf.Tensor2D[],
+  context: TaskContext,
+) {
+  const fit = profile.laplace.fit;
+  const key = sha256(stableStringify({ laplaceCodeVersion, checkpointKey, fit, structures: profile.laplace.structures }));
+  const path = join(settings.cacheDir, 'laplace', dataset, `${modelName}-${key.slice(0, 16)}.laplace`);
+  if (existsSync(path)) {
+    try {
+      const loaded = await loadLaplace(path);
+      context.log(`reusing cached curvature for ${dataset}/${modelName} (${path})`);
+      return loaded.posterior.curvature;
+    } catch (error) {
+      if (!(error instanceof PosteriorFileError)) throw error;
+      context.log(`cached curvature for ${dataset}/${modelName} is unusable (${error.message}); refitting it`);
+    }
+  }
+  const fitSet = cut(train, fit.trainSubset);
+  const curvature = await fitCurvature(network, weights, imageData(fitSet), {
+    kinds: profile.laplace.structures,
+    fisher: fit.fisher,
+    mcSamples: fit.mcSamples,
+    seed: fit.seed,
+    onProgress: (done, total) => context.progress(done, total, 'fit examples'),
+  });
+  const posterior = new Posterior(network, weights.map((w) => w.clone()), curvature, { structure: profile.laplace.structures[0], n: fitSet.count, tau: 1, kfacDamping: 'exact' });
+  await new LaplaceModel(posterior, topology).save(path);
+  posterior.dispose();
+  return curvature;
+}
+
+export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<SummaryRow[]> {
+  const { settings, dataset, model: modelName, outDir } = params;
+  const profile = getProfile(settings.profile);
+  const { trained, data } = await trainedZooModel(settings, dataset, modelName, context);
+  const network = new Network(trained.model);
+  const weights = network.matricesFromModel(trained.model);
+  const topology = trained.model.toJSON(undefined, false) as object;
+  trained.model.dispose();
+  const dir = join(outDir, dataset, modelName);
+  const rows: SummaryRow[] = [];
+  try {
+    const curvature = await fittedLaplace(settings, profile, dataset, modelName, trained.record.key, data.train, topology, network, weights, context);
+    const sets = await evaluationSets(profile, dataset, data.test, network, weights);
+    const validation = cut(data.validation, profile.laplace.search.validationSubset);
+    const evaluation = profile.laplace.evaluation;
+    const structures = profile.laplace.structures;
+    const searchesPerStructure = structures.map((structure) => new Set(variantsFor(profile, modelName, structure).map((v) => v.predictive)).size);
+    const variantCount = structures.reduce((sum, structure) => sum + variantsFor(profile, modelName, structure).length, 0);
+    const totalSteps = (2 + variantCount) * evaluationSteps(sets) + searchesPerStructure.reduce((a, b) => a + b, 0) * profile.laplace.search.gridSize ** 2;
+    let done = 0;
+    const step = () => context.progress(++done, totalSteps, 'steps');
+    const common = { dataset, model: modelName, testCount: sets.test.count, samples: evaluation.samples, seed: evaluation.seed, entropy: { max: maxEntropy, bins: entropyBins, grid: entropyGrid } };
+    const summaryRow = (method: SummaryRow['method'], result: Awaited<ReturnType<typeof evaluate>>, tuned: { logN: number; logTau: number } | null): SummaryRow => {
+      const other = result.ood.unknown[0];
+      return {
+        dataset,
+        model: modelName,
+        method,
+        accuracy: result.calibration.accuracy,
+        ece: result.calibration.ece,
+        nll: result.calibration.nll,
+        oodSet: other.set,
+        auroc: other.auroc,
+        fpr95: other.fpr95,
+        logN: tuned?.logN ?? null,
+        logTau: tuned?.logTau ?? null,
+      };
+    };
+
+    // The deterministic network.
+    const mapPredictor: Predictor = async (set) => softmaxRows(logitsOf(network, weights, set), network.classes);
+    const sgd = await evaluate(mapPredictor, sets, step);
+    writeJsonArtifact(join(dir, 'sgd.json'), methodArtifact.parse({ ...common, method: 'sgd', variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...sgd }] }));
+    rows.push(summaryRow('sgd', sgd, null));
+
+    // Temperature scaling, fitted on the whole validation split.
+    const temperature = fitTemperature(logitsOf(network, weights, data.validation), data.validation.labels, network.classes);
+    const scaled = await evaluate(async (set) => applyTemperature(logitsOf(network, weights, set), network.classes, temperature), sets, step);
+    writeJsonArtifact(
+      join(dir, 'temperature.json'),
+      methodArtifact.parse({ ...common, method: 'temperature', temperature, variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...scaled }] }),
+    );
+    rows.push(summaryRow('temperature', scaled, null));
+
+    for (const structure of structures) {
+      const posterior = new Posterior(network, weights, curvature, { structure, n: 1, tau: 1, kfacDamping: 'exact' });
+      const variants = variantsFor(profile, modelName, structure);
+      const searches = new Map<PredictiveType, SearchResult>();
+      for (const predictive of new Set(variants.map((variant) => variant.predictive))) {
+        const search = profile.laplace.search;
+        const result = await searchHyperparameters(posterior, imageData(validation), {
+          method: 'grid',
+          gridSize: search.gridSize,
+          logNRange: search.logNRange,
+          logTauRange: search.logTauRange,
+          predictive,
+          samples: search.samples,
+          seed: search.seed,
+          onProgress: () => step(),
+        });
+        searches.set(predictive, result);
+        writeJsonArtifact(
+          join(dir, 'search', `${structure}-${predictive}.json`),
+          searchArtifact.parse({ dataset, model: modelName, method: structure, predictive, validationCount: validation.count, samples: search.samples, gridSize: search.gridSize, points: result.points, best: result.best }),
+        );
+      }
+      const results = [];
+      for (const variant of variants) {
+        const best = searches.get(variant.predictive)!.best[variant.objective];
+        const tuned = posterior.withHyperparameters(10 ** best.logN, 10 ** best.logTau);
+        const predictor: Predictor = (set) => predict(tuned, imageData(set), { predictive: variant.predictive, samples: evaluation.samples, seed: evaluation.seed });
+        const result = await evaluate(predictor, sets, step);
+        results.push({ ...variant, logN: best.logN, logTau: best.logTau, ...result });
+        if (results.length === 1) rows.push(summaryRow(structure, result, best));
+      }
+      writeJsonArtifact(
+        join(dir, `${structure}.json`),
+        methodArtifact.parse({
+          ...common,
+          method: structure,
+          fit: { fisher: curvature.fisher, mcSamples: curvature.mcSamples, examples: curvature.count },
+          variants: results,
+        }),
+      );
+    }
+  } finally {
+    tf.dispose(weights);
+  }
+  return rows;
+}

@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { startBackend } from './backend/index.ts';
+await startBackend('wasm');
+const time = async (label: string, f: () => tf.Tensor) => { f().dispose(); const t = performance.now(); for (let i = 0; i < 8; i++) { const y = f(); await y.data(); y.dispose(); } console.log(label, ((performance.now() - t) / 8).toFixed(1), 'ms'); };
+const rows = tf.randomNormal([73728, 26]);
+const g = tf.randomNormal([73728, 6]);
+await time('A transposeA', () => tf.matMul(rows, rows, true, false));
+await time('A explicit transpose', () => tf.matMul(tf.transpose(rows), rows));
+await time('G transposeA', () => tf.matMul(g, g, true, false));
+const a3 = tf.randomNormal([128, 576, 26]); const g3 = tf.randomNormal([128, 576, 6]);
+await time('per-example batched transposeA', () => tf.matMul(a3, g3, true, false));
+await time('per-example batched explicit', () => tf.matMul(tf.transpose(a3, [0, 2, 1]), g3));
+const big = tf.randomNormal([128 * 64, 151]);
+await time('A conv2 transposeA', () => tf.matMul(big, big, true, false));
+await time('A conv2 explicit', () => tf.matMul(tf.transpose(big), big));
