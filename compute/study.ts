@@ -54,6 +54,8 @@ export interface LaplaceSettings {
     testSubset: number | null;
     /** Images of each unknown set. */
     unknownSubset: number;
+    /** Test images attacked and rotated (the first of the test subset). */
+    perturbedSubset: number;
     derivedSets: string[];
     fgsmEpsilons: number[];
     /** Rotation angles of the test subset (MNIST only), degrees. */
@@ -80,17 +82,19 @@ export const profiles: Record<ProfileName, Profile> = {
     trainingSeed: 1000,
     defaultOut: 'results',
     laplace: {
-      models: [...modelNames],
+      // The MLP family shows depth before and after; LeNet-5 gets every variant; cnn-3 is the deepest network.
+      models: ['mlp-1', 'mlp-2', 'mlp-3', 'lenet5', 'cnn-3'],
       structures: ['diag', 'kfac', 'efb', 'last-layer'],
       variants: [primaryVariant],
       fullTreatment: ['lenet5'],
       fit: { fisher: 'mc', mcSamples: 1, trainSubset: 20000, seed: 7 },
-      search: { validationSubset: 1000, samples: 10, gridSize: 7, logNRange: [2, 8], logTauRange: [-2, 4], seed: 11 },
+      search: { validationSubset: 1000, samples: 8, gridSize: 6, logNRange: [2, 8], logTauRange: [-2, 4], seed: 11 },
       evaluation: {
         samples: 30,
         seed: 13,
         testSubset: 2000,
         unknownSubset: 1000,
+        perturbedSubset: 500,
         derivedSets: ['rotated-90', 'inverted', 'noise'],
         fgsmEpsilons: [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5],
         shiftAngles: [0, 15, 30, 45, 60, 90, 120, 180],
@@ -120,6 +124,7 @@ export const profiles: Record<ProfileName, Profile> = {
         seed: 13,
         testSubset: 200,
         unknownSubset: 100,
+        perturbedSubset: 100,
         derivedSets: ['rotated-90', 'noise'],
         fgsmEpsilons: [0, 0.1],
         shiftAngles: [0, 90],

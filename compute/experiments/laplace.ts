@@ -66,12 +66,13 @@ async function evaluationSets(profile: Profile, dataset: DatasetName, test: Imag
   const base = cut(test, settings.unknownSubset);
   const unknown = [cut(profileData(profile, otherDataset[dataset]).test, settings.unknownSubset), ...settings.derivedSets.map((name) => makeDerivedSet(name, base, settings.seed))];
   // The attack's gradient is taken on the deterministic network, as in the original study.
-  const signs = await fgsmSigns({ kind: 'map', network, weights }, known);
+  const perturbed = cut(known, settings.perturbedSubset);
+  const signs = await fgsmSigns({ kind: 'map', network, weights }, perturbed);
   return {
     test: known,
     unknown,
-    fgsm: settings.fgsmEpsilons.map((epsilon) => ({ epsilon, set: perturbSet(known, signs, epsilon) })),
-    shift: dataset === 'mnist' ? settings.shiftAngles.map((angle) => ({ angle, set: angle === 0 ? known : rotate(known, angle) })) : [],
+    fgsm: settings.fgsmEpsilons.map((epsilon) => ({ epsilon, set: perturbSet(perturbed, signs, epsilon) })),
+    shift: dataset === 'mnist' ? settings.shiftAngles.map((angle) => ({ angle, set: angle === 0 ? perturbed : rotate(perturbed, angle) })) : [],
   };
 }
 
