@@ -102,6 +102,8 @@ export const methodArtifact = z.strictObject({
   model: z.string(),
   method: methodName,
   testCount: count,
+  /** Test images behind the FGSM and rotation curves. */
+  perturbedCount: count,
   samples: count,
   seed: z.number().int(),
   entropy: z.strictObject({ max: z.number().positive(), bins: count, grid: z.array(z.number().nonnegative()) }),

@@ -137,7 +137,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
     const totalSteps = (2 + variantCount) * evaluationSteps(sets) + searchesPerStructure.reduce((a, b) => a + b, 0) * profile.laplace.search.gridSize ** 2;
     let done = 0;
     const step = () => context.progress(++done, totalSteps, 'steps');
-    const common = { dataset, model: modelName, testCount: sets.test.count, samples: evaluation.samples, seed: evaluation.seed, entropy: { max: maxEntropy, bins: entropyBins, grid: entropyGrid } };
+    const common = { dataset, model: modelName, testCount: sets.test.count, perturbedCount: (sets.fgsm[0] ?? sets.shift[0])?.set.count ?? 0, samples: evaluation.samples, seed: evaluation.seed, entropy: { max: maxEntropy, bins: entropyBins, grid: entropyGrid } };
     const summaryRow = (method: SummaryRow['method'], result: Awaited<ReturnType<typeof evaluate>>, tuned: { logN: number; logTau: number } | null): SummaryRow => {
       const other = result.ood.unknown[0];
       return {
