@@ -25,6 +25,7 @@ const usage = `Usage: npm run compute -- <command> [options]
 Commands:
   run      run the study's experiments and write their artifacts and manifest
   train    train one model (or reuse its cached checkpoint) and print the checkpoint folder
+  backend  start the backend that a run would use and print it
   check    check artifacts against their schemas and the manifest (--out DIR, default results/)
   schemas  write the artifacts' JSON Schemas into DIR (--out DIR)
 
@@ -167,8 +168,9 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'run') await runCommand(values);
     else if (command === 'train') await trainCommand(values);
     else if (command === 'check') return checkCommand(values);
+    else if (command === 'backend') console.log(describeBackend(await startBackend(values.backend)));
     else if (command === 'schemas') writeSchemas(values);
-    else throw new UsageError(`Unknown command "${command}"; use run, train, check or schemas (see --help).`);
+    else throw new UsageError(`Unknown command "${command}"; use run, train, backend, check or schemas (see --help).`);
     return 0;
   } catch (error) {
     const failure = error as Error;
