@@ -94,6 +94,10 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   const runners: Record<ExperimentName, () => Promise<void>> = {
     models: () => runModelsExperiment(pool, settings, profile, outDir, board),
     laplace: () => runLaplaceExperiment(pool, settings, profile, outDir, board),
+    landscape: async () => {
+      const jobs = profile.datasets.flatMap((dataset) => profile.landscape.models.map((model) => ({ dataset, model })));
+      await Promise.all(jobs.map(({ dataset, model }) => pool.run('landscape', { settings, dataset, model, outDir }, `landscape ${dataset}/${model}`)));
+    },
   };
   try {
     for (const experiment of experiments) {

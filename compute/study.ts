@@ -11,7 +11,7 @@ export const profileNames = ['full', 'quick'] as const;
 export type ProfileName = (typeof profileNames)[number];
 
 /** Experiments in the order they run; each writes its own artifacts. */
-export const experimentNames = ['models', 'laplace'] as const;
+export const experimentNames = ['models', 'laplace', 'landscape'] as const;
 export type ExperimentName = (typeof experimentNames)[number];
 
 export interface Profile {
@@ -29,6 +29,7 @@ export interface Profile {
   /** Where results go when --out is not given. */
   defaultOut: string;
   laplace: LaplaceSettings;
+  landscape: { models: string[]; subset: number; points1d: number; points2d: number; range: number; seed: number };
 }
 
 /** One way of using a posterior: a predictive and the objective that tunes N and τ for it. */
@@ -81,6 +82,7 @@ export const profiles: Record<ProfileName, Profile> = {
     epochs: (spec, dataset) => spec.recipe.epochs[dataset],
     trainingSeed: 1000,
     defaultOut: 'results',
+    landscape: { models: ['lenet5', 'cnn-3'], subset: 500, points1d: 101, points2d: 41, range: 1, seed: 17 },
     laplace: {
       // The MLP family shows depth before and after; LeNet-5 gets every variant; cnn-3 is the deepest network.
       models: ['mlp-1', 'mlp-2', 'mlp-3', 'lenet5', 'cnn-3'],
@@ -111,6 +113,7 @@ export const profiles: Record<ProfileName, Profile> = {
     epochs: () => 2,
     trainingSeed: 1000,
     defaultOut: '.cache/out/quick',
+    landscape: { models: ['lenet5'], subset: 50, points1d: 11, points2d: 5, range: 1, seed: 17 },
     laplace: {
       // One model, fully treated, exercises every artifact kind.
       models: ['lenet5'],

@@ -127,6 +127,34 @@ export const searchArtifact = z.strictObject({
   best: z.strictObject({ 'error+ece': searchPoint, nll: searchPoint }),
 });
 
+/** <data>/<model>/landscape.json: loss surfaces through W* and the Gaussian fitted to exp(−loss). */
+export const landscapeArtifact = z.strictObject({
+  dataset: datasetName,
+  model: z.string(),
+  set: z.string(),
+  count,
+  seed: z.number().int(),
+  directions: z.string(),
+  line: z.strictObject({ alphas: z.array(z.number()).min(2), loss: z.array(z.number().nonnegative()), accuracy: z.array(fraction) }),
+  plane: z.strictObject({
+    alphas: z.array(z.number()).min(2),
+    betas: z.array(z.number()).min(2),
+    layout: z.string(),
+    loss: z.array(z.number().nonnegative()),
+    accuracy: z.array(fraction),
+    likelihood: z.array(z.number().nonnegative()),
+  }),
+  gaussian: z.strictObject({
+    amplitude: z.number(),
+    mean: z.tuple([z.number(), z.number()]),
+    covariance: z.tuple([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number()])]),
+    correlation: z.number().min(-1).max(1),
+    surface: z.array(z.number()),
+    residual: z.strictObject({ rms: z.number(), maxAbs: z.number(), range: z.number(), relativeRms: z.number(), relativeMaxAbs: z.number(), rSquared: z.number() }),
+    converged: z.boolean(),
+  }),
+});
+
 export const summaryRow = z.strictObject({
   dataset: datasetName,
   model: z.string(),
@@ -151,4 +179,5 @@ export const artifactSchemas: { pattern: RegExp; name: string; schema: z.ZodType
   { pattern: /^summary\.json$/, name: 'summary', schema: summaryArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/(sgd|temperature|diag|kfac|efb|last-layer|ensemble)\.json$/, name: 'method', schema: methodArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/search\/[a-z-]+\.json$/, name: 'search', schema: searchArtifact },
+  { pattern: /^[a-z-]+\/[a-z0-9-]+\/landscape\.json$/, name: 'landscape', schema: landscapeArtifact },
 ];

@@ -1,9 +1,11 @@
 /** Every kind of task a worker can run, by name. */
 import type { TaskFunction } from '../workers/protocol.ts';
+import { landscapeTask } from './landscape.ts';
 import { laplaceTask } from './laplace.ts';
 import { trainTask } from './models.ts';
 
 export const taskFunctions: Record<string, TaskFunction> = {
   train: trainTask as TaskFunction,
   laplace: laplaceTask as TaskFunction,
+  landscape: landscapeTask as TaskFunction,
 };

@@ -38,12 +38,13 @@ describe('quick profile', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(second.code, second.stderr).toBe(0);
     expect(first.stdout).toMatch(/backend wasm/);
-    expect(first.stdout).toMatch(/stage times:\n\s+models .*\n\s+laplace /);
+    expect(first.stdout).toMatch(/stage times:\n\s+models .*\n\s+laplace .*\n\s+landscape /);
 
     const artifacts = listArtifacts(outA);
     for (const dataset of ['mnist', 'fashion-mnist']) {
       for (const method of ['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer']) expect(artifacts).toContain(`${dataset}/lenet5/${method}.json`);
       for (const search of ['diag-linearised', 'diag-sampled', 'kfac-sampled', 'efb-linearised', 'last-layer-probit']) expect(artifacts).toContain(`${dataset}/lenet5/search/${search}.json`);
+      expect(artifacts).toContain(`${dataset}/lenet5/landscape.json`);
     }
     expect(artifacts).toContain('models.json');
     expect(artifacts).toContain('summary.json');
@@ -84,8 +85,8 @@ describe('quick profile', () => {
   it('reuses cached checkpoints on a rerun and says so', async () => {
     const rerun = await cli(['run', '--profile', 'quick', '--out', outA, '--cache', cacheA]);
     expect(rerun.code, rerun.stderr).toBe(0);
-    // Ten trainings, and the two Laplace tasks load their checkpoints again.
-    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(12);
+    // Ten trainings, and the two Laplace and two landscape tasks load their checkpoints again.
+    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(14);
     expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(2);
     expect(rerun.stdout).not.toMatch(/^trained /m);
   });
@@ -99,7 +100,7 @@ describe('quick profile', () => {
   it('refuses unknown profiles, experiments, backends and options with one sentence and exit code 2', async () => {
     const cases: [string[], RegExp][] = [
       [['run', '--profile', 'huge'], /Unknown profile "huge"; choose one of full, quick\./],
-      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models, laplace\./],
+      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models, laplace, landscape\./],
       [['run', '--profile', 'quick', '--backend', 'tpu', '--out', outA], /Unknown backend "tpu"; choose one of gpu, node, wasm, cpu/],
       [['run', '--frobnicate'], /Unknown option '--frobnicate'; run with --help/],
       [['train', '--data', 'cifar', '--model', 'lenet5'], /Unknown data set "cifar"; choose one of mnist, fashion-mnist\./],
