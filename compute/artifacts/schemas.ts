@@ -155,6 +155,16 @@ export const landscapeArtifact = z.strictObject({
   }),
 });
 
+/** <data>/<model>/covariance-2x2.json: the last-layer Fisher block of two weights, for the N and τ figure. */
+export const covarianceArtifact = z.strictObject({
+  dataset: datasetName,
+  model: z.string(),
+  layer: z.string(),
+  weights: z.tuple([z.strictObject({ row: count, column: count, isBias: z.boolean() }), z.strictObject({ row: count, column: count, isBias: z.boolean() })]),
+  fisherBlock: z.tuple([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number()])]),
+  correlation: z.number().min(-1).max(1),
+});
+
 export const summaryRow = z.strictObject({
   dataset: datasetName,
   model: z.string(),
@@ -180,4 +190,5 @@ export const artifactSchemas: { pattern: RegExp; name: string; schema: z.ZodType
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/(sgd|temperature|diag|kfac|efb|last-layer|ensemble)\.json$/, name: 'method', schema: methodArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/search\/[a-z-]+\.json$/, name: 'search', schema: searchArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/landscape\.json$/, name: 'landscape', schema: landscapeArtifact },
+  { pattern: /^[a-z-]+\/[a-z0-9-]+\/covariance-2x2\.json$/, name: 'covariance', schema: covarianceArtifact },
 ];

@@ -11,9 +11,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sha256, stableStringify, writeJsonArtifact } from '../artifacts/json.ts';
-import { methodArtifact, searchArtifact, type SummaryRow } from '../artifacts/schemas.ts';
+import { covarianceArtifact, methodArtifact, searchArtifact, type SummaryRow } from '../artifacts/schemas.ts';
 import { fgsmSigns, perturbSet } from '../attacks/index.ts';
 import { applyTemperature, fitTemperature } from '../baselines/index.ts';
+import type { Matrix } from '../linalg/index.ts';
 import { makeDerivedSet, rotate, subset, type DatasetName, type ImageSet } from '../data/index.ts';
 import {
   fitCurvature,
@@ -116,6 +117,38 @@ async function fittedLaplace(
   return curvature;
 }
 
+/**
+ * Two weights of the last layer for the interactive N and τ figure: among the
+ * 50 weights with the largest Fisher diagonal, the pair whose Fisher entries
+ * are most correlated. The site shows (N·F₂ + τ·I)⁻¹ for their 2×2 block F₂:
+ * the posterior covariance of the two given all other weights.
+ */
+function fisherPair(network: Network, fisher: Matrix) {
+  const d = fisher.rows;
+  const diagonal = Array.from({ length: d }, (_, i) => fisher.data[i * d + i]);
+  const candidates = diagonal.map((value, index) => ({ value, index })).sort((a, b) => b.value - a.value).slice(0, 50).map((entry) => entry.index);
+  let best = { p: candidates[0], q: candidates[1], correlation: 0 };
+  for (const p of candidates) {
+    for (const q of candidates) {
+      if (q <= p) continue;
+      const correlation = fisher.data[p * d + q] / Math.sqrt(diagonal[p] * diagonal[q]);
+      if (Math.abs(correlation) > Math.abs(best.correlation)) best = { p, q, correlation };
+    }
+  }
+  const last = network.layers[network.layers.length - 1];
+  const at = (index: number) => ({ row: Math.floor(index / last.fanOut), column: index % last.fanOut, isBias: last.hasBias && Math.floor(index / last.fanOut) === last.fanIn });
+  const { p, q } = best;
+  return {
+    layer: last.name,
+    weights: [at(p), at(q)],
+    fisherBlock: [
+      [fisher.data[p * d + p], fisher.data[p * d + q]],
+      [fisher.data[q * d + p], fisher.data[q * d + q]],
+    ],
+    correlation: best.correlation,
+  };
+}
+
 export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<SummaryRow[]> {
   const { settings, dataset, model: modelName, outDir } = params;
   const profile = getProfile(settings.profile);
@@ -169,6 +202,10 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
       methodArtifact.parse({ ...common, method: 'temperature', temperature, variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...scaled }] }),
     );
     rows.push(summaryRow('temperature', scaled, null));
+
+    if (curvature.lastLayer && profile.laplace.fullTreatment.includes(modelName)) {
+      writeJsonArtifact(join(dir, 'covariance-2x2.json'), covarianceArtifact.parse({ dataset, model: modelName, ...fisherPair(network, curvature.lastLayer) }));
+    }
 
     for (const structure of structures) {
       const posterior = new Posterior(network, weights, curvature, { structure, n: 1, tau: 1, kfacDamping: 'exact' });

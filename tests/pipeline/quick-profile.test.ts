@@ -45,6 +45,7 @@ describe('quick profile', () => {
       for (const method of ['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer']) expect(artifacts).toContain(`${dataset}/lenet5/${method}.json`);
       for (const search of ['diag-linearised', 'diag-sampled', 'kfac-sampled', 'efb-linearised', 'last-layer-probit']) expect(artifacts).toContain(`${dataset}/lenet5/search/${search}.json`);
       expect(artifacts).toContain(`${dataset}/lenet5/landscape.json`);
+      expect(artifacts).toContain(`${dataset}/lenet5/covariance-2x2.json`);
     }
     expect(artifacts).toContain('models.json');
     expect(artifacts).toContain('summary.json');
