@@ -26,6 +26,9 @@ async function cli(args: string[]) {
   }
 }
 
+// Two full quick-profile runs from empty caches: minutes, not seconds, on 2 cores.
+const pipelineTimeout = 900_000;
+
 describe('quick profile', () => {
   const root = mkdtempSync(join(tmpdir(), 'quick-'));
   const [outA, outB, cacheA, cacheB] = ['out-a', 'out-b', 'cache-a', 'cache-b'].map((name) => join(root, name));
@@ -90,7 +93,7 @@ describe('quick profile', () => {
     expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(14);
     expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(2);
     expect(rerun.stdout).not.toMatch(/^trained /m);
-  });
+  }, pipelineTimeout);
 
   it('refuses to write the quick profile over the committed results', async () => {
     const refused = await cli(['run', '--profile', 'quick', '--out', 'results']);
