@@ -13,6 +13,7 @@ import { writeManifest } from './artifacts/manifest.ts';
 import { artifactSchemas } from './artifacts/schemas.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
 import { runLaplaceExperiment } from './experiments/run-laplace.ts';
+import { writeSummary } from './experiments/summary.ts';
 import { runModelsExperiment } from './experiments/run-models.ts';
 import type { RunSettings } from './experiments/inputs.ts';
 import { getModelSpec, modelNames } from './models/zoo.ts';
@@ -94,6 +95,9 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   const runners: Record<ExperimentName, () => Promise<void>> = {
     models: () => runModelsExperiment(pool, settings, profile, outDir, board),
     laplace: () => runLaplaceExperiment(pool, settings, profile, outDir, board),
+    ensemble: async () => {
+      await Promise.all(profile.datasets.map((dataset) => pool.run('ensemble', { settings, dataset, outDir }, `ensemble ${dataset}/${profile.ensemble.model}`)));
+    },
     landscape: async () => {
       const jobs = profile.datasets.flatMap((dataset) => profile.landscape.models.map((model) => ({ dataset, model })));
       await Promise.all(jobs.map(({ dataset, model }) => pool.run('landscape', { settings, dataset, model, outDir }, `landscape ${dataset}/${model}`)));
@@ -108,6 +112,7 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   } finally {
     await pool.close();
   }
+  writeSummary(outDir, profile);
   writeManifest(outDir, {
     profile: profile.name,
     seeds: { split: profile.split.splitSeed, training: profile.trainingSeed },

@@ -11,7 +11,7 @@ export const profileNames = ['full', 'quick'] as const;
 export type ProfileName = (typeof profileNames)[number];
 
 /** Experiments in the order they run; each writes its own artifacts. */
-export const experimentNames = ['models', 'laplace', 'landscape'] as const;
+export const experimentNames = ['models', 'laplace', 'ensemble', 'landscape'] as const;
 export type ExperimentName = (typeof experimentNames)[number];
 
 export interface Profile {
@@ -30,6 +30,8 @@ export interface Profile {
   defaultOut: string;
   laplace: LaplaceSettings;
   landscape: { models: string[]; subset: number; points1d: number; points2d: number; range: number; seed: number };
+  /** Deep ensemble baseline: `members` networks of one architecture (the zoo model is member 0). */
+  ensemble: { model: string; members: number };
 }
 
 /** One way of using a posterior: a predictive and the objective that tunes N and τ for it. */
@@ -83,12 +85,13 @@ export const profiles: Record<ProfileName, Profile> = {
     trainingSeed: 1000,
     defaultOut: 'results',
     landscape: { models: ['lenet5', 'cnn-3'], subset: 500, points1d: 101, points2d: 41, range: 1, seed: 17 },
+    ensemble: { model: 'lenet5', members: 5 },
     laplace: {
       // The MLP family shows depth before and after; LeNet-5 gets every variant; cnn-3 is the deepest network.
-      models: ['mlp-1', 'mlp-2', 'mlp-3', 'lenet5', 'cnn-3'],
+      models: ['mlp-1', 'mlp-2', 'mlp-3', 'lenet5', 'cnn-3', 'mlp-2-overconfident'],
       structures: ['diag', 'kfac', 'efb', 'last-layer'],
       variants: [primaryVariant],
-      fullTreatment: ['lenet5'],
+      fullTreatment: ['lenet5', 'mlp-2-overconfident'],
       fit: { fisher: 'mc', mcSamples: 1, trainSubset: 20000, seed: 7 },
       search: { validationSubset: 1000, samples: 8, gridSize: 6, logNRange: [2, 8], logTauRange: [-2, 4], seed: 11 },
       evaluation: {
@@ -114,6 +117,7 @@ export const profiles: Record<ProfileName, Profile> = {
     trainingSeed: 1000,
     defaultOut: '.cache/out/quick',
     landscape: { models: ['lenet5'], subset: 50, points1d: 11, points2d: 5, range: 1, seed: 17 },
+    ensemble: { model: 'mlp-1', members: 3 },
     laplace: {
       // One model, fully treated, exercises every artifact kind.
       models: ['lenet5'],

@@ -31,31 +31,37 @@ export interface RunSettings {
   cacheDir: string;
 }
 
-/** The trained (or cached) model of the zoo for a data set under a profile. */
+/**
+ * The trained (or cached) model of the zoo for a data set under a profile.
+ * Ensemble member k > 0 is the same recipe from another seed.
+ */
 export async function trainedZooModel(
   settings: RunSettings,
   dataset: DatasetName,
   modelName: string,
   context: TaskContext,
-): Promise<{ trained: TrainedModel; data: ProfileData }> {
+  member = 0,
+): Promise<{ trained: TrainedModel; data: ProfileData; train: ImageSet }> {
   const profile = getProfile(settings.profile);
   const spec = getModelSpec(modelName);
   const data = profileData(profile, dataset);
+  const train = spec.recipe.trainSubset && spec.recipe.trainSubset < data.train.count ? subset(data.train, spec.recipe.trainSubset) : data.train;
   const trained = await obtainTrainedModel(
     {
       dataset,
       spec,
       recipe: spec.recipe,
       epochs: profile.epochs(spec, dataset),
-      seed: trainingSeedFor(profile, modelName),
+      seed: trainingSeedFor(profile, modelName) + 7919 * member,
       dataHashes: data.dataHashes,
+      // The recipe (in the key too) says when a model uses less than the profile's training split.
       split: { ...profile.split, trainSubset: profile.subsets.train },
       backend: settings.backend,
     },
-    data.train,
+    train,
     settings.cacheDir,
     context.log,
     (progress) => context.progress(progress.step, progress.totalSteps, `steps (epoch ${progress.epoch})`),
   );
-  return { trained, data };
+  return { trained, data, train };
 }

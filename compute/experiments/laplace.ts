@@ -5,13 +5,13 @@
  * each Laplace variant on the same sets. Writes
  *   <data>/<model>/<method>.json         evaluations (sgd, temperature, diag, kfac, efb, last-layer)
  *   <data>/<model>/search/<method>-<predictive>.json   the (N, τ) surface
- * and returns the rows of summary.json.
+ * (summary.json is assembled from these afterwards, see summary.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sha256, stableStringify, writeJsonArtifact } from '../artifacts/json.ts';
-import { covarianceArtifact, methodArtifact, searchArtifact, type SummaryRow } from '../artifacts/schemas.ts';
+import { covarianceArtifact, methodArtifact, searchArtifact } from '../artifacts/schemas.ts';
 import { fgsmSigns, perturbSet } from '../attacks/index.ts';
 import { applyTemperature, fitTemperature } from '../baselines/index.ts';
 import type { Matrix } from '../linalg/index.ts';
@@ -49,7 +49,7 @@ export interface LaplaceTaskParams {
 const otherDataset: Record<DatasetName, DatasetName> = { mnist: 'fashion-mnist', 'fashion-mnist': 'mnist' };
 const cut = (set: ImageSet, count: number | null) => (count === null || count >= set.count ? set : subset(set, count));
 
-function logitsOf(network: Network, weights: tf.Tensor2D[], set: ImageSet): Float32Array {
+export function logitsOf(network: Network, weights: tf.Tensor2D[], set: ImageSet): Float32Array {
   const data = imageData(set);
   const out = new Float32Array(set.count * network.classes);
   for (let start = 0; start < set.count; start += 1000) {
@@ -61,7 +61,7 @@ function logitsOf(network: Network, weights: tf.Tensor2D[], set: ImageSet): Floa
   return out;
 }
 
-async function evaluationSets(profile: Profile, dataset: DatasetName, test: ImageSet, network: Network, weights: tf.Tensor2D[]): Promise<EvaluationSets> {
+export async function evaluationSets(profile: Profile, dataset: DatasetName, test: ImageSet, network: Network, weights: tf.Tensor2D[]): Promise<EvaluationSets> {
   const settings = profile.laplace.evaluation;
   const known = cut(test, settings.testSubset);
   const base = cut(test, settings.unknownSubset);
@@ -75,6 +75,12 @@ async function evaluationSets(profile: Profile, dataset: DatasetName, test: Imag
     fgsm: settings.fgsmEpsilons.map((epsilon) => ({ epsilon, set: perturbSet(perturbed, signs, epsilon) })),
     shift: dataset === 'mnist' ? settings.shiftAngles.map((angle) => ({ angle, set: angle === 0 ? perturbed : rotate(perturbed, angle) })) : [],
   };
+}
+
+/** The fields every method artifact starts with. */
+export function artifactHeader(dataset: DatasetName, model: string, sets: EvaluationSets, samples: number, seed: number) {
+  const perturbed = sets.fgsm[0] ?? sets.shift[0];
+  return { dataset, model, testCount: sets.test.count, perturbedCount: perturbed?.set.count ?? 0, samples, seed, entropy: { max: maxEntropy, bins: entropyBins, grid: entropyGrid } };
 }
 
 /** The fitted curvature of every structure, from the cache or fitted now. */
@@ -149,7 +155,7 @@ function fisherPair(network: Network, fisher: Matrix) {
   };
 }
 
-export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<SummaryRow[]> {
+export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<void> {
   const { settings, dataset, model: modelName, outDir } = params;
   const profile = getProfile(settings.profile);
   const { trained, data } = await trainedZooModel(settings, dataset, modelName, context);
@@ -158,7 +164,6 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
   const topology = trained.model.toJSON(undefined, false) as object;
   trained.model.dispose();
   const dir = join(outDir, dataset, modelName);
-  const rows: SummaryRow[] = [];
   try {
     const curvature = await fittedLaplace(settings, profile, dataset, modelName, trained.record.key, data.train, topology, network, weights, context);
     const sets = await evaluationSets(profile, dataset, data.test, network, weights);
@@ -170,29 +175,11 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
     const totalSteps = (2 + variantCount) * evaluationSteps(sets) + searchesPerStructure.reduce((a, b) => a + b, 0) * profile.laplace.search.gridSize ** 2;
     let done = 0;
     const step = () => context.progress(++done, totalSteps, 'steps');
-    const common = { dataset, model: modelName, testCount: sets.test.count, perturbedCount: (sets.fgsm[0] ?? sets.shift[0])?.set.count ?? 0, samples: evaluation.samples, seed: evaluation.seed, entropy: { max: maxEntropy, bins: entropyBins, grid: entropyGrid } };
-    const summaryRow = (method: SummaryRow['method'], result: Awaited<ReturnType<typeof evaluate>>, tuned: { logN: number; logTau: number } | null): SummaryRow => {
-      const other = result.ood.unknown[0];
-      return {
-        dataset,
-        model: modelName,
-        method,
-        accuracy: result.calibration.accuracy,
-        ece: result.calibration.ece,
-        nll: result.calibration.nll,
-        oodSet: other.set,
-        auroc: other.auroc,
-        fpr95: other.fpr95,
-        logN: tuned?.logN ?? null,
-        logTau: tuned?.logTau ?? null,
-      };
-    };
-
+    const common = artifactHeader(dataset, modelName, sets, evaluation.samples, evaluation.seed);
     // The deterministic network.
     const mapPredictor: Predictor = async (set) => softmaxRows(logitsOf(network, weights, set), network.classes);
     const sgd = await evaluate(mapPredictor, sets, step);
     writeJsonArtifact(join(dir, 'sgd.json'), methodArtifact.parse({ ...common, method: 'sgd', variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...sgd }] }));
-    rows.push(summaryRow('sgd', sgd, null));
 
     // Temperature scaling, fitted on the whole validation split.
     const temperature = fitTemperature(logitsOf(network, weights, data.validation), data.validation.labels, network.classes);
@@ -201,7 +188,6 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
       join(dir, 'temperature.json'),
       methodArtifact.parse({ ...common, method: 'temperature', temperature, variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...scaled }] }),
     );
-    rows.push(summaryRow('temperature', scaled, null));
 
     if (curvature.lastLayer && profile.laplace.fullTreatment.includes(modelName)) {
       writeJsonArtifact(join(dir, 'covariance-2x2.json'), covarianceArtifact.parse({ dataset, model: modelName, ...fisherPair(network, curvature.lastLayer) }));
@@ -236,7 +222,6 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
         const predictor: Predictor = (set) => predict(tuned, imageData(set), { predictive: variant.predictive, samples: evaluation.samples, seed: evaluation.seed });
         const result = await evaluate(predictor, sets, step);
         results.push({ ...variant, logN: best.logN, logTau: best.logTau, ...result });
-        if (results.length === 1) rows.push(summaryRow(structure, result, best));
       }
       writeJsonArtifact(
         join(dir, `${structure}.json`),
@@ -251,5 +236,4 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
   } finally {
     tf.dispose(weights);
   }
-  return rows;
 }

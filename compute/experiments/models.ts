@@ -39,11 +39,11 @@ export interface TrainTaskResult {
 }
 
 export async function trainTask(params: TrainTaskParams, context: TaskContext): Promise<TrainTaskResult> {
-  const { trained, data } = await trainedZooModel(params.settings, params.dataset, params.model, context);
+  const { trained, data, train: trainSet } = await trainedZooModel(params.settings, params.dataset, params.model, context);
   try {
     const spec = getModelSpec(params.model);
     const [train, validation, test] = [
-      await evaluateModel(trained.model, data.train),
+      await evaluateModel(trained.model, trainSet),
       await evaluateModel(trained.model, data.validation),
       await evaluateModel(trained.model, data.test),
     ];
@@ -58,7 +58,7 @@ export async function trainTask(params: TrainTaskParams, context: TaskContext): 
         description: spec.description,
         parameters: trained.record.parameters,
         epochs: trained.record.epochs,
-        trainCount: data.train.count,
+        trainCount: trainSet.count,
         validationCount: data.validation.count,
         testCount: data.test.count,
         trainAccuracy: train.accuracy,

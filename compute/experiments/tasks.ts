@@ -1,5 +1,6 @@
 /** Every kind of task a worker can run, by name. */
 import type { TaskFunction } from '../workers/protocol.ts';
+import { ensembleTask } from './ensemble.ts';
 import { landscapeTask } from './landscape.ts';
 import { laplaceTask } from './laplace.ts';
 import { trainTask } from './models.ts';
@@ -8,4 +9,5 @@ export const taskFunctions: Record<string, TaskFunction> = {
   train: trainTask as TaskFunction,
   laplace: laplaceTask as TaskFunction,
   landscape: landscapeTask as TaskFunction,
+  ensemble: ensembleTask as TaskFunction,
 };

@@ -25,6 +25,8 @@ export interface TrainingRecipe {
   weightDecay: number;
   /** Cosine decay of the learning rate to zero over the run, or constant. */
   schedule: 'cosine' | 'constant';
+  /** Train on only the first n images of the training split (the overconfident variants). */
+  trainSubset?: number;
 }
 
 export interface ModelSpec {
@@ -117,8 +119,23 @@ function cnn(depth: number): ModelSpec {
   };
 }
 
-/** Every model of the study, shallow to deep within each family. */
-export const zoo: readonly ModelSpec[] = [mlp(1), mlp(2), mlp(3), lenet5, cnn(1), cnn(2), cnn(3)];
+/**
+ * A network trained into overconfidence: no weight decay, a constant rate
+ * and many passes over a 10,000-image part of the training split, with no
+ * early stopping, so it fits the training data far past the point of
+ * calibration (the original's effects appeared on such networks).
+ */
+function overconfident(base: ModelSpec): ModelSpec {
+  return {
+    ...base,
+    name: `${base.name}-overconfident`,
+    description: `${base.description}; trained into overconfidence (60 epochs on 10,000 images, no weight decay)`,
+    recipe: { epochs: { mnist: 60, 'fashion-mnist': 60 }, batchSize: 128, learningRate: 1e-3, weightDecay: 0, schedule: 'constant', trainSubset: 10000 },
+  };
+}
+
+/** Every model of the study, shallow to deep within each family, then the overconfident variant. */
+export const zoo: readonly ModelSpec[] = [mlp(1), mlp(2), mlp(3), lenet5, cnn(1), cnn(2), cnn(3), overconfident(mlp(2))];
 
 export const modelNames = zoo.map((spec) => spec.name);
 

@@ -41,7 +41,7 @@ describe('quick profile', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(second.code, second.stderr).toBe(0);
     expect(first.stdout).toMatch(/backend wasm/);
-    expect(first.stdout).toMatch(/stage times:\n\s+models .*\n\s+laplace .*\n\s+landscape /);
+    expect(first.stdout).toMatch(/stage times:\n\s+models .*\n\s+laplace .*\n\s+ensemble .*\n\s+landscape /);
 
     const artifacts = listArtifacts(outA);
     for (const dataset of ['mnist', 'fashion-mnist']) {
@@ -49,6 +49,7 @@ describe('quick profile', () => {
       for (const search of ['diag-linearised', 'diag-sampled', 'kfac-sampled', 'efb-linearised', 'last-layer-probit']) expect(artifacts).toContain(`${dataset}/lenet5/search/${search}.json`);
       expect(artifacts).toContain(`${dataset}/lenet5/landscape.json`);
       expect(artifacts).toContain(`${dataset}/lenet5/covariance-2x2.json`);
+      expect(artifacts).toContain(`${dataset}/mlp-1/ensemble.json`);
     }
     expect(artifacts).toContain('models.json');
     expect(artifacts).toContain('summary.json');
@@ -80,17 +81,17 @@ describe('quick profile', () => {
   it('summarises every Laplace method and baseline per data set', () => {
     const summary = summaryArtifact.parse(JSON.parse(readFileSync(join(outA, 'summary.json'), 'utf8')));
     for (const dataset of ['mnist', 'fashion-mnist']) {
-      const methods = summary.rows.filter((row) => row.dataset === dataset).map((row) => row.method);
-      expect(methods).toEqual(['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer']);
+      const methods = summary.rows.filter((row) => row.dataset === dataset).map((row) => `${row.model}/${row.method}`);
+      expect(methods).toEqual(['mlp-1/ensemble', ...['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer'].map((method) => `lenet5/${method}`)]);
     }
-    for (const row of summary.rows) expect(row.logN === null).toBe(row.method === 'sgd' || row.method === 'temperature');
+    for (const row of summary.rows) expect(row.logN === null).toBe(['sgd', 'temperature', 'ensemble'].includes(row.method));
   });
 
   it('reuses cached checkpoints on a rerun and says so', async () => {
     const rerun = await cli(['run', '--profile', 'quick', '--out', outA, '--cache', cacheA]);
     expect(rerun.code, rerun.stderr).toBe(0);
-    // Ten trainings, and the two Laplace and two landscape tasks load their checkpoints again.
-    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(14);
+    // Ten trainings; the Laplace and landscape tasks load theirs again, the ensembles three members per data set.
+    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(20);
     expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(2);
     expect(rerun.stdout).not.toMatch(/^trained /m);
   }, pipelineTimeout);
@@ -104,7 +105,7 @@ describe('quick profile', () => {
   it('refuses unknown profiles, experiments, backends and options with one sentence and exit code 2', async () => {
     const cases: [string[], RegExp][] = [
       [['run', '--profile', 'huge'], /Unknown profile "huge"; choose one of full, quick\./],
-      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models, laplace, landscape\./],
+      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models, laplace, ensemble, landscape\./],
       [['run', '--profile', 'quick', '--backend', 'tpu', '--out', outA], /Unknown backend "tpu"; choose one of gpu, node, wasm, cpu/],
       [['run', '--frobnicate'], /Unknown option '--frobnicate'; run with --help/],
       [['train', '--data', 'cifar', '--model', 'lenet5'], /Unknown data set "cifar"; choose one of mnist, fashion-mnist\./],

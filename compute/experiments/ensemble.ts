@@ -1,0 +1,59 @@
+/**
+ * Experiment "ensemble": a deep ensemble (Lakshminarayanan et al. 2017) of
+ * one architecture, the zoo model plus members trained from other seeds with
+ * the same recipe, evaluated on the same sets as the Laplace methods.
+ * Writes <data>/<model>/ensemble.json.
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeJsonArtifact } from '../artifacts/json.ts';
+import { methodArtifact } from '../artifacts/schemas.ts';
+import type { DatasetName, ImageSet } from '../data/index.ts';
+import { Network } from '../laplace/index.ts';
+import { softmaxRows } from '../models/tensors.ts';
+import { getProfile } from '../study.ts';
+import type { TaskContext } from '../workers/protocol.ts';
+import { evaluate, evaluationSteps } from './evaluation.ts';
+import { trainedZooModel, type RunSettings } from './inputs.ts';
+import { artifactHeader, evaluationSets, logitsOf } from './laplace.ts';
+
+export interface EnsembleTaskParams {
+  settings: RunSettings;
+  dataset: DatasetName;
+  outDir: string;
+}
+
+export async function ensembleTask(params: EnsembleTaskParams, context: TaskContext): Promise<void> {
+  const { settings, dataset, outDir } = params;
+  const profile = getProfile(settings.profile);
+  const { model: modelName, members } = profile.ensemble;
+  const networks: { network: Network; weights: tf.Tensor2D[] }[] = [];
+  let data: Awaited<ReturnType<typeof trainedZooModel>>['data'] | null = null;
+  try {
+    for (let member = 0; member < members; member++) {
+      const result = await trainedZooModel(settings, dataset, modelName, context, member);
+      data = result.data;
+      const network = new Network(result.trained.model);
+      networks.push({ network, weights: network.matricesFromModel(result.trained.model) });
+      result.trained.model.dispose();
+    }
+    const sets = await evaluationSets(profile, dataset, data!.test, networks[0].network, networks[0].weights);
+    let done = 0;
+    const predictor = async (set: ImageSet) => {
+      const sum = new Float32Array(set.count * networks[0].network.classes);
+      for (const { network, weights } of networks) softmaxRows(logitsOf(network, weights, set), network.classes).forEach((p, i) => (sum[i] += p / networks.length));
+      return sum;
+    };
+    const result = await evaluate(predictor, sets, () => context.progress(++done, evaluationSteps(sets), 'evaluations'));
+    writeJsonArtifact(
+      join(outDir, dataset, modelName, 'ensemble.json'),
+      methodArtifact.parse({
+        ...artifactHeader(dataset, modelName, sets, members, 0),
+        method: 'ensemble',
+        variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...result }],
+      }),
+    );
+  } finally {
+    for (const { weights } of networks) tf.dispose(weights);
+  }
+}
