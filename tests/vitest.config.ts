@@ -1,7 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The config lives in tests/ to keep the top level as the design card has it; tests run from the project root.
+    root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['tests/**/*.test.ts'],
     // TensorFlow.js backends are process-global; one file at a time per worker keeps them apart.
     pool: 'forks',
