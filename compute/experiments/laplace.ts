@@ -103,7 +103,9 @@ async function fittedLaplace(
     try {
       const loaded = await loadLaplace(path);
       context.log(`reusing cached curvature for ${dataset}/${modelName} (${path})`);
-      return loaded.posterior.curvature;
+      const curvature = loaded.posterior.curvature;
+      loaded.dispose(); // its copy of the MAP weights; the caller has its own
+      return curvature;
     } catch (error) {
       if (!(error instanceof PosteriorFileError)) throw error;
       context.log(`cached curvature for ${dataset}/${modelName} is unusable (${error.message}); refitting it`);
