@@ -94,6 +94,10 @@ describe('quick profile', () => {
     expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(20);
     expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(2);
     expect(rerun.stdout).not.toMatch(/^trained /m);
+    // Results from cached checkpoints and curvature are the same bytes as from a cold run.
+    for (const path of listArtifacts(outB)) {
+      expect(readFileSync(join(outA, path)).equals(readFileSync(join(outB, path))), path).toBe(true);
+    }
   }, pipelineTimeout);
 
   it('refuses to write the quick profile over the committed results', async () => {
