@@ -48,7 +48,7 @@ function recipe(mnistEpochs: number, fashionEpochs: number): TrainingRecipe {
 }
 
 const mlpRecipe = recipe(5, 8);
-const lenetRecipe = recipe(5, 10);
+const lenetRecipe = recipe(6, 16);
 const cnnRecipe = recipe(4, 10);
 
 function mlp(depth: number): ModelSpec {
