@@ -5,7 +5,7 @@
  */
 import type { DatasetName } from './data/index.ts';
 import type { FisherType, PredictiveType, SearchObjective, Structure } from './laplace/index.ts';
-import { getModelSpec, modelNames, type ModelSpec } from './models/zoo.ts';
+import { epochsFor, getModelSpec, modelNames, type ModelSpec } from './models/zoo.ts';
 
 export const profileNames = ['full', 'quick'] as const;
 export type ProfileName = (typeof profileNames)[number];
@@ -81,7 +81,7 @@ export const profiles: Record<ProfileName, Profile> = {
     models: [...modelNames],
     split: { validationSize: 5000, splitSeed: 0 },
     subsets: { train: null, validation: null, test: null },
-    epochs: (spec, dataset) => spec.recipe.epochs[dataset],
+    epochs: (spec, dataset) => epochsFor(spec, dataset),
     trainingSeed: 1000,
     defaultOut: 'results',
     landscape: { models: ['lenet5', 'cnn-3'], subset: 500, points1d: 101, points2d: 41, range: 1, seed: 17 },

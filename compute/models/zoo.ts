@@ -37,6 +37,16 @@ export interface ModelSpec {
   description: string;
   layers: readonly LayerSpec[];
   recipe: TrainingRecipe;
+  /**
+   * Epochs that differ from the family's recipe for one data set. Kept out of
+   * the recipe so the other data set's checkpoint (keyed by the recipe) stays valid.
+   */
+  epochOverrides?: Partial<Record<DatasetName, number>>;
+}
+
+/** Epochs a model trains for on a data set. */
+export function epochsFor(spec: ModelSpec, dataset: DatasetName): number {
+  return spec.epochOverrides?.[dataset] ?? spec.recipe.epochs[dataset];
 }
 
 export const inputShape = [28, 28, 1] as const;
@@ -120,7 +130,17 @@ function overconfident(base: ModelSpec): ModelSpec {
 }
 
 /** Every model of the study, shallow to deep within each family, then the overconfident variant. */
-export const zoo: readonly ModelSpec[] = [mlp(1), mlp(2), mlp(3), lenet5, cnn(1), cnn(2), cnn(3), overconfident(mlp(2))];
+export const zoo: readonly ModelSpec[] = [
+  mlp(1),
+  mlp(2),
+  mlp(3),
+  lenet5,
+  cnn(1),
+  cnn(2),
+  // Four MNIST epochs gave the deepest CNN 98.90%, short of the 99.0% the study asks of it.
+  { ...cnn(3), epochOverrides: { mnist: 8 } },
+  overconfident(mlp(2)),
+];
 
 export const modelNames = zoo.map((spec) => spec.name);
 
