@@ -64,7 +64,7 @@ describe('quick profile', () => {
     expect(manifest.backend.name).toBe('wasm');
     for (const path of artifacts) expect(manifest.artifacts[path]).toBe(sha256(readFileSync(join(outA, path))));
     expect(manifest.data.mnist.map((file) => file.sha256)).toContain('ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db');
-  });
+  }, pipelineTimeout);
 
   it('trains models that beat chance (10%) by a wide margin', () => {
     const models = modelsArtifact.parse(JSON.parse(readFileSync(join(outA, 'models.json'), 'utf8')));
