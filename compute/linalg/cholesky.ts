@@ -6,7 +6,7 @@
  * whoever builds it, and they need to know.
  */
 
-import { checkSquare, firstNonFiniteEntry, matrix, type Matrix } from './matrix.ts';
+import { checkSquare, dot, firstNonFiniteEntry, matrix, type Matrix } from './matrix.ts';
 
 const DEFAULT_NAME = 'The matrix';
 
@@ -77,22 +77,6 @@ export function cholesky(a: Matrix, name: string = DEFAULT_NAME): Matrix {
   return result;
 }
 
-/** Σ_{k < length} x[xOffset + k] · y[yOffset + k], with four partial sums for speed. */
-function dot(x: Float64Array, xOffset: number, y: Float64Array, yOffset: number, length: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let k = 0;
-  for (; k + 3 < length; k += 4) {
-    s0 += x[xOffset + k] * y[yOffset + k];
-    s1 += x[xOffset + k + 1] * y[yOffset + k + 1];
-    s2 += x[xOffset + k + 2] * y[yOffset + k + 2];
-    s3 += x[xOffset + k + 3] * y[yOffset + k + 3];
-  }
-  for (; k < length; k++) s0 += x[xOffset + k] * y[yOffset + k];
-  return s0 + s1 + (s2 + s3);
-}
 
 /** log det(L Lᵀ) = 2 Σ log L_ii, from a Cholesky factor L. */
 export function logDetFromCholesky(lower: Matrix): number {
