@@ -3,8 +3,11 @@
  * write results/models.json (parameters, epochs, accuracies, test NLL).
  */
 import type { DatasetName } from '../data/index.ts';
-import { evaluateModel } from '../models/trained.ts';
-import { getModelSpec } from '../models/zoo.ts';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { ImageSet } from '../data/index.ts';
+import { accuracy, negativeLogLikelihood } from '../metrics/index.ts';
+import { predictProbabilities } from '../models/predict.ts';
+import { classCount, getModelSpec } from '../models/zoo.ts';
 import type { TaskContext } from '../workers/protocol.ts';
 import { trainedZooModel, type RunSettings } from './inputs.ts';
 
@@ -36,6 +39,12 @@ export interface ModelRow {
 export interface TrainTaskResult {
   row: ModelRow;
   reused: boolean;
+}
+
+/** Accuracy and mean negative log likelihood of a model on a set. */
+async function evaluateModel(model: tfl.LayersModel, set: ImageSet): Promise<{ accuracy: number; nll: number }> {
+  const probabilities = await predictProbabilities(model, set);
+  return { accuracy: accuracy(probabilities, set.labels, classCount), nll: negativeLogLikelihood(probabilities, set.labels, classCount) };
 }
 
 export async function trainTask(params: TrainTaskParams, context: TaskContext): Promise<TrainTaskResult> {

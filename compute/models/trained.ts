@@ -10,7 +10,6 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { sha256, stableStringify } from '../artifacts/json.ts';
 import { type DatasetName, type ImageSet } from '../data/index.ts';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { predictProbabilities } from './predict.ts';
 import { initializeWeights, trainModel, type EpochRecord, type TrainingProgress } from './train.ts';
 import { buildModel, classCount, type ModelSpec, type TrainingRecipe } from './zoo.ts';
 
@@ -114,19 +113,4 @@ export async function obtainTrainedModel(
   };
   await saveCheckpoint(model, dir, record);
   return { model, record, dir, reused: false };
-}
-
-/** Accuracy and mean negative log likelihood of a model on a set. */
-export async function evaluateModel(model: tfl.LayersModel, set: ImageSet): Promise<{ accuracy: number; nll: number }> {
-  const probabilities = await predictProbabilities(model, set);
-  let correct = 0;
-  let nll = 0;
-  for (let row = 0; row < set.count; row++) {
-    const offset = row * classCount;
-    let best = 0;
-    for (let c = 1; c < classCount; c++) if (probabilities[offset + c] > probabilities[offset + best]) best = c;
-    if (best === set.labels[row]) correct++;
-    nll -= Math.log(Math.max(probabilities[offset + set.labels[row]], 1e-12));
-  }
-  return { accuracy: correct / set.count, nll: nll / set.count };
 }
