@@ -6,6 +6,8 @@ export default defineConfig({
     // The config lives in tests/ to keep the top level as the design card has it; tests run from the project root.
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['tests/**/*.test.ts'],
+    // One cold quick-profile run shared by the pipeline and site tests.
+    globalSetup: ['tests/quick-results.setup.ts'],
     // TensorFlow.js backends are process-global; one file at a time per worker keeps them apart.
     pool: 'forks',
     testTimeout: 120_000,

@@ -24,6 +24,19 @@ export const modelRow = z.strictObject({
   testAccuracy: fraction,
   testNll: z.number().nonnegative(),
   finalTrainObjective: z.number().nonnegative(),
+  layers: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        kind: z.enum(['dense', 'conv2d']),
+        kernelShape: z.array(z.number().int().positive()),
+        fanIn: z.number().int().positive(),
+        fanOut: z.number().int().positive(),
+        hasBias: z.boolean(),
+        parameters: z.number().int().positive(),
+      }),
+    )
+    .min(1),
 });
 
 export const modelsArtifact = z.strictObject({

@@ -7,6 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageSet } from '../data/index.ts';
 import { accuracy, negativeLogLikelihood } from '../metrics/index.ts';
 import { predictProbabilities } from '../models/predict.ts';
+import { Network } from '../laplace/network.ts';
 import { classCount, getModelSpec } from '../models/zoo.ts';
 import type { TaskContext } from '../workers/protocol.ts';
 import { trainedZooModel, type RunSettings } from './inputs.ts';
@@ -34,6 +35,19 @@ export interface ModelRow {
   testNll: number;
   /** Mean training objective of the last epoch (cross-entropy + weight decay). */
   finalTrainObjective: number;
+  /** The layers that carry parameters, in order: what the curvature structures are built from. */
+  layers: LayerRow[];
+}
+
+export interface LayerRow {
+  name: string;
+  kind: 'dense' | 'conv2d';
+  /** [in, out] or [kh, kw, cin, cout]. */
+  kernelShape: number[];
+  fanIn: number;
+  fanOut: number;
+  hasBias: boolean;
+  parameters: number;
 }
 
 export interface TrainTaskResult {
@@ -75,6 +89,15 @@ export async function trainTask(params: TrainTaskParams, context: TaskContext): 
         testAccuracy: test.accuracy,
         testNll: test.nll,
         finalTrainObjective: history[history.length - 1]?.trainObjective ?? 0,
+        layers: new Network(trained.model).layers.map((layer) => ({
+          name: layer.name,
+          kind: layer.kind,
+          kernelShape: layer.kernelShape,
+          fanIn: layer.fanIn,
+          fanOut: layer.fanOut,
+          hasBias: layer.hasBias,
+          parameters: (layer.fanIn + (layer.hasBias ? 1 : 0)) * layer.fanOut,
+        })),
       },
     };
   } finally {
