@@ -1,16 +1,107 @@
-/** Build-time access to the artifacts: the only way pages reach data. */
-import { readFileSync } from 'node:fs';
+/**
+ * Build-time access to the artifacts, the only way pages reach data. The
+ * folder is checked first (schemas, sha256 against the manifest, nothing
+ * missing or extra): the site refuses to build from results that fail it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ModelsArtifact } from '../../compute/artifacts/schemas.ts';
+import type { z } from 'zod';
+import { checkResults } from '../../compute/artifacts/check.ts';
+import type { Manifest } from '../../compute/artifacts/manifest.ts';
+import {
+  covarianceArtifact,
+  landscapeArtifact,
+  methodArtifact,
+  modelsArtifact,
+  searchArtifact,
+  summaryArtifact,
+} from '../../compute/artifacts/schemas.ts';
 
-export const resultsDir = resolve(process.env.RESULTS_DIR ?? 'results');
+export type ModelsArtifact = z.infer<typeof modelsArtifact>;
+export type ModelRow = ModelsArtifact['models'][number];
+export type SummaryArtifact = z.infer<typeof summaryArtifact>;
+export type MethodArtifact = z.infer<typeof methodArtifact>;
+export type LandscapeArtifact = z.infer<typeof landscapeArtifact>;
+export type SearchArtifact = z.infer<typeof searchArtifact>;
+export type CovarianceArtifact = z.infer<typeof covarianceArtifact>;
+export type MethodName = MethodArtifact['method'];
 
-function readArtifact<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(join(resultsDir, path), 'utf8')) as T;
-  } catch (error) {
-    throw new Error(`The site needs ${join(resultsDir, path)} (${(error as Error).message}); run \`npm run reproduce\` first.`);
-  }
+export class ResultsError extends Error {
+  override name = 'ResultsError';
 }
 
-export const loadModels = () => readArtifact<ModelsArtifact>('models.json');
+export const defaultResultsDir = () => resolve(process.env.RESULTS_DIR ?? 'results');
+
+export interface Results {
+  dir: string;
+  manifest: Manifest;
+  models: ModelsArtifact;
+  summary: SummaryArtifact;
+  datasets: string[];
+  /** Models with method artifacts (the Laplace treatment and baselines) on a data set, in the zoo's order. */
+  evaluatedModels(dataset: string): string[];
+  /** Models with a loss landscape on a data set. */
+  landscapeModels(dataset: string): string[];
+  /** Methods evaluated for a model, in the summary's order. */
+  methods(dataset: string, model: string): MethodName[];
+  method(dataset: string, model: string, method: MethodName): MethodArtifact | null;
+  landscape(dataset: string, model: string): LandscapeArtifact | null;
+  search(dataset: string, model: string, method: MethodName, predictive: string): SearchArtifact | null;
+  searches(dataset: string, model: string): SearchArtifact[];
+  covariance(dataset: string, model: string): CovarianceArtifact | null;
+  modelRow(dataset: string, model: string): ModelRow | null;
+}
+
+const loaded = new Map<string, Results>();
+
+/** Check and load a results folder once per build; throws a ResultsError naming the first bad file. */
+export function loadResults(dir = defaultResultsDir()): Results {
+  const cached = loaded.get(dir);
+  if (cached) return cached;
+  if (!existsSync(dir)) throw new ResultsError(`The site needs results in ${dir}, which does not exist; run \`npm run reproduce\` (or set RESULTS_DIR).`);
+  const problems = checkResults(dir);
+  if (problems.length > 0) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}; run \`npm run compute -- check --out ${dir}\`)` : '';
+    throw new ResultsError(`Refusing to build the site: ${problems[0]}${more}`);
+  }
+  const read = <T>(path: string, schema: z.ZodType<T>): T => schema.parse(JSON.parse(readFileSync(join(dir, path), 'utf8')));
+  const optional = <T>(path: string, schema: z.ZodType<T>): T | null => (existsSync(join(dir, path)) ? read(path, schema) : null);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const paths = Object.keys(manifest.artifacts);
+  const models = read('models.json', modelsArtifact);
+  const summary = optional('summary.json', summaryArtifact) ?? { profile: models.profile, rows: [] };
+  const zooOrder = [...new Set(models.models.map((row) => row.model))];
+  const byZoo = (names: Iterable<string>) => [...new Set(names)].sort((a, b) => zooOrder.indexOf(a) - zooOrder.indexOf(b));
+  const memo = new Map<string, unknown>();
+  const once = <T>(key: string, make: () => T): T => {
+    if (!memo.has(key)) memo.set(key, make());
+    return memo.get(key) as T;
+  };
+
+  const results: Results = {
+    dir,
+    manifest,
+    models,
+    summary,
+    datasets: [...new Set(models.models.map((row) => row.dataset))],
+    evaluatedModels: (dataset) => byZoo(paths.filter((path) => path.startsWith(`${dataset}/`) && /\/sgd\.json$/.test(path)).map((path) => path.split('/')[1])),
+    landscapeModels: (dataset) => byZoo(paths.filter((path) => path.startsWith(`${dataset}/`) && path.endsWith('/landscape.json')).map((path) => path.split('/')[1])),
+    methods: (dataset, model) => summary.rows.filter((row) => row.dataset === dataset && row.model === model).map((row) => row.method),
+    method: (dataset, model, method) => once(`m:${dataset}/${model}/${method}`, () => optional(`${dataset}/${model}/${method}.json`, methodArtifact)),
+    landscape: (dataset, model) => once(`l:${dataset}/${model}`, () => optional(`${dataset}/${model}/landscape.json`, landscapeArtifact)),
+    search: (dataset, model, method, predictive) => once(`s:${dataset}/${model}/${method}-${predictive}`, () => optional(`${dataset}/${model}/search/${method}-${predictive}.json`, searchArtifact)),
+    searches: (dataset, model) =>
+      paths
+        .filter((path) => path.startsWith(`${dataset}/${model}/search/`))
+        .map((path) => path.slice(`${dataset}/${model}/search/`.length, -'.json'.length))
+        .map((name) => {
+          const predictive = ['linearised', 'sampled', 'probit'].find((candidate) => name.endsWith(`-${candidate}`)) ?? '';
+          return results.search(dataset, model, name.slice(0, -predictive.length - 1) as MethodName, predictive);
+        })
+        .filter((search): search is SearchArtifact => search !== null),
+    covariance: (dataset, model) => once(`c:${dataset}/${model}`, () => optional(`${dataset}/${model}/covariance-2x2.json`, covarianceArtifact)),
+    modelRow: (dataset, model) => models.models.find((row) => row.dataset === dataset && row.model === model) ?? null,
+  };
+  loaded.set(dir, results);
+  return results;
+}

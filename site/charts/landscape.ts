@@ -1,0 +1,314 @@
+/**
+ * Figures 1–3 and the 1-D cut: the loss landscape around W* on a plane (and a
+ * line) through it along two filter-normalised random directions, with
+ * contour lines computed here (site/lib/contours.ts) because Vega-Lite has
+ * no contour transform.
+ */
+import type { z } from 'zod';
+import type { landscapeArtifact } from '../../compute/artifacts/schemas.ts';
+import { contourLines, contourRows } from '../lib/contours.ts';
+import { datasetLabels, size, topLevel, type Spec } from './common.ts';
+
+export type LandscapeArtifact = z.infer<typeof landscapeArtifact>;
+
+/** Colours of the two contour families in figure 3 (not method colours: these are quantities). */
+export const contourColors = { loss: '#332288', accuracy: '#117733' } as const;
+
+/** The radio param of figure 3 and its choices. */
+export const contourParam = { name: 'show', options: ['both', 'loss', 'accuracy'] } as const;
+
+/**
+ * Cell boundaries half-way between neighbouring grid coordinates (the outer
+ * cells extend by half a step), so each rect is centred on its sample and the
+ * cells tile the plane even if the grid is not evenly spaced.
+ */
+export function cellEdges(coordinates: readonly number[]): { lo: number; hi: number }[] {
+  const n = coordinates.length;
+  return coordinates.map((c, i) => {
+    const lo = i > 0 ? (coordinates[i - 1] + c) / 2 : c - (coordinates[1] - c) / 2;
+    const hi = i < n - 1 ? (c + coordinates[i + 1]) / 2 : c + (c - coordinates[n - 2]) / 2;
+    return { lo, hi };
+  });
+}
+
+/**
+ * The drawn far edge of a cell: a third of a cell past its true edge, hidden
+ * under the next cell (drawn later: rows in order of β, then α), so that
+ * anti-aliasing leaves no hairline seams between neighbours. The outermost
+ * cells are clipped at the frame.
+ */
+export const seamless = (lo: number, hi: number) => hi + (hi - lo) / 3;
+
+const round2 = (value: number) => Number(value.toPrecision(2));
+const fmt = (value: number, digits = 3) => Number(value.toPrecision(digits)).toString();
+const pct = (value: number, digits = 1) => `${(100 * value).toFixed(digits)}%`;
+
+/**
+ * Loss levels spaced evenly in log between the smallest and largest loss
+ * (the loss rises steeply away from W*, so even spacing would crowd the rim),
+ * rounded to two significant digits for readable labels.
+ */
+export function lossLevels(loss: readonly number[], count = 6): number[] {
+  const finite = loss.filter(Number.isFinite);
+  const [lo, hi] = [Math.min(...finite), Math.max(...finite)];
+  if (!(hi > lo)) return [];
+  const levels = lo > 0
+    ? Array.from({ length: count }, (_, k) => lo * (hi / lo) ** ((k + 1) / (count + 1)))
+    : Array.from({ length: count }, (_, k) => lo + ((hi - lo) * (k + 1)) / (count + 1));
+  return [...new Set(levels.map(round2))].filter((level) => level > lo && level < hi);
+}
+
+/** Round accuracy levels inside the observed range; the high ones matter most near W*. */
+export function accuracyLevels(accuracy: readonly number[]): number[] {
+  const [lo, hi] = [Math.min(...accuracy), Math.max(...accuracy)];
+  return [0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99].filter((level) => level > lo && level < hi);
+}
+
+/** Fractions of a common peak, so the likelihood and its fitted Gaussian are cut at the same heights. */
+export function likelihoodLevels(peak: number): number[] {
+  return [0.1, 0.3, 0.5, 0.7, 0.9].map((fraction) => fraction * peak);
+}
+
+/** One row per grid cell with its rectangle and the plane's values there. */
+function cellRows(landscape: LandscapeArtifact, surfaces: Record<string, readonly number[]>) {
+  const { alphas, betas } = landscape.plane;
+  const [xe, ye] = [cellEdges(alphas), cellEdges(betas)];
+  return betas.flatMap((beta, j) =>
+    alphas.map((alpha, i) => {
+      const row: Record<string, number> = { alpha, beta, a0: xe[i].lo, a1: seamless(xe[i].lo, xe[i].hi), b0: ye[j].lo, b1: seamless(ye[j].lo, ye[j].hi) };
+      for (const [name, values] of Object.entries(surfaces)) row[name] = values[j * alphas.length + i];
+      return row;
+    }),
+  );
+}
+
+/** Where to write each level's label: the middle of that level's longest piece. */
+function labelRows(values: readonly number[], xs: readonly number[], ys: readonly number[], levels: readonly number[], text: (level: number) => string) {
+  return levels.flatMap((level) => {
+    const longest = contourLines(values, xs, ys, level).sort((a, b) => b.points.length - a.points.length)[0];
+    if (!longest) return [];
+    const point = longest.points[Math.floor(longest.points.length / 2)];
+    return [{ level, x: point.x, y: point.y, text: text(level) }];
+  });
+}
+
+function planeAxes(landscape: LandscapeArtifact) {
+  const { alphas, betas } = landscape.plane;
+  const [xe, ye] = [cellEdges(alphas), cellEdges(betas)];
+  const xDomain = [xe[0].lo, xe[xe.length - 1].hi];
+  const yDomain = [ye[0].lo, ye[ye.length - 1].hi];
+  return {
+    x: { type: 'quantitative', title: 'α (direction 1)', scale: { domain: xDomain, nice: false, zero: false }, axis: { grid: false } },
+    y: { type: 'quantitative', title: 'β (direction 2)', scale: { domain: yDomain, nice: false, zero: false }, axis: { grid: false } },
+  };
+}
+
+/** A layer of contour lines (and one label per level) in a fixed colour. */
+function contourLayers(rows: Record<string, unknown>[], labels: Record<string, unknown>[], axes: ReturnType<typeof planeAxes>, options: { name: string; color: string; dash?: number[]; title: string; format: string; filter?: string; legend?: 'loss' | 'accuracy' }) {
+  const filter = options.filter ? [{ filter: options.filter }] : [];
+  // In figure 3 the two families share a legend: a constant datum on a fixed scale draws it.
+  const styled = options.legend
+    ? {
+        color: { datum: options.legend, type: 'nominal', title: 'contours of', scale: { domain: ['loss', 'accuracy'], range: [contourColors.loss, contourColors.accuracy] } },
+        strokeDash: { datum: options.legend, type: 'nominal', title: 'contours of', scale: { domain: ['loss', 'accuracy'], range: [[1, 0], [4, 3]] } },
+      }
+    : {};
+  return [
+    {
+      name: options.name,
+      data: { values: rows },
+      transform: filter,
+      mark: { type: 'line', color: options.color, strokeWidth: 1.25, strokeDash: options.dash ?? [1, 0], clip: true },
+      encoding: {
+        x: { field: 'x', ...axes.x },
+        y: { field: 'y', ...axes.y },
+        detail: { field: 'path', type: 'nominal' },
+        order: { field: 'order', type: 'quantitative' },
+        tooltip: [{ field: 'level', type: 'quantitative', title: options.title, format: options.format }],
+        ...styled,
+      },
+    },
+    {
+      name: `${options.name}_labels`,
+      data: { values: labels },
+      transform: filter,
+      mark: { type: 'text', color: options.color, fontSize: 10, dy: -5, clip: true },
+      encoding: { x: { field: 'x', ...axes.x }, y: { field: 'y', ...axes.y }, text: { field: 'text' } },
+    },
+  ];
+}
+
+/** W* at the origin of the plane. */
+function optimumLayer(axes: ReturnType<typeof planeAxes>, color = 'white', prefix = '') {
+  return {
+    name: `${prefix}optimum`,
+    data: { values: [{ x: 0, y: 0, label: 'W*' }] },
+    layer: [
+      { name: `${prefix}optimum_marker`, mark: { type: 'point', shape: 'cross', size: 120, filled: true, color, stroke: 'black', strokeWidth: 0.75 }, encoding: { x: { field: 'x', ...axes.x }, y: { field: 'y', ...axes.y } } },
+      { mark: { type: 'text', align: 'left', dx: 7, dy: 8, fontWeight: 'bold', color }, encoding: { x: { field: 'x', ...axes.x }, y: { field: 'y', ...axes.y }, text: { field: 'label' } } },
+    ],
+  };
+}
+
+/** The plane's value at the grid point nearest W* (0, 0). */
+function atOptimum(landscape: LandscapeArtifact, values: readonly number[]): number {
+  const nearest = (list: readonly number[]) => list.reduce((best, value, k) => (Math.abs(value) < Math.abs(list[best]) ? k : best), 0);
+  return values[nearest(landscape.plane.betas) * landscape.plane.alphas.length + nearest(landscape.plane.alphas)];
+}
+
+// The set id carries subset details after ':' (e.g. 'mnist-test:first-500'); the count says how many were used.
+const where = (landscape: LandscapeArtifact) => `${landscape.model} on ${datasetLabels[landscape.dataset] ?? landscape.dataset} (${landscape.count} images of ${landscape.set.split(':')[0]})`;
+
+/** Figure 1: loss over the plane through W*, as a heatmap with contour lines. */
+export function lossSurface(landscape: LandscapeArtifact): Spec {
+  const { alphas, betas, loss, accuracy } = landscape.plane;
+  const axes = planeAxes(landscape);
+  const levels = lossLevels(loss);
+  const logColour = Math.min(...loss) > 0;
+  const description =
+    `Loss of ${where(landscape)} on a ${alphas.length} × ${betas.length} grid over the plane W* + α·d₁ + β·d₂, α and β from ${alphas[0]} to ${alphas[alphas.length - 1]}: ` +
+    `${fmt(atOptimum(landscape, loss))} at W* (accuracy ${pct(atOptimum(landscape, accuracy))}), between ${fmt(Math.min(...loss))} and ${fmt(Math.max(...loss))} over the plane; contour lines at ${levels.join(', ')}.`;
+  return topLevel(description, {
+    width: size.square,
+    height: size.square,
+    layer: [
+      {
+        name: 'cells',
+        data: { values: cellRows(landscape, { loss, accuracy }) },
+        mark: { type: 'rect', tooltip: true, clip: true },
+        encoding: {
+          x: { field: 'a0', ...axes.x },
+          x2: { field: 'a1' },
+          y: { field: 'b0', ...axes.y },
+          y2: { field: 'b1' },
+          color: { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: logColour ? 'log' : 'linear', scheme: 'viridis' } },
+          tooltip: [
+            { field: 'alpha', type: 'quantitative', title: 'α', format: '.3f' },
+            { field: 'beta', type: 'quantitative', title: 'β', format: '.3f' },
+            { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
+            { field: 'accuracy', type: 'quantitative', title: 'accuracy', format: '.1%' },
+          ],
+        },
+      },
+      ...contourLayers(contourRows(loss, alphas, betas, levels), labelRows(loss, alphas, betas, levels, String), axes, { name: 'contours', color: 'white', title: 'loss level', format: '.3g' }),
+      optimumLayer(axes),
+    ],
+  });
+}
+
+/** Figure 2: the likelihood exp(−loss) beside the 2-D Gaussian fitted to it, on one colour scale. */
+export function likelihoodAndGaussian(landscape: LandscapeArtifact): Spec {
+  const { alphas, betas, likelihood } = landscape.plane;
+  const { surface, residual, mean, covariance, correlation, amplitude } = landscape.gaussian;
+  const axes = planeAxes(landscape);
+  const peak = Math.max(...likelihood, ...surface);
+  const levels = likelihoodLevels(peak);
+  const panelSize = 220;
+  const panel = (title: string, field: 'likelihood' | 'gaussian', values: readonly number[]) => ({
+    title,
+    width: panelSize,
+    height: panelSize,
+    layer: [
+      {
+        name: `${field}_cells`,
+        data: { values: cellRows(landscape, { value: values, loss: landscape.plane.loss }) },
+        mark: { type: 'rect', tooltip: true, clip: true },
+        encoding: {
+          x: { field: 'a0', ...axes.x },
+          x2: { field: 'a1' },
+          y: { field: 'b0', ...axes.y },
+          y2: { field: 'b1' },
+          // One explicit domain for both panels: equal colours mean equal heights.
+          color: { field: 'value', type: 'quantitative', title: 'exp(−loss)', scale: { domain: [0, peak], scheme: 'viridis' } },
+          tooltip: [
+            { field: 'alpha', type: 'quantitative', title: 'α', format: '.3f' },
+            { field: 'beta', type: 'quantitative', title: 'β', format: '.3f' },
+            { field: 'value', type: 'quantitative', title: field === 'likelihood' ? 'exp(−loss)' : 'fitted Gaussian', format: '.4g' },
+            { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
+          ],
+        },
+      },
+      ...contourLayers(contourRows(values, alphas, betas, levels), labelRows(values, alphas, betas, levels, (level) => fmt(level, 2)), axes, { name: `${field}_contours`, color: 'white', title: 'level', format: '.3g' }),
+      optimumLayer(axes, 'white', `${field}_`),
+    ],
+  });
+  const sd = [Math.sqrt(covariance[0][0]), Math.sqrt(covariance[1][1])];
+  const description =
+    `Left, the likelihood exp(−loss) of ${where(landscape)} over the plane through W*; right, the least-squares 2-D Gaussian fitted to it ` +
+    `(peak ${fmt(amplitude)}, mean (${fmt(mean[0], 2)}, ${fmt(mean[1], 2)}), standard deviations ${fmt(sd[0], 2)} and ${fmt(sd[1], 2)}, correlation ${fmt(correlation, 2)}). ` +
+    `The fit explains R² = ${residual.rSquared.toFixed(3)} of the variance; its RMS residual is ${pct(residual.relativeRms)} of the likelihood's range.`;
+  return topLevel(description, {
+    hconcat: [panel('exp(−loss)', 'likelihood', likelihood), panel(`Gaussian fit, R² = ${residual.rSquared.toFixed(2)}`, 'gaussian', surface)],
+    resolve: { scale: { color: 'shared' } },
+    spacing: 16,
+  });
+}
+
+/** Figure 3: loss contours against accuracy contours on the same plane, each set shown or hidden by a radio button. */
+export function lossAccuracyContours(landscape: LandscapeArtifact): Spec {
+  const { alphas, betas, loss, accuracy } = landscape.plane;
+  const axes = planeAxes(landscape);
+  const [lossAt, accuracyAt] = [lossLevels(loss), accuracyLevels(accuracy)];
+  const p = contourParam.name;
+  const description =
+    `Contour lines of the loss (solid, at ${lossAt.join(', ')}) and of the accuracy (dashed, at ${accuracyAt.map((level) => pct(level, 0)).join(', ')}) of ${where(landscape)} on the same plane through W*, ` +
+    `where the loss is ${fmt(atOptimum(landscape, loss))} and the accuracy ${pct(atOptimum(landscape, accuracy))}.`;
+  return topLevel(description, {
+    width: size.square,
+    height: size.square,
+    params: [{ name: p, value: 'both', bind: { input: 'radio', options: [...contourParam.options], name: 'Contours: ' } }],
+    layer: [
+      ...contourLayers(contourRows(loss, alphas, betas, lossAt, 'loss'), labelRows(loss, alphas, betas, lossAt, String), axes, {
+        name: 'loss_contours',
+        color: contourColors.loss,
+        title: 'loss level',
+        format: '.3g',
+        filter: `${p} !== 'accuracy'`,
+        legend: 'loss',
+      }),
+      ...contourLayers(contourRows(accuracy, alphas, betas, accuracyAt, 'accuracy'), labelRows(accuracy, alphas, betas, accuracyAt, (level) => pct(level, 0)), axes, {
+        name: 'accuracy_contours',
+        color: contourColors.accuracy,
+        dash: [4, 3],
+        title: 'accuracy level',
+        format: '.0%',
+        filter: `${p} !== 'loss'`,
+        legend: 'accuracy',
+      }),
+      optimumLayer(axes, 'black'),
+    ],
+  });
+}
+
+/** The 1-D cut: loss and accuracy along one direction through W*, stacked with a shared α axis. */
+export function lossLine(landscape: LandscapeArtifact): Spec {
+  const { alphas, loss, accuracy } = landscape.line;
+  const rows = alphas.map((alpha, k) => ({ alpha, loss: loss[k], accuracy: accuracy[k] }));
+  const centre = alphas.reduce((best, value, k) => (Math.abs(value) < Math.abs(alphas[best]) ? k : best), 0);
+  const x = { field: 'alpha', type: 'quantitative', title: 'α (distance along the direction, filter-normalised)', scale: { domain: [alphas[0], alphas[alphas.length - 1]], nice: false, zero: false } };
+  const tooltip = [
+    { field: 'alpha', type: 'quantitative', title: 'α', format: '.3f' },
+    { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
+    { field: 'accuracy', type: 'quantitative', title: 'accuracy', format: '.1%' },
+  ];
+  const panel = (name: 'loss' | 'accuracy', title: string, format?: string, domain?: number[]) => ({
+    width: size.width - 60, // room for the y axis within 600 px
+    height: 150,
+    layer: [
+      { mark: { type: 'rule', color: '#999', strokeDash: [2, 2] }, data: { values: [{ alpha: 0 }] }, encoding: { x } },
+      {
+        name: `${name}_line`,
+        mark: { type: 'line', point: { color: contourColors[name] }, color: contourColors[name], tooltip: true },
+        encoding: { x, y: { field: name, type: 'quantitative', title, ...(format ? { axis: { format } } : {}), ...(domain ? { scale: { domain } } : {}) }, tooltip },
+      },
+    ],
+  });
+  const description =
+    `Loss and accuracy of ${where(landscape)} along one filter-normalised direction through W*, at ${alphas.length} points from α = ${alphas[0]} to ${alphas[alphas.length - 1]}: ` +
+    `the loss is ${fmt(loss[centre])} at W* (accuracy ${pct(accuracy[centre])}) and ${fmt(loss[0])} and ${fmt(loss[loss.length - 1])} at the two ends (accuracy ${pct(accuracy[0])} and ${pct(accuracy[accuracy.length - 1])}).`;
+  return topLevel(description, {
+    data: { values: rows },
+    vconcat: [panel('loss', 'loss (cross-entropy)'), panel('accuracy', 'accuracy', '.0%', [0, 1])],
+    spacing: 10,
+  });
+}

@@ -1,0 +1,240 @@
+/**
+ * The figure catalogue: every chart on the page, what it can be switched to
+ * (data set, model) and how its spec is made from the results. The page
+ * renders each figure's default choice to SVG; every other choice is written
+ * as a spec file that the picker loads.
+ */
+import { likelihoodAndGaussian, lossAccuracyContours, lossLine, lossSurface } from '../charts/landscape.ts';
+import { curvatureSizes } from '../charts/structure.ts';
+import { gaussianSliders } from '../charts/gaussian.ts';
+import { kroneckerProduct } from '../charts/kronecker.ts';
+import { nTauSliders } from '../charts/gaussian.ts';
+import { searchSurface } from '../charts/search.ts';
+import { calibrationCurves, methodCalibrationCurves, reliabilityDiagram, variantComparison } from '../charts/calibration.ts';
+import { entropyHistogram, inverseEcdf, inverseEcdfFamily } from '../charts/ood.ts';
+import { fgsmCurves, fgsmPanel, shiftPanel } from '../charts/attacks.ts';
+import type { Spec } from '../charts/common.ts';
+import type { MethodArtifact, MethodName, Results } from './results.ts';
+
+export interface Pick {
+  dataset: string;
+  model: string;
+}
+
+/** What a figure may be switched by: nothing, the data set, or data set and model. */
+export type PickKind = 'none' | 'dataset' | 'dataset+model';
+
+export interface FigureDef {
+  id: string;
+  pick: PickKind;
+  /** Models a reader can pick on a data set (for 'dataset+model'). */
+  models?: (results: Results, dataset: string) => string[];
+  /** The spec for a choice, or null when the results have nothing for it. */
+  build(results: Results, pick: Pick): Spec | null;
+}
+
+/** The method shown as "after the Laplace treatment" where one is needed. */
+export const laplaceMethod: MethodName = 'kfac';
+/** Family of increasing depth for the family-wise figures. */
+export const depthFamily = ['mlp-1', 'mlp-2', 'mlp-3'];
+export const defaultPick: Pick = { dataset: 'mnist', model: 'lenet5' };
+
+const methodsOf = (results: Results, { dataset, model }: Pick): MethodArtifact[] =>
+  results
+    .methods(dataset, model)
+    .map((method) => results.method(dataset, model, method))
+    .filter((artifact): artifact is MethodArtifact => artifact !== null);
+
+/** The first unknown set of an artifact is the other data set (MNIST ↔ Fashion-MNIST). */
+export const otherDatasetSet = (artifact: MethodArtifact) => artifact.variants[0].ood.unknown[0].set;
+
+const familyEntries = (results: Results, dataset: string, method: MethodName, models: string[]) =>
+  models
+    .map((model) => ({ label: model, artifact: results.method(dataset, model, method) }))
+    .filter((entry): entry is { label: string; artifact: MethodArtifact } => entry.artifact !== null);
+
+/** The depth family where it was evaluated, otherwise every evaluated model. */
+const familyFor = (results: Results, dataset: string) => {
+  const evaluated = results.evaluatedModels(dataset);
+  const family = depthFamily.filter((model) => evaluated.includes(model));
+  return family.length >= 2 ? family : evaluated;
+};
+
+const evaluated = (results: Results, dataset: string) => results.evaluatedModels(dataset);
+const withLandscape = (results: Results, dataset: string) => results.landscapeModels(dataset);
+
+function landscapeFigure(id: string, make: (landscape: NonNullable<ReturnType<Results['landscape']>>) => Spec): FigureDef {
+  return { id, pick: 'dataset+model', models: withLandscape, build: (results, pick) => {
+    const landscape = results.landscape(pick.dataset, pick.model);
+    return landscape ? make(landscape) : null;
+  } };
+}
+
+function methodFigure(id: string, method: MethodName, make: (artifact: MethodArtifact) => Spec): FigureDef {
+  return { id, pick: 'dataset+model', models: evaluated, build: (results, pick) => {
+    const artifact = results.method(pick.dataset, pick.model, method);
+    return artifact ? make(artifact) : null;
+  } };
+}
+
+export const figures: FigureDef[] = [
+  landscapeFigure('loss-surface', lossSurface),
+  landscapeFigure('likelihood-gaussian', likelihoodAndGaussian),
+  landscapeFigure('loss-accuracy', lossAccuracyContours),
+  landscapeFigure('loss-line', lossLine),
+  {
+    id: 'curvature-sizes',
+    pick: 'dataset+model',
+    models: (results, dataset) => results.models.models.filter((row) => row.dataset === dataset).map((row) => row.model),
+    build: (results, pick) => {
+      const row = results.modelRow(pick.dataset, pick.model);
+      return row ? curvatureSizes(row) : null;
+    },
+  },
+  { id: 'gaussian', pick: 'none', build: () => gaussianSliders() },
+  { id: 'kronecker', pick: 'none', build: () => kroneckerProduct() },
+  {
+    id: 'n-tau',
+    pick: 'dataset+model',
+    models: (results, dataset) => results.evaluatedModels(dataset).filter((model) => results.covariance(dataset, model) !== null),
+    build: (results, pick) => {
+      const covariance = results.covariance(pick.dataset, pick.model);
+      return covariance ? nTauSliders(covariance) : null;
+    },
+  },
+  {
+    id: 'search',
+    pick: 'dataset+model',
+    models: evaluated,
+    build: (results, pick) => {
+      const search = results.search(pick.dataset, pick.model, laplaceMethod, 'linearised') ?? results.searches(pick.dataset, pick.model)[0] ?? null;
+      return search ? searchSurface(search, 'nll') : null;
+    },
+  },
+  {
+    id: 'search-original',
+    pick: 'dataset+model',
+    models: evaluated,
+    build: (results, pick) => {
+      const search = results.search(pick.dataset, pick.model, laplaceMethod, 'sampled') ?? results.search(pick.dataset, pick.model, laplaceMethod, 'linearised');
+      return search ? searchSurface(search, 'error+ece') : null;
+    },
+  },
+  methodFigure('reliability-sgd', 'sgd', (artifact) => reliabilityDiagram(artifact)),
+  methodFigure('reliability-laplace', laplaceMethod, (artifact) => reliabilityDiagram(artifact)),
+  {
+    id: 'family-sgd',
+    pick: 'dataset',
+    build: (results, { dataset }) => {
+      const entries = familyEntries(results, dataset, 'sgd', familyFor(results, dataset));
+      return entries.length ? calibrationCurves(entries, { band: true }) : null;
+    },
+  },
+  {
+    id: 'family-laplace',
+    pick: 'dataset',
+    build: (results, { dataset }) => {
+      const entries = familyEntries(results, dataset, laplaceMethod, familyFor(results, dataset));
+      return entries.length ? calibrationCurves(entries, { band: true }) : null;
+    },
+  },
+  {
+    id: 'methods-calibration',
+    pick: 'dataset+model',
+    models: evaluated,
+    build: (results, pick) => {
+      const artifacts = methodsOf(results, pick);
+      return artifacts.length ? methodCalibrationCurves(artifacts) : null;
+    },
+  },
+  {
+    id: 'architectures-sgd',
+    pick: 'dataset',
+    build: (results, { dataset }) => {
+      const entries = familyEntries(results, dataset, 'sgd', results.evaluatedModels(dataset));
+      return entries.length ? calibrationCurves(entries, { band: false }) : null;
+    },
+  },
+  methodFigure('entropy-sgd', 'sgd', (artifact) => entropyHistogram(artifact, otherDatasetSet(artifact))),
+  methodFigure('entropy-laplace', laplaceMethod, (artifact) => entropyHistogram(artifact, otherDatasetSet(artifact))),
+  {
+    id: 'inverse-ecdf',
+    pick: 'dataset+model',
+    models: evaluated,
+    build: (results, pick) => {
+      const artifacts = methodsOf(results, pick).filter((artifact) => ['sgd', 'diag', 'kfac'].includes(artifact.method));
+      return artifacts.length ? inverseEcdf(artifacts, otherDatasetSet(artifacts[0])) : null;
+    },
+  },
+  {
+    id: 'inverse-ecdf-family',
+    pick: 'dataset',
+    build: (results, { dataset }) => {
+      const models = familyFor(results, dataset);
+      const before = familyEntries(results, dataset, 'sgd', models);
+      const after = familyEntries(results, dataset, laplaceMethod, models);
+      return before.length && after.length ? inverseEcdfFamily(before, after, otherDatasetSet(before[0].artifact)) : null;
+    },
+  },
+  {
+    id: 'fgsm',
+    pick: 'dataset+model',
+    models: evaluated,
+    build: (results, pick) => {
+      const artifacts = methodsOf(results, pick).filter((artifact) => ['sgd', 'diag', 'kfac'].includes(artifact.method));
+      return artifacts.length ? fgsmCurves(artifacts, 'meanEntropy') : null;
+    },
+  },
+  {
+    id: 'fgsm-panel',
+    pick: 'dataset+model',
+    models: evaluated,
+    build: (results, pick) => {
+      const artifacts = methodsOf(results, pick);
+      return artifacts.length ? fgsmPanel(artifacts) : null;
+    },
+  },
+  {
+    id: 'shift',
+    pick: 'dataset+model',
+    models: (results, dataset) => (dataset === 'mnist' ? results.evaluatedModels(dataset) : []),
+    build: (results, pick) => {
+      const artifacts = methodsOf(results, pick).filter((artifact) => artifact.variants[0].shift.length > 0);
+      return artifacts.length ? shiftPanel(artifacts) : null;
+    },
+  },
+  {
+    id: 'variants',
+    pick: 'dataset+model',
+    models: (results, dataset) => results.evaluatedModels(dataset).filter((model) => (results.method(dataset, model, laplaceMethod)?.variants.length ?? 0) > 1),
+    build: (results, pick) => {
+      const artifact = results.method(pick.dataset, pick.model, laplaceMethod);
+      return artifact && artifact.variants.length > 1 ? variantComparison(artifact, results.method(pick.dataset, pick.model, 'sgd') ?? undefined) : null;
+    },
+  },
+];
+
+export function getFigure(id: string): FigureDef {
+  const figure = figures.find((candidate) => candidate.id === id);
+  if (!figure) throw new Error(`No figure "${id}" in site/lib/figures.ts.`);
+  return figure;
+}
+
+/** Every choice a figure offers, the default first. */
+export function picksOf(figure: FigureDef, results: Results, first: Pick = defaultPick): Pick[] {
+  if (figure.pick === 'none') return [{ dataset: 'all', model: 'all' }];
+  const datasets = [first.dataset, ...results.datasets.filter((dataset) => dataset !== first.dataset)].filter((dataset) => results.datasets.includes(dataset));
+  if (figure.pick === 'dataset') return datasets.map((dataset) => ({ dataset, model: 'all' }));
+  return datasets.flatMap((dataset) => {
+    const models = figure.models?.(results, dataset) ?? [];
+    const ordered = models.includes(first.model) ? [first.model, ...models.filter((model) => model !== first.model)] : models;
+    return ordered.map((model) => ({ dataset, model }));
+  });
+}
+
+/** Where a choice's spec is published, relative to the site's base. */
+export function specPath(figure: FigureDef, pick: Pick): string {
+  if (figure.pick === 'none') return `specs/${figure.id}.json`;
+  if (figure.pick === 'dataset') return `specs/${figure.id}/${pick.dataset}.json`;
+  return `specs/${figure.id}/${pick.dataset}--${pick.model}.json`;
+}

@@ -1,0 +1,76 @@
+/**
+ * Numbered footnotes and citations for one page. Footnotes are numbered in
+ * the order they are declared (declare them in reading order); references in
+ * the order they are first cited, as in a paper.
+ */
+
+export interface Note {
+  n: number;
+  key: string;
+  html: string;
+}
+
+export class Footnotes {
+  private readonly notes = new Map<string, Note>();
+
+  /** Declare a note; its number is its place among the declarations. */
+  add(key: string, html: string): Note {
+    if (this.notes.has(key)) throw new Error(`Footnote "${key}" is declared twice.`);
+    const note = { n: this.notes.size + 1, key, html };
+    this.notes.set(key, note);
+    return note;
+  }
+
+  get(key: string): Note {
+    const note = this.notes.get(key);
+    if (!note) throw new Error(`Footnote "${key}" is used but not declared.`);
+    return note;
+  }
+
+  all(): Note[] {
+    return [...this.notes.values()];
+  }
+}
+
+export interface Reference {
+  key: string;
+  authors: string;
+  year: number;
+  title: string;
+  venue: string;
+  url?: string;
+}
+
+export const bibliography: Reference[] = [
+  { key: 'mackay1992', authors: 'D. J. C. MacKay', year: 1992, title: 'A practical Bayesian framework for backpropagation networks', venue: 'Neural Computation 4(3)' },
+  { key: 'martens2015', authors: 'J. Martens, R. Grosse', year: 2015, title: 'Optimizing neural networks with Kronecker-factored approximate curvature', venue: 'ICML', url: 'https://arxiv.org/abs/1503.05671' },
+  { key: 'grosse2016', authors: 'R. Grosse, J. Martens', year: 2016, title: 'A Kronecker-factored approximate Fisher matrix for convolution layers', venue: 'ICML', url: 'https://arxiv.org/abs/1602.01407' },
+  { key: 'ritter2018', authors: 'H. Ritter, A. Botev, D. Barber', year: 2018, title: 'A scalable Laplace approximation for neural networks', venue: 'ICLR', url: 'https://openreview.net/forum?id=Skdvd2xAZ' },
+  { key: 'george2018', authors: 'T. George, C. Laurent, X. Bouthillier, N. Ballas, P. Vincent', year: 2018, title: 'Fast approximate natural gradient descent in a Kronecker-factored eigenbasis', venue: 'NeurIPS', url: 'https://arxiv.org/abs/1806.03884' },
+  { key: 'lee2020', authors: 'J. Lee, M. Humt, J. Feng, R. Triebel', year: 2020, title: 'Estimating model uncertainty of neural networks in sparse information form', venue: 'ICML', url: 'https://arxiv.org/abs/2006.11631' },
+  { key: 'kristiadi2020', authors: 'A. Kristiadi, M. Hein, P. Hennig', year: 2020, title: 'Being Bayesian, even just a bit, fixes overconfidence in ReLU networks', venue: 'ICML', url: 'https://arxiv.org/abs/2002.10118' },
+  { key: 'daxberger2021', authors: 'E. Daxberger, A. Kristiadi, A. Immer, R. Eschenhagen, M. Bauer, P. Hennig', year: 2021, title: 'Laplace Redux: effortless Bayesian deep learning', venue: 'NeurIPS', url: 'https://arxiv.org/abs/2106.14806' },
+  { key: 'guo2017', authors: 'C. Guo, G. Pleiss, Y. Sun, K. Q. Weinberger', year: 2017, title: 'On calibration of modern neural networks', venue: 'ICML', url: 'https://arxiv.org/abs/1706.04599' },
+  { key: 'goodfellow2015', authors: 'I. Goodfellow, J. Shlens, C. Szegedy', year: 2015, title: 'Explaining and harnessing adversarial examples', venue: 'ICLR', url: 'https://arxiv.org/abs/1412.6572' },
+  { key: 'li2018', authors: 'H. Li, Z. Xu, G. Taylor, C. Studer, T. Goldstein', year: 2018, title: 'Visualizing the loss landscape of neural nets', venue: 'NeurIPS', url: 'https://arxiv.org/abs/1712.09913' },
+  { key: 'kunstner2019', authors: 'F. Kunstner, L. Balles, P. Hennig', year: 2019, title: 'Limitations of the empirical Fisher approximation for natural gradient descent', venue: 'NeurIPS', url: 'https://arxiv.org/abs/1905.12558' },
+  { key: 'lakshminarayanan2017', authors: 'B. Lakshminarayanan, A. Pritzel, C. Blundell', year: 2017, title: 'Simple and scalable predictive uncertainty estimation using deep ensembles', venue: 'NeurIPS', url: 'https://arxiv.org/abs/1612.01474' },
+  { key: 'lecun1998', authors: 'Y. LeCun, L. Bottou, Y. Bengio, P. Haffner', year: 1998, title: 'Gradient-based learning applied to document recognition', venue: 'Proceedings of the IEEE 86(11)' },
+  { key: 'xiao2017', authors: 'H. Xiao, K. Rasul, R. Vollgraf', year: 2017, title: 'Fashion-MNIST: a novel image dataset for benchmarking machine learning algorithms', venue: 'arXiv:1708.07747', url: 'https://arxiv.org/abs/1708.07747' },
+];
+
+export class Citations {
+  private readonly order: string[] = [];
+
+  /** The reference number of a key, given on its first citation. */
+  cite(key: string): number {
+    if (!bibliography.some((entry) => entry.key === key)) throw new Error(`Citation "${key}" is not in the bibliography.`);
+    if (!this.order.includes(key)) this.order.push(key);
+    return this.order.indexOf(key) + 1;
+  }
+
+  /** Cited references in citation order. */
+  list(): (Reference & { n: number })[] {
+    return this.order.map((key, index) => ({ ...bibliography.find((entry) => entry.key === key)!, n: index + 1 }));
+  }
+}
