@@ -12,6 +12,8 @@ import { writeJsonArtifact } from './artifacts/json.ts';
 import { writeManifest } from './artifacts/manifest.ts';
 import { artifactSchemas } from './artifacts/schemas.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
+import { TaskFailures } from './experiments/failures.ts';
+import { removeStaleTemps, runOnce, scopes } from './experiments/finished.ts';
 import { runLaplaceExperiment } from './experiments/run-laplace.ts';
 import { writeSummary } from './experiments/summary.ts';
 import { runModelsExperiment } from './experiments/run-models.ts';
@@ -92,15 +94,30 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   const board = new ProgressBoard();
   const pool = new TaskPool(workerCount(values.workers, backend.name), backend.name, board);
   const stages: Record<string, number> = {};
+  const finished = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
+  const failures = new TaskFailures((line) => board.log(line));
+  const leftovers = removeStaleTemps(outDir);
+  if (leftovers > 0) console.log(`removed ${leftovers} temp file${leftovers > 1 ? 's' : ''} an interrupted run left in ${outDir}`);
   const runners: Record<ExperimentName, () => Promise<void>> = {
-    models: () => runModelsExperiment(pool, settings, profile, outDir, board),
-    laplace: () => runLaplaceExperiment(pool, settings, profile, outDir, board),
+    models: () => runModelsExperiment(pool, settings, profile, outDir, board, failures),
+    laplace: () => runLaplaceExperiment(pool, settings, profile, outDir, board, failures),
     ensemble: async () => {
-      await Promise.all(profile.datasets.map((dataset) => pool.run('ensemble', { settings, dataset, outDir }, `ensemble ${dataset}/${profile.ensemble.model}`)));
+      const model = profile.ensemble.model;
+      await Promise.all(
+        profile.datasets.map((dataset) => {
+          const label = `ensemble ${dataset}/${model}`;
+          return failures.guard(label, runOnce(pool, 'ensemble', { settings, dataset, outDir }, label, scopes.file(`${dataset}/${model}/ensemble.json`), finished));
+        }),
+      );
     },
     landscape: async () => {
       const jobs = profile.datasets.flatMap((dataset) => profile.landscape.models.map((model) => ({ dataset, model })));
-      await Promise.all(jobs.map(({ dataset, model }) => pool.run('landscape', { settings, dataset, model, outDir }, `landscape ${dataset}/${model}`)));
+      await Promise.all(
+        jobs.map(({ dataset, model }) => {
+          const label = `landscape ${dataset}/${model}`;
+          return failures.guard(label, runOnce(pool, 'landscape', { settings, dataset, model, outDir }, label, scopes.file(`${dataset}/${model}/landscape.json`), finished));
+        }),
+      );
     },
   };
   try {
@@ -125,6 +142,14 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   });
   console.log('stage times:');
   for (const [stage, seconds] of Object.entries(stages)) console.log(`  ${stage.padEnd(12)} ${formatDuration(seconds)}`);
+  if (failures.list.length > 0) {
+    const names = failures.list.map((failure) => failure.task).join(', ');
+    throw new RunFailedError(`${failures.list.length} task${failures.list.length > 1 ? 's' : ''} failed (${names}); the others' artifacts are written. Fix the cause named above and run again: finished tasks are reused.`);
+  }
+}
+
+export class RunFailedError extends Error {
+  override name = 'RunFailedError';
 }
 
 async function trainCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
@@ -187,6 +212,10 @@ export async function main(argv: string[]): Promise<number> {
     if (known.includes(failure.name)) {
       console.error(`error: ${failure.message}`);
       return 2;
+    }
+    if (failure.name === 'RunFailedError') {
+      console.error(`error: ${failure.message}`);
+      return 1;
     }
     console.error(failure.stack ?? String(error));
     return 1;

@@ -6,13 +6,15 @@ import { getModelSpec, type ModelFamily } from '../models/zoo.ts';
 import type { ProgressBoard } from '../progress/index.ts';
 import type { Profile } from '../study.ts';
 import type { TaskPool } from '../workers/pool.ts';
+import type { TaskFailures } from './failures.ts';
+import { runOnce, scopes } from './finished.ts';
 import type { RunSettings } from './inputs.ts';
 import type { TrainTaskParams, TrainTaskResult } from './models.ts';
 
 /** Rough seconds per epoch relative to an MLP, measured on wasm; only orders the queue. */
 const relativeEpochCost: Record<ModelFamily, number> = { mlp: 1, lenet: 1, cnn: 2.5 };
 
-export async function runModelsExperiment(pool: TaskPool, settings: RunSettings, profile: Profile, outDir: string, board: ProgressBoard): Promise<void> {
+export async function runModelsExperiment(pool: TaskPool, settings: RunSettings, profile: Profile, outDir: string, board: ProgressBoard, failures: TaskFailures): Promise<void> {
   const jobs = profile.datasets.flatMap((dataset) => profile.models.map((model) => ({ dataset, model })));
   // Longest first, so the workers finish close together; rows keep the study's order.
   const cost = ({ dataset, model }: (typeof jobs)[number]) => {
@@ -20,21 +22,24 @@ export async function runModelsExperiment(pool: TaskPool, settings: RunSettings,
     return profile.epochs(spec, dataset) * relativeEpochCost[spec.family];
   };
   const queued = [...jobs].sort((a, b) => cost(b) - cost(a));
-  const byJob = new Map<(typeof jobs)[number], Promise<TrainTaskResult>>();
+  const byJob = new Map<(typeof jobs)[number], Promise<TrainTaskResult | undefined>>();
   for (const job of queued) byJob.set(job, runJob(job));
   const results = await Promise.all(jobs.map((job) => byJob.get(job)!));
-  function runJob({ dataset, model }: (typeof jobs)[number]): Promise<TrainTaskResult> {
+  function runJob({ dataset, model }: (typeof jobs)[number]): Promise<TrainTaskResult | undefined> {
     const params: TrainTaskParams = { settings, dataset, model };
-    return pool.run<TrainTaskResult>('train', params, `train ${dataset}/${model}`).then((result) => {
+    const options = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
+    const label = `train ${dataset}/${model}`;
+    return failures.guard(label, runOnce<TrainTaskResult>(pool, 'train', { ...params }, label, scopes.none(), options).then((result) => {
       board.log(`${result.reused ? 'reused' : 'trained'} ${dataset}/${model}: test accuracy ${(100 * result.row.testAccuracy).toFixed(2)}%`);
       return result;
-    });
+    }));
   }
   const artifact = modelsArtifact.parse({
     profile: profile.name,
     subsets: profile.subsets,
     split: profile.split,
-    models: results.map((result) => result.row),
+    // A failed training leaves its row out; the run reports it and exits non-zero.
+    models: results.filter((result) => result !== undefined).map((result) => result.row),
   });
   writeJsonArtifact(join(outDir, 'models.json'), artifact);
 }

@@ -3,8 +3,8 @@
  * twice from empty caches into two folders (the artifacts must be byte for
  * byte the same), then once more on a warm cache (it must reuse and say so).
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -100,7 +100,12 @@ describe.skipIf(shared.reused)('quick profile', () => {
   });
 
   it('reuses cached checkpoints on a rerun and says so', async () => {
-    const rerun = await cli(['run', '--profile', 'quick', '--out', outA, '--cache', cacheA]);
+    // Into a copy: the shared folder is read by the site tests meanwhile. Without the finished-task
+    // records every task runs again, from cached checkpoints and curvature.
+    const outR = join(root, 'out-rerun');
+    cpSync(outA, outR, { recursive: true });
+    rmSync(join(cacheA, 'finished'), { recursive: true, force: true });
+    const rerun = await cli(['run', '--profile', 'quick', '--out', outR, '--cache', cacheA]);
     expect(rerun.code, rerun.stderr).toBe(0);
     // Ten trainings; the Laplace and landscape tasks load theirs again, the ensembles three members per data set.
     expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(20);
@@ -108,8 +113,49 @@ describe.skipIf(shared.reused)('quick profile', () => {
     expect(rerun.stdout).not.toMatch(/^trained /m);
     // Results from cached checkpoints and curvature are the same bytes as from a cold run.
     for (const path of listArtifacts(outB)) {
-      expect(readFileSync(join(outA, path)).equals(readFileSync(join(outB, path))), path).toBe(true);
+      expect(readFileSync(join(outR, path)).equals(readFileSync(join(outB, path))), path).toBe(true);
     }
+
+    // With the records, a second rerun runs no task at all and restores a deleted artifact.
+    rmSync(join(outR, 'mnist/lenet5/kfac.json'));
+    const again = await cli(['run', '--profile', 'quick', '--out', outR, '--cache', cacheA]);
+    expect(again.code, again.stderr).toBe(0);
+    // 10 trainings, 2 Laplace tasks, 2 ensembles, 2 landscapes.
+    expect(again.stdout.match(/reusing finished /g)).toHaveLength(16);
+    expect(again.stdout).not.toMatch(/reusing cached checkpoint/);
+    for (const path of listArtifacts(outB)) {
+      expect(readFileSync(join(outR, path)).equals(readFileSync(join(outB, path))), path).toBe(true);
+    }
+  }, pipelineTimeout);
+
+  it('resumes a run killed midway and ends with the same bytes as an uninterrupted run', async () => {
+    const [outK, cacheK] = ['out-killed', 'cache-killed'].map((name) => join(root, name));
+    // Kill (SIGKILL, no chance to clean up) as soon as the first Laplace task has finished and the second is running.
+    const child = spawn('npx', ['tsx', 'compute/cli.ts', 'run', '--profile', 'quick', '--out', outK, '--cache', cacheK], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const killed = await new Promise<boolean>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/^evaluated /m.test(output)) {
+          process.kill(-child.pid!, 'SIGKILL');
+          resolve(true);
+        }
+      });
+      child.on('exit', () => resolve(false));
+    });
+    expect(killed, output).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(existsSync(join(outK, 'summary.json'))).toBe(false);
+
+    const resumed = await cli(['run', '--profile', 'quick', '--out', outK, '--cache', cacheK]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/reusing finished laplace /);
+    expect(resumed.stdout).not.toMatch(/^trained /m);
+    expect(listArtifacts(outK)).toEqual(listArtifacts(outB));
+    for (const path of listArtifacts(outB)) {
+      expect(readFileSync(join(outK, path)).equals(readFileSync(join(outB, path))), path).toBe(true);
+    }
+    expect(checkResults(outK)).toEqual([]);
   }, pipelineTimeout);
 
   it('refuses to write the quick profile over the committed results', async () => {

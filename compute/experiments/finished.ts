@@ -1,0 +1,141 @@
+/**
+ * Finished tasks, remembered so an interrupted run resumes: when a task
+ * completes, its result and the artifacts it wrote are stored in the cache
+ * under a key of everything that determines them (task kind, parameters,
+ * the compute code itself). A rerun with the same key restores the artifacts
+ * and returns the result without running the task; a record whose hashes do
+ * not match is reported, deleted and recomputed.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sha256, stableStringify, writeFileAtomic } from '../artifacts/json.ts';
+import { listArtifacts } from '../artifacts/manifest.ts';
+
+/** Which artifact paths (relative to the results folder, with /) a task owns. */
+export type ArtifactScope = (path: string) => boolean;
+
+export const scopes = {
+  none: (): ArtifactScope => () => false,
+  /** Everything of a (data, model) folder but the files other experiments write there. */
+  laplace: (dataset: string, model: string): ArtifactScope => (path) =>
+    path.startsWith(`${dataset}/${model}/`) && !/\/(landscape|ensemble)\.json$/.test(path),
+  file: (path: string): ArtifactScope => (candidate) => candidate === path,
+};
+
+export interface TaskRunner {
+  run<Result>(kind: string, params: unknown, label: string): Promise<Result>;
+}
+
+export interface FinishedOptions {
+  cacheDir: string;
+  outDir: string;
+  log(line: string): void;
+}
+
+interface FinishedRecord {
+  format: 'finished-task/1';
+  key: string;
+  label: string;
+  result: unknown;
+  artifacts: Record<string, { sha256: string; text: string }>;
+}
+
+const computeRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+let fingerprint: string | null = null;
+
+/** sha256 over every source file of compute/: any code change makes every finished task stale. */
+export function codeFingerprint(): string {
+  if (fingerprint) return fingerprint;
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir).sort()) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.(ts|mjs)$/.test(entry)) files.push(path);
+    }
+  };
+  walk(computeRoot);
+  const hash = files.map((path) => `${relative(computeRoot, path).split(sep).join('/')}:${sha256(readFileSync(path))}`).join('\n');
+  fingerprint = sha256(hash);
+  return fingerprint;
+}
+
+export function taskKey(kind: string, params: Record<string, unknown>): string {
+  // Where the artifacts go and where the cache lives do not change what they are.
+  const { outDir: _outDir, ...determining } = params;
+  if (determining.settings && typeof determining.settings === 'object') {
+    const { cacheDir: _cacheDir, ...settings } = determining.settings as Record<string, unknown>;
+    determining.settings = settings;
+  }
+  return sha256(stableStringify({ kind, params: determining, code: codeFingerprint() }));
+}
+
+function recordPath(cacheDir: string, kind: string, label: string, key: string): string {
+  const slug = label.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+  return join(cacheDir, 'finished', kind, `${slug}-${key.slice(0, 16)}.json`);
+}
+
+/** A stored record, or null (with a line saying why) when it is missing or corrupt. */
+function readRecord(path: string, key: string, log: (line: string) => void): FinishedRecord | null {
+  if (!existsSync(path)) return null;
+  try {
+    const record = JSON.parse(readFileSync(path, 'utf8')) as FinishedRecord;
+    if (record.format !== 'finished-task/1' || record.key !== key) throw new Error('wrong format or key');
+    for (const [artifact, entry] of Object.entries(record.artifacts)) {
+      if (sha256(entry.text) !== entry.sha256) throw new Error(`${artifact} does not match its hash`);
+    }
+    return record;
+  } catch (error) {
+    log(`cache entry ${path} is corrupt (${(error as Error).message}); deleting it and recomputing`);
+    rmSync(path, { force: true });
+    return null;
+  }
+}
+
+/** Run a task unless the same task already finished; either way its artifacts end up in outDir. */
+export async function runOnce<Result>(runner: TaskRunner, kind: string, params: Record<string, unknown>, label: string, scope: ArtifactScope, options: FinishedOptions): Promise<Result> {
+  const key = taskKey(kind, params);
+  const path = recordPath(options.cacheDir, kind, label, key);
+  const owned = () => listArtifacts(options.outDir).filter(scope);
+  const record = readRecord(path, key, options.log);
+  if (record) {
+    for (const stale of owned().filter((artifact) => !(artifact in record.artifacts))) rmSync(join(options.outDir, stale));
+    for (const [artifact, entry] of Object.entries(record.artifacts)) {
+      const target = join(options.outDir, artifact);
+      if (!existsSync(target) || sha256(readFileSync(target)) !== entry.sha256) writeFileAtomic(target, entry.text);
+    }
+    options.log(`reusing finished ${label}`);
+    return record.result as Result;
+  }
+  // Whatever the task owned from an earlier, different run is removed so it cannot outlive its inputs.
+  for (const stale of owned()) rmSync(join(options.outDir, stale));
+  const result = await runner.run<Result>(kind, params, label);
+  const artifacts: FinishedRecord['artifacts'] = {};
+  for (const artifact of owned()) {
+    const text = readFileSync(join(options.outDir, artifact), 'utf8');
+    artifacts[artifact] = { sha256: sha256(text), text };
+  }
+  const stored: FinishedRecord = { format: 'finished-task/1', key, label, result, artifacts };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomic(path, JSON.stringify(stored));
+  return result;
+}
+
+/** Remove temp files an interrupted write left behind (they never replace an artifact). */
+export function removeStaleTemps(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let removed = 0;
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current)) {
+      const path = join(current, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (entry.endsWith('.tmp')) {
+        rmSync(path, { force: true });
+        removed++;
+      }
+    }
+  };
+  walk(dir);
+  return removed;
+}
