@@ -203,6 +203,9 @@ describe('site', () => {
       await phone.goto(server.url, { waitUntil: 'load' });
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(1);
+      // Every figure uses the width there is (a wide figure once shrank to a sliver on phones).
+      const widths = await phone.$$eval('figure[data-figure]', (nodes) => nodes.map((node) => ({ id: (node as HTMLElement).dataset.figure, width: node.getBoundingClientRect().width })));
+      for (const figure of widths) expect(figure.width, figure.id).toBeGreaterThan(330);
       await phone.screenshot({ path: join(screenshots, 'site-phone.png'), fullPage: true });
       await phone.close();
     });
