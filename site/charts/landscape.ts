@@ -118,7 +118,7 @@ function contourLayers(rows: Record<string, unknown>[], labels: Record<string, u
       name: options.name,
       data: { values: rows },
       transform: filter,
-      mark: { type: 'line', color: options.color, strokeWidth: 1.25, strokeDash: options.dash ?? [1, 0], clip: true },
+      mark: { type: 'line', color: options.color, strokeWidth: 1.25, strokeDash: options.dash ?? [1, 0], clip: true, aria: false },
       encoding: {
         x: { field: 'x', ...axes.x },
         y: { field: 'y', ...axes.y },
@@ -175,7 +175,8 @@ export function lossSurface(landscape: LandscapeArtifact): Spec {
       {
         name: 'cells',
         data: { values: cellRows(landscape, { loss, accuracy }) },
-        mark: { type: 'rect', tooltip: true, clip: true },
+        // aria: false: a screen reader would read 1,681 cells; the spec's description is the text alternative.
+        mark: { type: 'rect', tooltip: true, clip: true, aria: false },
         encoding: {
           x: { field: 'a0', ...axes.x },
           x2: { field: 'a1' },
@@ -212,7 +213,7 @@ export function likelihoodAndGaussian(landscape: LandscapeArtifact): Spec {
       {
         name: `${field}_cells`,
         data: { values: cellRows(landscape, { value: values, loss: landscape.plane.loss }) },
-        mark: { type: 'rect', tooltip: true, clip: true },
+        mark: { type: 'rect', tooltip: true, clip: true, aria: false },
         encoding: {
           x: { field: 'a0', ...axes.x },
           x2: { field: 'a1' },

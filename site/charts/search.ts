@@ -66,7 +66,7 @@ export function searchSurface(search: SearchArtifact, objective: SearchObjective
   const colour = { field: 'value', type: 'quantitative', title: `${objectiveTitle[objective]} (lower is better)`, legend: { titleLimit: 400 }, scale: { type: objective === 'nll' && positive ? 'log' : 'linear', scheme: 'viridis', reverse: true } };
 
   const surface = isGrid
-    ? { name: 'surface', mark: { type: 'rect', tooltip: true, clip: true }, encoding: { x: { field: 'n0', ...x }, x2: { field: 'n1' }, y: { field: 't0', ...y }, y2: { field: 't1' }, color: colour, tooltip } }
+    ? { name: 'surface', mark: { type: 'rect', tooltip: true, clip: true, aria: false }, encoding: { x: { field: 'n0', ...x }, x2: { field: 'n1' }, y: { field: 't0', ...y }, y2: { field: 't1' }, color: colour, tooltip } }
     : { name: 'surface', mark: { type: 'square', size: 90, filled: true, opacity: 1, tooltip: true }, encoding: { x: { field: 'logN', ...x }, y: { field: 'logTau', ...y }, color: colour, tooltip } };
 
   const label = (which: SearchObjective) => `best by ${objectiveTitle[which]}${which === objective ? ' (shown)' : ''}`;
