@@ -37,6 +37,8 @@ Options of run:
   --only LIST      comma-separated experiments: ${experimentNames.join(', ')}
   --out DIR        where artifacts go (default: results/ for full, .cache/out/<profile> otherwise)
   --workers N      worker threads, each with its own backend (default 2 on wasm/cpu, 1 on native backends; 0 runs in this thread)
+  --models LIST    with --only laplace, ensemble or landscape: only these models (comma-separated)
+  --data LIST      with --only laplace, ensemble or landscape: only these data sets (comma-separated)
 
 Options of train:
   --data NAME      ${datasetNames.join(' | ')}
@@ -60,6 +62,7 @@ const options = {
   workers: { type: 'string' },
   data: { type: 'string' },
   model: { type: 'string' },
+  models: { type: 'string' },
   backend: { type: 'string' },
   cache: { type: 'string' },
   help: { type: 'boolean' },
@@ -72,6 +75,17 @@ function parse(argv: string[]) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new UsageError(`${message.replace(/\.$/, '')}; run with --help to see the options.`);
   }
+}
+
+/** A comma-separated list of known names, or undefined when the option is absent. */
+function parseNames(value: string | undefined, known: readonly string[], what: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError(`--${what === 'model' ? 'models' : 'data'} needs at least one ${what}.`);
+  for (const name of names) {
+    if (!known.includes(name)) throw new UsageError(`Unknown ${what} "${name}"; choose from ${known.join(', ')}.`);
+  }
+  return names;
 }
 
 function workerCount(value: string | undefined, backend: string): number {
@@ -88,6 +102,13 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   if (profile.name !== 'full' && outDir === resolve('results')) {
     throw new UsageError(`The ${profile.name} profile may not write into results/, which holds the committed full-profile results; pass another --out folder.`);
   }
+  const chosenModels = parseNames(values.models, modelNames, 'model');
+  const chosenData = parseNames(values.data, datasetNames, 'data set');
+  if ((chosenModels || chosenData) && experiments.includes('models')) {
+    throw new UsageError('--models and --data restrict the laplace, ensemble and landscape experiments; models.json always holds the whole zoo, so pass --only without models.');
+  }
+  const selected = (model: string) => !chosenModels || chosenModels.includes(model);
+  const datasets = profile.datasets.filter((dataset) => !chosenData || chosenData.includes(dataset));
   const backend = await startBackend(values.backend);
   console.log(`${describeBackend(backend)}; profile ${profile.name}; writing to ${outDir}`);
   const settings: RunSettings = { profile: profile.name, backend: backend.name, cacheDir: resolve(values.cache ?? '.cache') };
@@ -100,18 +121,19 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   if (leftovers > 0) console.log(`removed ${leftovers} temp file${leftovers > 1 ? 's' : ''} an interrupted run left in ${outDir}`);
   const runners: Record<ExperimentName, () => Promise<void>> = {
     models: () => runModelsExperiment(pool, settings, profile, outDir, board, failures),
-    laplace: () => runLaplaceExperiment(pool, settings, profile, outDir, board, failures),
+    laplace: () => runLaplaceExperiment(pool, settings, { ...profile, datasets }, outDir, board, failures, selected),
     ensemble: async () => {
       const model = profile.ensemble.model;
+      if (!selected(model)) return;
       await Promise.all(
-        profile.datasets.map((dataset) => {
+        datasets.map((dataset) => {
           const label = `ensemble ${dataset}/${model}`;
           return failures.guard(label, runOnce(pool, 'ensemble', { settings, dataset, outDir }, label, scopes.file(`${dataset}/${model}/ensemble.json`), finished));
         }),
       );
     },
     landscape: async () => {
-      const jobs = profile.datasets.flatMap((dataset) => profile.landscape.models.map((model) => ({ dataset, model })));
+      const jobs = datasets.flatMap((dataset) => profile.landscape.models.filter(selected).map((model) => ({ dataset, model })));
       await Promise.all(
         jobs.map(({ dataset, model }) => {
           const label = `landscape ${dataset}/${model}`;

@@ -43,6 +43,8 @@ export interface Variant {
 export interface LaplaceSettings {
   /** Models that get the Laplace treatment and the baselines. */
   models: string[];
+  /** Per data set, the models evaluated there when fewer than `models`. */
+  datasetModels?: Partial<Record<DatasetName, string[]>>;
   structures: Structure[];
   /** Variants for every model; the first is the one summary.json reports. */
   variants: Variant[];
@@ -91,6 +93,8 @@ export const profiles: Record<ProfileName, Profile> = {
       // The MLP family shows depth before and after; LeNet-5 and the overconfident MLP-2 get every variant.
       // cnn-3 is left out to keep the full profile within reach of 2 cores (its curvature and evaluation cost most).
       models: ['mlp-1', 'mlp-2', 'mlp-3', 'lenet5', 'mlp-2-overconfident'],
+      // The MLP depth family is evaluated on MNIST only, to fit the 2-core budget.
+      datasetModels: { 'fashion-mnist': ['lenet5', 'mlp-2-overconfident'] },
       structures: ['diag', 'kfac', 'efb', 'last-layer'],
       variants: [primaryVariant],
       fullTreatment: ['lenet5', 'mlp-2-overconfident'],
@@ -181,6 +185,12 @@ export function variantsFor(profile: Profile, model: string, structure: Structur
     seen.add(key);
     return true;
   });
+}
+
+/** The models a data set gets the Laplace treatment for, in the profile's order. */
+export function laplaceModelsFor(profile: Profile, dataset: DatasetName): string[] {
+  const only = profile.laplace.datasetModels?.[dataset];
+  return only ? profile.laplace.models.filter((model) => only.includes(model)) : profile.laplace.models;
 }
 
 /** Seed for training one model: the profile's base plus the model's place in the zoo. */

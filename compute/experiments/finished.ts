@@ -95,6 +95,18 @@ function readRecord(path: string, key: string, log: (line: string) => void): Fin
 
 /** Run a task unless the same task already finished; either way its artifacts end up in outDir. */
 export async function runOnce<Result>(runner: TaskRunner, kind: string, params: Record<string, unknown>, label: string, scope: ArtifactScope, options: FinishedOptions): Promise<Result> {
+  return (await runOnceDetailed<Result>(runner, kind, params, label, scope, options)).result;
+}
+
+/** runOnce, also saying whether the result was restored from an earlier run. */
+export async function runOnceDetailed<Result>(
+  runner: TaskRunner,
+  kind: string,
+  params: Record<string, unknown>,
+  label: string,
+  scope: ArtifactScope,
+  options: FinishedOptions,
+): Promise<{ result: Result; restored: boolean }> {
   const key = taskKey(kind, params);
   const path = recordPath(options.cacheDir, kind, label, key);
   const owned = () => listArtifacts(options.outDir).filter(scope);
@@ -106,7 +118,7 @@ export async function runOnce<Result>(runner: TaskRunner, kind: string, params: 
       if (!existsSync(target) || sha256(readFileSync(target)) !== entry.sha256) writeFileAtomic(target, entry.text);
     }
     options.log(`reusing finished ${label}`);
-    return record.result as Result;
+    return { result: record.result as Result, restored: true };
   }
   // Whatever the task owned from an earlier, different run is removed so it cannot outlive its inputs.
   for (const stale of owned()) rmSync(join(options.outDir, stale));
@@ -119,7 +131,7 @@ export async function runOnce<Result>(runner: TaskRunner, kind: string, params: 
   const stored: FinishedRecord = { format: 'finished-task/1', key, label, result, artifacts };
   mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, JSON.stringify(stored));
-  return result;
+  return { result, restored: false };
 }
 
 /** Remove temp files an interrupted write left behind (they never replace an artifact). */

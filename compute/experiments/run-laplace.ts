@@ -1,14 +1,22 @@
 /** Orchestration of the "laplace" experiment: one task per (data set, model). */
 import type { ProgressBoard } from '../progress/index.ts';
-import type { Profile } from '../study.ts';
+import { laplaceModelsFor, type Profile } from '../study.ts';
 import type { TaskPool } from '../workers/pool.ts';
 import type { TaskFailures } from './failures.ts';
 import { runOnce, scopes } from './finished.ts';
 import type { RunSettings } from './inputs.ts';
 import type { LaplaceTaskParams } from './laplace.ts';
 
-export async function runLaplaceExperiment(pool: TaskPool, settings: RunSettings, profile: Profile, outDir: string, board: ProgressBoard, failures: TaskFailures): Promise<void> {
-  const jobs = profile.datasets.flatMap((dataset) => profile.laplace.models.map((model) => ({ dataset, model })));
+export async function runLaplaceExperiment(
+  pool: TaskPool,
+  settings: RunSettings,
+  profile: Profile,
+  outDir: string,
+  board: ProgressBoard,
+  failures: TaskFailures,
+  selected: (model: string) => boolean = () => true,
+): Promise<void> {
+  const jobs = profile.datasets.flatMap((dataset) => laplaceModelsFor(profile, dataset).filter(selected).map((model) => ({ dataset, model })));
   await Promise.all(
     jobs.map(({ dataset, model }) => {
       const params: LaplaceTaskParams = { settings, dataset, model, outDir };

@@ -7,7 +7,7 @@ import type { ProgressBoard } from '../progress/index.ts';
 import type { Profile } from '../study.ts';
 import type { TaskPool } from '../workers/pool.ts';
 import type { TaskFailures } from './failures.ts';
-import { runOnce, scopes } from './finished.ts';
+import { runOnceDetailed, scopes } from './finished.ts';
 import type { RunSettings } from './inputs.ts';
 import type { TrainTaskParams, TrainTaskResult } from './models.ts';
 
@@ -29,8 +29,8 @@ export async function runModelsExperiment(pool: TaskPool, settings: RunSettings,
     const params: TrainTaskParams = { settings, dataset, model };
     const options = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
     const label = `train ${dataset}/${model}`;
-    return failures.guard(label, runOnce<TrainTaskResult>(pool, 'train', { ...params }, label, scopes.none(), options).then((result) => {
-      board.log(`${result.reused ? 'reused' : 'trained'} ${dataset}/${model}: test accuracy ${(100 * result.row.testAccuracy).toFixed(2)}%`);
+    return failures.guard(label, runOnceDetailed<TrainTaskResult>(pool, 'train', { ...params }, label, scopes.none(), options).then(({ result, restored }) => {
+      board.log(`${result.reused || restored ? 'reused' : 'trained'} ${dataset}/${model}: test accuracy ${(100 * result.row.testAccuracy).toFixed(2)}%`);
       return result;
     }));
   }
