@@ -48,8 +48,10 @@ export interface LaplaceSettings {
   structures: Structure[];
   /** Variants for every model; the first is the one summary.json reports. */
   variants: Variant[];
-  /** Models that also get every predictive × objective combination. */
+  /** Models that also get every predictive × objective combination (and the 2×2 covariance artifact). */
   fullTreatment: string[];
+  /** Data sets on which the fullTreatment models get every combination; default all. */
+  fullTreatmentDatasets?: DatasetName[];
   fit: { fisher: FisherType; mcSamples: number; trainSubset: number | null; seed: number };
   search: { validationSubset: number; samples: number; gridSize: number; logNRange: [number, number]; logTauRange: [number, number]; seed: number };
   evaluation: {
@@ -98,6 +100,8 @@ export const profiles: Record<ProfileName, Profile> = {
       structures: ['diag', 'kfac', 'efb', 'last-layer'],
       variants: [primaryVariant],
       fullTreatment: ['lenet5', 'mlp-2-overconfident'],
+      // Every combination on MNIST; Fashion-MNIST gets the primary variant (2-core budget).
+      fullTreatmentDatasets: ['mnist'],
       fit: { fisher: 'mc', mcSamples: 1, trainSubset: 20000, seed: 7 },
       search: { validationSubset: 1000, samples: 8, gridSize: 6, logNRange: [2, 8], logTauRange: [-2, 4], seed: 11 },
       evaluation: {
@@ -169,10 +173,12 @@ export function parseExperiments(list: string | undefined): ExperimentName[] {
 }
 
 /** Every variant a model gets: the profile's, plus all combinations for the fully treated models (probit only for last-layer). */
-export function variantsFor(profile: Profile, model: string, structure: Structure): Variant[] {
-  const base = profile.laplace.fullTreatment.includes(model) ? allVariants : profile.laplace.variants;
+export function variantsFor(profile: Profile, model: string, structure: Structure, dataset: DatasetName): Variant[] {
+  const datasets = profile.laplace.fullTreatmentDatasets;
+  const full = profile.laplace.fullTreatment.includes(model) && (!datasets || datasets.includes(dataset));
+  const base = full ? allVariants : profile.laplace.variants;
   const extra: Variant[] =
-    structure === 'last-layer' && profile.laplace.fullTreatment.includes(model)
+    structure === 'last-layer' && full
       ? [
           { predictive: 'probit', objective: 'nll' },
           { predictive: 'probit', objective: 'error+ece' },
