@@ -405,7 +405,7 @@ export function methodCalibrationCurves(artifacts: MethodArtifact[], variant = 0
 
 type VariantMetric = 'ece' | 'nll' | 'auroc';
 const variantMetrics: { key: VariantMetric; title: string; better: string; format: string; tooltipFormat: string; text: (v: number) => string }[] = [
-  { key: 'ece', title: 'ECE', better: 'lower is better', format: '.0%', tooltipFormat: '.2%', text: (v) => percent(v) },
+  { key: 'ece', title: 'ECE', better: 'lower is better', format: '.1%', tooltipFormat: '.2%', text: (v) => percent(v) },
   { key: 'nll', title: 'NLL (nats)', better: 'lower is better', format: '.2f', tooltipFormat: '.4f', text: (v) => v.toFixed(3) },
   { key: 'auroc', title: 'AUROC', better: 'higher is better', format: '.2f', tooltipFormat: '.4f', text: (v) => v.toFixed(3) },
 ];
