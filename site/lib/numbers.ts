@@ -8,7 +8,6 @@ import type { Results, MethodName } from './results.ts';
 export const percent = (value: number, digits = 1) => `${(100 * value).toFixed(digits)}%`;
 export const fixed = (value: number, digits = 3) => value.toFixed(digits);
 export const integer = (value: number) => Math.round(value).toLocaleString('en');
-export const power = (log10: number | null) => (log10 === null ? '—' : `10^${log10.toFixed(1)}`);
 
 /** One summary row; throws with the missing (data, model, method) so a page never shows a blank. */
 export function summaryRow(results: Results, dataset: string, model: string, method: MethodName) {
@@ -26,12 +25,4 @@ export function change(before: number, after: number, show: (value: number) => s
   const [a, b] = [show(before), show(after)];
   if (a === b) return `${verbs[2]} it at ${a}`;
   return `${after < before ? verbs[0] : verbs[1]} it from ${a} to ${b}`;
-}
-
-/** The ratio of two numbers said in words ("2.3 times", "about the same"). */
-export function times(larger: number, smaller: number): string {
-  if (smaller === 0) return 'infinitely many times';
-  const ratio = larger / smaller;
-  if (Math.abs(ratio - 1) < 0.05) return 'about the same as';
-  return `${ratio.toFixed(ratio >= 10 ? 0 : 1)} times`;
 }

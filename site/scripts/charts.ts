@@ -78,7 +78,6 @@ for (const form of document.querySelectorAll<HTMLFormElement>('form[data-picker]
     const choice: Choice = { dataset: String(data.get('dataset') ?? 'mnist'), model: String(data.get('model') ?? 'lenet5') };
     for (const figure of section.querySelectorAll<HTMLElement>('figure[data-figure]')) {
       if (figure.dataset.pickKind === 'none') continue;
-      if (figure.dataset.pickKind === 'dataset' && form.querySelector('select[name="model"]') && !data.has('dataset')) continue;
       const chart = figure.querySelector<HTMLElement>('.chart');
       if (!chart) continue;
       observer.unobserve(chart);
