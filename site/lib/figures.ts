@@ -21,13 +21,17 @@ export interface Pick {
   model: string;
 }
 
-/** What a figure may be switched by: nothing, the data set, or data set and model. */
-export type PickKind = 'none' | 'dataset' | 'dataset+model';
+/**
+ * What a figure may be switched by: nothing, the data set, data set and model,
+ * or data set and family of increasing depth (the pick's `model` then holds
+ * the family's id, see depthFamilies).
+ */
+export type PickKind = 'none' | 'dataset' | 'dataset+model' | 'dataset+family';
 
 export interface FigureDef {
   id: string;
   pick: PickKind;
-  /** Models a reader can pick on a data set (for 'dataset+model'). */
+  /** Models (or family ids) a reader can pick on a data set (for 'dataset+model' and 'dataset+family'). */
   models?: (results: Results, dataset: string) => string[];
   /** The spec for a choice, or null when the results have nothing for it. */
   build(results: Results, pick: Pick): Spec | null;
@@ -35,8 +39,6 @@ export interface FigureDef {
 
 /** The method shown as "after the Laplace treatment" where one is needed. */
 export const laplaceMethod: MethodName = 'kfac';
-/** Family of increasing depth for the family-wise figures. */
-export const depthFamily = ['mlp-1', 'mlp-2', 'mlp-3'];
 export const defaultPick: Pick = { dataset: 'mnist', model: 'lenet5' };
 
 const methodsOf = (results: Results, { dataset, model }: Pick): MethodArtifact[] =>
@@ -53,12 +55,40 @@ const familyEntries = (results: Results, dataset: string, method: MethodName, mo
     .map((model) => ({ label: model, artifact: results.method(dataset, model, method) }))
     .filter((entry): entry is { label: string; artifact: MethodArtifact } => entry.artifact !== null);
 
-/** The depth family where it was evaluated, otherwise every evaluated model. */
-const familyFor = (results: Results, dataset: string) => {
-  const evaluated = results.evaluatedModels(dataset);
-  const family = depthFamily.filter((model) => evaluated.includes(model));
-  return family.length >= 2 ? family : evaluated;
-};
+export interface DepthFamily {
+  /** The family of models.json ('mlp', 'cnn'), or 'all' for the fallback group. */
+  id: string;
+  label: string;
+  /** Its evaluated networks, shallow to deep. */
+  models: string[];
+}
+
+const familyNames: Record<string, string> = { mlp: 'MLP family', cnn: 'CNN family', lenet: 'LeNet' };
+
+/**
+ * The families of increasing depth evaluated on a data set: every family with
+ * at least two evaluated networks, in zoo order; when none has two, every
+ * evaluated network as one group, so the family figures still draw.
+ */
+export function depthFamilies(results: Results, dataset: string): DepthFamily[] {
+  const evaluatedModels = results.evaluatedModels(dataset);
+  const rows = results.models.models.filter((row) => row.dataset === dataset && evaluatedModels.includes(row.model) && !row.model.endsWith('-overconfident'));
+  const families: DepthFamily[] = [];
+  for (const row of rows) {
+    const family = families.find((candidate) => candidate.id === row.family);
+    if (family) family.models.push(row.model);
+    else families.push({ id: row.family, label: familyNames[row.family] ?? row.family, models: [row.model] });
+  }
+  const byDepth = (family: DepthFamily) => ({
+    ...family,
+    models: [...family.models].sort((a, b) => (results.modelRow(dataset, a)?.depth ?? 0) - (results.modelRow(dataset, b)?.depth ?? 0)),
+  });
+  const deep = families.filter((family) => family.models.length >= 2).map(byDepth);
+  return deep.length > 0 ? deep : evaluatedModels.length > 0 ? [{ id: 'all', label: 'evaluated networks', models: evaluatedModels }] : [];
+}
+
+const familyMembers = (results: Results, { dataset, model }: Pick) => depthFamilies(results, dataset).find((family) => family.id === model)?.models ?? [];
+const familyIds = (results: Results, dataset: string) => depthFamilies(results, dataset).map((family) => family.id);
 
 const evaluated = (results: Results, dataset: string) => results.evaluatedModels(dataset);
 const withLandscape = (results: Results, dataset: string) => results.landscapeModels(dataset);
@@ -124,17 +154,19 @@ export const figures: FigureDef[] = [
   methodFigure('reliability-laplace', laplaceMethod, (artifact) => reliabilityDiagram(artifact)),
   {
     id: 'family-sgd',
-    pick: 'dataset',
-    build: (results, { dataset }) => {
-      const entries = familyEntries(results, dataset, 'sgd', familyFor(results, dataset));
+    pick: 'dataset+family',
+    models: familyIds,
+    build: (results, pick) => {
+      const entries = familyEntries(results, pick.dataset, 'sgd', familyMembers(results, pick));
       return entries.length ? calibrationCurves(entries, { band: true }) : null;
     },
   },
   {
     id: 'family-laplace',
-    pick: 'dataset',
-    build: (results, { dataset }) => {
-      const entries = familyEntries(results, dataset, laplaceMethod, familyFor(results, dataset));
+    pick: 'dataset+family',
+    models: familyIds,
+    build: (results, pick) => {
+      const entries = familyEntries(results, pick.dataset, laplaceMethod, familyMembers(results, pick));
       return entries.length ? calibrationCurves(entries, { band: true }) : null;
     },
   },
@@ -168,11 +200,12 @@ export const figures: FigureDef[] = [
   },
   {
     id: 'inverse-ecdf-family',
-    pick: 'dataset',
-    build: (results, { dataset }) => {
-      const models = familyFor(results, dataset);
-      const before = familyEntries(results, dataset, 'sgd', models);
-      const after = familyEntries(results, dataset, laplaceMethod, models);
+    pick: 'dataset+family',
+    models: familyIds,
+    build: (results, pick) => {
+      const models = familyMembers(results, pick);
+      const before = familyEntries(results, pick.dataset, 'sgd', models);
+      const after = familyEntries(results, pick.dataset, laplaceMethod, models);
       return before.length && after.length ? inverseEcdfFamily(before, after, otherDatasetSet(before[0].artifact)) : null;
     },
   },

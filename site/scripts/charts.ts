@@ -2,13 +2,15 @@
  * Makes the build-time SVG charts interactive: when a figure comes near the
  * viewport its spec is fetched and drawn again by vega-embed (tooltips,
  * sliders, selections). Section pickers swap every switchable figure of their
- * section to the chosen data set and network.
+ * section to the chosen data set, network and family of networks.
  */
 import embed from 'vega-embed';
 
 interface Choice {
   dataset: string;
   model: string;
+  /** Family of increasing depth, for the family figures. */
+  family: string;
 }
 
 const views = new WeakMap<HTMLElement, { finalize(): void }>();
@@ -40,9 +42,10 @@ function specUrl(figure: HTMLElement, choice: Choice): string | null {
   const kind = figure.dataset.pickKind;
   const base = figure.dataset.base ?? '/';
   const id = figure.dataset.figure;
-  const key = `${choice.dataset}--${kind === 'dataset' ? 'all' : choice.model}`;
+  const second = kind === 'dataset' ? 'all' : kind === 'dataset+family' ? choice.family : choice.model;
+  const key = `${choice.dataset}--${second}`;
   if (!(figure.dataset.available ?? '').split(' ').includes(key)) return null;
-  return kind === 'dataset' ? `${base}specs/${id}/${choice.dataset}.json` : `${base}specs/${id}/${choice.dataset}--${choice.model}.json`;
+  return kind === 'dataset' ? `${base}specs/${id}/${choice.dataset}.json` : `${base}specs/${id}/${key}.json`;
 }
 
 function showMissing(chart: HTMLElement, choice: Choice): void {
@@ -50,7 +53,8 @@ function showMissing(chart: HTMLElement, choice: Choice): void {
   views.delete(chart);
   const note = document.createElement('p');
   note.className = 'chart-missing';
-  note.textContent = `Not computed for ${choice.model} on this data set in these results.`;
+  const what = chart.closest<HTMLElement>('figure')?.dataset.pickKind === 'dataset+family' ? 'this family' : choice.model;
+  note.textContent = `Not computed for ${what} on this data set in these results.`;
   chart.replaceChildren(note);
   chart.dataset.spec = '';
   chart.dataset.state = 'missing';
@@ -75,7 +79,7 @@ for (const form of document.querySelectorAll<HTMLFormElement>('form[data-picker]
   const section = form.closest('section') ?? document.body;
   form.addEventListener('change', () => {
     const data = new FormData(form);
-    const choice: Choice = { dataset: String(data.get('dataset') ?? 'mnist'), model: String(data.get('model') ?? 'lenet5') };
+    const choice: Choice = { dataset: String(data.get('dataset') ?? 'mnist'), model: String(data.get('model') ?? 'lenet5'), family: String(data.get('family') ?? '') };
     for (const figure of section.querySelectorAll<HTMLElement>('figure[data-figure]')) {
       if (figure.dataset.pickKind === 'none') continue;
       const chart = figure.querySelector<HTMLElement>('.chart');

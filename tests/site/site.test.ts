@@ -195,6 +195,10 @@ describe('site', () => {
       await expect.poll(() => figure.locator('.chart').getAttribute('data-state'), { timeout: 20_000 }).toBe('interactive');
       expect(await figure.locator('.chart-alt').textContent()).not.toBe(alt);
       expect(await figure.locator('.chart-view svg g.role-mark > *').count()).toBeGreaterThan(0);
+      // The family figures of the section follow the data set too, to the family the family select names.
+      const family = await page.locator('form[data-picker="calibration"] select[name="family"]').inputValue();
+      expect(family).not.toBe('');
+      await expect.poll(() => page.locator('#figure-family-sgd .chart').getAttribute('data-spec'), { timeout: 20_000 }).toContain(`fashion-mnist--${family}`);
     });
 
     it('fits a phone-width screen without sideways scrolling of the page', async () => {
