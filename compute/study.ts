@@ -43,15 +43,11 @@ export interface Variant {
 export interface LaplaceSettings {
   /** Models that get the Laplace treatment and the baselines. */
   models: string[];
-  /** Per data set, the models evaluated there when fewer than `models`. */
-  datasetModels?: Partial<Record<DatasetName, string[]>>;
   structures: Structure[];
   /** Variants for every model; the first is the one summary.json reports. */
   variants: Variant[];
   /** Models that also get every predictive × objective combination (and the 2×2 covariance artifact). */
   fullTreatment: string[];
-  /** Data sets on which the fullTreatment models get every combination; default all. */
-  fullTreatmentDatasets?: DatasetName[];
   fit: { fisher: FisherType; mcSamples: number; trainSubset: number | null; seed: number };
   search: { validationSubset: number; samples: number; gridSize: number; logNRange: [number, number]; logTauRange: [number, number]; seed: number };
   evaluation: {
@@ -92,16 +88,11 @@ export const profiles: Record<ProfileName, Profile> = {
     // Five MLP-1s: training four more LeNet-5s (6 and 16 epochs) costs more than the 2-core budget allows.
     ensemble: { model: 'mlp-1', members: 5 },
     laplace: {
-      // The MLP family shows depth before and after; LeNet-5 and the overconfident MLP-2 get every variant.
-      // cnn-3 is left out to keep the full profile within reach of 2 cores (its curvature and evaluation cost most).
-      models: ['mlp-1', 'mlp-2', 'mlp-3', 'lenet5', 'mlp-2-overconfident'],
-      // mlp-3 is evaluated on MNIST only, to fit the 2-core budget.
-      datasetModels: { 'fashion-mnist': ['mlp-1', 'mlp-2', 'lenet5', 'mlp-2-overconfident'] },
+      // Both families by depth, LeNet-5 and the overconfident MLP-2; the last two get every variant.
+      models: ['mlp-1', 'mlp-2', 'mlp-3', 'lenet5', 'cnn-1', 'cnn-2', 'cnn-3', 'mlp-2-overconfident'],
       structures: ['diag', 'kfac', 'efb', 'last-layer'],
       variants: [primaryVariant],
       fullTreatment: ['lenet5', 'mlp-2-overconfident'],
-      // Every combination on MNIST; Fashion-MNIST gets the primary variant (2-core budget).
-      fullTreatmentDatasets: ['mnist'],
       fit: { fisher: 'mc', mcSamples: 1, trainSubset: 20000, seed: 7 },
       search: { validationSubset: 1000, samples: 8, gridSize: 6, logNRange: [2, 8], logTauRange: [-2, 4], seed: 11 },
       evaluation: {
@@ -173,9 +164,8 @@ export function parseExperiments(list: string | undefined): ExperimentName[] {
 }
 
 /** Every variant a model gets: the profile's, plus all combinations for the fully treated models (probit only for last-layer). */
-export function variantsFor(profile: Profile, model: string, structure: Structure, dataset: DatasetName): Variant[] {
-  const datasets = profile.laplace.fullTreatmentDatasets;
-  const full = profile.laplace.fullTreatment.includes(model) && (!datasets || datasets.includes(dataset));
+export function variantsFor(profile: Profile, model: string, structure: Structure): Variant[] {
+  const full = profile.laplace.fullTreatment.includes(model);
   const base = full ? allVariants : profile.laplace.variants;
   const extra: Variant[] =
     structure === 'last-layer' && full
@@ -191,12 +181,6 @@ export function variantsFor(profile: Profile, model: string, structure: Structur
     seen.add(key);
     return true;
   });
-}
-
-/** The models a data set gets the Laplace treatment for, in the profile's order. */
-export function laplaceModelsFor(profile: Profile, dataset: DatasetName): string[] {
-  const only = profile.laplace.datasetModels?.[dataset];
-  return only ? profile.laplace.models.filter((model) => only.includes(model)) : profile.laplace.models;
 }
 
 /** Seed for training one model: the profile's base plus the model's place in the zoo. */

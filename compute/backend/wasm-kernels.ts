@@ -10,9 +10,14 @@
  *   activations, come out wrong.
  * - Conv2DBackpropInput exists but is a direct loop, 5–10× slower than the forward
  *   convolution.
- * All three are registered here; the tests compare each with the cpu backend.
+ * - BatchMatMul takes XNNPACK's fast path only without transposes; with transposeA
+ *   or transposeB (every matmul in a dense layer's backward pass, and aᵀa for the
+ *   Kronecker factors) it runs a blocked loop about 6–8× slower than transposing
+ *   the operand first and multiplying plainly.
+ * All four are registered here; the tests compare each with the cpu backend.
  */
 import {
+  BatchMatMul,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   MaxPoolGrad,
@@ -23,11 +28,14 @@ import {
   util,
 } from '@tensorflow/tfjs-core';
 import type {
+  BatchMatMulAttrs,
+  BatchMatMulInputs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropFilterInputs,
   Conv2DBackpropInputAttrs,
   Conv2DBackpropInputInputs,
   KernelBackend,
+  KernelConfig,
   KernelFunc,
   MaxPoolGradAttrs,
   MaxPoolGradInputs,
@@ -392,7 +400,36 @@ function maxPoolGradWasm(args: {
   return dx;
 }
 
+/** The wasm backend's own BatchMatMul, kept when ours replaces it: ours calls it without transposes. */
+let plainBatchMatMul: KernelConfig | null = null;
+
+/** x with its last two axes swapped, by the backend's Transpose kernel. */
+function swapLastAxes(x: TensorInfo, backend: KernelBackend): TensorInfo {
+  const rank = x.shape.length;
+  const perm = [...Array.from({ length: rank - 2 }, (_, axis) => axis), rank - 1, rank - 2];
+  return runWasmKernel('Transpose', { x }, { perm }, backend);
+}
+
+/** a·b with transposes done by an explicit Transpose, so the product always takes the fast path. */
+function batchMatMulWasm(args: { inputs: BatchMatMulInputs; backend: KernelBackend; attrs: BatchMatMulAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  if (plainBatchMatMul === null) throw new Error("registerWasmKernels has not kept the wasm backend's BatchMatMul; call it after importing '@tensorflow/tfjs-backend-wasm'.");
+  const plain = (a: TensorInfo, b: TensorInfo) =>
+    plainBatchMatMul!.kernelFunc({ inputs: { a, b }, attrs: { transposeA: false, transposeB: false } as unknown as NamedAttrMap, backend }) as TensorInfo;
+  const { a: givenA, b: givenB } = inputs as { a: TensorInfo; b: TensorInfo };
+  if (!attrs.transposeA && !attrs.transposeB) return plain(givenA, givenB);
+  const temporaries: TensorInfo[] = [];
+  const a = attrs.transposeA ? swapLastAxes(givenA, backend) : givenA;
+  if (attrs.transposeA) temporaries.push(a);
+  const b = attrs.transposeB ? swapLastAxes(givenB, backend) : givenB;
+  if (attrs.transposeB) temporaries.push(b);
+  const out = plain(a, b);
+  disposeAll(backend, temporaries);
+  return out;
+}
+
 const wasmKernels: Array<{ kernelName: string; kernelFunc: KernelFunc }> = [
+  { kernelName: BatchMatMul, kernelFunc: batchMatMulWasm as unknown as KernelFunc },
   { kernelName: Conv2DBackpropFilter, kernelFunc: conv2DBackpropFilterWasm as unknown as KernelFunc },
   { kernelName: Conv2DBackpropInput, kernelFunc: conv2DBackpropInputWasm as unknown as KernelFunc },
   { kernelName: MaxPoolGrad, kernelFunc: maxPoolGradWasm as unknown as KernelFunc },
@@ -414,8 +451,13 @@ export function registerWasmKernels(): void {
   for (const { kernelName, kernelFunc } of wasmKernels) {
     const current = getKernel(kernelName, BACKEND);
     if (current?.kernelFunc === kernelFunc) continue;
+    if (kernelName === BatchMatMul) {
+      if (current === undefined) throw new Error("The wasm backend has no 'BatchMatMul' kernel to wrap; import '@tensorflow/tfjs-backend-wasm' first.");
+      plainBatchMatMul = current;
+    }
     // Unregistering first avoids tfjs's "already registered" warning on replacement.
     if (current !== undefined) unregisterKernel(kernelName, BACKEND);
-    registerKernel({ kernelName, backendName: BACKEND, kernelFunc });
+    // The backend's setup (binding the C function) must still run for a kernel we wrap.
+    registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: current?.setupFunc });
   }
 }

@@ -37,7 +37,7 @@ import { entropyBins, entropyGrid, evaluate, evaluationSteps, maxEntropy, type E
 import { profileData, trainedZooModel, type RunSettings } from './inputs.ts';
 
 /** Bump when fitting changes in a way that moves the curvature. */
-export const laplaceCodeVersion = 1;
+export const laplaceCodeVersion = 2;
 
 export interface LaplaceTaskParams {
   settings: RunSettings;
@@ -172,8 +172,8 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
     const validation = cut(data.validation, profile.laplace.search.validationSubset);
     const evaluation = profile.laplace.evaluation;
     const structures = profile.laplace.structures;
-    const searchesPerStructure = structures.map((structure) => new Set(variantsFor(profile, modelName, structure, dataset).map((v) => v.predictive)).size);
-    const variantCount = structures.reduce((sum, structure) => sum + variantsFor(profile, modelName, structure, dataset).length, 0);
+    const searchesPerStructure = structures.map((structure) => new Set(variantsFor(profile, modelName, structure).map((v) => v.predictive)).size);
+    const variantCount = structures.reduce((sum, structure) => sum + variantsFor(profile, modelName, structure).length, 0);
     const totalSteps = (2 + variantCount) * evaluationSteps(sets) + searchesPerStructure.reduce((a, b) => a + b, 0) * profile.laplace.search.gridSize ** 2;
     let done = 0;
     const step = () => context.progress(++done, totalSteps, 'steps');
@@ -197,7 +197,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
 
     for (const structure of structures) {
       const posterior = new Posterior(network, weights, curvature, { structure, n: 1, tau: 1, kfacDamping: 'exact' });
-      const variants = variantsFor(profile, modelName, structure, dataset);
+      const variants = variantsFor(profile, modelName, structure);
       const searches = new Map<PredictiveType, SearchResult>();
       for (const predictive of new Set(variants.map((variant) => variant.predictive))) {
         const search = profile.laplace.search;

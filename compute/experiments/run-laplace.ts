@@ -1,6 +1,6 @@
 /** Orchestration of the "laplace" experiment: one task per (data set, model). */
 import type { ProgressBoard } from '../progress/index.ts';
-import { laplaceModelsFor, type Profile } from '../study.ts';
+import type { Profile } from '../study.ts';
 import type { TaskPool } from '../workers/pool.ts';
 import type { TaskFailures } from './failures.ts';
 import { runOnce, scopes } from './finished.ts';
@@ -16,7 +16,7 @@ export async function runLaplaceExperiment(
   failures: TaskFailures,
   selected: (model: string) => boolean = () => true,
 ): Promise<void> {
-  const jobs = profile.datasets.flatMap((dataset) => laplaceModelsFor(profile, dataset).filter(selected).map((model) => ({ dataset, model })));
+  const jobs = profile.datasets.flatMap((dataset) => profile.laplace.models.filter(selected).map((model) => ({ dataset, model })));
   await Promise.all(
     jobs.map(({ dataset, model }) => {
       const params: LaplaceTaskParams = { settings, dataset, model, outDir };

@@ -14,7 +14,7 @@ import { initializeWeights, trainModel, type EpochRecord, type TrainingProgress 
 import { buildModel, classCount, type ModelSpec, type TrainingRecipe } from './zoo.ts';
 
 /** Bump when the training loop changes in a way that moves weights. */
-export const trainingCodeVersion = 2;
+export const trainingCodeVersion = 3;
 
 export interface TrainingRequest {
   dataset: DatasetName;

@@ -106,8 +106,49 @@ describe('registerWasmKernels', () => {
     const after = wasmKernelNames.map((name) => tf.getKernel(name, 'wasm')?.kernelFunc);
     expect(after).toEqual(before);
     expect(wasmKernelNames).toEqual(
-      expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']),
+      expect.arrayContaining(['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']),
     );
+  });
+});
+
+describe('BatchMatMul on wasm', () => {
+  // Plain, batched, and with a batch of one broadcast against a batch of three; every transpose combination.
+  const shapes: Array<[string, number[], number[]]> = [
+    ['2-D', [5, 7], [7, 3]],
+    ['batched', [3, 5, 7], [3, 7, 3]],
+    ['broadcast batch', [3, 5, 7], [1, 7, 3]],
+    ['dense-layer sized', [128, 300], [300, 64]],
+  ];
+  const cases = shapes.flatMap(([name, aShape, bShape]) =>
+    [false, true].flatMap((transposeA) => [false, true].map((transposeB) => [`${name}, transposeA ${transposeA}, transposeB ${transposeB}`, aShape, bShape, transposeA, transposeB] as const)),
+  );
+  const swapLast = (shape: number[]) => [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]];
+  it.each(cases)('matches cpu: %s', async (_, aShape, bShape, transposeA, transposeB) => {
+    const random = new Random(77);
+    const aStored = transposeA ? swapLast(aShape) : aShape;
+    const bStored = transposeB ? swapLast(bShape) : bShape;
+    const aValues = random.normals(size(aStored));
+    const bValues = random.normals(size(bStored));
+    const compute = () => [
+      tf.engine().runKernel('BatchMatMul', { a: tf.tensor(aValues, aStored), b: tf.tensor(bValues, bStored) }, { transposeA, transposeB }) as tf.Tensor,
+    ];
+    const [reference] = await onBackend('cpu', compute);
+    const [actual] = await onBackend('wasm', compute);
+    const error = relativeError(actual, reference);
+    record('BatchMatMul', error);
+    expect(error).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('frees the transposed copies', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend();
+    const a = tf.tensor(new Random(78).normals(6 * 4), [6, 4]);
+    const before = backend.numDataIds();
+    const product = tf.matMul(a, a, true, false);
+    expect(product.shape).toEqual([4, 4]);
+    product.dispose();
+    expect(backend.numDataIds()).toBe(before);
+    a.dispose();
   });
 });
 
