@@ -4,6 +4,7 @@
  *
  *   training throughput per model (examples/s) on the chosen backend
  *   wasm Conv2DBackpropFilter time / forward convolution time
+ *   wasm transposed matrix products: the backend's own / ours, and ours / the plain product
  *   Laplace fit per curvature / one training epoch of the same model (goal: diag, kfac ≤ 3×, efb ≤ 5×)
  *   Monte Carlo predictive with T samples / T plain forward passes (goal ≤ 1.2×)
  *
@@ -18,6 +19,7 @@ import { initializeWeights, trainModel } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
 import { benchTrainingThroughput } from './training.ts';
 import { benchWasmConvBackprop } from './wasm-conv.ts';
+import { benchWasmMatMul } from './wasm-matmul.ts';
 
 const { values } = parseArgs({ options: { backend: { type: 'string' }, models: { type: 'string' }, examples: { type: 'string' } } });
 const backend = await startBackend(values.backend);
@@ -31,6 +33,8 @@ console.table(await benchTrainingThroughput(15));
 if (backend.name === 'wasm') {
   console.log('\n# wasm Conv2DBackpropFilter vs forward convolution');
   console.table([await benchWasmConvBackprop()]);
+  console.log("\n# wasm BatchMatMul with a transpose: the backend's own kernel vs ours (transpose, then the plain product)");
+  console.table(await benchWasmMatMul());
 }
 
 const seconds = async (work: () => Promise<unknown>) => {
