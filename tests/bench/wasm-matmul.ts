@@ -14,6 +14,13 @@ import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-co
 import { registerWasmKernels } from '../../compute/backend/wasm-kernels.ts';
 import { Random } from '../../compute/random/index.ts';
 
+/**
+ * The backend's own kernel, taken when this module loads: before startBackend
+ * or registerWasmKernels puts ours in its place. (Its C binding is set up when
+ * the backend starts, since ours keeps the same setup function.)
+ */
+const ownKernel = tf.getKernel('BatchMatMul', 'wasm');
+
 interface MatMulShape {
   name: string;
   /** Shapes as stored; the product is op(a)·op(b). */
@@ -59,11 +66,10 @@ function timeMs(run: () => TensorInfo | tf.Tensor, free: (out: TensorInfo | tf.T
 export async function benchWasmMatMul(repeats = 9, warmups = 2): Promise<WasmMatMulRow[]> {
   await tf.setBackend('wasm');
   await tf.ready();
-  // The backend's own kernel, taken before ours replaces it (or kept from before, if already replaced).
-  const own = tf.getKernel('BatchMatMul', 'wasm') as KernelConfig;
   registerWasmKernels();
   const ours = tf.getKernel('BatchMatMul', 'wasm') as KernelConfig;
-  const ownIsOriginal = own.kernelFunc !== ours.kernelFunc;
+  const own = ownKernel as KernelConfig;
+  const ownIsOriginal = ownKernel !== undefined && own.kernelFunc !== ours.kernelFunc;
   const backend = tf.backend();
   const random = new Random(5);
   const rows: WasmMatMulRow[] = [];
