@@ -4,9 +4,10 @@
  * section holds times and the machine, which differ run to run; diffs and
  * byte comparisons ignore it.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
+import { filesUnder } from './files.ts';
 import { sha256, writeJsonArtifact } from './json.ts';
 
 export const manifestFile = 'manifest.json';
@@ -24,16 +25,7 @@ export interface Manifest {
 
 /** Every .json artifact under `outDir` except the manifest, by path relative to it (always with '/'). */
 export function listArtifacts(outDir: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir).sort()) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (entry.endsWith('.json')) found.push(relative(outDir, path).split(sep).join('/'));
-    }
-  };
-  if (existsSync(outDir)) walk(outDir);
-  return found.filter((path) => path !== manifestFile);
+  return filesUnder(outDir, (name) => name.endsWith('.json')).filter((path) => path !== manifestFile);
 }
 
 export function hashArtifacts(outDir: string): Record<string, string> {

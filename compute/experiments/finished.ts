@@ -6,10 +6,11 @@
  * and returns the result without running the task; a record whose hashes do
  * not match is reported, deleted and recomputed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256, stableStringify, writeFileAtomic } from '../artifacts/json.ts';
+import { filesUnder } from '../artifacts/files.ts';
 import { listArtifacts } from '../artifacts/manifest.ts';
 
 /** Which artifact paths (relative to the results folder, with /) a task owns. */
@@ -47,16 +48,8 @@ let fingerprint: string | null = null;
 /** sha256 over every source file of compute/: any code change makes every finished task stale. */
 export function codeFingerprint(): string {
   if (fingerprint) return fingerprint;
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir).sort()) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.(ts|mjs)$/.test(entry)) files.push(path);
-    }
-  };
-  walk(computeRoot);
-  const hash = files.map((path) => `${relative(computeRoot, path).split(sep).join('/')}:${sha256(readFileSync(path))}`).join('\n');
+  const files = filesUnder(computeRoot, (name) => /\.(ts|mjs)$/.test(name));
+  const hash = files.map((path) => `${path}:${sha256(readFileSync(join(computeRoot, path)))}`).join('\n');
   fingerprint = sha256(hash);
   return fingerprint;
 }
@@ -136,18 +129,7 @@ export async function runOnceDetailed<Result>(
 
 /** Remove temp files an interrupted write left behind (they never replace an artifact). */
 export function removeStaleTemps(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  let removed = 0;
-  const walk = (current: string) => {
-    for (const entry of readdirSync(current)) {
-      const path = join(current, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (entry.endsWith('.tmp')) {
-        rmSync(path, { force: true });
-        removed++;
-      }
-    }
-  };
-  walk(dir);
-  return removed;
+  const temps = filesUnder(dir, (name) => name.endsWith('.tmp'));
+  for (const path of temps) rmSync(join(dir, path), { force: true });
+  return temps.length;
 }

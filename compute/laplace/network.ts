@@ -177,8 +177,29 @@ export class Network {
 
   /** Forward pass with weights `matrices`; returns logits. */
   forward(x: tf.Tensor, matrices: LayerMatrix[], capture?: ForwardCapture): tf.Tensor2D {
+    return this.run(x, matrices, 0, this.operations.length, capture) as tf.Tensor2D;
+  }
+
+  /**
+   * The forward pass cut before parameter layer `layer`: `head` runs the
+   * operations before it, `tail` the rest from the head's output. Posterior
+   * samples that leave the earlier layers at W* (last-layer Laplace) share one
+   * head; tail(head(x)) is op for op the same computation as forward(x), so
+   * the logits are bit-identical.
+   */
+  splitAt(layer: number): { head(x: tf.Tensor, matrices: LayerMatrix[]): tf.Tensor; tail(h: tf.Tensor, matrices: LayerMatrix[]): tf.Tensor2D } {
+    const cut = this.operations.findIndex((operation) => operation.kind === 'parameter' && operation.layer === layer);
+    if (cut < 0) throw new RangeError(`The network has no parameter layer ${layer}.`);
+    return {
+      head: (x, matrices) => this.run(x, matrices, 0, cut),
+      tail: (h, matrices) => this.run(h, matrices, cut, this.operations.length) as tf.Tensor2D,
+    };
+  }
+
+  /** Runs operations [start, end) on h. */
+  private run(x: tf.Tensor, matrices: LayerMatrix[], start: number, end: number, capture?: ForwardCapture): tf.Tensor {
     let h = x;
-    for (const operation of this.operations) {
+    for (const operation of this.operations.slice(start, end)) {
       switch (operation.kind) {
         case 'parameter': {
           const spec = this.layers[operation.layer];
@@ -213,7 +234,7 @@ export class Network {
           break;
       }
     }
-    return h as tf.Tensor2D;
+    return h;
   }
 
   /** Shapes of each layer's pre-activations for a batch of `batch` inputs (for the zero offsets). */

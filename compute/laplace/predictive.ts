@@ -80,6 +80,8 @@ export async function predict(posterior: Posterior, data: LaplaceData, options: 
     owned = [...deviations.flat(), ...weightSets.flat().filter((w) => !posterior.mapWeights.includes(w))];
   }
   const probit = predictive === 'probit' ? probitHelper(posterior) : null;
+  // Layers before the first perturbed one are at W* in every sample: run them once per batch.
+  const { head, tail } = network.splitAt(Math.min(...posterior.perturbedLayers));
 
   try {
     for (let start = 0; start < data.count; start += batchSize) {
@@ -88,13 +90,14 @@ export async function predict(posterior: Posterior, data: LaplaceData, options: 
         const x = data.inputs(start, end);
         if (predictive === 'map') return tf.softmax(network.forward(x, posterior.mapWeights));
         if (predictive === 'probit') return probit!.predict(x);
+        const h = head(x, posterior.mapWeights);
         if (predictive === 'sampled') {
-          return tf.div(tf.addN(weightSets.map((weights) => tf.softmax(network.forward(x, weights)))), weightSets.length);
+          return tf.div(tf.addN(weightSets.map((weights) => tf.softmax(tail(h, weights)))), weightSets.length);
         }
-        const mean = network.forward(x, posterior.mapWeights);
+        const mean = tail(h, posterior.mapWeights);
         const terms: tf.Tensor[] = [];
         for (let t = 0; t < weightSets.length; t += 2) {
-          const jvp = tf.div(tf.sub(network.forward(x, weightSets[t]), network.forward(x, weightSets[t + 1])), 2 * step);
+          const jvp = tf.div(tf.sub(tail(h, weightSets[t]), tail(h, weightSets[t + 1])), 2 * step);
           terms.push(tf.softmax(tf.add(mean, jvp)));
         }
         return tf.div(tf.addN(terms), terms.length);

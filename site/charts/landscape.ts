@@ -159,6 +159,28 @@ function atOptimum(landscape: LandscapeArtifact, values: readonly number[]): num
 // The set id carries subset details after ':' (e.g. 'mnist-test:first-500'); the count says how many were used.
 const where = (landscape: LandscapeArtifact) => `${landscape.model} on ${datasetLabels[landscape.dataset] ?? landscape.dataset} (${landscape.count} images of ${landscape.set.split(':')[0]})`;
 
+/**
+ * The plane as a heatmap: one rect per grid cell, coloured by `color`, with
+ * the cell's α, β and `tooltip` fields in its tooltip. aria is off because a
+ * screen reader would read every one of the 1,681 cells; the spec's
+ * description is the text alternative.
+ */
+function heatmapLayer(name: string, rows: Record<string, unknown>[], axes: ReturnType<typeof planeAxes>, color: Record<string, unknown>, tooltip: Record<string, unknown>[]) {
+  return {
+    name,
+    data: { values: rows },
+    mark: { type: 'rect', tooltip: true, clip: true, aria: false },
+    encoding: {
+      x: { field: 'a0', ...axes.x },
+      x2: { field: 'a1' },
+      y: { field: 'b0', ...axes.y },
+      y2: { field: 'b1' },
+      color,
+      tooltip: [{ field: 'alpha', type: 'quantitative', title: 'α', format: '.3f' }, { field: 'beta', type: 'quantitative', title: 'β', format: '.3f' }, ...tooltip],
+    },
+  };
+}
+
 /** Figure 1: loss over the plane through W*, as a heatmap with contour lines. */
 export function lossSurface(landscape: LandscapeArtifact): Spec {
   const { alphas, betas, loss, accuracy } = landscape.plane;
@@ -172,25 +194,16 @@ export function lossSurface(landscape: LandscapeArtifact): Spec {
     width: size.square,
     height: size.square,
     layer: [
-      {
-        name: 'cells',
-        data: { values: cellRows(landscape, { loss, accuracy }) },
-        // aria: false: a screen reader would read 1,681 cells; the spec's description is the text alternative.
-        mark: { type: 'rect', tooltip: true, clip: true, aria: false },
-        encoding: {
-          x: { field: 'a0', ...axes.x },
-          x2: { field: 'a1' },
-          y: { field: 'b0', ...axes.y },
-          y2: { field: 'b1' },
-          color: { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: logColour ? 'log' : 'linear', scheme: 'viridis' } },
-          tooltip: [
-            { field: 'alpha', type: 'quantitative', title: 'α', format: '.3f' },
-            { field: 'beta', type: 'quantitative', title: 'β', format: '.3f' },
-            { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
-            { field: 'accuracy', type: 'quantitative', title: 'accuracy', format: '.1%' },
-          ],
-        },
-      },
+      heatmapLayer(
+        'cells',
+        cellRows(landscape, { loss, accuracy }),
+        axes,
+        { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: logColour ? 'log' : 'linear', scheme: 'viridis' } },
+        [
+          { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
+          { field: 'accuracy', type: 'quantitative', title: 'accuracy', format: '.1%' },
+        ],
+      ),
       ...contourLayers(contourRows(loss, alphas, betas, levels), labelRows(loss, alphas, betas, levels, String), axes, { name: 'contours', color: 'white', title: 'loss level', format: '.3g' }),
       optimumLayer(axes),
     ],
@@ -210,25 +223,17 @@ export function likelihoodAndGaussian(landscape: LandscapeArtifact): Spec {
     width: panelSize,
     height: panelSize,
     layer: [
-      {
-        name: `${field}_cells`,
-        data: { values: cellRows(landscape, { value: values, loss: landscape.plane.loss }) },
-        mark: { type: 'rect', tooltip: true, clip: true, aria: false },
-        encoding: {
-          x: { field: 'a0', ...axes.x },
-          x2: { field: 'a1' },
-          y: { field: 'b0', ...axes.y },
-          y2: { field: 'b1' },
-          // One explicit domain for both panels: equal colours mean equal heights.
-          color: { field: 'value', type: 'quantitative', title: 'exp(−loss)', scale: { domain: [0, peak], scheme: 'viridis' } },
-          tooltip: [
-            { field: 'alpha', type: 'quantitative', title: 'α', format: '.3f' },
-            { field: 'beta', type: 'quantitative', title: 'β', format: '.3f' },
-            { field: 'value', type: 'quantitative', title: field === 'likelihood' ? 'exp(−loss)' : 'fitted Gaussian', format: '.4g' },
-            { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
-          ],
-        },
-      },
+      heatmapLayer(
+        `${field}_cells`,
+        cellRows(landscape, { value: values, loss: landscape.plane.loss }),
+        axes,
+        // One explicit domain for both panels: equal colours mean equal heights.
+        { field: 'value', type: 'quantitative', title: 'exp(−loss)', scale: { domain: [0, peak], scheme: 'viridis' } },
+        [
+          { field: 'value', type: 'quantitative', title: field === 'likelihood' ? 'exp(−loss)' : 'fitted Gaussian', format: '.4g' },
+          { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
+        ],
+      ),
       ...contourLayers(contourRows(values, alphas, betas, levels), labelRows(values, alphas, betas, levels, (level) => fmt(level, 2)), axes, { name: `${field}_contours`, color: 'white', title: 'level', format: '.3g' }),
       optimumLayer(axes, 'white', `${field}_`),
     ],

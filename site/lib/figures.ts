@@ -265,6 +265,21 @@ export function picksOf(figure: FigureDef, results: Results, first: Pick = defau
   });
 }
 
+const built = new WeakMap<Results, Map<string, Spec | null>>();
+
+/**
+ * A figure's spec for a choice, built once per results folder: the page asks
+ * for every choice to list the available ones, and the spec endpoint writes
+ * them all, in the same build.
+ */
+export function specFor(figure: FigureDef, results: Results, pick: Pick): Spec | null {
+  let cache = built.get(results);
+  if (!cache) built.set(results, (cache = new Map()));
+  const key = specPath(figure, pick);
+  if (!cache.has(key)) cache.set(key, figure.build(results, pick));
+  return cache.get(key)!;
+}
+
 /** Where a choice's spec is published, relative to the site's base. */
 export function specPath(figure: FigureDef, pick: Pick): string {
   if (figure.pick === 'none') return `specs/${figure.id}.json`;

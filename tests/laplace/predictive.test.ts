@@ -12,7 +12,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, fitLaplace, Network, Posterior, predict, tensorData, type CurvatureFit, type KfacDamping, type LaplaceData, type LayerMatrix, type Structure } from '../../compute/laplace/index.ts';
-import { buildMlp, example, invert, maxAbsDifference, outputGradients, randomInputs, randomLabels, scaleAddIdentity, seedWeights, type Model } from './helpers.ts';
+import { buildCnnA, buildMlp, example, invert, maxAbsDifference, outputGradients, randomInputs, randomLabels, scaleAddIdentity, seedWeights, type Model } from './helpers.ts';
 
 const structures: [string, Structure, KfacDamping][] = [
   ['diag', 'diag', 'exact'],
@@ -90,6 +90,36 @@ describe('prediction batches', () => {
       const otherSeed = await predict(posterior, data, { predictive, samples: 4, seed: 2 });
       expect(maxAbsDifference(otherSeed, whole)).toBeGreaterThan(1e-3);
     }
+  });
+});
+
+describe('layers before the first perturbed one run once', () => {
+  it('splitting the forward pass at any parameter layer gives the same logits bit for bit', () => {
+    const cnn = buildCnnA(116);
+    const cnnNetwork = new Network(cnn);
+    const cnnWeights = cnnNetwork.matricesFromModel(cnn);
+    const images = randomInputs([4, 8, 8, 2], 117);
+    for (const [net, w, input] of [[network, weights, x], [cnnNetwork, cnnWeights, images]] as const) {
+      const whole = tf.tidy(() => net.forward(input, w).dataSync());
+      for (let layer = 0; layer < net.layers.length; layer++) {
+        const { head, tail } = net.splitAt(layer);
+        const split = tf.tidy(() => tail(head(input, w), w).dataSync());
+        expect(Array.from(split)).toEqual(Array.from(whole));
+      }
+      expect(() => net.splitAt(net.layers.length)).toThrow(/no parameter layer/);
+    }
+    tf.dispose([...cnnWeights, images]);
+    cnn.dispose();
+  });
+
+  it('the last-layer sampled predictive equals 1/T Σ softmax of whole forward passes with its samples, exactly', async () => {
+    const posterior = new Posterior(network, weights, fit, { structure: 'last-layer', n: 20, tau: 2, kfacDamping: 'exact' });
+    const samples = 5;
+    const predicted = await predict(posterior, data, { predictive: 'sampled', samples, seed: 9 });
+    const drawn = posterior.sample(samples, 9);
+    const reference = tf.tidy(() => tf.div(tf.addN(drawn.map((w) => tf.softmax(network.forward(x, w)))), samples).dataSync());
+    tf.dispose(drawn.flat().filter((w) => !weights.includes(w)));
+    expect(Array.from(predicted)).toEqual(Array.from(reference));
   });
 });
 
