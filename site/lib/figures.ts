@@ -63,7 +63,7 @@ export interface DepthFamily {
   models: string[];
 }
 
-const familyNames: Record<string, string> = { mlp: 'MLP family', cnn: 'CNN family', lenet: 'LeNet' };
+const familyNames: Record<string, string> = { mlp: 'MLP family', cnn: 'CNN family' };
 
 /**
  * The families of increasing depth evaluated on a data set: every family with
