@@ -91,14 +91,20 @@ export async function predict(posterior: Posterior, data: LaplaceData, options: 
         if (predictive === 'map') return tf.softmax(network.forward(x, posterior.mapWeights));
         if (predictive === 'probit') return probit!.predict(x);
         const h = head(x, posterior.mapWeights);
+        // Each sample's forward pass in its own tidy: one batch's activations for all T samples
+        // at once overflowed the wasm heap on the CNNs ("memory access out of bounds").
         if (predictive === 'sampled') {
-          return tf.div(tf.addN(weightSets.map((weights) => tf.softmax(tail(h, weights)))), weightSets.length);
+          return tf.div(tf.addN(weightSets.map((weights) => tf.tidy(() => tf.softmax(tail(h, weights))))), weightSets.length);
         }
         const mean = tail(h, posterior.mapWeights);
         const terms: tf.Tensor[] = [];
         for (let t = 0; t < weightSets.length; t += 2) {
-          const jvp = tf.div(tf.sub(tail(h, weightSets[t]), tail(h, weightSets[t + 1])), 2 * step);
-          terms.push(tf.softmax(tf.add(mean, jvp)));
+          terms.push(
+            tf.tidy(() => {
+              const jvp = tf.div(tf.sub(tail(h, weightSets[t]), tail(h, weightSets[t + 1])), 2 * step);
+              return tf.softmax(tf.add(mean, jvp));
+            }),
+          );
         }
         return tf.div(tf.addN(terms), terms.length);
       });
