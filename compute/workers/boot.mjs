@@ -1,5 +1,7 @@
-// Worker threads do not inherit tsx's loader; register it, then load the TypeScript entry.
+// Worker threads do not inherit tsx's loader; register it, then load the TypeScript entry
+// (the study's worker unless the pool was given another, as tests do).
+import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./worker.ts');
+await import(workerData.entry ?? './worker.ts');

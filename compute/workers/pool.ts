@@ -28,7 +28,14 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
+  /** False until the worker's backend has started. */
+  ready: boolean;
   busy: Pending | null;
+}
+
+export interface PoolOptions {
+  /** Module the workers run (default: the study's worker); tests pass their own. */
+  entry?: URL;
 }
 
 export class TaskPool {
@@ -36,31 +43,42 @@ export class TaskPool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private readonly ready: Promise<void>;
+  private closed = false;
 
   constructor(
     workerCount: number,
-    backend: string,
+    private readonly backend: string,
     private readonly board: ProgressBoard,
+    private readonly options: PoolOptions = {},
   ) {
     const starts: Promise<void>[] = [];
     for (let index = 0; index < workerCount; index++) {
-      const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: { backend } });
-      const slot: Slot = { worker, busy: null };
+      const slot = { busy: null } as Slot;
       this.slots.push(slot);
-      starts.push(
-        new Promise((resolve, reject) => {
-          worker.on('message', (message: WorkerMessage) => {
-            if (message.type === 'ready') resolve();
-            else this.onMessage(slot, message);
-          });
-          worker.on('error', (error) => {
-            reject(error);
-            this.failSlot(slot, error);
-          });
-        }),
-      );
+      starts.push(this.start(slot));
     }
     this.ready = Promise.all(starts).then(() => undefined);
+  }
+
+  /** Start a worker in `slot`; resolves when its backend is up. */
+  private start(slot: Slot): Promise<void> {
+    const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: { backend: this.backend, entry: this.options.entry?.href } });
+    slot.worker = worker;
+    slot.ready = false;
+    return new Promise((resolve, reject) => {
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.type === 'ready') {
+          slot.ready = true;
+          resolve();
+          this.dispatch();
+        } else this.onMessage(slot, message);
+      });
+      worker.on('error', (error) => {
+        // Before ready it is the backend that failed to start: a replacement would fail the same way.
+        if (!slot.ready) reject(error);
+        else this.failSlot(slot, error);
+      });
+    });
   }
 
   /** Run a task; `label` names it in progress lines and errors. */
@@ -74,6 +92,7 @@ export class TaskPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 
@@ -95,7 +114,7 @@ export class TaskPool {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (slot.busy || this.queue.length === 0) continue;
+      if (!slot.ready || slot.busy || this.queue.length === 0) continue;
       const pending = this.queue.shift()!;
       slot.busy = pending;
       slot.worker.postMessage(pending.request);
@@ -121,14 +140,31 @@ export class TaskPool {
         slot.busy = null;
         this.board.finish(pending.label);
         pending.reject(new TaskError(pending.label, message.message, message.errorName));
+        // A trapped or aborted WebAssembly module fails every later call ("Aborted()"): the
+        // tasks queued behind this one get a fresh worker instead.
+        if (message.fatal) this.replace(slot);
         break;
     }
     this.dispatch();
   }
 
+  /** The worker died (an uncaught error): fail its task and start another in its place. */
   private failSlot(slot: Slot, error: Error): void {
     const pending = slot.busy;
     slot.busy = null;
     if (pending) pending.reject(new TaskError(pending.label, error.message, error.name));
+    this.replace(slot);
+  }
+
+  private replace(slot: Slot): void {
+    if (this.closed) return;
+    const old = slot.worker;
+    slot.ready = false;
+    void old.terminate();
+    this.start(slot).catch((error: Error) => {
+      // A replacement that cannot start leaves its slot empty; when no slot is left, fail what waits rather than hang.
+      if (this.slots.some((other) => other.ready)) return;
+      for (const pending of this.queue.splice(0)) pending.reject(new TaskError(pending.label, `no worker could be restarted: ${error.message}`, error.name));
+    });
   }
 }

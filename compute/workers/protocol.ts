@@ -11,7 +11,7 @@ export type WorkerMessage =
   | { type: 'progress'; id: number; task: string; done: number; total: number; unit: string }
   | { type: 'log'; id: number; line: string }
   | { type: 'done'; id: number; result: unknown }
-  | { type: 'failed'; id: number; message: string; errorName: string };
+  | { type: 'failed'; id: number; message: string; errorName: string; fatal: boolean };
 
 /** What a task function gets besides its parameters. */
 export interface TaskContext {

@@ -73,17 +73,12 @@ const familyNames: Record<string, string> = { mlp: 'MLP family', cnn: 'CNN famil
 export function depthFamilies(results: Results, dataset: string): DepthFamily[] {
   const evaluatedModels = results.evaluatedModels(dataset);
   const rows = results.models.models.filter((row) => row.dataset === dataset && evaluatedModels.includes(row.model) && !row.model.endsWith('-overconfident'));
-  const families: DepthFamily[] = [];
-  for (const row of rows) {
-    const family = families.find((candidate) => candidate.id === row.family);
-    if (family) family.models.push(row.model);
-    else families.push({ id: row.family, label: familyNames[row.family] ?? row.family, models: [row.model] });
-  }
-  const byDepth = (family: DepthFamily) => ({
-    ...family,
-    models: [...family.models].sort((a, b) => (results.modelRow(dataset, a)?.depth ?? 0) - (results.modelRow(dataset, b)?.depth ?? 0)),
-  });
-  const deep = families.filter((family) => family.models.length >= 2).map(byDepth);
+  // A Map keeps its families in the order first seen, which is zoo order.
+  const members = new Map<string, typeof rows>();
+  for (const row of rows) members.set(row.family, [...(members.get(row.family) ?? []), row]);
+  const deep = [...members]
+    .filter(([, familyRows]) => familyRows.length >= 2)
+    .map(([id, familyRows]) => ({ id, label: familyNames[id] ?? id, models: [...familyRows].sort((a, b) => a.depth - b.depth).map((row) => row.model) }));
   return deep.length > 0 ? deep : evaluatedModels.length > 0 ? [{ id: 'all', label: 'evaluated networks', models: evaluatedModels }] : [];
 }
 

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { ProgressBoard } from '../../compute/progress/index.ts';
+import { breaksBackend } from '../../compute/workers/serve.ts';
+import { TaskError, TaskPool } from '../../compute/workers/pool.ts';
+
+const entry = new URL('./fixture-worker.ts', import.meta.url);
+
+describe('TaskPool', () => {
+  it('keeps a worker after an ordinary failure and replaces one whose backend trapped', async () => {
+    const pool = new TaskPool(1, 'cpu', new ProgressBoard(false), { entry });
+    try {
+      expect(await pool.run('count', {}, 'a')).toBe(1);
+      await expect(pool.run('fail', {}, 'b')).rejects.toThrow(TaskError);
+      expect(await pool.run('count', {}, 'c')).toBe(3); // same worker: its count went on
+      // The trap and the tasks queued behind it: the trap fails, the rest run on a fresh worker.
+      const trapped = pool.run('trap', {}, 'd');
+      const after = [pool.run('count', {}, 'e'), pool.run('count', {}, 'f')];
+      await expect(trapped).rejects.toThrow(/memory access out of bounds/);
+      expect(await Promise.all(after)).toEqual([1, 2]);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('tells a broken backend from an ordinary error', () => {
+    expect(breaksBackend(new WebAssembly.RuntimeError('unreachable'))).toBe(true);
+    expect(breaksBackend(new Error('Aborted(). Build with -sASSERTIONS for more info.'))).toBe(true);
+    expect(breaksBackend(new RangeError('bad parameter'))).toBe(false);
+    expect(breaksBackend('a string')).toBe(false);
+  });
+});
