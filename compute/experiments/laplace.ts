@@ -24,7 +24,7 @@ import {
   Network,
   Posterior,
   PosteriorFileError,
-  predict,
+  preparePredictive,
   searchHyperparameters,
   type PredictiveType,
   type SearchResult,
@@ -221,8 +221,9 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
       for (const variant of variants) {
         const best = searches.get(variant.predictive)!.best[variant.objective];
         const tuned = posterior.withHyperparameters(10 ** best.logN, 10 ** best.logTau);
-        const predictor: Predictor = (set) => predict(tuned, imageData(set), { predictive: variant.predictive, samples: evaluation.samples, seed: evaluation.seed });
-        const result = await evaluate(predictor, sets, step);
+        // One draw of the weight samples serves all of the evaluation sets.
+        const prepared = preparePredictive(tuned, { predictive: variant.predictive, samples: evaluation.samples, seed: evaluation.seed });
+        const result = await evaluate((set) => prepared.predict(imageData(set)), sets, step).finally(() => prepared.dispose());
         results.push({ ...variant, logN: best.logN, logTau: best.logTau, ...result });
       }
       writeJsonArtifact(

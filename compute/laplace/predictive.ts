@@ -40,8 +40,29 @@ function rms(tensors: tf.Tensor[]): number {
   });
 }
 
+/** A predictive with its weight samples drawn: every data set it predicts sees the same samples. */
+export interface PreparedPredictive {
+  /** Class probabilities, [count × classes] row-major. */
+  predict(data: LaplaceData, onProgress?: (done: number, total: number) => void): Promise<Float32Array>;
+  dispose(): void;
+}
+
 /** Class probabilities, [count × classes] row-major. */
 export async function predict(posterior: Posterior, data: LaplaceData, options: PredictOptions = {}): Promise<Float32Array> {
+  const prepared = preparePredictive(posterior, options);
+  try {
+    return await prepared.predict(data, options.onProgress);
+  } finally {
+    prepared.dispose();
+  }
+}
+
+/**
+ * Draw the weight samples once for predicting several data sets: the same
+ * probabilities as `predict` on each, without redrawing the samples per set
+ * (for KFAC on an MLP, drawing 30 samples costs about half of predicting 1,000 images).
+ */
+export function preparePredictive(posterior: Posterior, options: Omit<PredictOptions, 'onProgress'> = {}): PreparedPredictive {
   const predictive = options.predictive ?? 'sampled';
   const samples = options.samples ?? defaultSamples;
   const seed = options.seed ?? 0;
@@ -60,7 +81,6 @@ export async function predict(posterior: Posterior, data: LaplaceData, options: 
   }
   const network = posterior.network;
   const classes = network.classes;
-  const out = new Float32Array(data.count * classes);
 
   // Weight sets to run per batch, and how to combine their logits.
   let weightSets: LayerMatrix[][] = [];
@@ -83,41 +103,51 @@ export async function predict(posterior: Posterior, data: LaplaceData, options: 
   // Layers before the first perturbed one are at W* in every sample: run them once per batch.
   const { head, tail } = network.splitAt(Math.min(...posterior.perturbedLayers));
 
-  try {
-    for (let start = 0; start < data.count; start += batchSize) {
-      const end = Math.min(data.count, start + batchSize);
-      const probabilities = tf.tidy(() => {
-        const x = data.inputs(start, end);
-        if (predictive === 'map') return tf.softmax(network.forward(x, posterior.mapWeights));
-        if (predictive === 'probit') return probit!.predict(x);
-        const h = head(x, posterior.mapWeights);
-        // Each sample's forward pass in its own tidy: one batch's activations for all T samples
-        // at once overflowed the wasm heap on the CNNs ("memory access out of bounds").
-        if (predictive === 'sampled') {
-          return tf.div(tf.addN(weightSets.map((weights) => tf.tidy(() => tf.softmax(tail(h, weights))))), weightSets.length);
-        }
-        const mean = tail(h, posterior.mapWeights);
-        const terms: tf.Tensor[] = [];
-        for (let t = 0; t < weightSets.length; t += 2) {
-          terms.push(
-            tf.tidy(() => {
-              const jvp = tf.div(tf.sub(tail(h, weightSets[t]), tail(h, weightSets[t + 1])), 2 * step);
-              return tf.softmax(tf.add(mean, jvp));
-            }),
-          );
-        }
-        return tf.div(tf.addN(terms), terms.length);
-      });
-      out.set(await probabilities.data<'float32'>(), start * classes);
-      probabilities.dispose();
-      options.onProgress?.(end, data.count);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  } finally {
-    tf.dispose(owned);
-    probit?.dispose();
-  }
-  return out;
+  const predictBatch = (x: tf.Tensor): tf.Tensor =>
+    tf.tidy(() => {
+      if (predictive === 'map') return tf.softmax(network.forward(x, posterior.mapWeights));
+      if (predictive === 'probit') return probit!.predict(x);
+      const h = head(x, posterior.mapWeights);
+      // Each sample's forward pass in its own tidy: one batch's activations for all T samples
+      // at once overflowed the wasm heap on the CNNs ("memory access out of bounds").
+      if (predictive === 'sampled') {
+        return tf.div(tf.addN(weightSets.map((weights) => tf.tidy(() => tf.softmax(tail(h, weights))))), weightSets.length);
+      }
+      const mean = tail(h, posterior.mapWeights);
+      const terms: tf.Tensor[] = [];
+      for (let t = 0; t < weightSets.length; t += 2) {
+        terms.push(
+          tf.tidy(() => {
+            const jvp = tf.div(tf.sub(tail(h, weightSets[t]), tail(h, weightSets[t + 1])), 2 * step);
+            return tf.softmax(tf.add(mean, jvp));
+          }),
+        );
+      }
+      return tf.div(tf.addN(terms), terms.length);
+    });
+
+  let disposed = false;
+  return {
+    async predict(data, onProgress) {
+      if (disposed) throw new PosteriorError('This prepared predictive has been disposed; prepare another.');
+      const out = new Float32Array(data.count * classes);
+      for (let start = 0; start < data.count; start += batchSize) {
+        const end = Math.min(data.count, start + batchSize);
+        const probabilities = tf.tidy(() => predictBatch(data.inputs(start, end)));
+        out.set(await probabilities.data<'float32'>(), start * classes);
+        probabilities.dispose();
+        onProgress?.(end, data.count);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return out;
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      tf.dispose(owned);
+      probit?.dispose();
+    },
+  };
 }
 
 /**

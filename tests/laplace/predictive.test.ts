@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
-import { fitCurvature, fitLaplace, Network, Posterior, predict, tensorData, type CurvatureFit, type KfacDamping, type LaplaceData, type LayerMatrix, type Structure } from '../../compute/laplace/index.ts';
+import { fitCurvature, fitLaplace, Network, Posterior, predict, preparePredictive, tensorData, type CurvatureFit, type KfacDamping, type LaplaceData, type LayerMatrix, type Structure } from '../../compute/laplace/index.ts';
 import { buildCnnA, buildMlp, example, invert, maxAbsDifference, outputGradients, randomInputs, randomLabels, scaleAddIdentity, seedWeights, type Model } from './helpers.ts';
 
 const structures: [string, Structure, KfacDamping][] = [
@@ -89,6 +89,25 @@ describe('prediction batches', () => {
       expect(maxAbsDifference(batched, whole)).toBeLessThan(1e-6);
       const otherSeed = await predict(posterior, data, { predictive, samples: 4, seed: 2 });
       expect(maxAbsDifference(otherSeed, whole)).toBeGreaterThan(1e-3);
+    }
+  });
+});
+
+describe('a prepared predictive', () => {
+  it('gives every data set what predict gives it, bit for bit, and frees its samples when disposed', async () => {
+    for (const structure of ['diag', 'kfac', 'efb', 'last-layer'] as const) {
+      const posterior = new Posterior(network, weights, fit, { structure, n: 20, tau: 2, kfacDamping: 'exact' });
+      for (const predictive of ['sampled', 'linearised'] as const) {
+        const before = tf.memory().numTensors;
+        const prepared = preparePredictive(posterior, { predictive, samples: 4, seed: 3 });
+        const onData = await prepared.predict(data);
+        const onFresh = await prepared.predict(freshData);
+        prepared.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        expect(Array.from(onData)).toEqual(Array.from(await predict(posterior, data, { predictive, samples: 4, seed: 3 })));
+        expect(Array.from(onFresh)).toEqual(Array.from(await predict(posterior, freshData, { predictive, samples: 4, seed: 3 })));
+        await expect(prepared.predict(data)).rejects.toThrow(/disposed/);
+      }
     }
   });
 });
