@@ -6,6 +6,7 @@ import type { TaskFailures } from './failures.ts';
 import { runOnce, scopes } from './finished.ts';
 import type { RunSettings } from './inputs.ts';
 import type { LaplaceTaskParams } from './laplace.ts';
+import { getModelSpec } from '../models/zoo.ts';
 
 export async function runLaplaceExperiment(
   pool: TaskPool,
@@ -16,7 +17,10 @@ export async function runLaplaceExperiment(
   failures: TaskFailures,
   selected: (model: string) => boolean = () => true,
 ): Promise<void> {
-  const jobs = profile.datasets.flatMap((dataset) => profile.laplace.models.filter(selected).map((model) => ({ dataset, model })));
+  // Dearest first, so that the two workers finish together rather than one running a CNN alone at the end:
+  // convolutional networks cost several times an MLP to evaluate on wasm, and deeper costs more.
+  const models = profile.laplace.models.filter(selected).sort((a, b) => costRank(profile, b) - costRank(profile, a));
+  const jobs = models.flatMap((model) => profile.datasets.map((dataset) => ({ dataset, model })));
   await Promise.all(
     jobs.map(({ dataset, model }) => {
       const params: LaplaceTaskParams = { settings, dataset, model, outDir };
@@ -25,4 +29,10 @@ export async function runLaplaceExperiment(
       return failures.guard(label, runOnce(pool, 'laplace', { ...params }, label, scopes.laplace(dataset, model), options).then(() => board.log(`evaluated ${dataset}/${model}`)));
     }),
   );
+}
+
+/** A rough order of a Laplace task's cost: convolutional before dense, then every variant before one, then deeper before shallower. */
+function costRank(profile: Profile, model: string): number {
+  const spec = getModelSpec(model);
+  return (spec.family === 'mlp' ? 0 : 100) + (profile.laplace.fullTreatment.includes(model) ? 10 : 0) + spec.depth;
 }
