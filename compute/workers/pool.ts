@@ -30,6 +30,8 @@ interface Slot {
   worker: Worker;
   /** False until the worker's backend has started. */
   ready: boolean;
+  /** Its replacement could not start: the slot takes no more tasks. */
+  dead?: boolean;
   busy: Pending | null;
 }
 
@@ -44,6 +46,7 @@ export class TaskPool {
   private nextId = 1;
   private readonly ready: Promise<void>;
   private closed = false;
+  private deathCause: Error | null = null;
 
   constructor(
     workerCount: number,
@@ -87,7 +90,8 @@ export class TaskPool {
     await this.ready;
     return new Promise<Result>((resolve, reject) => {
       this.queue.push({ label, request: { id: this.nextId++, kind, params }, resolve: resolve as (value: unknown) => void, reject });
-      this.dispatch();
+      if (this.slots.every((slot) => slot.dead)) this.rejectQueue();
+      else this.dispatch();
     });
   }
 
@@ -163,8 +167,14 @@ export class TaskPool {
     void old.terminate();
     this.start(slot).catch((error: Error) => {
       // A replacement that cannot start leaves its slot empty; when no slot is left, fail what waits rather than hang.
-      if (this.slots.some((other) => other.ready)) return;
-      for (const pending of this.queue.splice(0)) pending.reject(new TaskError(pending.label, `no worker could be restarted: ${error.message}`, error.name));
+      slot.dead = true;
+      this.deathCause = error;
+      if (this.slots.every((other) => other.dead)) this.rejectQueue();
     });
+  }
+
+  private rejectQueue(): void {
+    const cause = this.deathCause!;
+    for (const pending of this.queue.splice(0)) pending.reject(new TaskError(pending.label, `no worker could be restarted: ${cause.message}`, cause.name));
   }
 }

@@ -22,6 +22,22 @@ describe('TaskPool', () => {
     }
   }, 60_000);
 
+  it('fails the queued tasks, rather than hang, when no replacement worker can start', async () => {
+    const pool = new TaskPool(1, 'cpu', new ProgressBoard(false), { entry });
+    try {
+      expect(await pool.run('count', {}, 'a')).toBe(1);
+      process.env.POOL_TEST_FAIL_START = '1';
+      const trapped = pool.run('trap', {}, 'b');
+      const queued = pool.run('count', {}, 'c');
+      await expect(trapped).rejects.toThrow(/memory access out of bounds/);
+      await expect(queued).rejects.toThrow(/no worker could be restarted: the backend cannot start/);
+      await expect(pool.run('count', {}, 'd')).rejects.toThrow(/no worker could be restarted/);
+    } finally {
+      delete process.env.POOL_TEST_FAIL_START;
+      await pool.close();
+    }
+  }, 60_000);
+
   it('tells a broken backend from an ordinary error', () => {
     expect(breaksBackend(new WebAssembly.RuntimeError('unreachable'))).toBe(true);
     expect(breaksBackend(new Error('Aborted(). Build with -sASSERTIONS for more info.'))).toBe(true);
