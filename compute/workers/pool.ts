@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { taskFunctions } from '../experiments/tasks.ts';
-import type { ProgressBoard } from '../progress/index.ts';
+import { formatDuration, type ProgressBoard } from '../progress/index.ts';
 import type { TaskRequest, WorkerMessage } from './protocol.ts';
 
 export class TaskError extends Error {
@@ -21,6 +21,8 @@ export class TaskError extends Error {
 
 interface Pending {
   label: string;
+  /** When a worker took it (performance.now()). */
+  started?: number;
   request: TaskRequest;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -121,6 +123,7 @@ export class TaskPool {
       if (!slot.ready || slot.busy || this.queue.length === 0) continue;
       const pending = this.queue.shift()!;
       slot.busy = pending;
+      pending.started = performance.now();
       slot.worker.postMessage(pending.request);
     }
   }
@@ -138,6 +141,8 @@ export class TaskPool {
       case 'done':
         slot.busy = null;
         this.board.finish(pending.label);
+        // Worker time, without the wait in the queue: what the budget of a full run is made of.
+        this.board.log(`${pending.label}: ${formatDuration((performance.now() - pending.started!) / 1000)} on a worker`);
         pending.resolve(message.result);
         break;
       case 'failed':

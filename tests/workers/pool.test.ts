@@ -5,11 +5,24 @@ import { TaskError, TaskPool } from '../../compute/workers/pool.ts';
 
 const entry = new URL('./fixture-worker.ts', import.meta.url);
 
+/** A board that keeps its log lines instead of printing them. */
+class RecordingBoard extends ProgressBoard {
+  readonly lines: string[] = [];
+  constructor() {
+    super(false);
+  }
+  override log(line: string): void {
+    this.lines.push(line);
+  }
+}
+
 describe('TaskPool', () => {
   it('keeps a worker after an ordinary failure and replaces one whose backend trapped', async () => {
-    const pool = new TaskPool(1, 'cpu', new ProgressBoard(false), { entry });
+    const board = new RecordingBoard();
+    const pool = new TaskPool(1, 'cpu', board, { entry });
     try {
       expect(await pool.run('count', {}, 'a')).toBe(1);
+      expect(board.lines).toEqual(['a: 0s on a worker']);
       await expect(pool.run('fail', {}, 'b')).rejects.toThrow(TaskError);
       expect(await pool.run('count', {}, 'c')).toBe(3); // same worker: its count went on
       // The trap and the tasks queued behind it: the trap fails, the rest run on a fresh worker.
