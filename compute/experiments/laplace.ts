@@ -33,7 +33,7 @@ import {
 import { softmaxRows } from '../models/tensors.ts';
 import { getProfile, variantsFor, type Profile } from '../study.ts';
 import type { TaskContext } from '../workers/protocol.ts';
-import { entropyBins, entropyGrid, evaluate, evaluationSteps, maxEntropy, type EvaluationSets, type Predictor } from './evaluation.ts';
+import { entropyBins, entropyGrid, evaluate, evaluationSteps, maxEntropy, type Evaluation, type EvaluationSets, type Predictor } from './evaluation.ts';
 import { profileData, trainedZooModel, type RunSettings } from './inputs.ts';
 
 /** Bump when fitting changes in a way that moves the curvature. */
@@ -218,12 +218,21 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
         );
       }
       const results = [];
+      // When both objectives pick the same point, the evaluation is the same computation: do it once.
+      const evaluated = new Map<string, Evaluation>();
       for (const variant of variants) {
         const best = searches.get(variant.predictive)!.best[variant.objective];
-        const tuned = posterior.withHyperparameters(10 ** best.logN, 10 ** best.logTau);
-        // One draw of the weight samples serves all of the evaluation sets.
-        const prepared = preparePredictive(tuned, { predictive: variant.predictive, samples: evaluation.samples, seed: evaluation.seed });
-        const result = await evaluate((set) => prepared.predict(imageData(set)), sets, step).finally(() => prepared.dispose());
+        const key = `${variant.predictive} ${best.logN} ${best.logTau}`;
+        let result = evaluated.get(key);
+        if (result) {
+          for (let i = 0; i < evaluationSteps(sets); i++) step();
+        } else {
+          const tuned = posterior.withHyperparameters(10 ** best.logN, 10 ** best.logTau);
+          // One draw of the weight samples serves all of the evaluation sets.
+          const prepared = preparePredictive(tuned, { predictive: variant.predictive, samples: evaluation.samples, seed: evaluation.seed });
+          result = await evaluate((set) => prepared.predict(imageData(set)), sets, step).finally(() => prepared.dispose());
+          evaluated.set(key, result);
+        }
         results.push({ ...variant, logN: best.logN, logTau: best.logTau, ...result });
       }
       writeJsonArtifact(

@@ -199,7 +199,8 @@ export class Network {
   /** Runs operations [start, end) on h. */
   private run(x: tf.Tensor, matrices: LayerMatrix[], start: number, end: number, capture?: ForwardCapture): tf.Tensor {
     let h = x;
-    for (const operation of this.operations.slice(start, end)) {
+    for (let index = start; index < end; index++) {
+      const operation = this.operations[index];
       switch (operation.kind) {
         case 'parameter': {
           const spec = this.layers[operation.layer];

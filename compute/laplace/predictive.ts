@@ -103,28 +103,28 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
   // Layers before the first perturbed one are at W* in every sample: run them once per batch.
   const { head, tail } = network.splitAt(Math.min(...posterior.perturbedLayers));
 
-  const predictBatch = (x: tf.Tensor): tf.Tensor =>
-    tf.tidy(() => {
-      if (predictive === 'map') return tf.softmax(network.forward(x, posterior.mapWeights));
-      if (predictive === 'probit') return probit!.predict(x);
-      const h = head(x, posterior.mapWeights);
-      // Each sample's forward pass in its own tidy: one batch's activations for all T samples
-      // at once overflowed the wasm heap on the CNNs ("memory access out of bounds").
-      if (predictive === 'sampled') {
-        return tf.div(tf.addN(weightSets.map((weights) => tf.tidy(() => tf.softmax(tail(h, weights))))), weightSets.length);
-      }
-      const mean = tail(h, posterior.mapWeights);
-      const terms: tf.Tensor[] = [];
-      for (let t = 0; t < weightSets.length; t += 2) {
-        terms.push(
-          tf.tidy(() => {
-            const jvp = tf.div(tf.sub(tail(h, weightSets[t]), tail(h, weightSets[t + 1])), 2 * step);
-            return tf.softmax(tf.add(mean, jvp));
-          }),
-        );
-      }
-      return tf.div(tf.addN(terms), terms.length);
-    });
+  // Called inside the batch's tidy, which frees the inputs and every intermediate.
+  const predictBatch = (x: tf.Tensor): tf.Tensor => {
+    if (predictive === 'map') return tf.softmax(network.forward(x, posterior.mapWeights));
+    if (predictive === 'probit') return probit!.predict(x);
+    const h = head(x, posterior.mapWeights);
+    // Each sample's forward pass in its own tidy: one batch's activations for all T samples
+    // at once overflowed the wasm heap on the CNNs ("memory access out of bounds").
+    if (predictive === 'sampled') {
+      return tf.div(tf.addN(weightSets.map((weights) => tf.tidy(() => tf.softmax(tail(h, weights))))), weightSets.length);
+    }
+    const mean = tail(h, posterior.mapWeights);
+    const terms: tf.Tensor[] = [];
+    for (let t = 0; t < weightSets.length; t += 2) {
+      terms.push(
+        tf.tidy(() => {
+          const jvp = tf.div(tf.sub(tail(h, weightSets[t]), tail(h, weightSets[t + 1])), 2 * step);
+          return tf.softmax(tf.add(mean, jvp));
+        }),
+      );
+    }
+    return tf.div(tf.addN(terms), terms.length);
+  };
 
   let disposed = false;
   return {

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { taskFunctions } from '../experiments/tasks.ts';
-import type { ProgressBoard } from '../progress/index.ts';
+import { formatDuration, type ProgressBoard } from '../progress/index.ts';
 import type { TaskRequest, WorkerMessage } from './protocol.ts';
 
 export class TaskError extends Error {
@@ -21,6 +21,8 @@ export class TaskError extends Error {
 
 interface Pending {
   label: string;
+  /** When a worker took it (performance.now()). */
+  started?: number;
   request: TaskRequest;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -30,6 +32,8 @@ interface Slot {
   worker: Worker;
   /** False until the worker's backend has started. */
   ready: boolean;
+  /** Its replacement could not start: the slot takes no more tasks. */
+  dead?: boolean;
   busy: Pending | null;
 }
 
@@ -44,6 +48,7 @@ export class TaskPool {
   private nextId = 1;
   private readonly ready: Promise<void>;
   private closed = false;
+  private deathCause: Error | null = null;
 
   constructor(
     workerCount: number,
@@ -87,7 +92,8 @@ export class TaskPool {
     await this.ready;
     return new Promise<Result>((resolve, reject) => {
       this.queue.push({ label, request: { id: this.nextId++, kind, params }, resolve: resolve as (value: unknown) => void, reject });
-      this.dispatch();
+      if (this.slots.every((slot) => slot.dead)) this.rejectQueue();
+      else this.dispatch();
     });
   }
 
@@ -117,6 +123,7 @@ export class TaskPool {
       if (!slot.ready || slot.busy || this.queue.length === 0) continue;
       const pending = this.queue.shift()!;
       slot.busy = pending;
+      pending.started = performance.now();
       slot.worker.postMessage(pending.request);
     }
   }
@@ -134,6 +141,8 @@ export class TaskPool {
       case 'done':
         slot.busy = null;
         this.board.finish(pending.label);
+        // Worker time, without the wait in the queue: what the budget of a full run is made of.
+        this.board.log(`${pending.label}: ${formatDuration((performance.now() - pending.started!) / 1000)} on a worker`);
         pending.resolve(message.result);
         break;
       case 'failed':
@@ -163,8 +172,14 @@ export class TaskPool {
     void old.terminate();
     this.start(slot).catch((error: Error) => {
       // A replacement that cannot start leaves its slot empty; when no slot is left, fail what waits rather than hang.
-      if (this.slots.some((other) => other.ready)) return;
-      for (const pending of this.queue.splice(0)) pending.reject(new TaskError(pending.label, `no worker could be restarted: ${error.message}`, error.name));
+      slot.dead = true;
+      this.deathCause = error;
+      if (this.slots.every((other) => other.dead)) this.rejectQueue();
     });
+  }
+
+  private rejectQueue(): void {
+    const cause = this.deathCause!;
+    for (const pending of this.queue.splice(0)) pending.reject(new TaskError(pending.label, `no worker could be restarted: ${cause.message}`, cause.name));
   }
 }

@@ -1,6 +1,9 @@
 /** A worker for the pool's tests: the real task loop with tasks that count calls or break the backend. */
 import { serveTasks } from '../../compute/workers/serve.ts';
 
+// A worker started while this is set cannot start, as when a backend fails to load.
+if (process.env.POOL_TEST_FAIL_START) throw new Error('the backend cannot start');
+
 let calls = 0;
 await serveTasks(
   {

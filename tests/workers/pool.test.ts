@@ -5,11 +5,24 @@ import { TaskError, TaskPool } from '../../compute/workers/pool.ts';
 
 const entry = new URL('./fixture-worker.ts', import.meta.url);
 
+/** A board that keeps its log lines instead of printing them. */
+class RecordingBoard extends ProgressBoard {
+  readonly lines: string[] = [];
+  constructor() {
+    super(false);
+  }
+  override log(line: string): void {
+    this.lines.push(line);
+  }
+}
+
 describe('TaskPool', () => {
   it('keeps a worker after an ordinary failure and replaces one whose backend trapped', async () => {
-    const pool = new TaskPool(1, 'cpu', new ProgressBoard(false), { entry });
+    const board = new RecordingBoard();
+    const pool = new TaskPool(1, 'cpu', board, { entry });
     try {
       expect(await pool.run('count', {}, 'a')).toBe(1);
+      expect(board.lines).toEqual(['a: 0s on a worker']);
       await expect(pool.run('fail', {}, 'b')).rejects.toThrow(TaskError);
       expect(await pool.run('count', {}, 'c')).toBe(3); // same worker: its count went on
       // The trap and the tasks queued behind it: the trap fails, the rest run on a fresh worker.
@@ -18,6 +31,22 @@ describe('TaskPool', () => {
       await expect(trapped).rejects.toThrow(/memory access out of bounds/);
       expect(await Promise.all(after)).toEqual([1, 2]);
     } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('fails the queued tasks, rather than hang, when no replacement worker can start', async () => {
+    const pool = new TaskPool(1, 'cpu', new ProgressBoard(false), { entry });
+    try {
+      expect(await pool.run('count', {}, 'a')).toBe(1);
+      process.env.POOL_TEST_FAIL_START = '1';
+      const trapped = pool.run('trap', {}, 'b');
+      const queued = pool.run('count', {}, 'c');
+      await expect(trapped).rejects.toThrow(/memory access out of bounds/);
+      await expect(queued).rejects.toThrow(/no worker could be restarted: the backend cannot start/);
+      await expect(pool.run('count', {}, 'd')).rejects.toThrow(/no worker could be restarted/);
+    } finally {
+      delete process.env.POOL_TEST_FAIL_START;
       await pool.close();
     }
   }, 60_000);
