@@ -1,0 +1,37 @@
+/**
+ * Where the (N, τ) search lands. A choice at the grid's largest N or largest τ
+ * means the objective still improved towards a narrower posterior when the grid
+ * ran out: the data ask for at least that much collapse onto W*, and the
+ * article says so instead of presenting the point as an optimum.
+ */
+import type { SearchArtifact } from './results.ts';
+
+export type SearchObjectiveName = keyof SearchArtifact['best'];
+
+/** True when the chosen point sits at the largest log N or the largest log τ the search evaluated. */
+export function atUpperEdge(search: SearchArtifact, objective: SearchObjectiveName): boolean {
+  const best = search.best[objective];
+  const highestN = Math.max(...search.points.map((point) => point.logN));
+  const highestTau = Math.max(...search.points.map((point) => point.logTau));
+  return best.logN === highestN || best.logTau === highestTau;
+}
+
+export interface EdgeCount {
+  model: string;
+  /** Searches of this model (over data sets and structures). */
+  searches: number;
+  /** Of them, choices inside the grid's upper edges. */
+  inside: number;
+}
+
+/** Per model, how many searches chose a point inside the grid's upper edges; models in first-seen order. */
+export function insideByModel(searches: SearchArtifact[], objective: SearchObjectiveName): EdgeCount[] {
+  const counts = new Map<string, EdgeCount>();
+  for (const search of searches) {
+    const entry = counts.get(search.model) ?? { model: search.model, searches: 0, inside: 0 };
+    entry.searches += 1;
+    if (!atUpperEdge(search, objective)) entry.inside += 1;
+    counts.set(search.model, entry);
+  }
+  return [...counts.values()];
+}
