@@ -39,8 +39,9 @@ const kinds = {
     shortTitle: 'ε (square-root scale)',
     name: 'FGSM',
     point: (v: number) => `ε = ${v}`,
+    axisFormat: '~g',
   },
-  shift: { field: 'angle', axisTitle: 'Rotation angle (degrees)', shortTitle: 'Rotation angle (°)', scaleType: 'linear', name: 'rotation', point: (v: number) => `${v}°` },
+  shift: { field: 'angle', axisTitle: 'Rotation angle (degrees)', shortTitle: 'Rotation angle (°)', scaleType: 'linear', name: 'rotation', point: (v: number) => `${v}°`, axisFormat: 'd' },
 } as const;
 
 function rowsOf(kind: Kind, artifacts: readonly MethodArtifact[], variant: number): Row[] {
@@ -63,7 +64,7 @@ function layersFor(kind: Kind, metric: PerturbationMetric, artifacts: readonly M
     field: k.field,
     type: 'quantitative',
     scale: { type: k.scaleType, domain: [steps[0], steps[steps.length - 1]], nice: false, zero: false },
-    axis: { title: small ? k.shortTitle : k.axisTitle, values: steps, format: '~g', labelOverlap: true, labelFlush: true, tickCount: Math.max(2, Math.round(width / 60)) },
+    axis: { title: small ? k.shortTitle : k.axisTitle, values: steps, format: k.axisFormat, labelOverlap: true, labelFlush: true, tickCount: Math.max(2, Math.round(width / 60)) },
   };
   const info = metricInfo[metric];
   const y = {

@@ -117,13 +117,19 @@ function ecdfRows(label: string, artifact: MethodArtifact, chosen: Variant, unkn
   ];
 }
 
-// The known/unknown legend sits inside the plot's lower left, which the falling curves leave empty, so the colour legend below keeps the width.
-const dash = {
-  field: 'series',
-  type: 'nominal',
-  scale: { domain: ['known', 'unknown'], range: [[5, 4], [1, 0]] },
-  legend: { title: null, labelExpr: "datum.label + ' images'", symbolType: 'stroke', orient: 'bottom-left', direction: 'vertical', fillColor: 'white', padding: 4 },
-};
+// The known/unknown legend sits inside the plot's upper right, which falling curves leave empty unless most unknown
+// images have entropy near ln 10 (the lower left is not: the known images' curves drop there); the colour legend
+// below keeps the width. In the two-panel family figure, `orient` would place it beside the whole chart, so it is
+// placed by hand, inside the left panel.
+function dashFor(legendAt: { x: number; y: number } | null) {
+  const placement = legendAt ? { orient: 'none', legendX: legendAt.x, legendY: legendAt.y } : { orient: 'top-right' };
+  return {
+    field: 'series',
+    type: 'nominal',
+    scale: { domain: ['known', 'unknown'], range: [[5, 4], [1, 0]] },
+    legend: { title: null, labelExpr: "datum.label + ' images'", symbolType: 'stroke', ...placement, direction: 'vertical', fillColor: 'white', padding: 4 },
+  };
+}
 const ecdfTooltip = [
   { field: 'label', title: 'Curve' },
   { field: 'set', title: 'Set' },
@@ -135,7 +141,7 @@ const ecdfTooltip = [
 // vertical title would push its panel's bounds (and title) upwards.
 const ecdfYTitle = 'Fraction of images above h';
 
-function ecdfLayers(max: number, color: Record<string, unknown>, width: number, yTitle: string | null = ecdfYTitle) {
+function ecdfLayers(max: number, color: Record<string, unknown>, width: number, yTitle: string | null = ecdfYTitle, legendAt: { x: number; y: number } | null = null) {
   return [
     {
       name: 'ecdf_lines',
@@ -144,7 +150,7 @@ function ecdfLayers(max: number, color: Record<string, unknown>, width: number, 
         x: { field: 'h', type: 'quantitative', scale: { domain: [0, max], nice: false }, axis: { title: entropyAxisTitle, tickCount: Math.max(3, Math.round(width / 80)) } },
         y: { field: 'fraction', type: 'quantitative', scale: { domain: [0, 1] }, axis: { title: yTitle, format: '.0%' } },
         color,
-        strokeDash: dash,
+        strokeDash: dashFor(legendAt),
         tooltip: ecdfTooltip,
       },
     },
@@ -221,7 +227,7 @@ export function inverseEcdfFamily(before: FamilyEntry[], after: FamilyEntry[], u
       height: size.height - 40,
       data: { values: picked[side].flatMap((p) => ecdfRows(p.label, p.artifact, p.chosen, p.unknown)) },
       // Mark names must be unique across the whole chart, so each panel's marks carry its side.
-      layer: ecdfLayers(max, color, panelWidth, side === 0 ? ecdfYTitle : null).map((layer) => ('name' in layer && layer.name ? { ...layer, name: `${layer.name}_${side === 0 ? 'before' : 'after'}` } : layer)),
+      layer: ecdfLayers(max, color, panelWidth, side === 0 ? ecdfYTitle : null, { x: panelWidth - 120, y: 8 }).map((layer) => ('name' in layer && layer.name ? { ...layer, name: `${layer.name}_${side === 0 ? 'before' : 'after'}` } : layer)),
     })),
     resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
   });

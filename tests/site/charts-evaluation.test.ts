@@ -476,6 +476,19 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
       const panel = await runView(shiftPanel(data.all));
       expect(items(panel, 'shift_ece_points')).toHaveLength(points.length);
     });
+
+    it('labels the angle axis in whole degrees, also past 100°', async () => {
+      const artifact = data.all.find((a) => a.variants[0].shift.length > 0);
+      if (!artifact) return;
+      // The full profile's angles; '~g' once printed 120 as "1.2e+2".
+      const angles = [0, 15, 30, 45, 60, 90, 120, 180];
+      const wide = structuredClone(artifact);
+      wide.variants[0].shift = angles.map((angle) => ({ ...artifact.variants[0].shift[0], angle }));
+      const svg = await renderSvg(shiftCurves([wide], 'accuracy'));
+      const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((match) => match[1]);
+      expect(labels).toContain('120');
+      expect(labels.filter((label) => /e[+-]\d/.test(label))).toEqual([]);
+    });
   });
 
   describe('variant comparison', () => {
