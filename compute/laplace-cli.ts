@@ -28,6 +28,7 @@ import { datasetInfo, datasetNames, isDatasetName, loadDataset, subset, type Dat
 import {
   curvatureKinds,
   defaultSamples,
+  finiteDifferences,
   fisherTypes,
   fitLaplace,
   imageData,
@@ -35,6 +36,7 @@ import {
   loadLaplace,
   predictiveTypes,
   type CurvatureKind,
+  type FiniteDifference,
   type FisherType,
   type KfacDamping,
   type LaplaceModel,
@@ -101,6 +103,8 @@ Options:
   --predictive TYPE     ${list(predictiveTypes)} (default sampled; probit needs a last-layer posterior)
   --samples T           weight samples for sampled and linearised (default ${defaultSamples})
   --seed S              seed of the weight samples (default 0)
+  --difference D        how the linearised predictive takes J·δ: ${list(finiteDifferences)} (default central;
+                        forward costs one pass per sample instead of two, at an error of about 1e-4 in p)
   --n N                 override the posterior's N (no refit)
   --tau T               override the posterior's τ (no refit)
   --kfac-damping MODE   override a kfac posterior's damping: ${list(kfacDampings)}
@@ -128,6 +132,7 @@ const options = {
   'mc-samples': { type: 'string' },
   predictive: { type: 'string' },
   samples: { type: 'string' },
+  difference: { type: 'string' },
   n: { type: 'string' },
   tau: { type: 'string' },
   'kfac-damping': { type: 'string' },
@@ -143,7 +148,7 @@ type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean
 
 const commandOptions: Record<CommandName, readonly OptionName[]> = {
   fit: ['checkpoint', 'data', 'curvature', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
-  predict: ['posterior', 'data', 'split', 'predictive', 'samples', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
+  predict: ['posterior', 'data', 'split', 'predictive', 'samples', 'difference', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
 };
 
 const negativeNumber = /^-(\d|\.\d)/;
@@ -321,6 +326,7 @@ interface PredictSettings {
   split: SplitName;
   predictive: PredictiveType;
   samples: number | undefined;
+  difference: FiniteDifference;
   seed: number;
   n: number | undefined;
   tau: number | undefined;
@@ -337,6 +343,10 @@ function predictSettings(values: Values): PredictSettings {
   if (samples !== undefined && (predictive === 'map' || predictive === 'probit')) {
     throw new UsageError(`--samples applies only to the sampled and linearised predictives, not ${predictive}; drop it.`);
   }
+  if (values.difference !== undefined && predictive !== 'linearised') {
+    throw new UsageError(`--difference applies only to the linearised predictive, not ${predictive}; drop it.`);
+  }
+  const difference = choice('difference', values.difference ?? 'central', finiteDifferences);
   const out = outputPath('predict', values.out);
   if (resolve(out) === resolve(posterior)) throw new UsageError(`--out is the posterior file itself; pass another path for the predictions.`);
   return {
@@ -345,6 +355,7 @@ function predictSettings(values: Values): PredictSettings {
     split: choice('split', values.split ?? 'test', splitNames),
     predictive,
     samples,
+    difference,
     seed: seedValue(values.seed),
     n: values.n === undefined ? undefined : positiveNumber('n', values.n),
     tau: values.tau === undefined ? undefined : positiveNumber('tau', values.tau),
@@ -382,6 +393,7 @@ async function predictCommand(values: Values): Promise<void> {
       predictive: settings.predictive,
       samples: samples ?? undefined,
       seed: settings.seed,
+      difference: settings.difference,
       onProgress: (done, total) => board.update({ task, done, total, unit: 'examples' }),
     });
     board.finish(task);
@@ -410,7 +422,7 @@ async function predictCommand(values: Values): Promise<void> {
         mcSamples: laplace.posterior.curvature.mcSamples,
         fitCount: laplace.posterior.curvature.count,
       },
-      predictive: { type: settings.predictive, samples, seed: settings.seed },
+      predictive: { type: settings.predictive, samples, seed: settings.seed, difference: settings.predictive === 'linearised' ? settings.difference : null },
       backend: backend.name,
       classes,
       labels: set.labels,

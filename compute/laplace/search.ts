@@ -6,7 +6,7 @@
 import { accuracy, calibration, negativeLogLikelihood } from '../metrics/index.ts';
 import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
-import { predict, type PredictiveType } from './predictive.ts';
+import { predict, type FiniteDifference, type PredictiveType } from './predictive.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 
 export const searchObjectives = ['error+ece', 'nll'] as const;
@@ -32,6 +32,8 @@ export interface SearchOptions {
   predictive?: PredictiveType;
   samples?: number;
   seed?: number;
+  /** The linearised predictive's J δ: central (default) or forward differences. */
+  difference?: FiniteDifference;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -54,9 +56,18 @@ function bestPoint(points: SearchPoint[], objective: SearchObjective): SearchPoi
 }
 
 /** Evaluate the posterior with N, τ on `data`. */
-export async function evaluatePoint(posterior: Posterior, data: LaplaceData, logN: number, logTau: number, predictive: PredictiveType, samples: number, seed: number): Promise<SearchPoint> {
+export async function evaluatePoint(
+  posterior: Posterior,
+  data: LaplaceData,
+  logN: number,
+  logTau: number,
+  predictive: PredictiveType,
+  samples: number,
+  seed: number,
+  difference: FiniteDifference = 'central',
+): Promise<SearchPoint> {
   const candidate = posterior.withHyperparameters(10 ** logN, 10 ** logTau);
-  const probabilities = await predict(candidate, data, { predictive, samples, seed });
+  const probabilities = await predict(candidate, data, { predictive, samples, seed, difference });
   const classes = posterior.network.classes;
   return {
     logN,
@@ -91,7 +102,7 @@ export async function searchHyperparameters(posterior: Posterior, data: LaplaceD
   }
   const points: SearchPoint[] = [];
   for (const [logN, logTau] of candidates) {
-    points.push(await evaluatePoint(posterior, data, logN, logTau, predictive, samples, seed));
+    points.push(await evaluatePoint(posterior, data, logN, logTau, predictive, samples, seed, options.difference));
     options.onProgress?.(points.length, candidates.length);
   }
   return { method, predictive, samples, points, best: { 'error+ece': bestPoint(points, 'error+ece'), nll: bestPoint(points, 'nll') } };

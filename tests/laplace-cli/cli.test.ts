@@ -49,7 +49,7 @@ interface Predictions {
   probabilities: number[][];
   data: { dataset: string; split: string; set: string; count: number; subset: number | null };
   posterior: { structure: string; n: number; tau: number; fisher: string };
-  predictive: { type: string; samples: number | null; seed: number };
+  predictive: { type: string; samples: number | null; seed: number; difference: string | null };
   metrics: { accuracy: number; nll: number; ece: number; eceBins: number };
 }
 
@@ -183,7 +183,7 @@ describe.concurrent('predict', () => {
     expectWellFormed(predictions, 200);
     expect(predictions.labels).toEqual(Array.from(subset(loadDataset('mnist').test, 200).labels));
     expect(predictions.data).toEqual({ dataset: 'mnist', split: 'test', set: 'mnist-test:first-200', count: 200, subset: 200 });
-    expect(predictions.predictive).toEqual({ type: 'sampled', samples: 5, seed: 0 });
+    expect(predictions.predictive).toEqual({ type: 'sampled', samples: 5, seed: 0, difference: null });
     expect(predictions.posterior).toMatchObject({ structure: 'kfac', n: 256, tau: 1, fisher: 'mc' });
     const recomputed = recomputeMetrics(predictions.probabilities, predictions.labels);
     expect(predictions.metrics.accuracy).toBe(recomputed.accuracy);
@@ -222,6 +222,22 @@ describe.concurrent('predict', () => {
     expect(tight.posterior).toMatchObject({ n: 10, tau: 1e9 });
     expect(results[0].stdout).toMatch(/N = 10, τ = 1000000000:/);
     tight.probabilities.forEach((row, i) => row.forEach((p, c) => expect(Math.abs(p - exact.probabilities[i][c])).toBeLessThan(1e-3)));
+  });
+
+  it('--difference forward: the linearised predictive with one pass per sample agrees with central differences', async () => {
+    const [central, forward] = [join(root, 'central.json'), join(root, 'forward.json')];
+    const common = ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'linearised', '--samples', '3', '--subset', '50'];
+    const results = await Promise.all([laplaceCli([...common, '--out', central]), laplaceCli([...common, '--difference', 'forward', '--out', forward])]);
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const [a, b] = [readPredictions(central), readPredictions(forward)];
+    expect([a.predictive.difference, b.predictive.difference]).toEqual(['central', 'forward']);
+    const gaps = a.probabilities.flatMap((row, i) => row.map((p, c) => Math.abs(p - b.probabilities[i][c])));
+    const mean = gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length;
+    expect(Math.max(...gaps)).toBeGreaterThan(0); // a different computation, not the same one relabelled
+    // Loose on purpose: this untrained network's biases are zero, so ReLUs on blank patches sit exactly at
+    // their kink, where one-sided and central differences disagree (measured mean 3e-3, largest 5e-2). The
+    // accuracy of both against an explicit Jacobian is tested in tests/laplace/predictive.test.ts.
+    expect(mean).toBeLessThan(1e-2);
   });
 
   it('probit on a last-layer posterior; the same seed gives the same bytes for sampled', async () => {
@@ -280,6 +296,8 @@ const errorCases: [string, string[], RegExp][] = [
   ['seed not a whole number', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--seed', '1.5', '--out', 'OUT'], /^--seed must be a whole number from 0 to \d+, got "1\.5"\.$/],
   ['mc samples without the mc Fisher', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--fisher', 'exact', '--mc-samples', '4', '--out', 'OUT'], /^--mc-samples applies only to --fisher mc, not exact; drop it\.$/],
   ['samples with the map predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'map', '--samples', '10', '--out', 'OUT'], /^--samples applies only to the sampled and linearised predictives, not map; drop it\.$/],
+  ['difference with the sampled predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--difference', 'forward', '--out', 'OUT'], /^--difference applies only to the linearised predictive, not sampled; drop it\.$/],
+  ['unknown difference', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'linearised', '--difference', 'backward', '--out', 'OUT'], /^Unknown difference "backward"; choose one of central, forward\.$/],
   ['unknown backend', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--backend', 'tpu', '--out', 'OUT'], /^Unknown backend "tpu"; choose one of/],
   ['unsupported layer', ['fit', '--checkpoint', unsupportedDir, '--curvature', 'diag', '--subset', '16', '--out', 'OUT'], /^Layer norm is a BatchNormalization, which the Laplace code does not support; supported: /],
   ['model for other inputs', ['fit', '--checkpoint', flatInputDir, '--curvature', 'diag', '--subset', '16', '--out', 'OUT'], /^The checkpoint's model takes inputs of shape \[784\], but mnist images are \[28, 28, 1\]; use a model built for this data\.$/],
