@@ -20,11 +20,11 @@ export interface EdgeCount {
   model: string;
   /** Searches of this model (over data sets and structures). */
   searches: number;
-  /** Of them, choices inside the grid's upper edges. */
+  /** Of them, choices below both upper edges of the grid. */
   inside: number;
 }
 
-/** Per model, how many searches chose a point inside the grid's upper edges; models in first-seen order. */
+/** Per model, how many searches chose a point below both upper edges of the grid; models in first-seen order. */
 export function insideByModel(searches: SearchArtifact[], objective: SearchObjectiveName): EdgeCount[] {
   const counts = new Map<string, EdgeCount>();
   for (const search of searches) {
