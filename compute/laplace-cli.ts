@@ -2,6 +2,7 @@
  * The Laplace command line, on saved checkpoints and posterior files.
  *
  *   fit      checkpoint + training data → posterior file (LaplaceModel.save, atomic)
+ *   tune     posterior file + validation data → posterior file at the best (N, τ) of a grid
  *   predict  posterior file + a split   → JSON with per-example probabilities and metrics
  *
  * Decisions worth knowing (also in --help):
@@ -35,12 +36,15 @@ import {
   kfacDampings,
   loadLaplace,
   predictiveTypes,
+  searchHyperparameters,
+  searchObjectives,
   type CurvatureKind,
   type FiniteDifference,
   type FisherType,
   type KfacDamping,
   type LaplaceModel,
   type PredictiveType,
+  type SearchObjective,
 } from './laplace/index.ts';
 import { accuracy, calibration, negativeLogLikelihood } from './metrics/index.ts';
 import { loadCheckpoint } from './models/checkpoint.ts';
@@ -48,7 +52,7 @@ import { ProgressBoard } from './progress/index.ts';
 
 const splitNames = ['train', 'validation', 'test'] as const;
 type SplitName = (typeof splitNames)[number];
-const commandNames = ['fit', 'predict'] as const;
+const commandNames = ['fit', 'tune', 'predict'] as const;
 type CommandName = (typeof commandNames)[number];
 /** Equal-width confidence bins of the reported ECE. */
 const eceBins = 10;
@@ -59,6 +63,7 @@ const programUsage = `Usage: npm run laplace -- <command> [options]
 
 Commands:
   fit       fit a Laplace posterior around a saved checkpoint and write the posterior file
+  tune      choose N and τ on a grid, scored on the validation split, and write the tuned posterior file
   predict   predict a data split with a posterior file and write probabilities and metrics as JSON
 
 Run \`npm run laplace -- <command> --help\` for a command's options.
@@ -89,6 +94,40 @@ Options:
   --help                this text
 
 Prints one line: structure, layers, N, τ, Fisher type, seconds.
+`;
+
+/** Predictives that depend on N and τ, so a search over them means something. */
+const tunablePredictives = ['linearised', 'sampled', 'probit'] as const;
+
+const tuneUsage = `Usage: npm run laplace -- tune --posterior FILE --data NAME --out FILE [options]
+
+Searches log₁₀ N and log₁₀ τ on a grid, scores every point on the validation
+split (the 5,000 training images held out of fitting), and writes the
+posterior at the best point. The curvature is reused, not refitted.
+
+Required:
+  --posterior FILE      posterior file written by \`npm run laplace -- fit\`
+  --data NAME           ${list(datasetNames)}
+  --out FILE            posterior file to write at the chosen N and τ (atomically; may be --posterior itself)
+
+Options:
+  --objective NAME      ${list(searchObjectives)} (default nll; error+ece is the original study's
+                        validation error % + ECE %)
+  --predictive TYPE     ${list(tunablePredictives)} (default linearised; probit needs a last-layer posterior)
+  --samples T           weight samples per grid point for sampled and linearised (default 8)
+  --difference D        how the linearised predictive takes J·δ: ${list(finiteDifferences)} (default central)
+  --grid K              grid points per axis (default 7)
+  --log-n LOW,HIGH      range of log₁₀ N (default 0,8)
+  --log-tau LOW,HIGH    range of log₁₀ τ (default -4,6)
+  --subset K            score on the first K validation examples (default all)
+  --seed S              seed of the weight samples, the same at every grid point (default 0)
+  --surface FILE        also write every grid point's error, ECE and NLL as JSON
+  --backend NAME        ${list(backendNames)} (default: the first that starts; also ${backendEnvVar})
+  --help                this text
+
+Prints the chosen point, and a note when it lies on an edge of the grid, where
+a wider range may find a better one (for well-trained networks the likelihood
+often prefers the largest N or τ: a posterior collapsed onto the trained weights).
 `;
 
 const predictUsage = `Usage: npm run laplace -- predict --posterior FILE --data NAME --out FILE [options]
@@ -140,6 +179,11 @@ const options = {
   seed: { type: 'string' },
   backend: { type: 'string' },
   out: { type: 'string' },
+  objective: { type: 'string' },
+  grid: { type: 'string' },
+  'log-n': { type: 'string' },
+  'log-tau': { type: 'string' },
+  surface: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -148,6 +192,7 @@ type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean
 
 const commandOptions: Record<CommandName, readonly OptionName[]> = {
   fit: ['checkpoint', 'data', 'curvature', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
+  tune: ['posterior', 'data', 'objective', 'predictive', 'samples', 'difference', 'grid', 'log-n', 'log-tau', 'subset', 'seed', 'surface', 'backend', 'out', 'help'],
   predict: ['posterior', 'data', 'split', 'predictive', 'samples', 'difference', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
 };
 
@@ -199,6 +244,16 @@ function seedValue(text: string | undefined): number {
   const value = decimal.test(text.trim()) ? Number(text) : NaN;
   if (!(Number.isInteger(value) && value >= 0 && value < 2 ** 32)) throw new UsageError(`--seed must be a whole number from 0 to ${2 ** 32 - 1}, got "${text}".`);
   return value;
+}
+
+/** "LOW,HIGH" with LOW ≤ HIGH, for a search range. */
+function range(option: string, text: string): [number, number] {
+  const parts = text.split(',').map((part) => part.trim());
+  const values = parts.map((part) => (decimal.test(part) ? Number(part) : NaN));
+  if (values.length !== 2 || !values.every(Number.isFinite) || values[0] > values[1]) {
+    throw new UsageError(`--${option} must be LOW,HIGH with LOW ≤ HIGH, got "${text}".`);
+  }
+  return [values[0], values[1]];
 }
 
 function choice<T extends string>(option: string, text: string, allowed: readonly T[]): T {
@@ -318,6 +373,129 @@ async function fitCommand(values: Values): Promise<void> {
   } finally {
     model.dispose();
   }
+}
+
+interface TuneSettings {
+  posterior: string;
+  data: DatasetName;
+  objective: SearchObjective;
+  predictive: (typeof tunablePredictives)[number];
+  samples: number;
+  difference: FiniteDifference;
+  grid: number;
+  logN: [number, number];
+  logTau: [number, number];
+  subset: number | undefined;
+  seed: number;
+  surface: string | undefined;
+  out: string;
+}
+
+function tuneSettings(values: Values): TuneSettings {
+  const posterior = required('tune', values.posterior, '--posterior FILE (written by `npm run laplace -- fit`)');
+  const data = datasetName(required('tune', values.data, `--data (one of ${datasetNames.join(', ')})`));
+  if (values.predictive === 'map') throw new UsageError('The map predictive does not depend on N and τ, so there is nothing to tune; use linearised, sampled or probit.');
+  const predictive = choice('predictive', values.predictive ?? 'linearised', tunablePredictives);
+  if (values.samples !== undefined && predictive === 'probit') throw new UsageError('--samples applies only to the sampled and linearised predictives, not probit; drop it.');
+  if (values.difference !== undefined && predictive !== 'linearised') throw new UsageError(`--difference applies only to the linearised predictive, not ${predictive}; drop it.`);
+  const out = outputPath('tune', values.out);
+  const surface = values.surface;
+  if (surface !== undefined) {
+    if (existsSync(surface) && statSync(surface).isDirectory()) throw new UsageError(`--surface ${surface} is a folder; pass a file path.`);
+    if (resolve(surface) === resolve(posterior) || resolve(surface) === resolve(out)) throw new UsageError('--surface must be another file than the posterior files; pass another path.');
+  }
+  return {
+    posterior,
+    data,
+    objective: choice('objective', values.objective ?? 'nll', searchObjectives),
+    predictive,
+    samples: values.samples === undefined ? 8 : positiveInteger('samples', values.samples),
+    difference: choice('difference', values.difference ?? 'central', finiteDifferences),
+    grid: values.grid === undefined ? 7 : positiveInteger('grid', values.grid),
+    logN: values['log-n'] === undefined ? [0, 8] : range('log-n', values['log-n']),
+    logTau: values['log-tau'] === undefined ? [-4, 6] : range('log-tau', values['log-tau']),
+    subset: values.subset === undefined ? undefined : positiveInteger('subset', values.subset),
+    seed: seedValue(values.seed),
+    surface,
+    out,
+  };
+}
+
+async function tuneCommand(values: Values): Promise<void> {
+  const settings = tuneSettings(values);
+  const backend = await startBackend(values.backend);
+  const loaded = await loadLaplace(settings.posterior);
+  try {
+    const structure = loaded.posterior.structure;
+    if (settings.predictive === 'probit' && structure !== 'last-layer') {
+      throw new UsageError(`The probit predictive needs a last-layer posterior, but ${settings.posterior} holds a ${structure} posterior; use linearised or sampled.`);
+    }
+    const set = firstExamples(loadDataset(settings.data).validation, settings.subset, `the ${settings.data} validation split`);
+    const network = loaded.posterior.network;
+    checkInputs([...network.inputShape], network.classes, set, settings.data, `The posterior's model`);
+    const board = new ProgressBoard();
+    const task = `tune ${structure} on ${set.name}`;
+    const started = performance.now();
+    const { model: tuned, search } = await loaded.tune(imageData(set), settings.objective, {
+      method: 'grid',
+      gridSize: settings.grid,
+      logNRange: settings.logN,
+      logTauRange: settings.logTau,
+      predictive: settings.predictive,
+      samples: settings.samples,
+      seed: settings.seed,
+      difference: settings.difference,
+      onProgress: (done, total) => board.update({ task, done, total, unit: 'grid points' }),
+    });
+    board.finish(task);
+    const best = search.best[settings.objective];
+    const value = settings.objective === 'nll' ? best.nll : 100 * best.error + 100 * best.ece;
+    if (!Number.isFinite(value)) {
+      throw new UsageError(`No grid point gave a finite validation ${settings.objective}: the posterior is too wide for float32 everywhere on the grid; raise --log-n or --log-tau.`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (settings.surface !== undefined) {
+      writeJsonArtifact(settings.surface, {
+        format: 'laplace-bnn-search/1',
+        posterior: basename(settings.posterior),
+        structure,
+        data: { dataset: settings.data, split: 'validation', set: set.name, count: set.count },
+        predictive: { type: settings.predictive, samples: settings.predictive === 'probit' ? null : settings.samples, seed: settings.seed, difference: settings.predictive === 'linearised' ? settings.difference : null },
+        grid: { size: settings.grid, logN: settings.logN, logTau: settings.logTau },
+        points: search.points,
+        best: search.best,
+        objective: settings.objective,
+      });
+    }
+    await tuned.save(settings.out);
+    const samples = settings.predictive === 'probit' ? '' : `, ${settings.samples} samples`;
+    console.log(
+      `${structure} posterior, ${settings.predictive} predictive${samples}, ${search.points.length} grid points on ${set.count} examples of ${set.name}: ` +
+        `validation ${settings.objective} ${value.toFixed(4)} at log₁₀ N = ${formatNumber(best.logN)}, log₁₀ τ = ${formatNumber(best.logTau)} ` +
+        `(N = ${formatNumber(tuned.n)}, τ = ${formatNumber(tuned.tau)}; ${seconds.toFixed(1)} s on ${backend.name}); wrote ${settings.out}` +
+        (settings.surface === undefined ? '' : ` and ${settings.surface}`),
+    );
+    const edges = gridEdges(best, settings);
+    if (edges.length > 0) console.error(`note: the chosen point lies on the grid's ${edges.join(' and ')}; a wider range may find a better one.`);
+    tuned.dispose();
+  } finally {
+    loaded.dispose();
+  }
+}
+
+/** Which edges of the searched ranges a point sits on (none for a 1-point axis, which has no edge to widen). */
+function gridEdges(point: { logN: number; logTau: number }, settings: TuneSettings): string[] {
+  const edges: string[] = [];
+  const check = (value: number, [low, high]: [number, number], name: string, option: string) => {
+    if (settings.grid === 1 || low === high) return;
+    // Grid points are computed as low + (high − low)·i/(K − 1), which can miss `high` in the last bit.
+    const at = (edge: number) => Math.abs(value - edge) <= 1e-9 * Math.max(1, Math.abs(edge));
+    if (at(low)) edges.push(`smallest ${name} (--${option})`);
+    if (at(high)) edges.push(`largest ${name} (--${option})`);
+  };
+  check(point.logN, settings.logN, 'log₁₀ N', 'log-n');
+  check(point.logTau, settings.logTau, 'log₁₀ τ', 'log-tau');
+  return edges;
 }
 
 interface PredictSettings {
@@ -456,18 +634,19 @@ export async function main(argv: string[]): Promise<number> {
         console.log(programUsage);
         return 0;
       }
-      throw new UsageError('No command given; use fit or predict (see --help).');
+      throw new UsageError('No command given; use fit, tune or predict (see --help).');
     }
-    if (!(commandNames as readonly string[]).includes(command)) throw new UsageError(`Unknown command "${command}"; use fit or predict (see --help).`);
+    if (!(commandNames as readonly string[]).includes(command)) throw new UsageError(`Unknown command "${command}"; use fit, tune or predict (see --help).`);
     const name = command as CommandName;
     if (wantsHelp) {
-      console.log(name === 'fit' ? fitUsage : predictUsage);
+      console.log({ fit: fitUsage, tune: tuneUsage, predict: predictUsage }[name]);
       return 0;
     }
     if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"; run \`npm run laplace -- ${name} --help\` for the usage.`);
     const foreign = (Object.keys(values) as OptionName[]).find((option) => !commandOptions[name].includes(option));
     if (foreign) throw new UsageError(`Option --${foreign} does not apply to ${name}; run \`npm run laplace -- ${name} --help\` for its options.`);
     if (name === 'fit') await fitCommand(values);
+    else if (name === 'tune') await tuneCommand(values);
     else await predictCommand(values);
     return 0;
   } catch (error) {

@@ -22,7 +22,7 @@ export { PosteriorFileError, layoutConventions } from './io.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
 export { defaultSamples, finiteDifferences, predict, preparePredictive, predictiveTypes, type FiniteDifference, type PredictiveType, type PreparedPredictive } from './predictive.ts';
-export { evaluatePoint, objectiveValue, searchHyperparameters, searchObjectives, type SearchObjective, type SearchPoint, type SearchResult } from './search.ts';
+export { bestPoint, evaluatePoint, objectiveValue, searchHyperparameters, searchObjectives, type SearchObjective, type SearchPoint, type SearchResult } from './search.ts';
 
 export interface FitLaplaceOptions extends Omit<CurvatureOptions, 'kinds'> {
   curvature: CurvatureKind;

@@ -50,9 +50,15 @@ export function objectiveValue(point: SearchPoint, objective: SearchObjective): 
   return objective === 'nll' ? point.nll : 100 * point.error + 100 * point.ece;
 }
 
-function bestPoint(points: SearchPoint[], objective: SearchObjective): SearchPoint {
+/** The point with the lowest objective; NaN counts as worst, ties go to the first. */
+export function bestPoint(points: SearchPoint[], objective: SearchObjective): SearchPoint {
+  // A point whose predictive overflowed scores NaN; rank it last, or a NaN first point would never be replaced.
+  const score = (point: SearchPoint) => {
+    const value = objectiveValue(point, objective);
+    return Number.isNaN(value) ? Infinity : value;
+  };
   // Ties go to the first evaluated point, so the choice is deterministic.
-  return points.reduce((best, point) => (objectiveValue(point, objective) < objectiveValue(best, objective) ? point : best));
+  return points.reduce((best, point) => (score(point) < score(best) ? point : best));
 }
 
 /** Evaluate the posterior with N, τ on `data`. */

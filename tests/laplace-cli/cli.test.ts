@@ -18,6 +18,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { loadDataset, subset } from '../../compute/data/index.ts';
+import { imageData, loadLaplace, predict } from '../../compute/laplace/index.ts';
 import { saveCheckpoint } from '../../compute/models/checkpoint.ts';
 import { initializeWeights } from '../../compute/models/train.ts';
 
@@ -257,6 +258,39 @@ describe.concurrent('predict', () => {
   });
 });
 
+describe('tune', () => {
+  it('writes the posterior at the grid point with the lowest validation NLL, recomputed here point by point', async () => {
+    const [tuned, surface] = [join(root, 'tuned.laplace'), join(root, 'surface.json')];
+    const args = ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--grid', '3', '--log-n', '1,5', '--log-tau', '-1,3', '--samples', '2', '--subset', '60', '--seed', '4'];
+    const result = await laplaceCli([...args, '--surface', surface, '--out', tuned]);
+    expect(result.code, result.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(surface, 'utf8')) as { points: { logN: number; logTau: number; nll: number }[]; best: { nll: { logN: number; logTau: number } } };
+    expect(written.points.map((point) => [point.logN, point.logTau])).toEqual([1, 3, 5].flatMap((logN) => [-1, 1, 3].map((logTau) => [logN, logTau])));
+    // Each point's NLL from the posterior file itself and a hand-written −mean log p(label).
+    const posterior = await loadLaplace(kfacPosterior);
+    const images = subset(loadDataset('mnist').validation, 60);
+    const nlls: number[] = [];
+    for (const point of written.points) {
+      const p = await predict(posterior.posterior.withHyperparameters(10 ** point.logN, 10 ** point.logTau), imageData(images), { predictive: 'linearised', samples: 2, seed: 4 });
+      let sum = 0;
+      images.labels.forEach((label, i) => (sum -= Math.log(Math.max(p[i * 10 + label], 1e-12))));
+      nlls.push(sum / images.count);
+      expect(Math.abs(point.nll - nlls.at(-1)!)).toBeLessThan(1e-5 * Math.max(1, nlls.at(-1)!));
+    }
+    posterior.dispose();
+    const chosen = written.points[nlls.indexOf(Math.min(...nlls))];
+    expect(written.best.nll).toMatchObject({ logN: chosen.logN, logTau: chosen.logTau });
+    const again = await loadLaplace(tuned);
+    expect(again.n).toBeCloseTo(10 ** chosen.logN, 6);
+    expect(again.tau).toBeCloseTo(10 ** chosen.logTau, 6);
+    again.dispose();
+    expect(result.stdout).toMatch(new RegExp(`validation nll [0-9.]+ at log₁₀ N = ${chosen.logN}, log₁₀ τ = ${chosen.logTau} `));
+    // The note about the grid's edge appears exactly when the chosen point is on one.
+    const onEdge = [1, 5].includes(chosen.logN) || [-1, 3].includes(chosen.logTau);
+    expect(/^note: the chosen point lies on the grid's /m.test(result.stderr)).toBe(onEdge);
+  });
+});
+
 describe.concurrent('help', () => {
   it.each([
     [['--help'], /^Usage: npm run laplace -- <command>/],
@@ -272,8 +306,15 @@ describe.concurrent('help', () => {
 
 /** [case name, arguments with OUT standing for the output path, expected message]. */
 const errorCases: [string, string[], RegExp][] = [
-  ['no command', [], /^No command given; use fit or predict/],
-  ['unknown command', ['train'], /^Unknown command "train"; use fit or predict/],
+  ['no command', [], /^No command given; use fit, tune or predict/],
+  ['unknown command', ['train'], /^Unknown command "train"; use fit, tune or predict/],
+  ['tuning the map predictive', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'map', '--out', 'OUT'], /^The map predictive does not depend on N and τ, so there is nothing to tune; use linearised, sampled or probit\.$/],
+  ['tuning probit on a kfac posterior', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'probit', '--out', 'OUT'], /^The probit predictive needs a last-layer posterior, but .* holds a kfac posterior; use linearised or sampled\.$/],
+  ['a range given high to low', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--log-n', '5,2', '--out', 'OUT'], /^--log-n must be LOW,HIGH with LOW ≤ HIGH, got "5,2"\.$/],
+  ['a range that is not two numbers', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--log-tau', '-1', '--out', 'OUT'], /^--log-tau must be LOW,HIGH with LOW ≤ HIGH, got "-1"\.$/],
+  ['zero grid points', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--grid', '0', '--out', 'OUT'], /^--grid must be a positive whole number, got "0"\.$/],
+  ['unknown objective', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--objective', 'brier', '--out', 'OUT'], /^Unknown objective "brier"; choose one of error\+ece, nll\.$/],
+  ['surface over the output', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--surface', 'OUT', '--out', 'OUT'], /^--surface must be another file than the posterior files; pass another path\.$/],
   ['unknown option', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--out', 'OUT', '--epochs', '3'], /^Unknown option --epochs; run with --help/],
   ['option of the other command', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--out', 'OUT', '--predictive', 'map'], /^Option --predictive does not apply to fit;/],
   ['missing option value', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--out'], /^Option --out needs a value;/],

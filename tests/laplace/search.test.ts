@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
-import { fitLaplace, objectiveValue, predict, searchHyperparameters, tensorData } from '../../compute/laplace/index.ts';
+import { bestPoint, fitLaplace, objectiveValue, predict, searchHyperparameters, tensorData } from '../../compute/laplace/index.ts';
 import { accuracy, calibration, negativeLogLikelihood } from '../../compute/metrics/index.ts';
 import { Random } from '../../compute/random/index.ts';
 import { buildMlp } from './helpers.ts';
@@ -51,6 +51,14 @@ describe('hyperparameter search', () => {
     expect(point.nll).toBeCloseTo(negativeLogLikelihood(probabilities, validation.labels, 3), 12);
     // The original's objective is error % + ECE %.
     expect(objectiveValue(point, 'error+ece')).toBeCloseTo(100 * point.error + 100 * point.ece, 10);
+  });
+
+  it('ranks a point whose predictive overflowed (NaN) last, even when it comes first', () => {
+    const point = (logN: number, nll: number, error = 0.1) => ({ logN, logTau: 0, error, ece: 0.01, nll });
+    const points = [point(0, NaN, NaN), point(1, 0.3), point(2, 0.2), point(3, 0.2)];
+    expect(bestPoint(points, 'nll').logN).toBe(2); // ties go to the first
+    expect(bestPoint(points, 'error+ece').logN).toBe(1);
+    expect(bestPoint([point(0, NaN)], 'nll').logN).toBe(0); // nothing better to pick
   });
 
   it('draws seeded random points inside the ranges, the same for the same seed', async () => {
