@@ -14,7 +14,11 @@
  *    data is a legitimate experiment) and only draws a one-line warning.
  *  - Options that would be silently ignored are errors: --mc-samples without
  *    the mc Fisher, --kfac-damping on a non-kfac posterior, --samples with the
- *    map or probit predictive. --seed is accepted everywhere (harmless when unused).
+ *    map or probit predictive, --difference off the linearised one. --seed is
+ *    accepted everywhere (harmless when unused).
+ *  - tune may write over its own --posterior (the file is read first and
+ *    replaced atomically), and notes on stderr when the chosen point lies on
+ *    an edge of the grid, since a wider range could then do better.
  *  - predict writes probabilities as an array of arrays, one row of class
  *    probabilities per example, in the split's order, with the labels beside
  *    them; numbers carry the JSON writer's 6 significant digits.
