@@ -39,8 +39,8 @@ import {
   imageData,
   kfacDampings,
   loadLaplace,
+  objectiveValue,
   predictiveTypes,
-  searchHyperparameters,
   searchObjectives,
   type CurvatureKind,
   type FiniteDifference,
@@ -271,9 +271,9 @@ function datasetName(text: string): DatasetName {
 }
 
 /** The output path, checked before any work so a run never ends in an unwritable target. */
-function outputPath(command: CommandName, text: string | undefined): string {
-  if (!text) throw new UsageError(`${command} needs --out FILE, the file to write.`);
-  if (existsSync(text) && statSync(text).isDirectory()) throw new UsageError(`--out ${text} is a folder; pass a file path.`);
+function outputPath(command: CommandName, text: string | undefined, option = 'out'): string {
+  if (!text) throw new UsageError(`${command} needs --${option} FILE, the file to write.`);
+  if (existsSync(text) && statSync(text).isDirectory()) throw new UsageError(`--${option} ${text} is a folder; pass a file path.`);
   return text;
 }
 
@@ -403,9 +403,8 @@ function tuneSettings(values: Values): TuneSettings {
   if (values.samples !== undefined && predictive === 'probit') throw new UsageError('--samples applies only to the sampled and linearised predictives, not probit; drop it.');
   if (values.difference !== undefined && predictive !== 'linearised') throw new UsageError(`--difference applies only to the linearised predictive, not ${predictive}; drop it.`);
   const out = outputPath('tune', values.out);
-  const surface = values.surface;
+  const surface = values.surface === undefined ? undefined : outputPath('tune', values.surface, 'surface');
   if (surface !== undefined) {
-    if (existsSync(surface) && statSync(surface).isDirectory()) throw new UsageError(`--surface ${surface} is a folder; pass a file path.`);
     if (resolve(surface) === resolve(posterior) || resolve(surface) === resolve(out)) throw new UsageError('--surface must be another file than the posterior files; pass another path.');
   }
   return {
@@ -453,7 +452,7 @@ async function tuneCommand(values: Values): Promise<void> {
     });
     board.finish(task);
     const best = search.best[settings.objective];
-    const value = settings.objective === 'nll' ? best.nll : 100 * best.error + 100 * best.ece;
+    const value = objectiveValue(best, settings.objective);
     if (!Number.isFinite(value)) {
       throw new UsageError(`No grid point gave a finite validation ${settings.objective}: the posterior is too wide for float32 everywhere on the grid; raise --log-n or --log-tau.`);
     }
