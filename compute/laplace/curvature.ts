@@ -57,6 +57,8 @@ export interface CurvatureFit {
   fisher: FisherType;
   mcSamples: number;
   count: number;
+  /** Mean cross-entropy of the fitting data's labels at the weights fitted (for the marginal likelihood's data term). */
+  meanLoss?: number;
   diag?: Float64Array[];
   kfac?: KroneckerFactors[];
   efb?: EigenFactors[];
@@ -116,6 +118,11 @@ function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher:
   });
 }
 
+/** Σ_i −log softmax(logits_i)[y_i], a scalar. */
+function crossEntropySum(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1])))) as tf.Scalar);
+}
+
 /** xᵀy for tall 2-D x, y. An explicit transpose: wasm's matMul with transposeA is ~10× slower on tall inputs. */
 function crossProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
   return tf.matMul(tf.transpose(x as tf.Tensor2D), y as tf.Tensor2D);
@@ -170,6 +177,7 @@ async function sweep(
         const captured: tf.Tensor[] = [];
         const logits = network.forward(x, weights, { inputs: captured });
         captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
+        accumulate(store, 'loss', tf.keep(crossEntropySum(logits, labels)));
         return tf.softmax(logits);
       });
       const vectors = backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random);
@@ -187,6 +195,7 @@ async function sweep(
           const captured: tf.Tensor[] = [];
           const logits = network.forward(x, weights, { offsets: offsetArgs, inputs: captured });
           captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
+          accumulate(store, 'loss', tf.keep(crossEntropySum(logits as tf.Tensor2D, labels)));
           const [vector] = backpropVectors(tf.softmax(logits) as tf.Tensor2D, labels, options.fisher, 1, random);
           // A copy from its values, so no gradient flows back through p into the vector.
           const constant = tf.tensor2d(vector.dataSync(), vector.shape);
@@ -305,7 +314,7 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
     { kfac: needsKfac, diag: kinds.has('diag'), lastLayer: kinds.has('last-layer'), efbBases: null },
     { ...settings, onProgress: (done) => options.onProgress?.(done, total) },
   );
-  const fit: CurvatureFit = { fisher: settings.fisher, mcSamples: settings.fisher === 'mc' ? settings.mcSamples : 1, count: data.count };
+  const fit: CurvatureFit = { fisher: settings.fisher, mcSamples: settings.fisher === 'mc' ? settings.mcSamples : 1, count: data.count, meanLoss: first.get('loss')![0] };
   const shapeOf = (layer: number) => {
     const spec = network.layers[layer];
     return { rows: spec.fanIn + (spec.hasBias ? 1 : 0), cols: spec.fanOut };

@@ -58,7 +58,7 @@ export class LaplaceModel {
   }
 
   /** Same curvature, other N and τ: no refit. */
-  withHyperparameters(n: number, tau: number, kfacDamping?: KfacDamping): LaplaceModel {
+  withHyperparameters(n: number, tau: number | number[], kfacDamping?: KfacDamping): LaplaceModel {
     return new LaplaceModel(this.posterior.withHyperparameters(n, tau, kfacDamping), this.modelTopology);
   }
 

@@ -46,10 +46,14 @@ interface Header {
   structure: PosteriorSpec['structure'];
   n: number;
   tau: number;
+  /** Per-layer prior precisions, when the posterior has them. */
+  layerTau?: number[];
   kfacDamping: PosteriorSpec['kfacDamping'];
   fisher: FisherType;
   mcSamples: number;
   count: number;
+  /** Mean cross-entropy of the fitting data at W* (absent in files written before it was recorded). */
+  meanLoss?: number;
   layout: string;
   layers: ParameterLayer[];
   modelTopology: unknown;
@@ -92,10 +96,12 @@ export async function savePosterior(posterior: Posterior, modelTopology: unknown
     structure: posterior.structure,
     n: posterior.n,
     tau: posterior.tau,
+    ...(posterior.spec.layerTau ? { layerTau: posterior.spec.layerTau } : {}),
     kfacDamping: posterior.spec.kfacDamping,
     fisher: fit.fisher,
     mcSamples: fit.mcSamples,
     count: fit.count,
+    ...(fit.meanLoss !== undefined ? { meanLoss: fit.meanLoss } : {}),
     layout: layoutConventions,
     layers: posterior.network.layers,
     modelTopology,
@@ -169,7 +175,7 @@ export async function loadPosterior(path: string): Promise<{ posterior: Posterio
     const entry = arrays.get(`map/${layer}`);
     return tf.tensor2d(read(`map/${layer}`), entry!.shape as [number, number]);
   });
-  const fit: CurvatureFit = { fisher: header.fisher, mcSamples: header.mcSamples, count: header.count };
+  const fit: CurvatureFit = { fisher: header.fisher, mcSamples: header.mcSamples, count: header.count, ...(header.meanLoss !== undefined ? { meanLoss: header.meanLoss } : {}) };
   if (arrays.has('diag/0')) fit.diag = layers.map((layer) => Float64Array.from(read(`diag/${layer}`)));
   if (arrays.has('kfac/0/A')) fit.kfac = layers.map((layer) => ({ a: readMatrix(`kfac/${layer}/A`), g: readMatrix(`kfac/${layer}/G`) }));
   if (arrays.has('efb/0/diagonal')) {
@@ -181,7 +187,7 @@ export async function loadPosterior(path: string): Promise<{ posterior: Posterio
   }
   if (arrays.has('last-layer/fisher')) fit.lastLayer = readMatrix('last-layer/fisher');
   try {
-    return { posterior: new Posterior(network, mapWeights, fit, { structure: header.structure, n: header.n, tau: header.tau, kfacDamping: header.kfacDamping }), modelTopology: header.modelTopology };
+    return { posterior: new Posterior(network, mapWeights, fit, { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping }), modelTopology: header.modelTopology };
   } catch (error) {
     tf.dispose(mapWeights);
     throw new PosteriorFileError(`Posterior file ${path} is inconsistent (${(error as Error).message}); fit the posterior again.`);

@@ -51,7 +51,10 @@ function cachedEigen(m: Matrix, name: string): SymmetricEigen {
 export interface PosteriorSpec {
   structure: Structure;
   n: number;
+  /** Prior precision τ, the same for every layer unless `layerTau` is given. */
   tau: number;
+  /** Per-layer prior precisions, one per parameter layer (the marginal likelihood can tune them); overrides `tau`. */
+  layerTau?: number[];
   kfacDamping: KfacDamping;
 }
 
@@ -64,6 +67,10 @@ export class Posterior {
     readonly spec: PosteriorSpec,
   ) {
     checkHyperparameters(spec.n, spec.tau);
+    if (spec.layerTau) {
+      if (spec.layerTau.length !== network.layers.length) throw new PosteriorError(`Per-layer τ needs one value per parameter layer (${network.layers.length}), got ${spec.layerTau.length}.`);
+      spec.layerTau.forEach((tau) => checkHyperparameters(spec.n, tau));
+    }
     const present: Record<Structure, unknown> = { diag: curvature.diag, kfac: curvature.kfac, efb: curvature.efb, 'last-layer': curvature.lastLayer };
     if (!present[spec.structure]) throw new PosteriorError(`This fit holds no ${spec.structure} curvature; fit it with that curvature first.`);
   }
@@ -80,9 +87,22 @@ export class Posterior {
     return this.spec.tau;
   }
 
-  /** The same curvature and MAP with other N, τ (or damping); shares memory with this one. */
-  withHyperparameters(n: number, tau: number, kfacDamping = this.spec.kfacDamping): Posterior {
-    return new Posterior(this.network, this.mapWeights, this.curvature, { ...this.spec, n, tau, kfacDamping });
+  /** Prior precision of parameter layer `layer`. */
+  tauOf(layer: number): number {
+    return this.spec.layerTau?.[layer] ?? this.spec.tau;
+  }
+
+  /**
+   * The same curvature and MAP with other N, τ (or damping); shares memory with this one.
+   * An array τ sets one prior precision per parameter layer (the scalar `tau` then holds their geometric mean, for display).
+   */
+  withHyperparameters(n: number, tau: number | number[], kfacDamping = this.spec.kfacDamping): Posterior {
+    if (Array.isArray(tau)) {
+      const mean = Math.exp(tau.reduce((sum, value) => sum + Math.log(value), 0) / tau.length);
+      return new Posterior(this.network, this.mapWeights, this.curvature, { ...this.spec, n, tau: mean, layerTau: [...tau], kfacDamping });
+    }
+    const { layerTau: _layerTau, ...rest } = this.spec;
+    return new Posterior(this.network, this.mapWeights, this.curvature, { ...rest, n, tau, kfacDamping });
   }
 
   /** Layers whose weights the posterior perturbs. */
@@ -93,8 +113,9 @@ export class Posterior {
 
   /** Posterior variance of every entry of each perturbed layer's W̄ (row-major), for inspection and tests. */
   marginalVariances(): Float64Array[] {
-    const { n, tau } = this.spec;
+    const { n } = this.spec;
     return this.perturbedLayers.map((layer) => {
+      const tau = this.tauOf(layer);
       const { rows, cols } = this.shape(layer);
       const out = new Float64Array(rows * cols);
       switch (this.structure) {
@@ -131,7 +152,7 @@ export class Posterior {
     });
   }
 
-  private shape(layer: number): { rows: number; cols: number } {
+  shape(layer: number): { rows: number; cols: number } {
     const spec = this.network.layers[layer];
     return { rows: spec.fanIn + (spec.hasBias ? 1 : 0), cols: spec.fanOut };
   }
@@ -146,7 +167,8 @@ export class Posterior {
    * deviations 1/√(N·λ + τ) of the coefficients in that basis.
    */
   private eigenScales(layer: number): { qa: Matrix; qg: Matrix; scales: Float64Array } {
-    const { n, tau } = this.spec;
+    const { n } = this.spec;
+    const tau = this.tauOf(layer);
     const name = this.network.layers[layer].name;
     let a: SymmetricEigen;
     let g: SymmetricEigen;
@@ -174,7 +196,8 @@ export class Posterior {
 
   /** Cholesky factors of the inverted, separately damped Kronecker factors (the original's sampler). */
   private perFactorCholesky(layer: number): { la: Matrix; lg: Matrix } {
-    const { n, tau } = this.spec;
+    const { n } = this.spec;
+    const tau = this.tauOf(layer);
     const name = this.network.layers[layer].name;
     const factors = this.curvature.kfac![layer];
     const damped = (m: Matrix, label: string) => {
@@ -229,7 +252,8 @@ export class Posterior {
   private layerSampler(layer: number): { draw(random: Random): tf.Tensor2D; dispose(): void } {
     const { rows, cols } = this.shape(layer);
     const normals = (random: Random) => tf.tensor2d(random.normals(rows * cols), [rows, cols]);
-    const { n, tau } = this.spec;
+    const { n } = this.spec;
+    const tau = this.tauOf(layer);
     switch (this.structure) {
       case 'diag': {
         const std = tf.tensor2d(Float32Array.from(this.curvature.diag![layer], (d) => 1 / Math.sqrt(n * d + tau)), [rows, cols]);

@@ -182,7 +182,7 @@ function probitHelper(posterior: Posterior): { predict(x: tf.Tensor): tf.Tensor2
   const rows = spec.fanIn + (spec.hasBias ? 1 : 0);
   const classes = spec.fanOut;
   const q = tf.tensor2d(Float32Array.from(eigen.vectors.data), [rows, classes * d]);
-  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => 1 / (posterior.n * Math.max(value, 0) + posterior.tau)));
+  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => 1 / (posterior.n * Math.max(value, 0) + posterior.tauOf(last))));
   return {
     predict: (x) =>
       tf.tidy(() => {
