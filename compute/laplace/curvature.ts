@@ -66,8 +66,8 @@ export interface CurvatureFit {
   lastLayer?: Matrix;
 }
 
-/** A layer's input with a column of ones for the bias: dense [B, in+1], conv [B, T, kkc+1]. */
-function augmentedInput(input: tf.Tensor, spec: ParameterLayer): tf.Tensor {
+/** A layer's input with a column of ones for the bias: dense [B, in+1], conv [B, T, kkc+1] (also the functional covariance's). */
+export function augmentedInput(input: tf.Tensor, spec: ParameterLayer): tf.Tensor {
   return tf.tidy(() => {
     const features = spec.kind === 'dense' ? input : unfoldPatches(input as tf.Tensor4D, spec.conv!);
     if (!spec.hasBias) return features;
@@ -133,7 +133,8 @@ type Accumulator = Map<string, tf.Tensor>;
 function accumulate(store: Accumulator, key: string, value: tf.Tensor): void {
   const previous = store.get(key);
   if (previous) {
-    store.set(key, tf.add(previous, value));
+    // Kept: the loss is accumulated inside a tidy (the forward pass's), which would dispose the running sum.
+    store.set(key, tf.keep(tf.add(previous, value)));
     previous.dispose();
     value.dispose();
   } else store.set(key, value);
@@ -172,12 +173,14 @@ async function sweep(
     const offsets = () => shapesFor(batch).map((shape) => tf.zeros(shape));
     // Per-example pre-activation gradients, one set per label draw.
     const gradientSets: tf.Tensor[][] = [];
+    // Made inside a tidy or grads, so summed into the store only after it.
+    let batchLoss: tf.Scalar | null = null;
     if (options.fisher === 'exact' || options.mcSamples > 1) {
       const probabilities = tf.tidy(() => {
         const captured: tf.Tensor[] = [];
         const logits = network.forward(x, weights, { inputs: captured });
         captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
-        accumulate(store, 'loss', tf.keep(crossEntropySum(logits, labels)));
+        batchLoss = tf.keep(crossEntropySum(logits, labels));
         return tf.softmax(logits);
       });
       const vectors = backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random);
@@ -195,7 +198,7 @@ async function sweep(
           const captured: tf.Tensor[] = [];
           const logits = network.forward(x, weights, { offsets: offsetArgs, inputs: captured });
           captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
-          accumulate(store, 'loss', tf.keep(crossEntropySum(logits as tf.Tensor2D, labels)));
+          batchLoss = tf.keep(crossEntropySum(logits as tf.Tensor2D, labels));
           const [vector] = backpropVectors(tf.softmax(logits) as tf.Tensor2D, labels, options.fisher, 1, random);
           // A copy from its values, so no gradient flows back through p into the vector.
           const constant = tf.tensor2d(vector.dataSync(), vector.shape);
@@ -204,6 +207,7 @@ async function sweep(
       );
       tf.dispose(zeros);
     }
+    accumulate(store, 'loss', batchLoss!);
     for (let layer = 0; layer < network.layers.length; layer++) {
       const spec = network.layers[layer];
       if (plan.kfac) {
