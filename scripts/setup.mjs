@@ -1,9 +1,14 @@
 #!/usr/bin/env zx
 // Installs what the project needs and is not an npm package: Debian's
 // Fashion-MNIST (and, with --browser, Chromium for the browser tests).
+//   --native      build the native TensorFlow backend (@tensorflow/tfjs-node on
+//                 the tensorflow-cpu wheel's C library; scripts/native.mjs); fail if it cannot
+//   --try-native  the same, but a machine that cannot build it warns and stays on wasm
+//   --native-gpu  the same recipe for @tensorflow/tfjs-node-gpu on the GPU wheel and CUDA 12
 // Safe to run again: it only installs what is missing.
 import { existsSync } from 'node:fs';
 import { $, argv, echo } from 'zx';
+import { ensureNative, recipes, SetupError } from './native.mjs';
 
 $.verbose = false;
 const fashionDir = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -27,4 +32,19 @@ if (!fashionFiles.every((file) => existsSync(`${fashionDir}/${file}`))) {
 
 if (argv.browser && !existsSync('/usr/bin/chromium')) {
   await aptInstall('chromium');
+}
+
+const nativeFlavour = argv['native-gpu'] ? 'gpu' : argv.native || argv['try-native'] ? 'cpu' : null;
+if (nativeFlavour) {
+  try {
+    echo(await ensureNative(recipes[nativeFlavour]));
+  } catch (error) {
+    const message = error instanceof SetupError ? error.message : `building the native backend failed: ${String(error.message ?? error).trim().split('\n')[0]}`;
+    if (argv['try-native'] && !argv.native && !argv['native-gpu']) {
+      echo(`warning: ${message} Continuing without it: the project runs on the wasm backend.`);
+    } else {
+      console.error(`error: ${message}`);
+      process.exit(1);
+    }
+  }
 }
