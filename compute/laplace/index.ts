@@ -18,6 +18,8 @@ import { searchHyperparameters, type SearchOptions, type SearchResult } from './
 
 export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type CurvatureKind, type FisherType } from './curvature.ts';
 export { imageData, tensorData, type LaplaceData } from './data.ts';
+export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type JacobianBatch } from './functional.ts';
+export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
 export { PosteriorFileError, layoutConventions } from './io.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
@@ -97,3 +99,4 @@ export async function loadLaplace(path: string): Promise<LaplaceModel> {
   const { posterior, modelTopology } = await loadPosterior(path);
   return new LaplaceModel(posterior, modelTopology);
 }
+export { layerLogDetPrecision, logDetPrecision, logMarginalLikelihood, optimizeMarginalLikelihood, type EvidenceOptimum, type EvidenceOptions, type OptimizeEvidenceOptions, type RangeEdge } from './evidence.ts';

@@ -12,6 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { CurvatureFit, KfacDamping, Structure } from '../../compute/laplace/index.ts';
+import type { Matrix } from '../../compute/linalg/index.ts';
 import { Random } from '../../compute/random/index.ts';
 
 export type Model = tfl.Sequential;
@@ -424,4 +426,35 @@ export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): nu
 /** The kth example of a batch tensor as a batch of one. */
 export function example(x: tf.Tensor, k: number): tf.Tensor {
   return tf.slice(x, k, 1);
+}
+
+/**
+ * The explicit posterior covariance of one layer's vec(W̄) (row-major) under each
+ * structure, built from the fitted curvature by dense inversion.
+ */
+export function denseLayerCovariance(fit: CurvatureFit, structure: Structure, damping: KfacDamping, layer: number, n: number, tau: number): Dense {
+  const toDense = (m: Matrix): Dense => ({ n: m.rows, data: Float64Array.from(m.data) });
+  switch (structure) {
+    case 'diag': {
+      const d = fit.diag![layer];
+      const out = zeros(d.length);
+      d.forEach((value, i) => (out.data[i * d.length + i] = 1 / (n * value + tau)));
+      return out;
+    }
+    case 'kfac': {
+      const a = toDense(fit.kfac![layer].a);
+      const g = toDense(fit.kfac![layer].g);
+      if (damping === 'exact') return invert(scaleAddIdentity(kron(a, g), n, tau)); // (N·A⊗G + τI)⁻¹
+      return kron(invert(scaleAddIdentity(a, Math.sqrt(n), Math.sqrt(tau))), invert(scaleAddIdentity(g, Math.sqrt(n), Math.sqrt(tau))));
+    }
+    case 'efb': {
+      const { a, g, diagonal } = fit.efb![layer];
+      const q = kron(toDense(a.vectors), toDense(g.vectors));
+      const d = q.n;
+      const scaled = { n: d, data: q.data.map((v, index) => v / (n * Math.max(diagonal[index % d], 0) + tau)) };
+      return matmulDense(scaled, transposeDense(q)); // Q diag(1/(NΛ + τ)) Qᵀ
+    }
+    case 'last-layer':
+      return invert(scaleAddIdentity(toDense(fit.lastLayer!), n, tau)); // (N·F + τI)⁻¹
+  }
 }

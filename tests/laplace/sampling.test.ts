@@ -15,8 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, Network, Posterior, tensorData, type CurvatureFit, type KfacDamping, type LayerMatrix, type Structure } from '../../compute/laplace/index.ts';
-import type { Matrix } from '../../compute/linalg/index.ts';
-import { blockDiagonal, buildMlp, invert, kron, matmulDense, maxAbsDifference, randomInputs, randomLabels, scaleAddIdentity, transposeDense, zeros, type Dense, type Model } from './helpers.ts';
+import { blockDiagonal, buildMlp, denseLayerCovariance, maxAbsDifference, randomInputs, randomLabels, zeros, type Dense, type Model } from './helpers.ts';
 
 const DRAWS = 6000;
 const N = 10;
@@ -42,34 +41,8 @@ afterAll(() => {
   model.dispose();
 });
 
-const toDense = (m: Matrix): Dense => ({ n: m.rows, data: Float64Array.from(m.data) });
-
 /** The explicit covariance of one layer's vec(W̄) (row-major) under each structure. */
-function layerCovariance(structure: Structure, damping: KfacDamping, layer: number): Dense {
-  switch (structure) {
-    case 'diag': {
-      const d = fit.diag![layer];
-      const out = zeros(d.length);
-      d.forEach((value, i) => (out.data[i * d.length + i] = 1 / (N * value + TAU)));
-      return out;
-    }
-    case 'kfac': {
-      const a = toDense(fit.kfac![layer].a);
-      const g = toDense(fit.kfac![layer].g);
-      if (damping === 'exact') return invert(scaleAddIdentity(kron(a, g), N, TAU)); // (N·A⊗G + τI)⁻¹
-      return kron(invert(scaleAddIdentity(a, Math.sqrt(N), Math.sqrt(TAU))), invert(scaleAddIdentity(g, Math.sqrt(N), Math.sqrt(TAU))));
-    }
-    case 'efb': {
-      const { a, g, diagonal } = fit.efb![layer];
-      const q = kron(toDense(a.vectors), toDense(g.vectors));
-      const d = q.n;
-      const scaled = { n: d, data: q.data.map((v, index) => v / (N * Math.max(diagonal[index % d], 0) + TAU)) };
-      return matmulDense(scaled, transposeDense(q)); // Q diag(1/(NΛ + τ)) Qᵀ
-    }
-    case 'last-layer':
-      return invert(scaleAddIdentity(toDense(fit.lastLayer!), N, TAU)); // (N·F + τI)⁻¹
-  }
-}
+const layerCovariance = (structure: Structure, damping: KfacDamping, layer: number): Dense => denseLayerCovariance(fit, structure, damping, layer, N, TAU);
 
 function sampleCovariance(posterior: Posterior, draws: number, seed: number): { mean: Float64Array; covariance: Dense } {
   const deviations = posterior.sampleDeviations(draws, seed);

@@ -1,0 +1,327 @@
+/**
+ * The functional covariance Σ_f(x) = J(x) Σ J(x)ᵀ of a block-diagonal Laplace
+ * posterior: the C × C covariance of the logits of the network linearised at
+ * W* (Immer, Korzepa & Bauer 2021), without ever forming a P × P matrix.
+ *
+ * Every structure's covariance is diagonal in a basis of its own, so each
+ * layer's term is Σ_k v_k j_k j_kᵀ, with j_k ∈ R^C the k-th coordinate of the
+ * per-class Jacobians in that basis and v_k the posterior variance there:
+ *  - diag: the natural basis, v = 1/(N·d + τ);
+ *  - kfac (exact damping, N·A⊗G + τ·I): the Kronecker eigenbasis Q_A ⊗ Q_G,
+ *    v_ij = 1/(N·λ_A,i·λ_G,j + τ);
+ *  - kfac (per-factor damping, (√N·A + √τ·I) ⊗ (√N·G + √τ·I)): the same
+ *    basis, whose precision eigenvalues are (√N·λ_A,i + √τ)(√N·λ_G,j + √τ);
+ *  - efb: the same basis with the refitted diagonal Λ, v_ij = 1/(N·Λ_ij + τ);
+ *  - last-layer: the eigenbasis of the last layer's full Fisher, v = 1/(N·λ + τ).
+ *
+ * The per-class Jacobian of a Dense layer is ā g_cᵀ (layer input with the bias
+ * 1, pre-activation gradient of logit c), of a Conv2D layer Σ_t ā_t g_c,tᵀ over
+ * positions. One replicated backward pass gives g_c for every class and layer;
+ * those statistics of a batch serve every posterior fitted on the network.
+ *
+ * In every structure τ·v_k depends on N and τ only through s = ln(N/τ)
+ * (1/(1 + e^s·λ), or 1/((1 + e^{s/2}·λ_A)(1 + e^{s/2}·λ_G)) per factor), so
+ * the variances at many (N, τ) are the variances at a few s, divided by τ:
+ * the search evaluates each distinct s once.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { augmentedInput } from './curvature.ts';
+import type { LaplaceData } from './data.ts';
+import type { LayerMatrix, Network } from './network.ts';
+import { PosteriorError, type Posterior } from './posterior.ts';
+
+/** A batch's Jacobian statistics: shared by every posterior on the same network and weights. */
+export interface JacobianBatch {
+  count: number;
+  /** Logits at W*, [B, C]. */
+  logits: tf.Tensor2D;
+  /** Per parameter layer (undefined where not needed): the augmented input, dense [B, rows], conv [B, T, rows]. */
+  inputs: (tf.Tensor | undefined)[];
+  /**
+   * Per parameter layer (undefined where not needed): ∂f_c/∂z for every class,
+   * dense [B, C, cols], conv [B, C, T, cols]; null for a linear last layer, whose gradient is e_c.
+   */
+  gradients: (tf.Tensor | null | undefined)[];
+}
+
+/** One backward pass over the batch replicated C times gives every class's pre-activation gradients. */
+export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Tensor, layers: number[]): JacobianBatch {
+  const batch = x.shape[0];
+  const classes = network.classes;
+  const last = network.layers.length - 1;
+  const wanted = new Set(layers);
+  const needsBackward = layers.some((layer) => layer !== last || network.layers[last].activation !== 'linear');
+  const inputs: (tf.Tensor | undefined)[] = network.layers.map(() => undefined);
+  const gradients: (tf.Tensor | null | undefined)[] = network.layers.map(() => undefined);
+  let logits: tf.Tensor2D | null = null;
+  // Everything else made here is freed; what the batch holds is kept explicitly.
+  tf.tidy(() => {
+    const keepInputs = (captured: tf.Tensor[]) =>
+      captured.forEach((input, index) => {
+        if (wanted.has(index)) inputs[index] = tf.keep(augmentedInput(needsBackward ? tf.slice(input, 0, batch) : input, network.layers[index]));
+      });
+    if (!needsBackward) {
+      const captured: tf.Tensor[] = [];
+      logits = tf.keep(network.forward(x, weights, { inputs: captured }));
+      keepInputs(captured);
+      gradients[last] = null;
+      return;
+    }
+    // Row c·B + b of the replicated batch carries example b, differentiated for logit c.
+    const replicated = tf.concat(Array.from({ length: classes }, () => x), 0);
+    const rowClass = Int32Array.from({ length: classes * batch }, (_, row) => Math.floor(row / batch));
+    const selector = tf.oneHot(tf.tensor1d(rowClass, 'int32'), classes);
+    const zeros = network.preActivationShapes(classes * batch).map((shape) => tf.zeros(shape));
+    const perClass = tf.grads((...offsets: tf.Tensor[]) => {
+      const captured: tf.Tensor[] = [];
+      const out = network.forward(replicated, weights, { offsets, inputs: captured });
+      // grads disposes what the function made; keep what we still need.
+      keepInputs(captured);
+      logits = tf.keep(tf.slice(out, 0, batch)) as tf.Tensor2D;
+      return tf.sum(tf.mul(out, selector));
+    })(zeros);
+    perClass.forEach((gradient, layer) => {
+      if (!wanted.has(layer)) return;
+      const spec = network.layers[layer];
+      const shape = spec.kind === 'dense' ? [classes, batch, spec.fanOut] : [classes, batch, -1, spec.fanOut];
+      gradients[layer] = tf.keep(tf.transpose(tf.reshape(gradient, shape), spec.kind === 'dense' ? [1, 0, 2] : [1, 0, 2, 3]));
+    });
+  });
+  return { count: batch, logits: logits!, inputs, gradients };
+}
+
+export function disposeJacobianBatch(batch: JacobianBatch): void {
+  tf.dispose([batch.logits, ...batch.inputs.filter((t): t is tf.Tensor => !!t), ...batch.gradients.filter((t): t is tf.Tensor => !!t)]);
+}
+
+/** How one layer's posterior covariance is diagonalised. */
+interface LayerBasis {
+  layer: number;
+  /** separable: rotate inputs by Q_A and gradients by Q_G (null: natural basis); full: the last layer's Fisher eigenbasis. */
+  kind: 'separable' | 'full';
+  qa: tf.Tensor2D | null;
+  qg: tf.Tensor2D | null;
+  /** full only: Q as [rows, cols·d], entry [i, j·d + k] = Q[(i, j), k]. */
+  q: tf.Tensor2D | null;
+  /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
+  scaledVariances(logRatio: number): Float64Array;
+}
+
+const clamp = (value: number) => Math.max(value, 0);
+const toTensor = (data: ArrayLike<number>, rows: number, cols: number) => tf.tensor2d(Float32Array.from(data), [rows, cols]);
+
+/** The bases of a posterior's layers, for its functional covariance; dispose when done. */
+export class FunctionalCovariance {
+  readonly layers: LayerBasis[];
+
+  constructor(readonly posterior: Posterior) {
+    const network = posterior.network;
+    const last = network.layers.length - 1;
+    if (posterior.structure === 'last-layer' && network.layers[last].kind !== 'dense') {
+      throw new PosteriorError(`The last-layer functional covariance needs a Dense last layer, but ${network.layers[last].name} is a Conv2D; use diag, kfac or efb.`);
+    }
+    this.layers = posterior.perturbedLayers.map((layer) => this.basis(layer));
+  }
+
+  private basis(layer: number): LayerBasis {
+    const posterior = this.posterior;
+    const { rows, cols } = posterior.shape(layer);
+    const ratioWeights = (lambda: Float64Array) => (logRatio: number) => {
+      const ratio = Math.exp(logRatio);
+      return lambda.map((value) => 1 / (1 + ratio * value));
+    };
+    switch (posterior.structure) {
+      case 'diag':
+        return { layer, kind: 'separable', qa: null, qg: null, q: null, scaledVariances: ratioWeights(posterior.curvature.diag![layer].map(clamp)) };
+      case 'last-layer': {
+        const eigen = posterior.lastLayerEigen();
+        const d = eigen.values.length;
+        return { layer, kind: 'full', qa: null, qg: null, q: toTensor(eigen.vectors.data, rows, cols * d), scaledVariances: ratioWeights(eigen.values.map(clamp)) };
+      }
+      case 'efb': {
+        const factors = posterior.curvature.efb![layer];
+        return {
+          layer,
+          kind: 'separable',
+          qa: toTensor(factors.a.vectors.data, rows, rows),
+          qg: toTensor(factors.g.vectors.data, cols, cols),
+          q: null,
+          scaledVariances: ratioWeights(factors.diagonal.map(clamp)),
+        };
+      }
+      case 'kfac': {
+        const { a, g } = posterior.kfacEigen(layer);
+        const sa = a.values.map(clamp);
+        const sg = g.values.map(clamp);
+        const bases = { layer, kind: 'separable' as const, qa: toTensor(a.vectors.data, rows, rows), qg: toTensor(g.vectors.data, cols, cols), q: null };
+        if (posterior.spec.kfacDamping === 'per-factor') {
+          return {
+            ...bases,
+            scaledVariances: (logRatio) => {
+              const root = Math.exp(logRatio / 2);
+              const out = new Float64Array(rows * cols);
+              for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = 1 / ((1 + root * sa[i]) * (1 + root * sg[j]));
+              return out;
+            },
+          };
+        }
+        const products = new Float64Array(rows * cols);
+        for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) products[i * cols + j] = sa[i] * sg[j];
+        return { ...bases, scaledVariances: ratioWeights(products) };
+      }
+    }
+  }
+
+  /** v_k of layer `basis` at the posterior's own N and τ (per-layer τ respected). */
+  variances(basis: LayerBasis): Float64Array {
+    const tau = this.posterior.tauOf(basis.layer);
+    return basis.scaledVariances(Math.log(this.posterior.n / tau)).map((value) => value / tau);
+  }
+
+  /**
+   * The per-class Jacobians of one layer in its basis: separable dense layers
+   * as the factors (ã [B, rows], g̃ [B, C, cols]) since J_c = ã g̃_cᵀ is rank one;
+   * everything else as explicit J̃ [B, C, K].
+   */
+  private projected(batch: JacobianBatch, basis: LayerBasis): { inputs: tf.Tensor2D; gradients: tf.Tensor3D } | { jacobian: tf.Tensor3D } {
+    const network = this.posterior.network;
+    const spec = network.layers[basis.layer];
+    const classes = network.classes;
+    const a = batch.inputs[basis.layer]!;
+    const g = batch.gradients[basis.layer];
+    const size = batch.count;
+    if (basis.kind === 'full') {
+      const d = basis.q!.shape[1] / spec.fanOut;
+      const projectedInputs = tf.reshape(tf.matMul(a as tf.Tensor2D, basis.q!), [size, spec.fanOut, d]) as tf.Tensor3D;
+      // A linear last layer has ∂f_c/∂z = e_c, so J̃_c is row c of the projection.
+      return { jacobian: g ? (tf.matMul(g as tf.Tensor3D, projectedInputs) as tf.Tensor3D) : projectedInputs };
+    }
+    const rotate = (gradient: tf.Tensor) => (basis.qg ? tf.reshape(tf.matMul(tf.reshape(gradient, [-1, spec.fanOut]), basis.qg), gradient.shape) : gradient);
+    if (spec.kind === 'dense') {
+      const inputs = (basis.qa ? tf.matMul(a as tf.Tensor2D, basis.qa) : a) as tf.Tensor2D;
+      // A linear last layer: g_c = e_c, so g̃_c is row c of Q_G.
+      const gradients = (g ? rotate(g) : tf.tile(tf.expandDims(basis.qg ?? tf.eye(classes), 0), [size, 1, 1])) as tf.Tensor3D;
+      return { inputs, gradients };
+    }
+    const rotatedGradients = rotate(g!);
+    // Convolution: J̃_c = ãᵀ g̃_c summed over positions, for all classes in one batched product.
+    const positions = a.shape[1]!;
+    const rows = a.shape[2]!;
+    const rotatedInputs = basis.qa ? tf.reshape(tf.matMul(tf.reshape(a, [-1, rows]), basis.qa), [size, positions, rows]) : a;
+    const byPosition = tf.reshape(tf.transpose(rotatedGradients!, [0, 2, 1, 3]), [size, positions, classes * spec.fanOut]);
+    const products = tf.matMul(tf.transpose(rotatedInputs, [0, 2, 1]) as tf.Tensor3D, byPosition as tf.Tensor3D);
+    const jacobian = tf.reshape(tf.transpose(tf.reshape(products, [size, rows, classes, spec.fanOut]), [0, 2, 1, 3]), [size, classes, rows * spec.fanOut]);
+    return { jacobian: jacobian as tf.Tensor3D };
+  }
+
+  /** Σ_f for every input of the batch, [B, C, C]. */
+  covariance(batch: JacobianBatch): tf.Tensor3D {
+    return tf.tidy(() => {
+      const terms = this.layers.map((basis) => {
+        const variances = this.variances(basis);
+        const parts = this.projected(batch, basis);
+        if ('jacobian' in parts) {
+          const scaled = tf.mul(parts.jacobian, tf.tensor1d(Float32Array.from(variances)));
+          return tf.matMul(scaled, parts.jacobian, false, true);
+        }
+        const cols = parts.gradients.shape[2];
+        const rows = parts.inputs.shape[1];
+        const weights = tf.matMul(tf.square(parts.inputs), toTensor(variances, rows, cols));
+        return tf.matMul(tf.mul(parts.gradients, tf.expandDims(weights, 1)), parts.gradients, false, true);
+      });
+      return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Tensor3D;
+    });
+  }
+
+  /** diag Σ_f for every input, [B, C]: all the probit link needs. */
+  variancesOf(batch: JacobianBatch): tf.Tensor2D {
+    return tf.tidy(() => {
+      const stacks = this.layers.map((basis) => tf.tensor2d(Float32Array.from(this.variances(basis)), [this.size(basis), 1]));
+      return tf.reshape(this.diagonalTerms(batch, stacks), [batch.count, -1]) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * τ·diag Σ_f at several s = ln(N/τ) at once, [B, C, S]: divide by τ for the
+   * variances at any (N, τ) with ln(N/τ) = s (scalar τ only).
+   */
+  scaledVariancesAt(batch: JacobianBatch, logRatios: number[]): tf.Tensor3D {
+    if (this.posterior.spec.layerTau) throw new PosteriorError('Variances at several N/τ need one τ for all layers; this posterior has per-layer τ.');
+    return tf.tidy(() => {
+      const stacks = this.layers.map((basis) => {
+        const size = this.size(basis);
+        const stack = new Float32Array(size * logRatios.length);
+        logRatios.forEach((logRatio, s) => basis.scaledVariances(logRatio).forEach((value, k) => (stack[k * logRatios.length + s] = value)));
+        return tf.tensor2d(stack, [size, logRatios.length]);
+      });
+      return this.diagonalTerms(batch, stacks);
+    });
+  }
+
+  private size(basis: LayerBasis): number {
+    const { rows, cols } = this.posterior.shape(basis.layer);
+    return basis.kind === 'full' ? basis.q!.shape[1] / cols : rows * cols;
+  }
+
+  /** Σ_k j_kc² w_ks summed over layers, [B, C, S], for weight stacks [K, S] per layer. */
+  private diagonalTerms(batch: JacobianBatch, stacks: tf.Tensor2D[]): tf.Tensor3D {
+    const classes = this.posterior.network.classes;
+    const terms = this.layers.map((basis, index) => {
+      const stack = stacks[index];
+      const points = stack.shape[1];
+      const parts = this.projected(batch, basis);
+      if ('jacobian' in parts) {
+        const squared = tf.reshape(tf.square(parts.jacobian), [batch.count * classes, -1]);
+        return tf.reshape(tf.matMul(squared, stack), [batch.count, classes, points]);
+      }
+      const cols = parts.gradients.shape[2];
+      const rows = parts.inputs.shape[1];
+      // u[b, j, s] = Σ_i ã_bi² w_(i,j),s, then Σ_j g̃_bcj² u[b, j, s].
+      const weights = tf.reshape(tf.matMul(tf.square(parts.inputs), tf.reshape(stack, [rows, cols * points])), [batch.count, cols, points]);
+      return tf.matMul(tf.square(parts.gradients), weights);
+    });
+    return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Tensor3D;
+  }
+
+  dispose(): void {
+    tf.dispose(this.layers.flatMap((basis) => [basis.qa, basis.qg, basis.q].filter((t): t is tf.Tensor2D => !!t)));
+  }
+}
+
+/** The layers whose Jacobians any of these posteriors needs. */
+export function neededLayers(covariances: FunctionalCovariance[]): number[] {
+  return [...new Set(covariances.flatMap((covariance) => covariance.layers.map((basis) => basis.layer)))].sort((a, b) => a - b);
+}
+
+/**
+ * Walk `data` in batches, computing each batch's Jacobian statistics once for
+ * all `covariances` (posteriors on the same network and MAP weights).
+ */
+export async function forEachJacobianBatch(
+  network: Network,
+  weights: LayerMatrix[],
+  data: LaplaceData,
+  covariances: FunctionalCovariance[],
+  batchSize: number,
+  visit: (batch: JacobianBatch, start: number) => Promise<void> | void,
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
+  const layers = neededLayers(covariances);
+  for (let start = 0; start < data.count; start += batchSize) {
+    const end = Math.min(data.count, start + batchSize);
+    const x = data.inputs(start, end);
+    let batch: JacobianBatch;
+    try {
+      batch = jacobianBatch(network, weights, x, layers);
+    } finally {
+      x.dispose();
+    }
+    try {
+      await visit(batch, start);
+    } finally {
+      disposeJacobianBatch(batch);
+    }
+    onProgress?.(end, data.count);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
