@@ -1,8 +1,9 @@
 /**
  * Finished tasks, remembered so an interrupted run resumes: when a task
  * completes, its result and the artifacts it wrote are stored in the cache
- * under a key of everything that determines them (task kind, parameters,
- * the compute code itself). A rerun with the same key restores the artifacts
+ * under a key of everything that determines them (task kind, parameters
+ * with the backend, and the code the task runs: the source files it imports,
+ * see module-graph.ts). A rerun with the same key restores the artifacts
  * and returns the result without running the task; a record whose hashes do
  * not match is reported, deleted and recomputed.
  */
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { sha256, stableStringify, writeFileAtomic } from '../artifacts/json.ts';
 import { filesUnder } from '../artifacts/files.ts';
 import { listArtifacts } from '../artifacts/manifest.ts';
+import { moduleGraphHash } from './module-graph.ts';
 
 /** Which artifact paths (relative to the results folder, with /) a task owns. */
 export type ArtifactScope = (path: string) => boolean;
@@ -43,25 +45,58 @@ interface FinishedRecord {
 }
 
 const computeRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-let fingerprint: string | null = null;
 
-/** sha256 over every source file of compute/: any code change makes every finished task stale. */
-export function codeFingerprint(): string {
-  if (fingerprint) return fingerprint;
-  const files = filesUnder(computeRoot, (name) => /\.(ts|mjs)$/.test(name));
-  const hash = files.map((path) => `${path}:${sha256(readFileSync(join(computeRoot, path)))}`).join('\n');
-  fingerprint = sha256(hash);
+/**
+ * The module each task kind runs, relative to compute/: the one that defines
+ * the function compute/experiments/tasks.ts maps the kind to (a test checks
+ * the two agree).
+ */
+export const taskEntryModules: Readonly<Record<string, string>> = {
+  train: 'experiments/models.ts',
+  laplace: 'experiments/laplace.ts',
+  landscape: 'experiments/landscape.ts',
+  ensemble: 'experiments/ensemble.ts',
+};
+
+/**
+ * What runs every task besides its own module: the worker's loop, which
+ * starts the backend and registers the kernels wasm lacks (workers/worker.ts
+ * without tasks.ts, which would pull in every other task), and this file,
+ * which decides what a record holds.
+ */
+export const sharedEntryModules: readonly string[] = ['workers/serve.ts', 'experiments/finished.ts'];
+
+/** sha256 of the source files (and package versions) task `kind` runs, under a compute/ folder at `root`. */
+export function taskCodeHash(kind: string, root: string = computeRoot): string {
+  const entry = taskEntryModules[kind];
+  if (!entry) throw new Error(`Task kind "${kind}" has no entry module; add it to taskEntryModules in compute/experiments/finished.ts.`);
+  return moduleGraphHash(root, [entry, ...sharedEntryModules]).hash;
+}
+
+const fingerprints = new Map<string, string>();
+
+/**
+ * taskCodeHash for this checkout, once per kind and process: the workers load
+ * their modules once at start, so later edits do not change what this run
+ * executes either.
+ */
+export function codeFingerprint(kind: string): string {
+  let fingerprint = fingerprints.get(kind);
+  if (!fingerprint) fingerprints.set(kind, (fingerprint = taskCodeHash(kind)));
   return fingerprint;
 }
 
 export function taskKey(kind: string, params: Record<string, unknown>): string {
   // Where the artifacts go and where the cache lives do not change what they are.
   const { outDir: _outDir, ...determining } = params;
-  if (determining.settings && typeof determining.settings === 'object') {
-    const { cacheDir: _cacheDir, ...settings } = determining.settings as Record<string, unknown>;
-    determining.settings = settings;
+  const settings = determining.settings as Record<string, unknown> | undefined;
+  // The backend moves the last digits of every number, so a key without it could restore another backend's results.
+  if (typeof settings?.backend !== 'string' || settings.backend === '') {
+    throw new Error(`Task ${kind} was given no settings.backend; pass the run's settings (RunSettings) so its key records the backend.`);
   }
-  return sha256(stableStringify({ kind, params: determining, code: codeFingerprint() }));
+  const { cacheDir: _cacheDir, ...keyedSettings } = settings;
+  determining.settings = keyedSettings;
+  return sha256(stableStringify({ kind, params: determining, code: codeFingerprint(kind) }));
 }
 
 function recordPath(cacheDir: string, kind: string, label: string, key: string): string {

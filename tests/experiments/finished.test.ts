@@ -28,6 +28,7 @@ function setup() {
 }
 
 const scope = scopes.laplace('mnist', 'lenet5');
+const settings = { profile: 'quick', backend: 'wasm', cacheDir: '/cache' };
 
 describe('finished tasks', () => {
   it('runs a task once, then restores its artifacts and result without running it', async () => {
@@ -55,10 +56,16 @@ describe('finished tasks', () => {
     expect(taskKey('landscape', base)).not.toBe(key);
   });
 
+  it('refuses a task whose parameters do not name the backend, and a kind with no entry module', () => {
+    expect(() => taskKey('laplace', { dataset: 'mnist' })).toThrow(/no settings\.backend/);
+    expect(() => taskKey('laplace', { settings: { ...settings, backend: '' } })).toThrow(/no settings\.backend/);
+    expect(() => taskKey('unheard-of', { settings })).toThrow(/Task kind "unheard-of" has no entry module/);
+  });
+
   it('detects a corrupt record, says so, deletes it and recomputes', async () => {
     const { outDir, options, lines } = setup();
     const { runner, calls } = fakeRunner(outDir);
-    const params = { dataset: 'mnist', value: 5, outDir };
+    const params = { settings, dataset: 'mnist', value: 5, outDir };
     await runOnce(runner, 'laplace', params, 'laplace mnist/lenet5', scope, options);
     const dir = join(options.cacheDir, 'finished/laplace');
     const [file] = readdirSync(dir);
@@ -80,7 +87,7 @@ describe('finished tasks', () => {
     mkdirSync(join(outDir, 'mnist/lenet5/search'), { recursive: true });
     writeFileSync(join(outDir, 'mnist/lenet5/search/old-method.json'), '{}\n');
     writeFileSync(join(outDir, 'mnist/lenet5/landscape.json'), '{}\n');
-    await runOnce(runner, 'laplace', { value: 1, outDir }, 'laplace mnist/lenet5', scope, options);
+    await runOnce(runner, 'laplace', { settings, value: 1, outDir }, 'laplace mnist/lenet5', scope, options);
     expect(existsSync(join(outDir, 'mnist/lenet5/search/old-method.json'))).toBe(false);
     expect(existsSync(join(outDir, 'mnist/lenet5/landscape.json'))).toBe(true);
   });
