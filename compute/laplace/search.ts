@@ -2,10 +2,19 @@
  * Search of log10 N and log10 τ on validation data, re-regularising one fit
  * (no refitting). Every evaluated point keeps all metrics, so one search
  * serves both objectives: the original's (validation error % + ECE %) and NLL.
+ *
+ * With the GLM predictive and the probit link (the default) the search runs
+ * the network once: one pass over the validation data stores the logits at W*
+ * and τ·diag Σ_f at every distinct s = ln(N/τ) the points need (functional.ts),
+ * so each point costs a division by τ, the link and the metrics. On the default
+ * grid (0.5 decades a step on both axes) 841 points share 57 values of s.
+ * Every other predictive re-runs the network at each point.
  */
 import { accuracy, calibration, negativeLogLikelihood } from '../metrics/index.ts';
 import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
+import { forEachJacobianBatch, FunctionalCovariance } from './functional.ts';
+import type { GlmLink } from './links.ts';
 import { predict, type FiniteDifference, type PredictiveType } from './predictive.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 
@@ -21,15 +30,24 @@ export interface SearchPoint {
   nll: number;
 }
 
+/** The default search box: wide enough that tuned posteriors of the study's networks lie inside it. */
+export const defaultLogNRange: [number, number] = [0, 14];
+export const defaultLogTauRange: [number, number] = [-4, 10];
+/** Grid points per axis by default: 0.5 decades a step on the default box when the search runs on cached statistics, 9 when it re-runs the network. */
+export const defaultGridSize = { cached: 29, direct: 9 };
+
 export interface SearchOptions {
   method?: 'grid' | 'random';
   logNRange?: [number, number];
   logTauRange?: [number, number];
-  /** Grid: points per axis. */
+  /** Grid: points per axis (default 29 for glm with the probit link, 9 otherwise). */
   gridSize?: number;
   /** Random: number of points. */
   points?: number;
+  /** Default glm. */
   predictive?: PredictiveType;
+  /** The GLM predictive's link (default probit, the only one scored on cached statistics). */
+  link?: GlmLink;
   samples?: number;
   seed?: number;
   /** The linearised predictive's J δ: central (default) or forward differences. */
@@ -37,12 +55,39 @@ export interface SearchOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Where a chosen point touches the searched box: the optimum may lie beyond it. */
+export type SearchEdge = 'logN-low' | 'logN-high' | 'logTau-low' | 'logTau-high';
+
 export interface SearchResult {
   method: 'grid' | 'random';
   predictive: PredictiveType;
   samples: number;
+  /** cached: one pass over the data served every point (glm, probit); direct: the network ran at every point. */
+  statistics: 'cached' | 'direct';
+  logNRange: [number, number];
+  logTauRange: [number, number];
   points: SearchPoint[];
   best: Record<SearchObjective, SearchPoint>;
+  /** Per objective, the box edges its best point lies on (empty when inside). */
+  edges: Record<SearchObjective, SearchEdge[]>;
+}
+
+/**
+ * The edges of the box a point lies on: for a grid, on the outermost grid line;
+ * for a random search, within 5% of the range of the edge.
+ */
+export function edgesOf(point: SearchPoint, logNRange: [number, number], logTauRange: [number, number], method: 'grid' | 'random'): SearchEdge[] {
+  const near = (value: number, edge: number, range: [number, number]) => Math.abs(value - edge) <= (method === 'grid' ? 1e-9 : 0.05 * (range[1] - range[0]));
+  const edges: SearchEdge[] = [];
+  if (logNRange[1] > logNRange[0]) {
+    if (near(point.logN, logNRange[0], logNRange)) edges.push('logN-low');
+    if (near(point.logN, logNRange[1], logNRange)) edges.push('logN-high');
+  }
+  if (logTauRange[1] > logTauRange[0]) {
+    if (near(point.logTau, logTauRange[0], logTauRange)) edges.push('logTau-low');
+    if (near(point.logTau, logTauRange[1], logTauRange)) edges.push('logTau-high');
+  }
+  return edges;
 }
 
 /** The objective's value at a point (lower is better). */
@@ -71,10 +116,14 @@ export async function evaluatePoint(
   samples: number,
   seed: number,
   difference: FiniteDifference = 'central',
+  link: GlmLink = 'probit',
 ): Promise<SearchPoint> {
   const candidate = posterior.withHyperparameters(10 ** logN, 10 ** logTau);
-  const probabilities = await predict(candidate, data, { predictive, samples, seed, difference });
-  const classes = posterior.network.classes;
+  const probabilities = await predict(candidate, data, { predictive, samples, seed, difference, link });
+  return scorePoint(logN, logTau, probabilities, data, posterior.network.classes);
+}
+
+function scorePoint(logN: number, logTau: number, probabilities: Float32Array, data: LaplaceData, classes: number): SearchPoint {
   return {
     logN,
     logTau,
@@ -84,17 +133,85 @@ export async function evaluatePoint(
   };
 }
 
+/** s values evaluated per stack: bounds the [parameters × s] weight matrices of the widest layer. */
+const logRatiosPerStack = 64;
+
+/**
+ * One pass over `data`: the logits at W* and, per distinct s = ln(N/τ), τ·diag Σ_f
+ * for every input ([count × C] each).
+ */
+export async function glmSearchStatistics(
+  posterior: Posterior,
+  data: LaplaceData,
+  logRatios: number[],
+  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ logits: Float32Array; scaledVariances: Float32Array[] }> {
+  const network = posterior.network;
+  const classes = network.classes;
+  const functional = new FunctionalCovariance(posterior);
+  const logits = new Float32Array(data.count * classes);
+  const scaledVariances = logRatios.map(() => new Float32Array(data.count * classes));
+  try {
+    await forEachJacobianBatch(
+      network,
+      posterior.mapWeights,
+      data,
+      [functional],
+      options.batchSize ?? 100,
+      async (batch, start) => {
+        logits.set(await batch.logits.data<'float32'>(), start * classes);
+        for (let first = 0; first < logRatios.length; first += logRatiosPerStack) {
+          const chunk = logRatios.slice(first, first + logRatiosPerStack);
+          const stacked = functional.scaledVariancesAt(batch, chunk);
+          const values = await stacked.data<'float32'>();
+          stacked.dispose();
+          // values[b, c, s] → scaledVariances[first + s][(start + b), c]
+          for (let b = 0; b < batch.count; b++)
+            for (let c = 0; c < classes; c++)
+              for (let s = 0; s < chunk.length; s++) scaledVariances[first + s][(start + b) * classes + c] = values[(b * classes + c) * chunk.length + s];
+        }
+      },
+      options.onProgress,
+    );
+  } finally {
+    functional.dispose();
+  }
+  return { logits, scaledVariances };
+}
+
+/** softmax(μ / √(1 + π/8 · σ²)) row by row, σ² = scaled/τ: the probit link of links.ts on cached arrays. */
+export function probitFromStatistics(logits: Float32Array, scaledVariances: Float32Array, tau: number, classes: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  const row = new Float64Array(classes);
+  for (let start = 0; start < logits.length; start += classes) {
+    let largest = -Infinity;
+    for (let c = 0; c < classes; c++) {
+      const variance = Math.max(scaledVariances[start + c], 0) / tau;
+      row[c] = logits[start + c] / Math.sqrt(1 + (Math.PI / 8) * variance);
+      largest = Math.max(largest, row[c]);
+    }
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += row[c] = Math.exp(row[c] - largest);
+    for (let c = 0; c < classes; c++) out[start + c] = row[c] / sum;
+  }
+  return out;
+}
+
 export async function searchHyperparameters(posterior: Posterior, data: LaplaceData, options: SearchOptions = {}): Promise<SearchResult> {
   const method = options.method ?? 'grid';
-  const [nLow, nHigh] = options.logNRange ?? [0, 8];
-  const [tauLow, tauHigh] = options.logTauRange ?? [-4, 6];
-  const predictive = options.predictive ?? 'sampled';
+  const logNRange = options.logNRange ?? defaultLogNRange;
+  const logTauRange = options.logTauRange ?? defaultLogTauRange;
+  const [nLow, nHigh] = logNRange;
+  const [tauLow, tauHigh] = logTauRange;
+  const predictive = options.predictive ?? 'glm';
+  const link = options.link ?? 'probit';
+  const cached = predictive === 'glm' && link === 'probit' && !posterior.spec.layerTau;
   const samples = options.samples ?? 10;
   const seed = options.seed ?? 0;
   if (!(nLow <= nHigh && tauLow <= tauHigh)) throw new PosteriorError('Search ranges must be given as [low, high] with low ≤ high.');
   const candidates: [number, number][] = [];
   if (method === 'grid') {
-    const size = options.gridSize ?? 9;
+    const size = options.gridSize ?? (cached ? defaultGridSize.cached : defaultGridSize.direct);
     if (!Number.isInteger(size) || size < 1) throw new PosteriorError(`The grid size must be a positive integer, got ${size}.`);
     const at = (low: number, high: number, i: number) => (size === 1 ? (low + high) / 2 : low + ((high - low) * i) / (size - 1));
     for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) candidates.push([at(nLow, nHigh, i), at(tauLow, tauHigh, j)]);
@@ -107,9 +224,26 @@ export async function searchHyperparameters(posterior: Posterior, data: LaplaceD
     throw new PosteriorError(`Unknown search method "${method as string}"; choose grid or random.`);
   }
   const points: SearchPoint[] = [];
-  for (const [logN, logTau] of candidates) {
-    points.push(await evaluatePoint(posterior, data, logN, logTau, predictive, samples, seed, options.difference));
-    options.onProgress?.(points.length, candidates.length);
+  if (cached) {
+    // Distinct s = ln(N/τ), keyed by log10(N/τ) rounded far below the grid's step.
+    const keyOf = (logN: number, logTau: number) => (logN - logTau).toFixed(9);
+    const index = new Map<string, number>();
+    for (const [logN, logTau] of candidates) if (!index.has(keyOf(logN, logTau))) index.set(keyOf(logN, logTau), index.size);
+    const logRatios = [...index.keys()].map((key) => Number(key) * Math.LN10);
+    const statistics = await glmSearchStatistics(posterior, data, logRatios, { onProgress: options.onProgress ? (done, total) => options.onProgress!(done, total + candidates.length) : undefined });
+    const classes = posterior.network.classes;
+    for (const [logN, logTau] of candidates) {
+      const probabilities = probitFromStatistics(statistics.logits, statistics.scaledVariances[index.get(keyOf(logN, logTau))!], 10 ** logTau, classes);
+      points.push(scorePoint(logN, logTau, probabilities, data, classes));
+      options.onProgress?.(data.count + points.length, data.count + candidates.length);
+    }
+  } else {
+    for (const [logN, logTau] of candidates) {
+      points.push(await evaluatePoint(posterior, data, logN, logTau, predictive, samples, seed, options.difference, link));
+      options.onProgress?.(points.length, candidates.length);
+    }
   }
-  return { method, predictive, samples, points, best: { 'error+ece': bestPoint(points, 'error+ece'), nll: bestPoint(points, 'nll') } };
+  const best = { 'error+ece': bestPoint(points, 'error+ece'), nll: bestPoint(points, 'nll') };
+  const edges = { 'error+ece': edgesOf(best['error+ece'], logNRange, logTauRange, method), nll: edgesOf(best.nll, logNRange, logTauRange, method) };
+  return { method, predictive, samples, statistics: cached ? 'cached' : 'direct', logNRange: [nLow, nHigh], logTauRange: [tauLow, tauHigh], points, best, edges };
 }

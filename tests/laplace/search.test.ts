@@ -78,6 +78,40 @@ describe('hyperparameter search', () => {
     }
   });
 
+  it('on cached statistics (glm, probit): every point equals a direct evaluation of that posterior, for every structure', async () => {
+    const model = buildMlp(4, 6, 3, 14, 'tanh', 'linear');
+    const validation = randomData(40, 8);
+    for (const [curvature, kfacDamping] of [['diag', 'exact'], ['kfac', 'exact'], ['kfac', 'per-factor'], ['efb', 'exact'], ['last-layer', 'exact']] as const) {
+      const laplace = await fitLaplace(model, randomData(64, 7), { curvature, kfacDamping, fisher: 'exact', n: 64, tau: 1 });
+      const search = await searchHyperparameters(laplace.posterior, validation, { logNRange: [0, 4], logTauRange: [-2, 3], gridSize: 6 });
+      expect(search.statistics).toBe('cached');
+      expect(search.points).toHaveLength(36);
+      // Points on different s = ln(N/τ) and on the same s, and the box's corners.
+      for (const index of [0, 7, 14, 20, 35]) {
+        const point = search.points[index];
+        const direct = await predict(laplace.posterior.withHyperparameters(10 ** point.logN, 10 ** point.logTau), validation, { predictive: 'glm', link: 'probit' });
+        expect(Math.abs(point.nll - negativeLogLikelihood(direct, validation.labels, 3))).toBeLessThan(1e-6);
+        expect(point.error).toBeCloseTo(1 - accuracy(direct, validation.labels, 3), 12);
+        expect(Math.abs(point.ece - calibration(direct, validation.labels, 3).ece)).toBeLessThan(1e-6);
+      }
+      laplace.dispose();
+    }
+  });
+
+  it('says at which edge of the box the chosen point lies', async () => {
+    const model = buildMlp(4, 6, 3, 15, 'relu', 'linear');
+    const laplace = await fitLaplace(model, randomData(32, 9), { curvature: 'diag', n: 32, tau: 1 });
+    // The labels are random, so the widest posterior in the box (smallest τ), whose
+    // predictions are closest to uniform, has the lowest NLL: the best point lies at τ's lower edge.
+    const search = await searchHyperparameters(laplace.posterior, randomData(24, 10), { logNRange: [0, 1], logTauRange: [-3, -1], gridSize: 3 });
+    expect(search.edges.nll).toContain('logTau-low');
+    const inside = { logN: 0.5, logTau: -2, error: 0, ece: 0, nll: 0 };
+    const { edgesOf } = await import('../../compute/laplace/search.ts');
+    expect(edgesOf(inside, [0, 1], [-3, -1], 'grid')).toEqual([]);
+    expect(edgesOf({ ...inside, logN: 1, logTau: -3 }, [0, 1], [-3, -1], 'grid')).toEqual(['logN-high', 'logTau-low']);
+    laplace.dispose();
+  });
+
   it('refuses bad ranges and sizes with one sentence', async () => {
     const model = buildMlp(4, 6, 3, 13, 'relu', 'linear');
     const laplace = await fitLaplace(model, randomData(16, 5), { curvature: 'diag' });
