@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradient functions in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
+import { registerGradientFixes } from './gradients.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 
 export const backendNames = ['gpu', 'node', 'wasm', 'cpu'] as const;
@@ -64,6 +65,7 @@ export async function startBackend(forced?: string): Promise<BackendInfo> {
     try {
       const info = await tryStart(name);
       if (info) {
+        registerGradientFixes();
         started = info;
         return info;
       }

@@ -162,6 +162,13 @@ export class Posterior {
     return cachedEigen(this.curvature.lastLayer!, `Last-layer Fisher of layer ${this.network.layers[this.network.layers.length - 1].name}`);
   }
 
+  /** Eigendecompositions of layer `layer`'s KFAC factors A and G, computed once per fit and shared with the sampler (the evidence reads them). */
+  kfacEigen(layer: number): { a: SymmetricEigen; g: SymmetricEigen } {
+    const factors = this.curvature.kfac![layer];
+    const name = this.network.layers[layer].name;
+    return { a: cachedEigen(factors.a, `KFAC factor A of layer ${name}`), g: cachedEigen(factors.g, `KFAC factor G of layer ${name}`) };
+  }
+
   /**
    * For eigenbasis structures (kfac exact, efb): Q_A, Q_G and the standard
    * deviations 1/√(N·λ + τ) of the coefficients in that basis.

@@ -1,0 +1,292 @@
+/**
+ * The Laplace marginal likelihood (evidence) and its post-hoc optimisation
+ * over the prior precision (MacKay 1992; Immer et al. 2021; Laplace Redux).
+ *
+ * With the prior N(0, τ_l⁻¹·I) on the P_l entries of each perturbed layer's W̄
+ * (bias row included) and the posterior precision H = blockdiag_l(H_l), H_l
+ * the layer's precision for the structure (N·F_l + τ_l·I, or the original's
+ * per-factor damping),
+ *
+ *   log p(D) ≈ log p(D | W*) + Σ_l [ −(τ_l/2)‖W*_l‖² + (P_l/2) log τ_l ] − ½ Σ_l log det H_l,
+ *
+ * with log p(D | W*) = −N × (mean cross-entropy of the fitting data at W*).
+ * Exactly: log p(D) ≈ log p(D|W*) + log N(W*; 0, τ⁻¹I) + (P/2) log 2π − ½ log det H,
+ * and log N(W*; 0, τ⁻¹I) = −(P/2) log 2π + (P/2) log τ − (τ/2)‖W*‖², so the
+ * 2π terms cancel and no constant is left out. Last-layer Laplace perturbs only
+ * the last layer, so P, ‖W*‖² and log det H run over that layer alone.
+ *
+ * log det H_l, from eigenvalues or diagonals, never a P × P matrix (λ < 0 from
+ * rounding clamped at 0, as posterior.ts does):
+ *  - diag:              Σ_k log(N d_k + τ_l);
+ *  - kfac, 'exact':     Σ_ij log(N λ_A,i λ_G,j + τ_l);
+ *  - kfac, 'per-factor' (H_l = (√N A + √τ_l I) ⊗ (√N G + √τ_l I), A rows × rows, G cols × cols):
+ *                       cols · Σ_i log(√N λ_A,i + √τ_l) + rows · Σ_j log(√N λ_G,j + √τ_l);
+ *  - efb:               Σ_ij log(N Λ_ij + τ_l);
+ *  - last-layer:        Σ_k log(N λ_k + τ) over the eigenvalues of the last layer's Fisher.
+ *
+ * Each layer's terms depend on its own τ_l alone, so the evidence separates
+ * over layers and per-layer τ is found one layer at a time. In t = log τ each
+ * layer's term has a decreasing derivative (for N·F + τI it is
+ * ½[Σ_k Nλ_k/(Nλ_k + τ) − τ‖W*‖²], MacKay's γ − τ‖W*‖²), so it is unimodal and
+ * a bracketing scan followed by golden-section search finds its maximum.
+ */
+import type { SymmetricEigen } from '../linalg/index.ts';
+import { PosteriorError, type Posterior } from './posterior.ts';
+
+/** Which end of the search range an optimum stopped at. */
+export type RangeEdge = 'low' | 'high';
+
+/** What one layer contributes, apart from τ_l: its parameter count, ‖W*_l‖², and log det of its precision as a function of τ_l. */
+interface LayerTerms {
+  layer: number;
+  parameters: number;
+  squaredNorm: number;
+  logDet(tau: number): number;
+}
+
+const clamped = (values: ArrayLike<number>) => Float64Array.from(values, (value) => Math.max(value, 0));
+
+/** Σ_k log(values_k + τ). */
+function sumLogShifted(values: Float64Array, tau: number): number {
+  let sum = 0;
+  for (let k = 0; k < values.length; k++) sum += Math.log(values[k] + tau);
+  return sum;
+}
+
+function scaled(values: Float64Array, factor: number): Float64Array {
+  return values.map((value) => value * factor);
+}
+
+/** N λ_A,i λ_G,j for all (i, j), row-major. */
+function kroneckerValues(a: SymmetricEigen, g: SymmetricEigen, n: number): Float64Array {
+  const sa = clamped(a.values);
+  const sg = clamped(g.values);
+  const out = new Float64Array(sa.length * sg.length);
+  for (let i = 0; i < sa.length; i++) for (let j = 0; j < sg.length; j++) out[i * sg.length + j] = n * sa[i] * sg[j];
+  return out;
+}
+
+/** log det of layer `layer`'s block of the posterior precision at data scale n, as a function of that layer's τ. */
+function layerLogDet(posterior: Posterior, layer: number, n: number): (tau: number) => number {
+  const { rows, cols } = posterior.shape(layer);
+  switch (posterior.structure) {
+    case 'diag': {
+      const values = scaled(clamped(posterior.curvature.diag![layer]), n);
+      return (tau) => sumLogShifted(values, tau);
+    }
+    case 'last-layer': {
+      const values = scaled(clamped(posterior.lastLayerEigen().values), n);
+      return (tau) => sumLogShifted(values, tau);
+    }
+    case 'efb': {
+      const values = scaled(clamped(posterior.curvature.efb![layer].diagonal), n);
+      return (tau) => sumLogShifted(values, tau);
+    }
+    case 'kfac': {
+      const { a, g } = posterior.kfacEigen(layer);
+      if (posterior.spec.kfacDamping === 'per-factor') {
+        // log det(X ⊗ Y) = dim(Y)·log det X + dim(X)·log det Y.
+        const root = Math.sqrt(n);
+        const sa = scaled(clamped(a.values), root);
+        const sg = scaled(clamped(g.values), root);
+        return (tau) => {
+          const rootTau = Math.sqrt(tau);
+          return cols * sumLogShifted(sa, rootTau) + rows * sumLogShifted(sg, rootTau);
+        };
+      }
+      const values = kroneckerValues(a, g, n);
+      return (tau) => sumLogShifted(values, tau);
+    }
+  }
+}
+
+function layerTerms(posterior: Posterior, n: number): LayerTerms[] {
+  return posterior.perturbedLayers.map((layer) => {
+    let squaredNorm = 0;
+    for (const value of posterior.mapWeights[layer].dataSync()) squaredNorm += value * value;
+    return { layer, parameters: posterior.network.parameterCount(layer), squaredNorm, logDet: layerLogDet(posterior, layer, n) };
+  });
+}
+
+/** The τ-dependent part of the evidence from one layer: −(τ/2)‖W*‖² + (P/2) log τ − ½ log det H(τ). */
+function layerEvidence(terms: LayerTerms, tau: number): number {
+  return -0.5 * tau * terms.squaredNorm + 0.5 * terms.parameters * Math.log(tau) - 0.5 * terms.logDet(tau);
+}
+
+/** log det of layer `layer`'s block of the posterior precision, at the posterior's N and that layer's τ. */
+export function layerLogDetPrecision(posterior: Posterior, layer: number): number {
+  if (!posterior.perturbedLayers.includes(layer)) throw new PosteriorError(`Layer ${layer} is not perturbed by this ${posterior.structure} posterior, so it has no block in its precision.`);
+  return layerLogDet(posterior, layer, posterior.n)(posterior.tauOf(layer));
+}
+
+/** log det of the posterior precision over the perturbed layers (block-diagonal: the sum of the layers' blocks). */
+export function logDetPrecision(posterior: Posterior): number {
+  return posterior.perturbedLayers.reduce((sum, layer) => sum + layerLogDetPrecision(posterior, layer), 0);
+}
+
+export interface EvidenceOptions {
+  /** log p(D | W*); default −N × the mean cross-entropy the fit recorded at W*. */
+  logLikelihood?: number;
+}
+
+function dataTerm(posterior: Posterior, n: number, options: EvidenceOptions): number {
+  if (options.logLikelihood !== undefined) {
+    if (!Number.isFinite(options.logLikelihood)) throw new PosteriorError(`logLikelihood must be a finite number, got ${options.logLikelihood}.`);
+    return options.logLikelihood;
+  }
+  const meanLoss = posterior.curvature.meanLoss;
+  if (meanLoss === undefined) throw new PosteriorError('This fit did not record its mean loss at W* (files written before it was, lack it), so log p(D | W*) is unknown; refit the curvature or pass logLikelihood.');
+  return -n * meanLoss;
+}
+
+/**
+ * The Laplace log marginal likelihood
+ *   log p(D | W*) + Σ_l [−(τ_l/2)‖W*_l‖² + (P_l/2) log τ_l] − ½ log det H
+ * over the perturbed layers (see the top of this file; the 2π terms cancel).
+ */
+export function logMarginalLikelihood(posterior: Posterior, options: EvidenceOptions = {}): number {
+  const likelihood = dataTerm(posterior, posterior.n, options);
+  return layerTerms(posterior, posterior.n).reduce((sum, terms) => sum + layerEvidence(terms, posterior.tauOf(terms.layer)), likelihood);
+}
+
+export interface OptimizeEvidenceOptions extends EvidenceOptions {
+  /** One τ per layer (the evidence separates over layers) instead of one for all. */
+  perLayer?: boolean;
+  /** Data-term scale N, held fixed; default the posterior's N. Pass the training-set size. */
+  n?: number;
+  /** Range of log10 τ searched; default [−4, 10]. */
+  range?: [number, number];
+  /** Step of the bracketing scan in log10 τ; default 0.25. */
+  scanStep?: number;
+  /** Width in log10 τ to which the golden-section search narrows the optimum; default 1e-6. */
+  tolerance?: number;
+}
+
+export interface EvidenceOptimum {
+  perLayer: boolean;
+  n: number;
+  /** The optimal τ, or per layer (one per parameter layer; layers the posterior does not perturb keep their τ). */
+  tau: number | number[];
+  logEvidence: number;
+  /** The posterior at (n, tau). */
+  posterior: Posterior;
+  range: [number, number];
+  /** Per optimised τ (one, or one per parameter layer): the range's edge it stopped at, or null when inside. */
+  edges: (RangeEdge | null)[];
+  /** True when any optimum lies on the range's edge: widen the range. */
+  atEdge: boolean;
+  /** Evaluations of a layer's (or, for scalar τ, all layers') evidence terms. */
+  evaluations: number;
+  /** Golden-section iterations, summed over the optimised τ. */
+  iterations: number;
+}
+
+/**
+ * Maximum of a unimodal f on [low, high] (in log10 τ): a scan every `step`
+ * brackets it between the best grid point's neighbours, golden-section search
+ * narrows the bracket to `tolerance`.
+ */
+function maximise(f: (t: number) => number, low: number, high: number, step: number, tolerance: number): { t: number; value: number; edge: RangeEdge | null; evaluations: number; iterations: number } {
+  const intervals = Math.max(1, Math.ceil((high - low) / step - 1e-9));
+  const grid = Array.from({ length: intervals + 1 }, (_, k) => (k === intervals ? high : low + (k * (high - low)) / intervals));
+  const values = grid.map(f);
+  let evaluations = grid.length;
+  let best = 0;
+  values.forEach((value, k) => {
+    if (value > values[best] || Number.isNaN(values[best])) best = k;
+  });
+  let a = grid[Math.max(best - 1, 0)];
+  let b = grid[Math.min(best + 1, intervals)];
+  const ratio = (Math.sqrt(5) - 1) / 2;
+  let c = b - ratio * (b - a);
+  let d = a + ratio * (b - a);
+  let fc = f(c);
+  let fd = f(d);
+  evaluations += 2;
+  let iterations = 0;
+  while (b - a > tolerance) {
+    if (fc >= fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - ratio * (b - a);
+      fc = f(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + ratio * (b - a);
+      fd = f(d);
+    }
+    evaluations++;
+    iterations++;
+  }
+  let t = (a + b) / 2;
+  let value = f(t);
+  evaluations++;
+  // The range's ends are candidates too: golden section never evaluates the bracket's own ends.
+  for (const end of [low, high]) {
+    const endValue = end === low ? values[0] : values[intervals];
+    if (endValue >= value) {
+      t = end;
+      value = endValue;
+    }
+  }
+  const edge: RangeEdge | null = t - low <= tolerance ? 'low' : high - t <= tolerance ? 'high' : null;
+  return { t, value, edge, evaluations, iterations };
+}
+
+/**
+ * Post-hoc prior precision by the marginal likelihood (Laplace Redux): N fixed
+ * (the training-set size), log τ maximised, one τ for all layers or one per
+ * layer. Each evaluation costs eigenvalue sums only.
+ */
+export function optimizeMarginalLikelihood(posterior: Posterior, options: OptimizeEvidenceOptions = {}): EvidenceOptimum {
+  const n = options.n ?? posterior.n;
+  const range = options.range ?? [-4, 10];
+  const step = options.scanStep ?? 0.25;
+  const tolerance = options.tolerance ?? 1e-6;
+  if (!(Number.isFinite(n) && n > 0)) throw new PosteriorError(`N must be a positive finite number, got ${n}.`);
+  if (!(range.length === 2 && Number.isFinite(range[0]) && Number.isFinite(range[1]) && range[0] < range[1])) throw new PosteriorError(`The log10 τ range must be two finite numbers, low < high, got [${range.join(', ')}].`);
+  if (!(step > 0 && Number.isFinite(step))) throw new PosteriorError(`The scan step must be a positive number of decades, got ${step}.`);
+  if (!(tolerance > 0 && Number.isFinite(tolerance))) throw new PosteriorError(`The tolerance must be a positive number of decades, got ${tolerance}.`);
+  // Checked before any eigendecomposition, so a missing data term fails fast.
+  dataTerm(posterior, n, options);
+  const [low, high] = range;
+  const terms = layerTerms(posterior, n);
+  let evaluations = 0;
+  let iterations = 0;
+  let tau: number | number[];
+  let edges: (RangeEdge | null)[];
+  if (options.perLayer) {
+    const layerTau = posterior.network.layers.map((_, layer) => posterior.tauOf(layer));
+    edges = layerTau.map(() => null);
+    for (const layer of terms) {
+      const best = maximise((t) => layerEvidence(layer, 10 ** t), low, high, step, tolerance);
+      layerTau[layer.layer] = 10 ** best.t;
+      edges[layer.layer] = best.edge;
+      evaluations += best.evaluations;
+      iterations += best.iterations;
+    }
+    tau = layerTau;
+  } else {
+    const best = maximise((t) => terms.reduce((sum, layer) => sum + layerEvidence(layer, 10 ** t), 0), low, high, step, tolerance);
+    tau = 10 ** best.t;
+    edges = [best.edge];
+    evaluations = best.evaluations;
+    iterations = best.iterations;
+  }
+  const optimum = posterior.withHyperparameters(n, tau);
+  return {
+    perLayer: options.perLayer ?? false,
+    n,
+    tau,
+    logEvidence: logMarginalLikelihood(optimum, options),
+    posterior: optimum,
+    range: [low, high],
+    edges,
+    atEdge: edges.some((edge) => edge !== null),
+    evaluations,
+    iterations,
+  };
+}
