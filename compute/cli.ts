@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendEnvVar, backendNames, describeBackend, startBackend } from './backend/index.ts';
+import { defaultWorkers, planWorkers } from './backend/native.ts';
 import { z } from 'zod';
 import { checkResults } from './artifacts/check.ts';
 import { writeJsonArtifact } from './artifacts/json.ts';
@@ -36,7 +37,7 @@ Options of run:
   --profile NAME   ${profileNames.join(' | ')} (default full; only full may write to results/)
   --only LIST      comma-separated experiments: ${experimentNames.join(', ')}
   --out DIR        where artifacts go (default: results/ for full, .cache/out/<profile> otherwise)
-  --workers N      worker threads, each with its own backend (default 2 on wasm/cpu, 1 on native backends; 0 runs in this thread)
+  --workers N      worker threads, each with its own backend (default 2 on cpu, wasm and node, 1 on gpu; 0 runs in this thread)
   --models LIST    with --only laplace, ensemble or landscape: only these models (comma-separated)
   --data LIST      with --only laplace, ensemble or landscape: only these data sets (comma-separated)
 
@@ -89,7 +90,7 @@ function parseNames(value: string | undefined, known: readonly string[], what: s
 }
 
 function workerCount(value: string | undefined, backend: string): number {
-  if (value === undefined) return backend === 'wasm' || backend === 'cpu' ? 2 : 1;
+  if (value === undefined) return defaultWorkers(backend);
   const count = Number(value);
   if (!Number.isInteger(count) || count < 0 || count > 64) throw new UsageError(`--workers must be an integer from 0 to 64, got "${value}".`);
   return count;
@@ -109,6 +110,8 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   }
   const selected = (model: string) => !chosenModels || chosenModels.includes(model);
   const datasets = profile.datasets.filter((dataset) => !chosenData || chosenData.includes(dataset));
+  // The native backend sizes its thread pool for the workers before it starts.
+  planWorkers(values.workers === undefined ? defaultWorkers('node') : Number(values.workers));
   const backend = await startBackend(values.backend);
   console.log(`${describeBackend(backend)}; profile ${profile.name}; writing to ${outDir}`);
   const settings: RunSettings = { profile: profile.name, backend: backend.name, cacheDir: resolve(values.cache ?? '.cache') };

@@ -2,13 +2,15 @@
  * Chooses and starts a TensorFlow.js backend. Order when nothing is forced:
  * tfjs-node-gpu (only if a CUDA device answers), tfjs-node (native CPU),
  * wasm, then the plain JavaScript cpu backend. The two native packages are
- * optional dependencies: on machines where they cannot install, the import
- * fails and we fall through.
+ * optional dependencies whose binding `npm run setup -- --native` (or
+ * `--native-gpu`) builds; where it is not built we fall through without
+ * loading the package (native.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradient functions in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
 import { registerGradientFixes } from './gradients.ts';
+import { nativeBinding, nvidiaDriverPresent, prepareNativeEnvironment, type NativePackage } from './native.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 
 export const backendNames = ['gpu', 'node', 'wasm', 'cpu'] as const;
@@ -86,8 +88,8 @@ async function tryStart(name: BackendName): Promise<BackendInfo | null> {
   const coreVersion = tf.version_core;
   switch (name) {
     case 'gpu': {
-      const gpu = await importOptional('@tensorflow/tfjs-node-gpu');
-      if (!gpu) return null;
+      if (!nvidiaDriverPresent()) throw new BackendError('no NVIDIA driver on this machine');
+      const gpu = await loadNative('@tensorflow/tfjs-node-gpu');
       await tf.setBackend('tensorflow');
       await tf.ready();
       const backend = tf.backend() as unknown as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
@@ -97,8 +99,7 @@ async function tryStart(name: BackendName): Promise<BackendInfo | null> {
       return { name, tfName: 'tensorflow', version: packageVersion(gpu), coreVersion };
     }
     case 'node': {
-      const native = await importOptional('@tensorflow/tfjs-node');
-      if (!native) return null;
+      const native = await loadNative('@tensorflow/tfjs-node');
       await tf.setBackend('tensorflow');
       await tf.ready();
       return { name, tfName: 'tensorflow', version: packageVersion(native), coreVersion };
@@ -119,15 +120,20 @@ async function tryStart(name: BackendName): Promise<BackendInfo | null> {
   }
 }
 
-/** Import a package that may be absent; null when it is not installed. */
-async function importOptional(specifier: string): Promise<Record<string, unknown> | null> {
-  try {
-    return (await import(specifier)) as Record<string, unknown>;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return null;
-    throw error;
-  }
+let nativeLoaded: NativePackage | null = null;
+
+/**
+ * Load a native package whose binding is built. A process holds one
+ * libtensorflow: once a package has loaded (even if its backend was then
+ * refused, as the GPU package without a device), the other is not loaded beside it.
+ */
+async function loadNative(name: NativePackage): Promise<Record<string, unknown>> {
+  if (nativeLoaded && nativeLoaded !== name) throw new BackendError(`${nativeLoaded}'s TensorFlow is already loaded in this process`);
+  const binding = nativeBinding(name);
+  if ('missing' in binding) throw new BackendError(binding.missing);
+  prepareNativeEnvironment();
+  nativeLoaded = name;
+  return (await import(name)) as Record<string, unknown>;
 }
 
 function packageVersion(module: Record<string, unknown>): string {
