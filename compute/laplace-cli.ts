@@ -16,9 +16,17 @@
  *    the mc Fisher, --kfac-damping on a non-kfac posterior, --samples with the
  *    map or probit predictive, --difference off the linearised one. --seed is
  *    accepted everywhere (harmless when unused).
+ *  - Defaults a new user can trust: fit's N is the size of the training split
+ *    (55,000, also with --subset, which only thins the curvature's estimate),
+ *    τ the one that maximises the marginal likelihood; predict and tune use the
+ *    GLM predictive with the probit link. A sampled prediction far less accurate
+ *    than the deterministic network on the same images draws a warning naming
+ *    the remedy (the posterior is too wide to sample).
  *  - tune may write over its own --posterior (the file is read first and
  *    replaced atomically), and notes on stderr when the chosen point lies on
  *    an edge of the grid, since a wider range could then do better.
+ *    `tune --objective marglik` needs no validation data: it keeps N and
+ *    maximises the evidence over τ (one, or one per layer with --per-layer).
  *  - predict writes probabilities as an array of arrays, one row of class
  *    probabilities per example, in the split's order, with the labels beside
  *    them; numbers carry the JSON writer's 6 significant digits.
@@ -32,10 +40,15 @@ import { backendEnvVar, backendNames, startBackend } from './backend/index.ts';
 import { datasetInfo, datasetNames, isDatasetName, loadDataset, subset, type DatasetName, type ImageSet } from './data/index.ts';
 import {
   curvatureKinds,
+  defaultGridSize,
+  defaultLinkSamples,
+  defaultLogNRange,
+  defaultLogTauRange,
   defaultSamples,
   finiteDifferences,
   fisherTypes,
   fitLaplace,
+  glmLinks,
   imageData,
   kfacDampings,
   loadLaplace,
@@ -45,10 +58,11 @@ import {
   type CurvatureKind,
   type FiniteDifference,
   type FisherType,
+  type GlmLink,
   type KfacDamping,
   type LaplaceModel,
   type PredictiveType,
-  type SearchObjective,
+  type SearchEdge,
 } from './laplace/index.ts';
 import { accuracy, calibration, negativeLogLikelihood } from './metrics/index.ts';
 import { loadCheckpoint } from './models/checkpoint.ts';
@@ -89,40 +103,54 @@ Options:
                         another one is allowed and draws a warning)
   --fisher TYPE         ${list(fisherTypes)} (default mc)
   --mc-samples M        label draws per input for the mc Fisher (default 1)
-  --n N                 data-term scale N (default: the number of fitting examples)
-  --tau T               prior precision τ (default 1)
+  --n N                 data-term scale N (default: the size of the training split, 55,000,
+                        also with --subset, which fits the curvature on fewer examples)
+  --tau T               prior precision τ (default: the τ that maximises the marginal likelihood at N)
   --kfac-damping MODE   ${list(kfacDampings)} (kfac only; default exact)
   --subset K            fit on the first K training examples
   --seed S              seed of the mc Fisher's label draws (default 0)
   --backend NAME        ${list(backendNames)} (default: the first that starts; also ${backendEnvVar})
   --help                this text
 
-Prints one line: structure, layers, N, τ, Fisher type, seconds.
+Prints one line: structure, layers, N, τ (and where each came from), Fisher type, seconds.
 `;
 
 /** Predictives that depend on N and τ, so a search over them means something. */
-const tunablePredictives = ['linearised', 'sampled', 'probit'] as const;
+const tunablePredictives = ['glm', 'linearised', 'sampled', 'probit'] as const;
+/** tune's objectives: the validation ones of the search, and the marginal likelihood, which needs no validation data. */
+const tuneObjectives = [...searchObjectives, 'marglik'] as const;
+type TuneObjective = (typeof tuneObjectives)[number];
 
 const tuneUsage = `Usage: npm run laplace -- tune --posterior FILE --data NAME --out FILE [options]
+       npm run laplace -- tune --posterior FILE --objective marglik --out FILE [--per-layer] [--n N] [--log-tau LOW,HIGH]
 
 Searches log₁₀ N and log₁₀ τ on a grid, scores every point on the validation
 split (the 5,000 training images held out of fitting), and writes the
-posterior at the best point. The curvature is reused, not refitted.
+posterior at the best point. The curvature is reused, not refitted. With the
+GLM predictive and the probit link (the default) the network runs once over
+the validation images and every further grid point costs only arithmetic.
+
+With --objective marglik, N stays fixed (the posterior's, or --n) and τ
+maximises the Laplace marginal likelihood; no validation data is read.
 
 Required:
   --posterior FILE      posterior file written by \`npm run laplace -- fit\`
-  --data NAME           ${list(datasetNames)}
+  --data NAME           ${list(datasetNames)} (not with marglik)
   --out FILE            posterior file to write at the chosen N and τ (atomically; may be --posterior itself)
 
 Options:
-  --objective NAME      ${list(searchObjectives)} (default nll; error+ece is the original study's
-                        validation error % + ECE %)
-  --predictive TYPE     ${list(tunablePredictives)} (default linearised; probit needs a last-layer posterior)
-  --samples T           weight samples per grid point for sampled and linearised (default 8)
+  --objective NAME      ${list(tuneObjectives)} (default nll; error+ece is the original study's
+                        validation error % + ECE %; marglik the evidence, at fixed N)
+  --per-layer           marglik only: one τ per layer instead of one for all
+  --n N                 marglik only: the N to hold fixed (default: the posterior's)
+  --predictive TYPE     ${list(tunablePredictives)} (default glm; probit needs a last-layer posterior)
+  --link NAME           the glm predictive's link: ${list(glmLinks)} (default probit; mc re-runs the network at every point)
+  --samples T           weight samples per grid point for sampled and linearised, draws for glm with mc (default 8)
   --difference D        how the linearised predictive takes J·δ: ${list(finiteDifferences)} (default central)
-  --grid K              grid points per axis (default 7)
-  --log-n LOW,HIGH      range of log₁₀ N (default 0,8)
-  --log-tau LOW,HIGH    range of log₁₀ τ (default -4,6)
+  --grid K              grid points per axis (default ${defaultGridSize.cached} for glm with probit, 0.5 decades a step;
+                        ${defaultGridSize.direct} for the predictives that re-run the network at every point)
+  --log-n LOW,HIGH      range of log₁₀ N (default ${defaultLogNRange.join(',')})
+  --log-tau LOW,HIGH    range of log₁₀ τ (default ${defaultLogTauRange.join(',')}; also marglik's range)
   --subset K            score on the first K validation examples (default all)
   --seed S              seed of the weight samples, the same at every grid point (default 0)
   --surface FILE        also write every grid point's error, ECE and NLL as JSON
@@ -143,8 +171,11 @@ Required:
 
 Options:
   --split NAME          ${list(splitNames)} (default test)
-  --predictive TYPE     ${list(predictiveTypes)} (default sampled; probit needs a last-layer posterior)
-  --samples T           weight samples for sampled and linearised (default ${defaultSamples})
+  --predictive TYPE     ${list(predictiveTypes)} (default glm: the linearised network in closed form;
+                        probit needs a last-layer posterior)
+  --link NAME           the glm predictive's link: ${list(glmLinks)} (default probit)
+  --samples T           weight samples for sampled and linearised (default ${defaultSamples});
+                        draws of the logit Gaussian for glm with --link mc (default ${defaultLinkSamples})
   --seed S              seed of the weight samples (default 0)
   --difference D        how the linearised predictive takes J·δ: ${list(finiteDifferences)} (default central;
                         forward costs one pass per sample instead of two, at an error of about 1e-4 in p)
@@ -158,7 +189,9 @@ Options:
 The JSON holds "probabilities" as an array of arrays ([examples][classes],
 one row per example in the split's order), "labels", "metrics" (accuracy,
 nll in nats, ece over ${eceBins} equal-width confidence bins), and what produced
-them (data, posterior, predictive). Prints accuracy, NLL and ECE.
+them (data, posterior, predictive). Prints accuracy, NLL and ECE; with the
+sampled predictive, warns when its accuracy falls far below the deterministic
+network's on the same images (the posterior is then too wide to sample).
 `;
 
 export class UsageError extends Error {
@@ -174,6 +207,8 @@ const options = {
   fisher: { type: 'string' },
   'mc-samples': { type: 'string' },
   predictive: { type: 'string' },
+  link: { type: 'string' },
+  'per-layer': { type: 'boolean' },
   samples: { type: 'string' },
   difference: { type: 'string' },
   n: { type: 'string' },
@@ -196,8 +231,8 @@ type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean
 
 const commandOptions: Record<CommandName, readonly OptionName[]> = {
   fit: ['checkpoint', 'data', 'curvature', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
-  tune: ['posterior', 'data', 'objective', 'predictive', 'samples', 'difference', 'grid', 'log-n', 'log-tau', 'subset', 'seed', 'surface', 'backend', 'out', 'help'],
-  predict: ['posterior', 'data', 'split', 'predictive', 'samples', 'difference', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
+  tune: ['posterior', 'data', 'objective', 'per-layer', 'n', 'predictive', 'link', 'samples', 'difference', 'grid', 'log-n', 'log-tau', 'subset', 'seed', 'surface', 'backend', 'out', 'help'],
+  predict: ['posterior', 'data', 'split', 'predictive', 'link', 'samples', 'difference', 'n', 'tau', 'kfac-damping', 'subset', 'seed', 'backend', 'out', 'help'],
 };
 
 const negativeNumber = /^-(\d|\.\d)/;
@@ -305,7 +340,7 @@ interface FitSettings {
   fisher: FisherType;
   mcSamples: number | undefined;
   n: number | undefined;
-  tau: number;
+  tau: number | undefined;
   kfacDamping: KfacDamping | undefined;
   subset: number | undefined;
   seed: number;
@@ -327,7 +362,7 @@ function fitSettings(values: Values): FitSettings {
     fisher,
     mcSamples,
     n: values.n === undefined ? undefined : positiveNumber('n', values.n),
-    tau: values.tau === undefined ? 1 : positiveNumber('tau', values.tau),
+    tau: values.tau === undefined ? undefined : positiveNumber('tau', values.tau),
     kfacDamping,
     subset: values.subset === undefined ? undefined : positiveInteger('subset', values.subset),
     seed: seedValue(values.seed),
@@ -346,7 +381,8 @@ async function fitCommand(values: Values): Promise<void> {
     if (recorded !== undefined && recorded !== dataset) {
       console.error(`warning: checkpoint ${settings.checkpoint} was trained on ${recorded}, but the posterior is fitted on ${dataset}; continuing, since fitting on other data is allowed.`);
     }
-    const train = firstExamples(loadDataset(dataset).train, settings.subset, `the ${dataset} training split`);
+    const split = loadDataset(dataset).train;
+    const train = firstExamples(split, settings.subset, `the ${dataset} training split`);
     checkInputs(model.inputs[0].shape.slice(1), model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0, train, dataset, `The checkpoint's model`);
     const board = new ProgressBoard();
     const task = `fit ${settings.curvature} on ${train.name}`;
@@ -355,8 +391,9 @@ async function fitCommand(values: Values): Promise<void> {
       curvature: settings.curvature,
       fisher: settings.fisher,
       mcSamples: settings.mcSamples,
-      n: settings.n,
-      tau: settings.tau,
+      // N is the whole split's size: a subset only thins the estimate of the mean Fisher, not the data it stands for.
+      n: settings.n ?? split.count,
+      tau: settings.tau ?? 'marglik',
       kfacDamping: settings.kfacDamping,
       seed: settings.seed,
       onProgress: (done, total) => board.update({ task, done, total, unit: 'examples' }),
@@ -369,7 +406,8 @@ async function fitCommand(values: Values): Promise<void> {
       const fisherText = settings.fisher === 'mc' ? `mc Fisher (${laplace.posterior.curvature.mcSamples} per input)` : `${settings.fisher} Fisher`;
       console.log(
         `${settings.curvature} posterior over ${layers.length} layers (${layers.join(', ')}) from ${train.count} examples of ${train.name}: ` +
-          `N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}, ${fisherText}, ${seconds.toFixed(1)} s on ${backend.name}; wrote ${settings.out}`,
+          `N = ${formatNumber(laplace.n)}${settings.n === undefined ? ` (the size of the ${dataset} training split; --n sets it)` : ''}, ` +
+          `τ = ${formatNumber(laplace.tau)}${settings.tau === undefined ? ' (maximises the marginal likelihood at N; --tau sets it)' : ''}, ${fisherText}, ${seconds.toFixed(1)} s on ${backend.name}; wrote ${settings.out}`,
       );
     } finally {
       laplace.dispose();
@@ -381,9 +419,12 @@ async function fitCommand(values: Values): Promise<void> {
 
 interface TuneSettings {
   posterior: string;
-  data: DatasetName;
-  objective: SearchObjective;
+  data: DatasetName | undefined;
+  objective: TuneObjective;
+  perLayer: boolean;
+  n: number | undefined;
   predictive: (typeof tunablePredictives)[number];
+  link: GlmLink;
   samples: number;
   difference: FiniteDifference;
   grid: number;
@@ -395,28 +436,49 @@ interface TuneSettings {
   out: string;
 }
 
+/** Options of the validation search that mean nothing to the marginal likelihood. */
+const searchOnlyOptions: OptionName[] = ['data', 'predictive', 'link', 'samples', 'difference', 'grid', 'log-n', 'subset', 'surface'];
+
 function tuneSettings(values: Values): TuneSettings {
   const posterior = required('tune', values.posterior, '--posterior FILE (written by `npm run laplace -- fit`)');
-  const data = datasetName(required('tune', values.data, `--data (one of ${datasetNames.join(', ')})`));
-  if (values.predictive === 'map') throw new UsageError('The map predictive does not depend on N and τ, so there is nothing to tune; use linearised, sampled or probit.');
-  const predictive = choice('predictive', values.predictive ?? 'linearised', tunablePredictives);
-  if (values.samples !== undefined && predictive === 'probit') throw new UsageError('--samples applies only to the sampled and linearised predictives, not probit; drop it.');
-  if (values.difference !== undefined && predictive !== 'linearised') throw new UsageError(`--difference applies only to the linearised predictive, not ${predictive}; drop it.`);
+  const objective = choice('objective', values.objective ?? 'nll', tuneObjectives);
   const out = outputPath('tune', values.out);
+  const logTau = values['log-tau'] === undefined ? defaultLogTauRange : range('log-tau', values['log-tau']);
+  if (objective === 'marglik') {
+    const foreign = searchOnlyOptions.find((option) => values[option] !== undefined);
+    if (foreign) throw new UsageError(`--${foreign} applies to the validation search, not to --objective marglik, which reads no validation data; drop it.`);
+    if (logTau[0] === logTau[1]) throw new UsageError(`--log-tau must span a range for marglik, got "${values['log-tau']}".`);
+  } else {
+    if (values['per-layer']) throw new UsageError('--per-layer applies only to --objective marglik; drop it.');
+    if (values.n !== undefined) throw new UsageError('--n applies only to --objective marglik (the validation search searches N); use --log-n to set its range.');
+  }
+  const data = objective === 'marglik' ? undefined : datasetName(required('tune', values.data, `--data (one of ${datasetNames.join(', ')})`));
+  if (values.predictive === 'map') throw new UsageError('The map predictive does not depend on N and τ, so there is nothing to tune; use glm, linearised, sampled or probit.');
+  const predictive = choice('predictive', values.predictive ?? 'glm', tunablePredictives);
+  if (values.link !== undefined && predictive !== 'glm') throw new UsageError(`--link applies only to the glm predictive, not ${predictive}; drop it.`);
+  const link = choice('link', values.link ?? 'probit', glmLinks);
+  if (values.samples !== undefined && (predictive === 'probit' || (predictive === 'glm' && link === 'probit'))) {
+    throw new UsageError(`--samples applies to the sampled and linearised predictives and to glm with --link mc, not ${predictive === 'glm' ? 'glm with the probit link' : predictive}; drop it.`);
+  }
+  if (values.difference !== undefined && predictive !== 'linearised') throw new UsageError(`--difference applies only to the linearised predictive, not ${predictive}; drop it.`);
   const surface = values.surface === undefined ? undefined : outputPath('tune', values.surface, 'surface');
   if (surface !== undefined) {
     if (resolve(surface) === resolve(posterior) || resolve(surface) === resolve(out)) throw new UsageError('--surface must be another file than the posterior files; pass another path.');
   }
+  const cached = predictive === 'glm' && link === 'probit';
   return {
     posterior,
     data,
-    objective: choice('objective', values.objective ?? 'nll', searchObjectives),
+    objective,
+    perLayer: values['per-layer'] === true,
+    n: values.n === undefined ? undefined : positiveNumber('n', values.n),
     predictive,
-    samples: values.samples === undefined ? 8 : positiveInteger('samples', values.samples),
+    link,
+    samples: values.samples === undefined ? (predictive === 'glm' ? defaultLinkSamples : 8) : positiveInteger('samples', values.samples),
     difference: choice('difference', values.difference ?? 'central', finiteDifferences),
-    grid: values.grid === undefined ? 7 : positiveInteger('grid', values.grid),
-    logN: values['log-n'] === undefined ? [0, 8] : range('log-n', values['log-n']),
-    logTau: values['log-tau'] === undefined ? [-4, 6] : range('log-tau', values['log-tau']),
+    grid: values.grid === undefined ? (cached ? defaultGridSize.cached : defaultGridSize.direct) : positiveInteger('grid', values.grid),
+    logN: values['log-n'] === undefined ? defaultLogNRange : range('log-n', values['log-n']),
+    logTau,
     subset: values.subset === undefined ? undefined : positiveInteger('subset', values.subset),
     seed: seedValue(values.seed),
     surface,
@@ -429,56 +491,68 @@ async function tuneCommand(values: Values): Promise<void> {
   const backend = await startBackend(values.backend);
   const loaded = await loadLaplace(settings.posterior);
   try {
+    if (settings.objective === 'marglik') return await tuneByEvidence(loaded, settings, backend.name);
     const structure = loaded.posterior.structure;
     if (settings.predictive === 'probit' && structure !== 'last-layer') {
-      throw new UsageError(`The probit predictive needs a last-layer posterior, but ${settings.posterior} holds a ${structure} posterior; use linearised or sampled.`);
+      throw new UsageError(`The probit predictive needs a last-layer posterior, but ${settings.posterior} holds a ${structure} posterior; use glm, linearised or sampled.`);
     }
-    const set = firstExamples(loadDataset(settings.data).validation, settings.subset, `the ${settings.data} validation split`);
+    const objective = settings.objective;
+    const set = firstExamples(loadDataset(settings.data!).validation, settings.subset, `the ${settings.data} validation split`);
     const network = loaded.posterior.network;
-    checkInputs([...network.inputShape], network.classes, set, settings.data, `The posterior's model`);
+    checkInputs([...network.inputShape], network.classes, set, settings.data!, `The posterior's model`);
     const board = new ProgressBoard();
     const task = `tune ${structure} on ${set.name}`;
     const started = performance.now();
-    const { model: tuned, search } = await loaded.tune(imageData(set), settings.objective, {
+    const { model: tuned, search } = await loaded.tune(imageData(set), objective, {
       method: 'grid',
       gridSize: settings.grid,
       logNRange: settings.logN,
       logTauRange: settings.logTau,
       predictive: settings.predictive,
+      link: settings.link,
       samples: settings.samples,
       seed: settings.seed,
       difference: settings.difference,
-      onProgress: (done, total) => board.update({ task, done, total, unit: 'grid points' }),
+      onProgress: (done, total) => board.update({ task, done, total, unit: 'steps' }),
     });
     board.finish(task);
-    const best = search.best[settings.objective];
-    const value = objectiveValue(best, settings.objective);
+    const best = search.best[objective];
+    const value = objectiveValue(best, objective);
     if (!Number.isFinite(value)) {
-      throw new UsageError(`No grid point gave a finite validation ${settings.objective}: the posterior is too wide for float32 everywhere on the grid; raise --log-n or --log-tau.`);
+      throw new UsageError(`No grid point gave a finite validation ${objective}: the posterior is too wide for float32 everywhere on the grid; raise --log-n or --log-tau.`);
     }
     const seconds = (performance.now() - started) / 1000;
+    const usesSamples = settings.predictive === 'sampled' || settings.predictive === 'linearised' || (settings.predictive === 'glm' && settings.link === 'mc');
     if (settings.surface !== undefined) {
       writeJsonArtifact(settings.surface, {
         format: 'laplace-bnn-search/1',
         posterior: basename(settings.posterior),
         structure,
         data: { dataset: settings.data, split: 'validation', set: set.name, count: set.count },
-        predictive: { type: settings.predictive, samples: settings.predictive === 'probit' ? null : settings.samples, seed: settings.seed, difference: settings.predictive === 'linearised' ? settings.difference : null },
+        predictive: {
+          type: settings.predictive,
+          link: settings.predictive === 'glm' ? settings.link : null,
+          samples: usesSamples ? settings.samples : null,
+          seed: settings.seed,
+          difference: settings.predictive === 'linearised' ? settings.difference : null,
+        },
+        statistics: search.statistics,
         grid: { size: settings.grid, logN: settings.logN, logTau: settings.logTau },
         points: search.points,
         best: search.best,
-        objective: settings.objective,
+        edges: search.edges,
+        objective,
       });
     }
     await tuned.save(settings.out);
-    const samples = settings.predictive === 'probit' ? '' : `, ${settings.samples} samples`;
+    const predictiveText = settings.predictive === 'glm' ? `glm predictive (${settings.link} link${settings.link === 'mc' ? `, ${settings.samples} draws` : ''})` : `${settings.predictive} predictive${usesSamples ? `, ${settings.samples} samples` : ''}`;
     console.log(
-      `${structure} posterior, ${settings.predictive} predictive${samples}, ${search.points.length} grid points on ${set.count} examples of ${set.name}: ` +
-        `validation ${settings.objective} ${value.toFixed(4)} at log₁₀ N = ${formatNumber(best.logN)}, log₁₀ τ = ${formatNumber(best.logTau)} ` +
+      `${structure} posterior, ${predictiveText}, ${search.points.length} grid points on ${set.count} examples of ${set.name}: ` +
+        `validation ${objective} ${value.toFixed(4)} at log₁₀ N = ${formatNumber(best.logN)}, log₁₀ τ = ${formatNumber(best.logTau)} ` +
         `(N = ${formatNumber(tuned.n)}, τ = ${formatNumber(tuned.tau)}; ${seconds.toFixed(1)} s on ${backend.name}); wrote ${settings.out}` +
         (settings.surface === undefined ? '' : ` and ${settings.surface}`),
     );
-    const edges = gridEdges(best, settings);
+    const edges = search.edges[objective].map(edgeText);
     if (edges.length > 0) console.error(`note: the chosen point lies on the grid's ${edges.join(' and ')}; a wider range may find a better one.`);
     tuned.dispose();
   } finally {
@@ -486,19 +560,26 @@ async function tuneCommand(values: Values): Promise<void> {
   }
 }
 
-/** Which edges of the searched ranges a point sits on (none for a 1-point axis, which has no edge to widen). */
-function gridEdges(point: { logN: number; logTau: number }, settings: TuneSettings): string[] {
-  const edges: string[] = [];
-  const check = (value: number, [low, high]: [number, number], name: string, option: string) => {
-    if (settings.grid === 1 || low === high) return;
-    // Grid points are computed as low + (high − low)·i/(K − 1), which can miss `high` in the last bit.
-    const at = (edge: number) => Math.abs(value - edge) <= 1e-9 * Math.max(1, Math.abs(edge));
-    if (at(low)) edges.push(`smallest ${name} (--${option})`);
-    if (at(high)) edges.push(`largest ${name} (--${option})`);
-  };
-  check(point.logN, settings.logN, 'log₁₀ N', 'log-n');
-  check(point.logTau, settings.logTau, 'log₁₀ τ', 'log-tau');
-  return edges;
+function edgeText(edge: SearchEdge): string {
+  return { 'logN-low': 'smallest log₁₀ N (--log-n)', 'logN-high': 'largest log₁₀ N (--log-n)', 'logTau-low': 'smallest log₁₀ τ (--log-tau)', 'logTau-high': 'largest log₁₀ τ (--log-tau)' }[edge];
+}
+
+/** tune --objective marglik: N fixed, τ (one or per layer) at the maximum of the evidence. */
+async function tuneByEvidence(loaded: LaplaceModel, settings: TuneSettings, backend: string): Promise<void> {
+  const started = performance.now();
+  const { model: tuned, optimum } = loaded.tuneMarginalLikelihood({ perLayer: settings.perLayer, n: settings.n ?? loaded.n, range: settings.logTau });
+  try {
+    await tuned.save(settings.out);
+    const seconds = (performance.now() - started) / 1000;
+    const tauText = Array.isArray(optimum.tau) ? `per-layer τ = ${optimum.tau.map(formatNumber).join(', ')}` : `τ = ${formatNumber(optimum.tau)}`;
+    console.log(
+      `${loaded.posterior.structure} posterior, marginal likelihood at N = ${formatNumber(optimum.n)}: log evidence ${optimum.logEvidence.toFixed(2)} at ${tauText} ` +
+        `(${optimum.evaluations} evaluations, ${seconds.toFixed(2)} s on ${backend}); wrote ${settings.out}`,
+    );
+    if (optimum.atEdge) console.error(`note: the optimal τ lies on the edge of the searched range (--log-tau ${settings.logTau.join(',')}); a wider range may find a better one.`);
+  } finally {
+    tuned.dispose();
+  }
 }
 
 interface PredictSettings {
@@ -506,6 +587,7 @@ interface PredictSettings {
   data: DatasetName;
   split: SplitName;
   predictive: PredictiveType;
+  link: GlmLink;
   samples: number | undefined;
   difference: FiniteDifference;
   seed: number;
@@ -519,10 +601,12 @@ interface PredictSettings {
 function predictSettings(values: Values): PredictSettings {
   const posterior = required('predict', values.posterior, '--posterior FILE (written by `npm run laplace -- fit`)');
   const data = datasetName(required('predict', values.data, `--data (one of ${datasetNames.join(', ')})`));
-  const predictive = choice('predictive', values.predictive ?? 'sampled', predictiveTypes);
+  const predictive = choice('predictive', values.predictive ?? 'glm', predictiveTypes);
+  if (values.link !== undefined && predictive !== 'glm') throw new UsageError(`--link applies only to the glm predictive, not ${predictive}; drop it.`);
+  const link = choice('link', values.link ?? 'probit', glmLinks);
   const samples = values.samples === undefined ? undefined : positiveInteger('samples', values.samples);
-  if (samples !== undefined && (predictive === 'map' || predictive === 'probit')) {
-    throw new UsageError(`--samples applies only to the sampled and linearised predictives, not ${predictive}; drop it.`);
+  if (samples !== undefined && (predictive === 'map' || predictive === 'probit' || (predictive === 'glm' && link === 'probit'))) {
+    throw new UsageError(`--samples applies to the sampled and linearised predictives and to glm with --link mc, not ${predictive === 'glm' ? 'glm with the probit link' : predictive}; drop it.`);
   }
   if (values.difference !== undefined && predictive !== 'linearised') {
     throw new UsageError(`--difference applies only to the linearised predictive, not ${predictive}; drop it.`);
@@ -535,6 +619,7 @@ function predictSettings(values: Values): PredictSettings {
     data,
     split: choice('split', values.split ?? 'test', splitNames),
     predictive,
+    link,
     samples,
     difference,
     seed: seedValue(values.seed),
@@ -554,7 +639,7 @@ async function predictCommand(values: Values): Promise<void> {
   try {
     const structure = laplace.posterior.structure;
     if (settings.predictive === 'probit' && structure !== 'last-layer') {
-      throw new UsageError(`The probit predictive needs a last-layer posterior, but ${settings.posterior} holds a ${structure} posterior; use sampled or linearised, or fit with --curvature last-layer.`);
+      throw new UsageError(`The probit predictive needs a last-layer posterior, but ${settings.posterior} holds a ${structure} posterior; use glm (its probit link works for every structure), or fit with --curvature last-layer.`);
     }
     if (settings.kfacDamping !== undefined && structure !== 'kfac') {
       throw new UsageError(`--kfac-damping applies only to kfac posteriors, but ${settings.posterior} holds a ${structure} posterior; drop it.`);
@@ -566,12 +651,18 @@ async function predictCommand(values: Values): Promise<void> {
     const set = firstExamples(loadDataset(settings.data)[settings.split], settings.subset, `the ${settings.data} ${settings.split} split`);
     const network = laplace.posterior.network;
     checkInputs([...network.inputShape], network.classes, set, settings.data, `The posterior's model`);
-    const samples = settings.predictive === 'sampled' || settings.predictive === 'linearised' ? (settings.samples ?? defaultSamples) : null;
+    const samples =
+      settings.predictive === 'sampled' || settings.predictive === 'linearised'
+        ? (settings.samples ?? defaultSamples)
+        : settings.predictive === 'glm' && settings.link === 'mc'
+          ? (settings.samples ?? defaultLinkSamples)
+          : null;
     const board = new ProgressBoard();
     const task = `predict ${set.name} (${settings.predictive})`;
     const started = performance.now();
     const probabilities = await laplace.predict(imageData(set), {
       predictive: settings.predictive,
+      link: settings.link,
       samples: samples ?? undefined,
       seed: settings.seed,
       difference: settings.difference,
@@ -589,6 +680,17 @@ async function predictCommand(values: Values): Promise<void> {
       ece: calibration(probabilities, set.labels, classes, { bins: eceBins }).ece,
       eceBins,
     };
+    if (settings.predictive === 'sampled') {
+      // Sampling a posterior far wider than the network tolerates scrambles its predictions; nothing else would say so.
+      const deterministic = accuracy(await laplace.predict(imageData(set), { predictive: 'map' }), set.labels, classes);
+      if (metrics.accuracy < deterministic - sampledAccuracyWarning) {
+        console.error(
+          `warning: the sampled predictive's accuracy (${percent(metrics.accuracy)}) is far below the deterministic network's (${percent(deterministic)}) on these images: ` +
+            `the posterior (N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}) is too wide to sample; use --predictive glm, or a larger τ ` +
+            `(\`npm run laplace -- tune --objective marglik\` picks one).`,
+        );
+      }
+    }
     const rows = Array.from({ length: set.count }, (_, row) => probabilities.subarray(row * classes, (row + 1) * classes));
     writeJsonArtifact(settings.out, {
       format: 'laplace-bnn-predictions/1',
@@ -603,7 +705,13 @@ async function predictCommand(values: Values): Promise<void> {
         mcSamples: laplace.posterior.curvature.mcSamples,
         fitCount: laplace.posterior.curvature.count,
       },
-      predictive: { type: settings.predictive, samples, seed: settings.seed, difference: settings.predictive === 'linearised' ? settings.difference : null },
+      predictive: {
+        type: settings.predictive,
+        link: settings.predictive === 'glm' ? settings.link : null,
+        samples,
+        seed: settings.seed,
+        difference: settings.predictive === 'linearised' ? settings.difference : null,
+      },
       backend: backend.name,
       classes,
       labels: set.labels,
@@ -612,13 +720,18 @@ async function predictCommand(values: Values): Promise<void> {
       metrics,
     });
     console.log(
-      `${set.name}, ${settings.predictive} predictive${samples === null ? '' : ` (${samples} samples)`}, N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}: ` +
+      `${set.name}, ${settings.predictive} predictive${settings.predictive === 'glm' ? ` (${settings.link} link${samples === null ? '' : `, ${samples} draws`})` : samples === null ? '' : ` (${samples} samples)`}, N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}: ` +
         `accuracy ${metrics.accuracy.toFixed(4)}, NLL ${metrics.nll.toFixed(4)}, ECE ${metrics.ece.toFixed(4)} (${seconds.toFixed(1)} s); wrote ${settings.out}`,
     );
   } finally {
     loaded.dispose();
   }
 }
+
+/** Percentage points by which a sampled prediction may trail the deterministic network before a warning. */
+const sampledAccuracyWarning = 0.05;
+
+const percent = (fraction: number) => `${(100 * fraction).toFixed(1)}%`;
 
 function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));

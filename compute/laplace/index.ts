@@ -2,14 +2,15 @@
  * Laplace approximations for TensorFlow.js Sequential models of Dense and
  * Conv2D layers (with pooling, flatten, activations, dropout between them).
  *
- *   const laplace = await fitLaplace(model, imageData(trainSet), { curvature: 'kfac', n: 55000, tau: 27 });
- *   const probabilities = await laplace.predict(imageData(testSet), { predictive: 'linearised', samples: 30 });
+ *   const laplace = await fitLaplace(model, imageData(trainSet), { curvature: 'kfac' });   // N = 55,000, τ by marginal likelihood
+ *   const probabilities = await laplace.predict(imageData(testSet));                        // GLM predictive, probit link
  *   await laplace.save('lenet5.kfac.laplace');
  *   const again = await loadLaplace('lenet5.kfac.laplace');
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fitCurvature, type CurvatureKind, type CurvatureOptions } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
+import { optimizeMarginalLikelihood, type EvidenceOptimum, type OptimizeEvidenceOptions } from './evidence.ts';
 import { loadPosterior, savePosterior } from './io.ts';
 import { Network, type LayerMatrix } from './network.ts';
 import { Posterior, type KfacDamping } from './posterior.ts';
@@ -24,14 +25,28 @@ export { PosteriorFileError, layoutConventions } from './io.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
 export { defaultSamples, finiteDifferences, predict, preparePredictive, predictiveTypes, type FiniteDifference, type PredictiveType, type PreparedPredictive } from './predictive.ts';
-export { bestPoint, evaluatePoint, objectiveValue, searchHyperparameters, searchObjectives, type SearchObjective, type SearchPoint, type SearchResult } from './search.ts';
+export {
+  bestPoint,
+  defaultGridSize,
+  defaultLogNRange,
+  defaultLogTauRange,
+  edgesOf,
+  evaluatePoint,
+  objectiveValue,
+  searchHyperparameters,
+  searchObjectives,
+  type SearchEdge,
+  type SearchObjective,
+  type SearchPoint,
+  type SearchResult,
+} from './search.ts';
 
 export interface FitLaplaceOptions extends Omit<CurvatureOptions, 'kinds'> {
   curvature: CurvatureKind;
-  /** Data-term scale N; default the number of fitting examples. */
+  /** Data-term scale N; default the number of fitting examples (pass the training-set size when fitting on a subset of it). */
   n?: number;
-  /** Prior precision τ; default 1. */
-  tau?: number;
+  /** Prior precision τ; default 'marglik', the scalar τ that maximises the marginal likelihood at N. */
+  tau?: number | 'marglik';
   kfacDamping?: KfacDamping;
 }
 
@@ -71,6 +86,15 @@ export class LaplaceModel {
     return { model: this.withHyperparameters(10 ** best.logN, 10 ** best.logTau), search };
   }
 
+  /**
+   * τ by the marginal likelihood at fixed N (default this posterior's N; pass the
+   * training-set size), one for all layers or one per layer: no validation data needed.
+   */
+  tuneMarginalLikelihood(options?: OptimizeEvidenceOptions): { model: LaplaceModel; optimum: EvidenceOptimum } {
+    const optimum = optimizeMarginalLikelihood(this.posterior, options);
+    return { model: new LaplaceModel(optimum.posterior, this.modelTopology), optimum };
+  }
+
   save(path: string): Promise<void> {
     return savePosterior(this.posterior, this.modelTopology, path);
   }
@@ -85,12 +109,14 @@ export async function fitLaplace(model: tfl.LayersModel, data: LaplaceData, opti
   const network = new Network(model);
   const mapWeights = network.matricesFromModel(model);
   const curvature = await fitCurvature(network, mapWeights, data, { ...options, kinds: [options.curvature] });
-  const posterior = new Posterior(network, mapWeights, curvature, {
+  const tau = options.tau ?? 'marglik';
+  let posterior = new Posterior(network, mapWeights, curvature, {
     structure: options.curvature,
     n: options.n ?? data.count,
-    tau: options.tau ?? 1,
+    tau: tau === 'marglik' ? 1 : tau,
     kfacDamping: options.kfacDamping ?? 'exact',
   });
+  if (tau === 'marglik') posterior = optimizeMarginalLikelihood(posterior).posterior;
   return new LaplaceModel(posterior, model.toJSON(undefined, false));
 }
 

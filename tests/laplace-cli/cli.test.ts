@@ -18,7 +18,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { loadDataset, subset } from '../../compute/data/index.ts';
-import { imageData, loadLaplace, predict } from '../../compute/laplace/index.ts';
+import { imageData, loadLaplace, optimizeMarginalLikelihood, predict } from '../../compute/laplace/index.ts';
 import { saveCheckpoint } from '../../compute/models/checkpoint.ts';
 import { initializeWeights } from '../../compute/models/train.ts';
 
@@ -50,7 +50,7 @@ interface Predictions {
   probabilities: number[][];
   data: { dataset: string; split: string; set: string; count: number; subset: number | null };
   posterior: { structure: string; n: number; tau: number; fisher: string };
-  predictive: { type: string; samples: number | null; seed: number; difference: string | null };
+  predictive: { type: string; link: string | null; samples: number | null; seed: number; difference: string | null };
   metrics: { accuracy: number; nll: number; ece: number; eceBins: number };
 }
 
@@ -153,14 +153,17 @@ describe('fit', () => {
     expect(kfacFit.stderr).toBe('');
     const lines = kfacFit.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^kfac posterior over 3 layers \(conv2d\S*, dense\S*, dense\S*\) from 256 examples of mnist-train:first-256: N = 256, τ = 1, mc Fisher \(1 per input\), \d+\.\d s on wasm; wrote /);
+    // The defaults a new user gets: N the whole training split's size, τ from the marginal likelihood.
+    expect(lines[0]).toMatch(
+      /^kfac posterior over 3 layers \(conv2d\S*, dense\S*, dense\S*\) from 256 examples of mnist-train:first-256: N = 55000 \(the size of the mnist training split; --n sets it\), τ = \S+ \(maximises the marginal likelihood at N; --tau sets it\), mc Fisher \(1 per input\), \d+\.\d s on wasm; wrote /,
+    );
     expect(readFileSync(kfacPosterior).toString('ascii', 0, 8)).toBe('LAPLACE1');
     expect(readdirSync(root).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('takes the data set from the checkpoint and honours --tau and --fisher', () => {
     expect(lastLayerFit.code, lastLayerFit.stderr).toBe(0);
-    expect(lastLayerFit.stdout).toMatch(/^last-layer posterior over 3 layers .* N = 256, τ = 2\.5, exact Fisher, /);
+    expect(lastLayerFit.stdout).toMatch(/^last-layer posterior over 3 layers .* N = 55000 \(the size of the mnist training split; --n sets it\), τ = 2\.5, exact Fisher, /);
   });
 
   it('warns in one line, and goes on, when the data set differs from the checkpoint’s', async () => {
@@ -170,7 +173,7 @@ describe('fit', () => {
     expect(result.stderr.trim().split('\n')).toEqual([
       `warning: checkpoint ${checkpointDir} was trained on mnist, but the posterior is fitted on fashion-mnist; continuing, since fitting on other data is allowed.`,
     ]);
-    expect(result.stdout).toMatch(/^diag posterior over 3 layers .* from 64 examples of fashion-mnist-train:first-64: N = 1000, τ = 1, /);
+    expect(result.stdout).toMatch(/^diag posterior over 3 layers .* from 64 examples of fashion-mnist-train:first-64: N = 1000, τ = \S+ \(maximises the marginal likelihood at N; --tau sets it\), /);
     expect(existsSync(out)).toBe(true);
   });
 });
@@ -178,14 +181,15 @@ describe('fit', () => {
 describe.concurrent('predict', () => {
   it('round trip: probabilities per example, sums of 1, metrics that match a recomputation', async () => {
     const out = join(root, 'sampled.json');
-    const result = await laplaceCli(['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--split', 'test', '--out', out, '--samples', '5', '--subset', '200']);
+    const result = await laplaceCli(['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--split', 'test', '--out', out, '--subset', '200']);
     expect(result.code, result.stderr).toBe(0);
     const predictions = readPredictions(out);
     expectWellFormed(predictions, 200);
     expect(predictions.labels).toEqual(Array.from(subset(loadDataset('mnist').test, 200).labels));
     expect(predictions.data).toEqual({ dataset: 'mnist', split: 'test', set: 'mnist-test:first-200', count: 200, subset: 200 });
-    expect(predictions.predictive).toEqual({ type: 'sampled', samples: 5, seed: 0, difference: null });
-    expect(predictions.posterior).toMatchObject({ structure: 'kfac', n: 256, tau: 1, fisher: 'mc' });
+    // The default predictive: GLM with the probit link.
+    expect(predictions.predictive).toEqual({ type: 'glm', link: 'probit', samples: null, seed: 0, difference: null });
+    expect(predictions.posterior).toMatchObject({ structure: 'kfac', n: 55000, fisher: 'mc' });
     const recomputed = recomputeMetrics(predictions.probabilities, predictions.labels);
     expect(predictions.metrics.accuracy).toBe(recomputed.accuracy);
     expect(predictions.metrics.nll).toBeCloseTo(recomputed.nll, 4);
@@ -215,7 +219,7 @@ describe.concurrent('predict', () => {
   it('--tau overrides the prior precision: a huge τ makes the sampled predictive the MAP', async () => {
     const [sampled, map] = [join(root, 'tight.json'), join(root, 'tight-map.json')];
     const results = await Promise.all([
-      laplaceCli(['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--out', sampled, '--samples', '3', '--tau', '1e9', '--n', '10', '--subset', '50']),
+      laplaceCli(['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--out', sampled, '--predictive', 'sampled', '--samples', '3', '--tau', '1e9', '--n', '10', '--subset', '50']),
       laplaceCli(['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--out', map, '--predictive', 'map', '--subset', '50']),
     ]);
     for (const result of results) expect(result.code, result.stderr).toBe(0);
@@ -245,8 +249,8 @@ describe.concurrent('predict', () => {
     const [probit, first, second] = ['probit.json', 'seed-a.json', 'seed-b.json'].map((name) => join(root, name));
     const results = await Promise.all([
       laplaceCli(['predict', '--posterior', lastLayerPosterior, '--data', 'mnist', '--predictive', 'probit', '--out', probit, '--subset', '100']),
-      laplaceCli(['predict', '--posterior', lastLayerPosterior, '--data', 'mnist', '--samples', '4', '--seed', '7', '--out', first, '--subset', '60']),
-      laplaceCli(['predict', '--posterior', lastLayerPosterior, '--data', 'mnist', '--samples', '4', '--seed', '7', '--out', second, '--subset', '60']),
+      laplaceCli(['predict', '--posterior', lastLayerPosterior, '--data', 'mnist', '--predictive', 'sampled', '--samples', '4', '--seed', '7', '--out', first, '--subset', '60']),
+      laplaceCli(['predict', '--posterior', lastLayerPosterior, '--data', 'mnist', '--predictive', 'sampled', '--samples', '4', '--seed', '7', '--out', second, '--subset', '60']),
     ]);
     for (const result of results) expect(result.code, result.stderr).toBe(0);
     const predictions = readPredictions(probit);
@@ -261,7 +265,7 @@ describe.concurrent('predict', () => {
 describe('tune', () => {
   it('writes the posterior at the grid point with the lowest validation NLL, recomputed here point by point', async () => {
     const [tuned, surface] = [join(root, 'tuned.laplace'), join(root, 'surface.json')];
-    const args = ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--grid', '3', '--log-n', '1,5', '--log-tau', '-1,3', '--samples', '2', '--subset', '60', '--seed', '4'];
+    const args = ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--grid', '3', '--log-n', '1,5', '--log-tau', '-1,3', '--subset', '60', '--seed', '4'];
     const result = await laplaceCli([...args, '--surface', surface, '--out', tuned]);
     expect(result.code, result.stderr).toBe(0);
     const written = JSON.parse(readFileSync(surface, 'utf8')) as { points: { logN: number; logTau: number; nll: number }[]; best: { nll: { logN: number; logTau: number } } };
@@ -271,7 +275,8 @@ describe('tune', () => {
     const images = subset(loadDataset('mnist').validation, 60);
     const nlls: number[] = [];
     for (const point of written.points) {
-      const p = await predict(posterior.posterior.withHyperparameters(10 ** point.logN, 10 ** point.logTau), imageData(images), { predictive: 'linearised', samples: 2, seed: 4 });
+      // The default: the GLM predictive with the probit link, here evaluated directly (the search ran on cached statistics).
+      const p = await predict(posterior.posterior.withHyperparameters(10 ** point.logN, 10 ** point.logTau), imageData(images), { predictive: 'glm', link: 'probit' });
       let sum = 0;
       images.labels.forEach((label, i) => (sum -= Math.log(Math.max(p[i * 10 + label], 1e-12))));
       nlls.push(sum / images.count);
@@ -288,6 +293,58 @@ describe('tune', () => {
     // The note about the grid's edge appears exactly when the chosen point is on one.
     const onEdge = [1, 5].includes(chosen.logN) || [-1, 3].includes(chosen.logTau);
     expect(/^note: the chosen point lies on the grid's /m.test(result.stderr)).toBe(onEdge);
+  });
+
+  it('--objective marglik keeps N, reads no validation data, and writes the τ that maximises the evidence', async () => {
+    const [scalar, perLayer] = [join(root, 'marglik.laplace'), join(root, 'marglik-layers.laplace')];
+    const results = await Promise.all([
+      laplaceCli(['tune', '--posterior', kfacPosterior, '--objective', 'marglik', '--out', scalar]),
+      laplaceCli(['tune', '--posterior', kfacPosterior, '--objective', 'marglik', '--per-layer', '--n', '1000', '--out', perLayer]),
+    ]);
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const source = await loadLaplace(kfacPosterior);
+    const expected = optimizeMarginalLikelihood(source.posterior, { n: 55000 });
+    const [a, b] = [await loadLaplace(scalar), await loadLaplace(perLayer)];
+    expect(a.n).toBe(55000);
+    expect(a.tau).toBeCloseTo(expected.tau as number, 6);
+    expect(results[0].stdout).toMatch(/^kfac posterior, marginal likelihood at N = 55000: log evidence -?[0-9.]+ at τ = \S+ /);
+    expect(b.n).toBe(1000);
+    expect(b.posterior.spec.layerTau).toHaveLength(3);
+    expect(results[1].stdout).toMatch(/at per-layer τ = \S+, \S+, \S+ /);
+    [source, a, b].forEach((model) => model.dispose());
+  });
+});
+
+describe('defaults a new user can trust', () => {
+  it('warns when the sampled predictive is far less accurate than the deterministic network, and the GLM default is not', async () => {
+    // A tiny network trained for a moment, and the posterior the issue's new user got: N = 300, τ = 1 over 300 examples.
+    const trained = tinyModel();
+    initializeWeights(trained, 12);
+    const images = subset(loadDataset('mnist').train, 2000);
+    const [x, y] = tf.tidy(() => [tf.tensor4d(images.images, [2000, 28, 28, 1]), tf.oneHot(tf.tensor1d(images.labels, 'int32'), 10)]);
+    trained.compile({ optimizer: tf.train.adam(0.01), loss: (labels: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, logits) });
+    await trained.fit(x, y, { epochs: 3, batchSize: 64, verbose: 0 });
+    tf.dispose([x, y]);
+    const folder = join(root, 'trained');
+    await saveCheckpoint(trained, folder, { dataset: 'mnist', model: 'tiny-trained' });
+    trained.dispose();
+    const posterior = join(root, 'wide.laplace');
+    const fitted = await laplaceCli(['fit', '--checkpoint', folder, '--curvature', 'kfac', '--n', '300', '--tau', '1', '--subset', '300', '--out', posterior]);
+    expect(fitted.code, fitted.stderr).toBe(0);
+    const [sampled, glm, map] = await Promise.all([
+      laplaceCli(['predict', '--posterior', posterior, '--data', 'mnist', '--predictive', 'sampled', '--subset', '300', '--out', join(root, 'wide-sampled.json')]),
+      laplaceCli(['predict', '--posterior', posterior, '--data', 'mnist', '--subset', '300', '--out', join(root, 'wide-glm.json')]),
+      laplaceCli(['predict', '--posterior', posterior, '--data', 'mnist', '--predictive', 'map', '--subset', '300', '--out', join(root, 'wide-map.json')]),
+    ]);
+    for (const result of [sampled, glm, map]) expect(result.code, result.stderr).toBe(0);
+    const accuracyOf = (name: string) => readPredictions(join(root, name)).metrics.accuracy;
+    console.log(`accuracy on 300 test images: map ${accuracyOf('wide-map.json')}, sampled ${accuracyOf('wide-sampled.json')}, glm ${accuracyOf('wide-glm.json')}`);
+    expect(accuracyOf('wide-map.json')).toBeGreaterThan(0.6);
+    expect(accuracyOf('wide-sampled.json')).toBeLessThan(accuracyOf('wide-map.json') - 0.05);
+    expect(sampled.stderr.trim().split('\n')).toHaveLength(1);
+    expect(sampled.stderr).toMatch(/^warning: the sampled predictive's accuracy \(\S+%\) is far below the deterministic network's \(\S+%\) on these images: the posterior .* is too wide to sample; use --predictive glm/);
+    expect(glm.stderr).toBe('');
+    expect(accuracyOf('wide-glm.json')).toBeGreaterThan(accuracyOf('wide-map.json') - 0.05);
   });
 });
 
@@ -308,12 +365,16 @@ describe.concurrent('help', () => {
 const errorCases: [string, string[], RegExp][] = [
   ['no command', [], /^No command given; use fit, tune or predict/],
   ['unknown command', ['train'], /^Unknown command "train"; use fit, tune or predict/],
-  ['tuning the map predictive', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'map', '--out', 'OUT'], /^The map predictive does not depend on N and τ, so there is nothing to tune; use linearised, sampled or probit\.$/],
-  ['tuning probit on a kfac posterior', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'probit', '--out', 'OUT'], /^The probit predictive needs a last-layer posterior, but .* holds a kfac posterior; use linearised or sampled\.$/],
+  ['tuning the map predictive', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'map', '--out', 'OUT'], /^The map predictive does not depend on N and τ, so there is nothing to tune; use glm, linearised, sampled or probit\.$/],
+  ['tuning probit on a kfac posterior', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'probit', '--out', 'OUT'], /^The probit predictive needs a last-layer posterior, but .* holds a kfac posterior; use glm, linearised or sampled\.$/],
   ['a range given high to low', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--log-n', '5,2', '--out', 'OUT'], /^--log-n must be LOW,HIGH with LOW ≤ HIGH, got "5,2"\.$/],
   ['a range that is not two numbers', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--log-tau', '-1', '--out', 'OUT'], /^--log-tau must be LOW,HIGH with LOW ≤ HIGH, got "-1"\.$/],
   ['zero grid points', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--grid', '0', '--out', 'OUT'], /^--grid must be a positive whole number, got "0"\.$/],
-  ['unknown objective', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--objective', 'brier', '--out', 'OUT'], /^Unknown objective "brier"; choose one of error\+ece, nll\.$/],
+  ['unknown objective', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--objective', 'brier', '--out', 'OUT'], /^Unknown objective "brier"; choose one of error\+ece, nll, marglik\.$/],
+  ['validation data for marglik', ['tune', '--posterior', kfacPosterior, '--objective', 'marglik', '--data', 'mnist', '--out', 'OUT'], /^--data applies to the validation search, not to --objective marglik, which reads no validation data; drop it\.$/],
+  ['per-layer without marglik', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--per-layer', '--out', 'OUT'], /^--per-layer applies only to --objective marglik; drop it\.$/],
+  ['a link off the glm predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'sampled', '--link', 'mc', '--out', 'OUT'], /^--link applies only to the glm predictive, not sampled; drop it\.$/],
+  ['unknown link', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--link', 'logit', '--out', 'OUT'], /^Unknown link "logit"; choose one of probit, mc\.$/],
   ['surface over the output', ['tune', '--posterior', kfacPosterior, '--data', 'mnist', '--surface', 'OUT', '--out', 'OUT'], /^--surface must be another file than the posterior files; pass another path\.$/],
   ['unknown option', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--out', 'OUT', '--epochs', '3'], /^Unknown option --epochs; run with --help/],
   ['option of the other command', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--out', 'OUT', '--predictive', 'map'], /^Option --predictive does not apply to fit;/],
@@ -325,26 +386,27 @@ const errorCases: [string, string[], RegExp][] = [
   ['unknown split', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--split', 'dev', '--out', 'OUT'], /^Unknown split "dev"; choose one of train, validation, test\.$/],
   ['unknown curvature', ['fit', '--checkpoint', checkpointDir, '--curvature', 'full', '--out', 'OUT'], /^Unknown curvature "full"; choose one of diag, kfac, efb, last-layer\.$/],
   ['unknown Fisher type', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--fisher', 'ggn', '--out', 'OUT'], /^Unknown Fisher type "ggn"; choose one of mc, exact, empirical\.$/],
-  ['unknown predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'mean-field', '--out', 'OUT'], /^Unknown predictive "mean-field"; choose one of map, sampled, linearised, probit\.$/],
+  ['unknown predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'mean-field', '--out', 'OUT'], /^Unknown predictive "mean-field"; choose one of glm, map, sampled, linearised, probit\.$/],
   ['unknown KFAC damping', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--kfac-damping', 'none', '--out', 'OUT'], /^Unknown KFAC damping "none"; choose one of exact, per-factor\.$/],
   ['zero N', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--n', '0', '--out', 'OUT'], /^--n must be a positive number, got "0"\.$/],
   ['negative τ', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--tau', '-1', '--out', 'OUT'], /^--tau must be a positive number, got "-1"\.$/],
   ['τ not a number', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--tau', 'big', '--out', 'OUT'], /^--tau must be a positive number, got "big"\.$/],
-  ['zero samples', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--samples', '0', '--out', 'OUT'], /^--samples must be a positive whole number, got "0"\.$/],
+  ['zero samples', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'sampled', '--samples', '0', '--out', 'OUT'], /^--samples must be a positive whole number, got "0"\.$/],
   ['zero mc samples', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--mc-samples', '0', '--out', 'OUT'], /^--mc-samples must be a positive whole number, got "0"\.$/],
   ['negative subset', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--subset', '-3', '--out', 'OUT'], /^--subset must be a positive whole number, got "-3"\.$/],
   ['subset larger than the split', ['fit', '--checkpoint', checkpointDir, '--curvature', 'diag', '--subset', '99999', '--out', 'OUT'], /^--subset 99999 is larger than the mnist training split \(55000 examples\); pass at most 55000\.$/],
   ['seed not a whole number', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--seed', '1.5', '--out', 'OUT'], /^--seed must be a whole number from 0 to \d+, got "1\.5"\.$/],
   ['mc samples without the mc Fisher', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--fisher', 'exact', '--mc-samples', '4', '--out', 'OUT'], /^--mc-samples applies only to --fisher mc, not exact; drop it\.$/],
-  ['samples with the map predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'map', '--samples', '10', '--out', 'OUT'], /^--samples applies only to the sampled and linearised predictives, not map; drop it\.$/],
-  ['difference with the sampled predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--difference', 'forward', '--out', 'OUT'], /^--difference applies only to the linearised predictive, not sampled; drop it\.$/],
+  ['samples with the map predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'map', '--samples', '10', '--out', 'OUT'], /^--samples applies to the sampled and linearised predictives and to glm with --link mc, not map; drop it\.$/],
+  ['samples with the probit link', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--samples', '10', '--out', 'OUT'], /^--samples applies to the sampled and linearised predictives and to glm with --link mc, not glm with the probit link; drop it\.$/],
+  ['difference with the sampled predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'sampled', '--difference', 'forward', '--out', 'OUT'], /^--difference applies only to the linearised predictive, not sampled; drop it\.$/],
   ['unknown difference', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'linearised', '--difference', 'backward', '--out', 'OUT'], /^Unknown difference "backward"; choose one of central, forward\.$/],
   ['unknown backend', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--backend', 'tpu', '--out', 'OUT'], /^Unknown backend "tpu"; choose one of/],
   ['unsupported layer', ['fit', '--checkpoint', unsupportedDir, '--curvature', 'diag', '--subset', '16', '--out', 'OUT'], /^Layer norm is a BatchNormalization, which the Laplace code does not support; supported: /],
   ['model for other inputs', ['fit', '--checkpoint', flatInputDir, '--curvature', 'diag', '--subset', '16', '--out', 'OUT'], /^The checkpoint's model takes inputs of shape \[784\], but mnist images are \[28, 28, 1\]; use a model built for this data\.$/],
   ['truncated posterior', ['predict', '--posterior', truncatedPosterior, '--data', 'mnist', '--out', 'OUT'], /^Posterior file .*truncated\.laplace is truncated \(\d+ bytes, \d+ expected\); fit the posterior again\.$/],
   ['corrupt posterior', ['predict', '--posterior', garbagePosterior, '--data', 'mnist', '--out', 'OUT'], /^.*garbage\.laplace is not a posterior file \(it does not start with "LAPLACE1"\);/],
-  ['probit on a kfac posterior', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'probit', '--out', 'OUT'], /^The probit predictive needs a last-layer posterior, but .* holds a kfac posterior; use sampled or linearised, or fit with --curvature last-layer\.$/],
+  ['probit on a kfac posterior', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'probit', '--out', 'OUT'], /^The probit predictive needs a last-layer posterior, but .* holds a kfac posterior; use glm \(its probit link works for every structure\), or fit with --curvature last-layer\.$/],
   ['kfac damping on a last-layer posterior', ['predict', '--posterior', lastLayerPosterior, '--data', 'mnist', '--kfac-damping', 'per-factor', '--out', 'OUT'], /^--kfac-damping applies only to kfac posteriors, but .* holds a last-layer posterior; drop it\.$/],
   ['output is the posterior', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--out', kfacPosterior], /^--out is the posterior file itself; pass another path for the predictions\.$/],
   ['output is a folder', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--out', root], /^--out .* is a folder; pass a file path\.$/],
