@@ -133,8 +133,7 @@ type Accumulator = Map<string, tf.Tensor>;
 function accumulate(store: Accumulator, key: string, value: tf.Tensor): void {
   const previous = store.get(key);
   if (previous) {
-    // Kept: the loss is accumulated inside a tidy (the forward pass's), which would dispose the running sum.
-    store.set(key, tf.keep(tf.add(previous, value)));
+    store.set(key, tf.add(previous, value));
     previous.dispose();
     value.dispose();
   } else store.set(key, value);
