@@ -8,11 +8,13 @@
  * and τ·diag Σ_f at every distinct s = ln(N/τ) the points need (functional.ts),
  * so each point costs a division by τ, the link and the metrics. On the default
  * grid (0.5 decades a step on both axes) 841 points share 57 values of s.
- * Every other predictive re-runs the network at each point.
+ * Every other predictive re-runs the network at each point. The result also
+ * carries the marginal likelihood's τ at fixed N, which needs no validation data.
  */
 import { accuracy, calibration, negativeLogLikelihood } from '../metrics/index.ts';
 import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
+import { optimizeMarginalLikelihood } from './evidence.ts';
 import { forEachJacobianBatch, FunctionalCovariance } from './functional.ts';
 import type { GlmLink } from './links.ts';
 import { predict, type FiniteDifference, type PredictiveType } from './predictive.ts';
@@ -50,6 +52,8 @@ export interface SearchOptions {
   link?: GlmLink;
   samples?: number;
   seed?: number;
+  /** N at which the result's `marglik` entry maximises the evidence over τ (default the posterior's N; pass the training-set size). */
+  marglikN?: number;
   /** The linearised predictive's J δ: central (default) or forward differences. */
   difference?: FiniteDifference;
   onProgress?: (done: number, total: number) => void;
@@ -70,6 +74,19 @@ export interface SearchResult {
   best: Record<SearchObjective, SearchPoint>;
   /** Per objective, the box edges its best point lies on (empty when inside). */
   edges: Record<SearchObjective, SearchEdge[]>;
+  /**
+   * The marginal likelihood's choice, beside the validation objectives: the scalar τ
+   * in the searched τ range that maximises the evidence at fixed N (N is not a free
+   * parameter of the evidence). Null when the fit recorded no mean loss at W*.
+   */
+  marglik: { logN: number; logTau: number; logEvidence: number; atEdge: boolean } | null;
+}
+
+/** The evidence's τ at fixed N within the searched τ range, from eigenvalues only. */
+function marglikChoice(posterior: Posterior, n: number, [low, high]: [number, number]): SearchResult['marglik'] {
+  if (posterior.curvature.meanLoss === undefined || !(high > low)) return null;
+  const optimum = optimizeMarginalLikelihood(posterior, { n, range: [low, high] });
+  return { logN: Math.log10(n), logTau: Math.log10(optimum.tau as number), logEvidence: optimum.logEvidence, atEdge: optimum.atEdge };
 }
 
 /**
@@ -245,5 +262,6 @@ export async function searchHyperparameters(posterior: Posterior, data: LaplaceD
   }
   const best = { 'error+ece': bestPoint(points, 'error+ece'), nll: bestPoint(points, 'nll') };
   const edges = { 'error+ece': edgesOf(best['error+ece'], logNRange, logTauRange, method), nll: edgesOf(best.nll, logNRange, logTauRange, method) };
-  return { method, predictive, samples, statistics: cached ? 'cached' : 'direct', logNRange: [nLow, nHigh], logTauRange: [tauLow, tauHigh], points, best, edges };
+  const marglik = marglikChoice(posterior, options.marglikN ?? posterior.n, [tauLow, tauHigh]);
+  return { method, predictive, samples, statistics: cached ? 'cached' : 'direct', logNRange: [nLow, nHigh], logTauRange: [tauLow, tauHigh], points, best, edges, marglik };
 }

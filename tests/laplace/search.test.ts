@@ -85,6 +85,11 @@ describe('hyperparameter search', () => {
       const laplace = await fitLaplace(model, randomData(64, 7), { curvature, kfacDamping, fisher: 'exact', n: 64, tau: 1 });
       const search = await searchHyperparameters(laplace.posterior, validation, { logNRange: [0, 4], logTauRange: [-2, 3], gridSize: 6 });
       expect(search.statistics).toBe('cached');
+      // The evidence's choice at the posterior's N, as the library's own optimiser makes it.
+      const { optimizeMarginalLikelihood } = await import('../../compute/laplace/index.ts');
+      const optimum = optimizeMarginalLikelihood(laplace.posterior, { range: [-2, 3] });
+      expect(search.marglik).toMatchObject({ logN: Math.log10(64), atEdge: optimum.atEdge });
+      expect(search.marglik!.logTau).toBeCloseTo(Math.log10(optimum.tau as number), 9);
       expect(search.points).toHaveLength(36);
       // Points on different s = ln(N/τ) and on the same s, and the box's corners.
       for (const index of [0, 7, 14, 20, 35]) {
