@@ -24,7 +24,7 @@ export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink 
 export { PosteriorFileError, layoutConventions } from './io.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
-export { defaultSamples, finiteDifferences, predict, preparePredictive, predictiveTypes, type FiniteDifference, type PredictiveType, type PreparedPredictive } from './predictive.ts';
+export { defaultSamples, finiteDifferences, predict, predictGlmTogether, preparePredictive, predictiveTypes, type FiniteDifference, type PredictiveType, type PreparedPredictive } from './predictive.ts';
 export {
   bestPoint,
   defaultGridSize,

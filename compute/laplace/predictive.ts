@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LaplaceData } from './data.ts';
-import { disposeJacobianBatch, FunctionalCovariance, jacobianBatch } from './functional.ts';
+import { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch } from './functional.ts';
 import { defaultLinkSamples, glmLinks, linkDraws, monteCarloLink, probitLink, type GlmLink } from './links.ts';
 import type { LayerMatrix } from './network.ts';
 import { Posterior, PosteriorError } from './posterior.ts';
@@ -189,6 +189,51 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
       draws?.dispose();
     },
   };
+}
+
+/**
+ * The GLM predictive of several posteriors fitted on the same network and MAP
+ * weights (say diag, kfac, efb and last-layer), on one pass of Jacobian
+ * statistics: about the cost of one. Each result equals `predict` with
+ * predictive 'glm' and the same link, samples and seed.
+ */
+export async function predictGlmTogether(
+  posteriors: Posterior[],
+  data: LaplaceData,
+  options: { link?: GlmLink; samples?: number; seed?: number; batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<Float32Array[]> {
+  if (posteriors.length === 0) return [];
+  const [first] = posteriors;
+  if (posteriors.some((posterior) => posterior.network !== first.network || posterior.mapWeights !== first.mapWeights)) {
+    throw new PosteriorError('predictGlmTogether needs posteriors on the same network and MAP weights (made with withHyperparameters or from one fit); predict the others separately.');
+  }
+  const link = options.link ?? 'probit';
+  if (!(glmLinks as readonly string[]).includes(link)) throw new PosteriorError(`Unknown link "${link}"; choose one of ${glmLinks.join(', ')}.`);
+  const classes = first.network.classes;
+  const covariances = posteriors.map((posterior) => new FunctionalCovariance(posterior));
+  const draws = link === 'mc' ? linkDraws(options.samples ?? defaultLinkSamples, classes, options.seed ?? 0) : null;
+  const outputs = posteriors.map(() => new Float32Array(data.count * classes));
+  try {
+    await forEachJacobianBatch(
+      first.network,
+      first.mapWeights,
+      data,
+      covariances,
+      options.batchSize ?? 100,
+      async (batch, start) => {
+        for (const [index, covariance] of covariances.entries()) {
+          const probabilities = tf.tidy(() => (draws ? monteCarloLink(batch.logits, covariance.covariance(batch), draws) : probitLink(batch.logits, covariance.variancesOf(batch))));
+          outputs[index].set(await probabilities.data<'float32'>(), start * classes);
+          probabilities.dispose();
+        }
+      },
+      options.onProgress,
+    );
+  } finally {
+    covariances.forEach((covariance) => covariance.dispose());
+    draws?.dispose();
+  }
+  return outputs;
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   Network,
   Posterior,
   predict,
+  predictGlmTogether,
   tensorData,
   type CurvatureFit,
   type KfacDamping,
@@ -152,6 +153,20 @@ describe('functional covariance J Σ Jᵀ', () => {
 });
 
 describe('GLM predictive', () => {
+  it('of several posteriors on one pass equals each one predicted alone, bit for bit', async () => {
+    for (const c of cases) {
+      const posteriors = structures.map(([structure, damping]) => new Posterior(c.network, c.weights, c.fit, { structure, n: 30, tau: 1.5, kfacDamping: damping }));
+      const data = tensorData(c.x, new Int32Array(c.x.shape[0]));
+      for (const link of ['probit', 'mc'] as const) {
+        const together = await predictGlmTogether(posteriors, data, { link, samples: 50, seed: 3, batchSize: 2 });
+        for (const [index, posterior] of posteriors.entries()) {
+          const alone = await predict(posterior, data, { predictive: 'glm', link, samples: 50, seed: 3, batchSize: 2 });
+          expect(Array.from(together[index])).toEqual(Array.from(alone));
+        }
+      }
+    }
+  });
+
   it('probit link: a hand-worked two-class case', () => {
     // μ = (1, −1), σ² = (8/π, 0): scaled logits (1/√2, −1), p_0 = 1/(1 + e^(−1 − 1/√2)).
     const mean = tf.tensor2d([[1, -1]]);
