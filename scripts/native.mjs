@@ -213,8 +213,15 @@ async function ensureLibraries(recipe, cacheRoot, log) {
   const complete = source && (!recipe.wheel.sha256 || source.wheel.sha256 === recipe.wheel.sha256) && libraries.every((library) => existsSync(join(dir, 'lib', library)));
   if (complete) return { dir, source };
   await requireTools({ pip: true });
-  const downloads = join(cacheRoot, 'downloads');
   const partial = `${dir}.partial`;
+  try {
+    return await unpackInto(recipe, dir, partial, join(cacheRoot, 'downloads'), log);
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
+}
+
+async function unpackInto(recipe, dir, partial, downloads, log) {
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
   const wheel = await pipDownload(recipe.wheel.name, recipe.wheel.version, recipe.wheel.sha256, downloads, log);
@@ -354,8 +361,9 @@ export async function ensureNative(recipe, { cacheRoot = resolve('.cache/native'
   mkdirSync(dirname(binding), { recursive: true });
   copyFileSync(cachedBinding, binding);
 
-  const version = recipe.flavour === 'cpu' ? await checkLoads(recipe) : null;
-  if (version !== null && version !== recipe.wheel.version) {
+  // The GPU build loads and computes on the CPU too, where no device answers.
+  const version = await checkLoads(recipe);
+  if (version !== recipe.wheel.version) {
     throw new SetupError(`The native binding loaded TensorFlow ${version}, not ${recipe.wheel.version}; delete .cache/native and run setup again.`);
   }
   if (recipe.flavour === 'gpu') await reportCudaSearchPath(deps, log);
@@ -378,7 +386,7 @@ async function reportCudaSearchPath(deps, log) {
   } catch {
     // readelf (binutils) missing: say what to do either way.
   }
-  const libraryDirs = readdirSync(join(deps, 'nvidia'))
+  const libraryDirs = (existsSync(join(deps, 'nvidia')) ? readdirSync(join(deps, 'nvidia')) : [])
     .map((name) => join(deps, 'nvidia', name, 'lib'))
     .filter((path) => existsSync(path) && statSync(path).isDirectory());
   if (runpath.includes('$ORIGIN/../nvidia/')) log(`the GPU library's RUNPATH reaches the CUDA libraries in ${relative(process.cwd(), join(deps, 'nvidia'))}`);

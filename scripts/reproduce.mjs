@@ -1,5 +1,5 @@
 #!/usr/bin/env zx
-// The main job: make sure data and packages are there, regenerate the
+// The main job: make sure data, packages and the native backend are there, regenerate the
 // results of a profile (full by default, into results/), then build the site
 // from them. Options are passed to the compute CLI: --profile, --only, --out,
 // --backend, --workers, --cache.
@@ -11,7 +11,15 @@ const passThrough = ['profile', 'only', 'out', 'backend', 'workers', 'cache']
   .filter((name) => argv[name] !== undefined)
   .flatMap((name) => [`--${name}`, String(argv[name])]);
 
-await $({ stdio: 'inherit' })`zx scripts/setup.mjs`;
+// The native backend is worth building unless another backend is asked for; where it
+// cannot be built, setup says why and the run goes on on wasm. Forced --backend node must have it.
+const requested = argv.backend ?? process.env.LAPLACE_BACKEND;
+const nativeOption = requested === undefined || requested === '' ? ['--try-native'] : requested === 'node' ? ['--native'] : requested === 'gpu' ? ['--native-gpu'] : [];
+try {
+  await $({ stdio: 'inherit' })`zx scripts/setup.mjs ${nativeOption}`;
+} catch (error) {
+  process.exit(error.exitCode ?? 1);
+}
 
 const computeStart = performance.now();
 try {
