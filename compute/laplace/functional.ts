@@ -16,8 +16,10 @@
  *
  * The per-class Jacobian of a Dense layer is ā g_cᵀ (layer input with the bias
  * 1, pre-activation gradient of logit c), of a Conv2D layer Σ_t ā_t g_c,tᵀ over
- * positions. One replicated backward pass gives g_c for every class and layer;
- * those statistics of a batch serve every posterior fitted on the network.
+ * positions. One replicated backward pass gives g_c for every class and layer,
+ * and a convolution's J_c is formed once per batch in the natural basis (the
+ * per-example product is the costly step); those statistics serve every
+ * posterior fitted on the network, each rotating them into its own basis.
  *
  * In every structure τ·v_k depends on N and τ only through s = ln(N/τ)
  * (1/(1 + e^s·λ), or 1/((1 + e^{s/2}·λ_A)(1 + e^{s/2}·λ_G)) per factor), so
@@ -42,6 +44,12 @@ export interface JacobianBatch {
    * dense [B, C, cols], conv [B, C, T, cols]; null for a linear last layer, whose gradient is e_c.
    */
   gradients: (tf.Tensor | null | undefined)[];
+  /**
+   * Per convolution layer, its per-class Jacobians in the natural basis, [B, C, rows·cols],
+   * made on first use and shared by every structure (the per-example product is the
+   * costly step; each structure then rotates it with plain matrix products).
+   */
+  convJacobians: Map<number, tf.Tensor3D>;
 }
 
 /** One backward pass over the batch replicated C times gives every class's pre-activation gradients. */
@@ -87,11 +95,12 @@ export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Te
       gradients[layer] = tf.keep(tf.transpose(tf.reshape(gradient, shape), spec.kind === 'dense' ? [1, 0, 2] : [1, 0, 2, 3]));
     });
   });
-  return { count: batch, logits: logits!, inputs, gradients };
+  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map() };
 }
 
 export function disposeJacobianBatch(batch: JacobianBatch): void {
-  tf.dispose([batch.logits, ...batch.inputs.filter((t): t is tf.Tensor => !!t), ...batch.gradients.filter((t): t is tf.Tensor => !!t)]);
+  tf.dispose([batch.logits, ...batch.inputs.filter((t): t is tf.Tensor => !!t), ...batch.gradients.filter((t): t is tf.Tensor => !!t), ...batch.convJacobians.values()]);
+  batch.convJacobians.clear();
 }
 
 /** How one layer's posterior covariance is diagonalised. */
@@ -196,22 +205,22 @@ export class FunctionalCovariance {
       // A linear last layer has ∂f_c/∂z = e_c, so J̃_c is row c of the projection.
       return { jacobian: g ? (tf.matMul(g as tf.Tensor3D, projectedInputs) as tf.Tensor3D) : projectedInputs };
     }
-    const rotate = (gradient: tf.Tensor) => (basis.qg ? tf.reshape(tf.matMul(tf.reshape(gradient, [-1, spec.fanOut]), basis.qg), gradient.shape) : gradient);
     if (spec.kind === 'dense') {
       const inputs = (basis.qa ? tf.matMul(a as tf.Tensor2D, basis.qa) : a) as tf.Tensor2D;
+      const rotated = g && basis.qg ? tf.reshape(tf.matMul(tf.reshape(g, [-1, spec.fanOut]), basis.qg), g.shape) : g;
       // A linear last layer: g_c = e_c, so g̃_c is row c of Q_G.
-      const gradients = (g ? rotate(g) : tf.tile(tf.expandDims(basis.qg ?? tf.eye(classes), 0), [size, 1, 1])) as tf.Tensor3D;
+      const gradients = (rotated ?? tf.tile(tf.expandDims(basis.qg ?? tf.eye(classes), 0), [size, 1, 1])) as tf.Tensor3D;
       return { inputs, gradients };
     }
-    const rotatedGradients = rotate(g!);
-    // Convolution: J̃_c = ãᵀ g̃_c summed over positions, for all classes in one batched product.
-    const positions = a.shape[1]!;
+    // Convolution: the natural-basis J_c = āᵀ g_c (summed over positions) once per batch, then Q_Aᵀ J_c Q_G.
+    const natural = convJacobian(batch, basis.layer, spec.fanOut, classes);
+    if (!basis.qa) return { jacobian: natural };
     const rows = a.shape[2]!;
-    const rotatedInputs = basis.qa ? tf.reshape(tf.matMul(tf.reshape(a, [-1, rows]), basis.qa), [size, positions, rows]) : a;
-    const byPosition = tf.reshape(tf.transpose(rotatedGradients!, [0, 2, 1, 3]), [size, positions, classes * spec.fanOut]);
-    const products = tf.matMul(tf.transpose(rotatedInputs, [0, 2, 1]) as tf.Tensor3D, byPosition as tf.Tensor3D);
-    const jacobian = tf.reshape(tf.transpose(tf.reshape(products, [size, rows, classes, spec.fanOut]), [0, 2, 1, 3]), [size, classes, rows * spec.fanOut]);
-    return { jacobian: jacobian as tf.Tensor3D };
+    const cols = spec.fanOut;
+    // (J_cᵀ Q_A)ᵀ = Q_Aᵀ J_c, then · Q_G, as two plain products over all (example, class) pairs.
+    const left = tf.matMul(tf.reshape(tf.transpose(tf.reshape(natural, [size * classes, rows, cols]), [0, 2, 1]), [-1, rows]), basis.qa);
+    const rotated = tf.matMul(tf.reshape(tf.transpose(tf.reshape(left, [size * classes, cols, rows]), [0, 2, 1]), [-1, cols]), basis.qg!);
+    return { jacobian: tf.reshape(rotated, [size, classes, rows * cols]) as tf.Tensor3D };
   }
 
   /** Σ_f for every input of the batch, [B, C, C]. */
@@ -286,6 +295,22 @@ export class FunctionalCovariance {
   dispose(): void {
     tf.dispose(this.layers.flatMap((basis) => [basis.qa, basis.qg, basis.q].filter((t): t is tf.Tensor2D => !!t)));
   }
+}
+
+/** A convolution layer's per-class Jacobians in the natural basis, [B, C, rows·cols], cached on the batch. */
+function convJacobian(batch: JacobianBatch, layer: number, cols: number, classes: number): tf.Tensor3D {
+  const cached = batch.convJacobians.get(layer);
+  if (cached) return cached;
+  const jacobian = tf.tidy(() => {
+    const a = batch.inputs[layer]!;
+    const g = batch.gradients[layer]!;
+    const [size, positions, rows] = a.shape as [number, number, number];
+    const byPosition = tf.reshape(tf.transpose(g, [0, 2, 1, 3]), [size, positions, classes * cols]);
+    const products = tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, byPosition as tf.Tensor3D);
+    return tf.reshape(tf.transpose(tf.reshape(products, [size, rows, classes, cols]), [0, 2, 1, 3]), [size, classes, rows * cols]) as tf.Tensor3D;
+  });
+  batch.convJacobians.set(layer, tf.keep(jacobian));
+  return jacobian;
 }
 
 /** The layers whose Jacobians any of these posteriors needs. */

@@ -7,8 +7,10 @@
  *   wasm transposed matrix products: the backend's own / ours, and ours / the plain product
  *   Laplace fit per curvature / one training epoch of the same model (goal: diag, kfac ≤ 3×, efb ≤ 5×)
  *   Monte Carlo predictive with T samples / T plain forward passes (goal ≤ 1.2×)
+ *   the GLM predictive, the cached search and the marginal likelihood against what they replace (glm.ts)
  *
- * Options: --backend NAME, --models a,b (default lenet5,mlp-2), --examples N (default 4096).
+ * Options: --backend NAME, --models a,b (default lenet5,mlp-2), --examples N (default 4096),
+ * --glm-models a,b (default lenet5,cnn-3), --only glm (just the GLM part).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,13 +19,24 @@ import { loadDataset, subset } from '../../compute/data/index.ts';
 import { fitCurvature, imageData, Network, Posterior, predict, type CurvatureKind } from '../../compute/laplace/index.ts';
 import { initializeWeights, trainModel } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
+import { benchGlm } from './glm.ts';
 import { benchTrainingThroughput } from './training.ts';
 import { benchWasmConvBackprop } from './wasm-conv.ts';
 import { benchWasmMatMul } from './wasm-matmul.ts';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' }, models: { type: 'string' }, examples: { type: 'string' } } });
+const { values } = parseArgs({ options: { backend: { type: 'string' }, models: { type: 'string' }, examples: { type: 'string' }, 'glm-models': { type: 'string' }, only: { type: 'string' } } });
 const backend = await startBackend(values.backend);
 console.log(describeBackend(backend));
+
+if (values.only !== undefined && values.only !== 'glm') throw new Error(`Unknown --only "${values.only}"; the only part that runs alone is glm.`);
+const glm = await benchGlm((values['glm-models'] ?? 'lenet5,cnn-3').split(','));
+console.log('\n# GLM predictive (closed form) vs the 30-sample linearised predictive, 1000 test images');
+console.table(glm.predictive);
+console.log('\n# Search on cached statistics and marginal-likelihood tuning');
+console.table(glm.search);
+console.log('\n# Peak tensor memory of the GLM predictive');
+console.table(glm.memory);
+if (values.only === 'glm') process.exit(0);
 const modelNames = (values.models ?? 'lenet5,mlp-2').split(',');
 const examples = Number(values.examples ?? 4096);
 
