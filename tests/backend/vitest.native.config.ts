@@ -18,6 +18,10 @@ export const backendSensitiveSuites = [
   'tests/laplace/efb.test.ts',
   'tests/laplace/sampling.test.ts',
   'tests/laplace/predictive.test.ts',
+  'tests/laplace/evidence.test.ts',
+  'tests/laplace/search.test.ts',
+  // Not functional.test.ts yet: on node, predictGlmTogether differs from predicting each posterior
+  // alone in the last bit (0.41190907 vs 0.41190898), where that suite asks for bit equality.
 ];
 
 export default defineConfig({
