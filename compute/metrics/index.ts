@@ -30,3 +30,18 @@ export {
 export { entropy } from './entropy.ts';
 export { histogram, inverseEcdf, type Histogram, type HistogramOptions } from './distribution.ts';
 export { auroc, empiricalQuantile, fprAtTpr, fractionAboveKnownQuantile, thresholdAtTpr } from './detection.ts';
+export {
+  acrossSeeds,
+  bootstrapInterval,
+  pairedDifferenceInterval,
+  resampledAccuracy,
+  resampledAuroc,
+  resampledBrierScore,
+  resampledCalibrationError,
+  resampledFprAtTpr,
+  resampledNegativeLogLikelihood,
+  type BootstrapInterval,
+  type BootstrapOptions,
+  type ResampledMetric,
+  type SeedSummary,
+} from './bootstrap.ts';

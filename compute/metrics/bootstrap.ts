@@ -1,0 +1,473 @@
+/**
+ * Seeded percentile bootstrap over test examples, paired differences between two
+ * methods on the same examples, and the spread of a metric across training seeds.
+ *
+ * Streams: set k of a bootstrap (one set for in-domain metrics; known and unknown for
+ * detection) draws its indices from its own generator, seeded by the k-th fork of
+ * `new Random(seed)`. So the known set's resamples do not depend on the unknown set's
+ * size, and the same seed gives the same indices to `bootstrapInterval` and
+ * `pairedDifferenceInterval`: a method's interval and its difference with another come
+ * from the same resamples.
+ *
+ * Percentiles: the resampled statistics are sorted and the interval ends are their
+ * (1 − level)/2 and (1 + level)/2 quantiles with linear interpolation between order
+ * statistics (Hyndman–Fan type 7, numpy's default).
+ */
+
+import { rowArgmax, PROBABILITY_FLOOR } from './classification.ts';
+import {
+  checkBinCount,
+  checkFraction,
+  checkProbabilitiesAndLabels,
+  checkValues,
+  countBelow,
+  type Labels,
+  type Probabilities,
+  type Values,
+} from './validate.ts';
+import { Random } from '../random/index.ts';
+
+/** Options of the bootstrap functions. */
+export interface BootstrapOptions {
+  /** Number of resamples (default 1000). */
+  resamples?: number;
+  /** Nominal coverage of the interval, in (0, 1) (default 0.95). */
+  level?: number;
+  /** Seed of the resampling; required, so every interval is reproducible. */
+  seed: number;
+}
+
+/** A percentile bootstrap interval and how it was made. */
+export interface BootstrapInterval {
+  /** The statistic on the full sample (not the mean of the resamples). */
+  estimate: number;
+  /** Lower end: the (1 − level)/2 quantile of the resampled statistics. */
+  low: number;
+  /** Upper end: the (1 + level)/2 quantile of the resampled statistics. */
+  high: number;
+  resamples: number;
+  level: number;
+  seed: number;
+}
+
+/**
+ * A metric prepared for resampling: per-example quantities are computed once, and
+ * `statistic` evaluates the metric on the rows named by one index array per set
+ * (a row appearing twice counts twice). The index arrays are reused between calls.
+ */
+export interface ResampledMetric {
+  /** Number of examples in each resampled set: [count] or [known, unknown]. */
+  readonly counts: readonly number[];
+  readonly statistic: (...indices: Int32Array[]) => number;
+}
+
+/** Mean and spread of one metric over training seeds. */
+export interface SeedSummary {
+  /** Number of seeds. */
+  seeds: number;
+  mean: number;
+  /** Sample standard deviation (divisor seeds − 1); null with a single seed. */
+  standardDeviation: number | null;
+  min: number;
+  max: number;
+}
+
+/**
+ * Percentile bootstrap of a statistic of resampled examples. With one count the
+ * statistic receives one index array; with several counts (e.g. [known, unknown]) it
+ * receives one per set, each set resampled independently with replacement.
+ */
+export function bootstrapInterval(
+  count: number,
+  statistic: (indices: Int32Array) => number,
+  options: BootstrapOptions,
+): BootstrapInterval;
+export function bootstrapInterval(
+  counts: readonly number[],
+  statistic: (...indices: Int32Array[]) => number,
+  options: BootstrapOptions,
+): BootstrapInterval;
+export function bootstrapInterval(metric: ResampledMetric, options: BootstrapOptions): BootstrapInterval;
+export function bootstrapInterval(
+  first: number | readonly number[] | ResampledMetric,
+  second: ((...indices: Int32Array[]) => number) | BootstrapOptions,
+  third?: BootstrapOptions,
+): BootstrapInterval {
+  if (isMetric(first)) return runBootstrap(first.counts, [first.statistic], second as BootstrapOptions);
+  return runBootstrap(toCounts(first), [second as (...indices: Int32Array[]) => number], third as BootstrapOptions);
+}
+
+/**
+ * Interval of first − second for two methods evaluated on the same examples: both
+ * statistics see the same resampled indices (for detection, the same known and the
+ * same unknown indices), so what the two methods share cancels out of the spread.
+ */
+export function pairedDifferenceInterval(
+  count: number,
+  first: (indices: Int32Array) => number,
+  second: (indices: Int32Array) => number,
+  options: BootstrapOptions,
+): BootstrapInterval;
+export function pairedDifferenceInterval(
+  counts: readonly number[],
+  first: (...indices: Int32Array[]) => number,
+  second: (...indices: Int32Array[]) => number,
+  options: BootstrapOptions,
+): BootstrapInterval;
+export function pairedDifferenceInterval(
+  first: ResampledMetric,
+  second: ResampledMetric,
+  options: BootstrapOptions,
+): BootstrapInterval;
+export function pairedDifferenceInterval(
+  a: number | readonly number[] | ResampledMetric,
+  b: ((...indices: Int32Array[]) => number) | ResampledMetric,
+  c: ((...indices: Int32Array[]) => number) | BootstrapOptions,
+  d?: BootstrapOptions,
+): BootstrapInterval {
+  if (isMetric(a)) {
+    const other = b as ResampledMetric;
+    if (a.counts.length !== other.counts.length || a.counts.some((n, k) => n !== other.counts[k])) {
+      throw new Error(
+        `The two methods were evaluated on sets of different sizes ([${a.counts.join(', ')}] and [${other.counts.join(', ')}]); a paired difference needs the same examples.`,
+      );
+    }
+    return runBootstrap(a.counts, [a.statistic, other.statistic], c as BootstrapOptions);
+  }
+  return runBootstrap(
+    toCounts(a),
+    [b as (...indices: Int32Array[]) => number, c as (...indices: Int32Array[]) => number],
+    d as BootstrapOptions,
+  );
+}
+
+/** Mean, sample standard deviation, min and max of a metric over training seeds. */
+export function acrossSeeds(values: Values): SeedSummary {
+  checkValues(values, 'per-seed values');
+  const n = values.length;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    sum += values[i];
+    min = Math.min(min, values[i]);
+    max = Math.max(max, values[i]);
+  }
+  const mean = sum / n;
+  // Two passes: the squared deviations from the mean, not E[x²] − mean², which cancels badly.
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (values[i] - mean) ** 2;
+  return {
+    seeds: n,
+    mean,
+    // Equal values give exactly 0, not the rounding left in their mean.
+    standardDeviation: n === 1 ? null : min === max ? 0 : Math.sqrt(squares / (n - 1)),
+    min,
+    max,
+  };
+}
+
+/** Accuracy (as in classification.ts) on resampled rows, from per-example correctness. */
+export function resampledAccuracy(probs: Probabilities, labels: Labels, classes: number): ResampledMetric {
+  const count = checkProbabilitiesAndLabels(probs, labels, classes);
+  const correct = new Uint8Array(count);
+  for (let i = 0; i < count; i++) correct[i] = rowArgmax(probs, classes, i) === labels[i] ? 1 : 0;
+  return {
+    counts: [count],
+    statistic: (indices) => {
+      let hits = 0;
+      for (let j = 0; j < indices.length; j++) hits += correct[indices[j]];
+      return hits / indices.length;
+    },
+  };
+}
+
+/** Negative log-likelihood (as in classification.ts, same floor) on resampled rows, from per-example −ln p_y. */
+export function resampledNegativeLogLikelihood(probs: Probabilities, labels: Labels, classes: number): ResampledMetric {
+  const count = checkProbabilitiesAndLabels(probs, labels, classes);
+  const losses = new Float64Array(count);
+  for (let i = 0; i < count; i++) losses[i] = -Math.log(Math.max(probs[i * classes + labels[i]], PROBABILITY_FLOOR));
+  return { counts: [count], statistic: (indices) => meanAt(losses, indices) };
+}
+
+/** Brier score (as in classification.ts: summed over classes) on resampled rows, from per-example scores. */
+export function resampledBrierScore(probs: Probabilities, labels: Labels, classes: number): ResampledMetric {
+  const count = checkProbabilitiesAndLabels(probs, labels, classes);
+  const scores = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const diff = probs[i * classes + c] - (c === labels[i] ? 1 : 0);
+      sum += diff * diff;
+    }
+    scores[i] = sum;
+  }
+  return { counts: [count], statistic: (indices) => meanAt(scores, indices) };
+}
+
+/**
+ * Expected calibration error over `bins` equal-width bins, binned exactly as
+ * `calibration` bins (left-open, right-closed): each example's bin, confidence and
+ * correctness are found once, and a resample only adds them up per bin.
+ */
+export function resampledCalibrationError(
+  probs: Probabilities,
+  labels: Labels,
+  classes: number,
+  options: { bins?: number } = {},
+): ResampledMetric {
+  const count = checkProbabilitiesAndLabels(probs, labels, classes);
+  const binCount = options.bins ?? 10;
+  checkBinCount(binCount);
+  const edges = new Float64Array(binCount + 1);
+  for (let b = 0; b <= binCount; b++) edges[b] = b / binCount;
+  const binOf = new Int32Array(count);
+  const confidence = new Float64Array(count);
+  const correct = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const predicted = rowArgmax(probs, classes, i);
+    confidence[i] = probs[i * classes + predicted];
+    correct[i] = predicted === labels[i] ? 1 : 0;
+    binOf[i] = Math.min(binCount - 1, Math.max(0, countBelow(edges, confidence[i]) - 1));
+  }
+  const binCounts = new Float64Array(binCount);
+  const binCorrect = new Float64Array(binCount);
+  const binConfidence = new Float64Array(binCount);
+  return {
+    counts: [count],
+    statistic: (indices) => {
+      binCounts.fill(0);
+      binCorrect.fill(0);
+      binConfidence.fill(0);
+      for (let j = 0; j < indices.length; j++) {
+        const i = indices[j];
+        const b = binOf[i];
+        binCounts[b] += 1;
+        binConfidence[b] += confidence[i];
+        binCorrect[b] += correct[i];
+      }
+      // The same arithmetic, in the same order, as `calibration`, so the two agree to the last bit.
+      const total = indices.length;
+      let ece = 0;
+      for (let b = 0; b < binCount; b++) {
+        const n = binCounts[b];
+        if (n === 0) continue;
+        ece += (n / total) * Math.abs(binConfidence[b] / n - binCorrect[b] / n);
+      }
+      return ece;
+    },
+  };
+}
+
+/** AUROC (as in detection.ts, ties counting ½) with the known and unknown sets resampled independently. */
+export function resampledAuroc(scoresKnown: Values, scoresUnknown: Values): ResampledMetric {
+  const pooled = new PooledScores(scoresKnown, scoresUnknown);
+  return {
+    counts: [scoresKnown.length, scoresUnknown.length],
+    statistic: (known, unknown) => {
+      pooled.tally(known, unknown);
+      // Pairs (unknown, known) with unknown > known, plus ½ per tie: a sweep over the sorted distinct scores.
+      let knownBelow = 0;
+      let wins = 0;
+      for (let g = 0; g < pooled.groups; g++) {
+        const k = pooled.knownPerGroup[g];
+        wins += pooled.unknownPerGroup[g] * (knownBelow + k / 2);
+        knownBelow += k;
+      }
+      // Integer and half-integer sums below 2^53 are exact, so this is the very number `auroc` returns.
+      return wins / (known.length * unknown.length);
+    },
+  };
+}
+
+/** False positive rate at a true positive rate of at least `tpr` (as `fprAtTpr`), both sets resampled independently. */
+export function resampledFprAtTpr(scoresKnown: Values, scoresUnknown: Values, tpr = 0.95): ResampledMetric {
+  checkFraction(tpr, 'true positive rate');
+  const pooled = new PooledScores(scoresKnown, scoresUnknown);
+  return {
+    counts: [scoresKnown.length, scoresUnknown.length],
+    statistic: (known, unknown) => {
+      pooled.tally(known, unknown);
+      // The threshold is the needed-th largest resampled unknown score (as in thresholdAtTpr);
+      // walking down the distinct scores finds its group, and the known at or above it are the false positives.
+      const needed = Math.min(unknown.length, Math.max(1, Math.ceil(tpr * unknown.length - 1e-9)));
+      let detected = 0;
+      let falsePositives = 0;
+      for (let g = pooled.groups - 1; g >= 0; g--) {
+        detected += pooled.unknownPerGroup[g];
+        falsePositives += pooled.knownPerGroup[g];
+        if (detected >= needed) break;
+      }
+      return falsePositives / known.length;
+    },
+  };
+}
+
+/**
+ * Known and unknown scores replaced once by the rank of their value among the distinct
+ * pooled scores, so a resample needs two histograms and a sweep instead of a sort.
+ */
+class PooledScores {
+  readonly groups: number;
+  readonly knownPerGroup: Int32Array;
+  readonly unknownPerGroup: Int32Array;
+  private readonly knownGroup: Int32Array;
+  private readonly unknownGroup: Int32Array;
+
+  constructor(scoresKnown: Values, scoresUnknown: Values) {
+    checkValues(scoresKnown, 'known scores');
+    checkValues(scoresUnknown, 'unknown scores');
+    const all = new Float64Array(scoresKnown.length + scoresUnknown.length);
+    all.set(scoresKnown, 0);
+    all.set(scoresUnknown, scoresKnown.length);
+    all.sort();
+    // Distinct by ===, as `auroc` groups ties (so −0 and 0 are one score).
+    let groups = 0;
+    for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[groups - 1]) all[groups++] = all[i];
+    const distinct = all.subarray(0, groups);
+    this.groups = groups;
+    this.knownGroup = Int32Array.from(scoresKnown, (s) => countBelow(distinct, s));
+    this.unknownGroup = Int32Array.from(scoresUnknown, (s) => countBelow(distinct, s));
+    this.knownPerGroup = new Int32Array(groups);
+    this.unknownPerGroup = new Int32Array(groups);
+  }
+
+  /** Counts the resampled known and unknown examples per distinct score. */
+  tally(known: Int32Array, unknown: Int32Array): void {
+    this.knownPerGroup.fill(0);
+    this.unknownPerGroup.fill(0);
+    for (let j = 0; j < known.length; j++) this.knownPerGroup[this.knownGroup[known[j]]]++;
+    for (let j = 0; j < unknown.length; j++) this.unknownPerGroup[this.unknownGroup[unknown[j]]]++;
+  }
+}
+
+function meanAt(values: Float64Array, indices: Int32Array): number {
+  let sum = 0;
+  for (let j = 0; j < indices.length; j++) sum += values[indices[j]];
+  return sum / indices.length;
+}
+
+function isMetric(value: unknown): value is ResampledMetric {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && 'statistic' in value;
+}
+
+function toCounts(count: number | readonly number[]): readonly number[] {
+  return typeof count === 'number' ? [count] : count;
+}
+
+/**
+ * The bootstrap itself: one statistic gives its interval, two give the interval of
+ * their difference on the same resampled indices.
+ */
+function runBootstrap(
+  counts: readonly number[],
+  statistics: readonly ((...indices: Int32Array[]) => number)[],
+  options: BootstrapOptions,
+): BootstrapInterval {
+  if (options === undefined || options === null || typeof options !== 'object') {
+    throw new Error('The bootstrap needs an options object with an integer seed, e.g. { seed: 0 }.');
+  }
+  const { resamples = 1000, level = 0.95, seed } = options;
+  if (!Number.isInteger(resamples) || resamples < 1) {
+    throw new Error(`The number of resamples must be an integer of at least 1, got ${resamples}.`);
+  }
+  if (!(level > 0 && level < 1)) {
+    throw new Error(`The interval level must lie strictly between 0 and 1, got ${level}.`);
+  }
+  if (!Number.isInteger(seed)) {
+    throw new Error(`The bootstrap seed must be an integer, got ${seed}.`);
+  }
+  if (counts.length === 0) throw new Error('The bootstrap needs at least one set of examples to resample.');
+  counts.forEach((n, k) => {
+    if (!Number.isInteger(n) || n < 1) {
+      const which = counts.length === 1 ? 'The sample' : `Set ${k} of the bootstrap`;
+      throw new Error(`${which} must have a positive integer number of examples, got ${n}.`);
+    }
+  });
+
+  const evaluate = (indices: Int32Array[]): number => {
+    const value = statistics.length === 1 ? statistics[0](...indices) : statistics[0](...indices) - statistics[1](...indices);
+    if (Number.isNaN(value)) throw new Error('The bootstrap statistic returned NaN; it must return a number for every resample.');
+    return value;
+  };
+
+  const indices = counts.map((n) => new Int32Array(n));
+  for (const set of indices) for (let i = 0; i < set.length; i++) set[i] = i;
+  const estimate = evaluate(indices);
+
+  const master = new Random(seed);
+  const streams = counts.map(() => new IndexStream(master.fork()));
+  const values = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    for (let k = 0; k < counts.length; k++) streams[k].fill(indices[k]);
+    values[r] = evaluate(indices);
+  }
+  values.sort();
+  return {
+    estimate,
+    low: interpolatedQuantile(values, (1 - level) / 2),
+    high: interpolatedQuantile(values, (1 + level) / 2),
+    resamples,
+    level,
+    seed,
+  };
+}
+
+/**
+ * Indices drawn uniformly with replacement: exactly the numbers `new Random(seed).integer(n)`
+ * returns, one after another (same seeding, same xoshiro128** steps, same scaling). The state
+ * lives in local int32 variables while a set is filled, since Random's object fields hold
+ * values above 2^31 as boxed doubles (about 70 ns a draw against a few here; the draws were
+ * most of a bootstrap's time).
+ */
+class IndexStream {
+  private readonly state = new Int32Array(4);
+
+  constructor(seed: number) {
+    // splitmix32, as Random's constructor seeds itself.
+    let mix = seed >>> 0;
+    for (let k = 0; k < 4; k++) {
+      mix = (mix + 0x9e3779b9) >>> 0;
+      let z = mix;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.state[k] = z ^ (z >>> 16);
+    }
+  }
+
+  /** Overwrites every entry of `out` with a uniform index in [0, out.length). */
+  fill(out: Int32Array): void {
+    const n = out.length;
+    let s0 = this.state[0];
+    let s1 = this.state[1];
+    let s2 = this.state[2];
+    let s3 = this.state[3];
+    for (let i = 0; i < n; i++) {
+      const x = Math.imul(s1, 5);
+      const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      out[i] = Math.floor((result / 4294967296) * n);
+    }
+    this.state[0] = s0;
+    this.state[1] = s1;
+    this.state[2] = s2;
+    this.state[3] = s3;
+  }
+}
+
+/** Type-7 quantile of an ascending array: linear between the order statistics around (n − 1)q. */
+function interpolatedQuantile(sorted: Float64Array, q: number): number {
+  const position = (sorted.length - 1) * q;
+  const below = Math.floor(position);
+  const above = Math.min(sorted.length - 1, below + 1);
+  const lower = sorted[below];
+  const upper = sorted[above];
+  // Equal neighbours return the value itself (no 0 · ∞ from infinite statistics).
+  return lower === upper ? lower : lower + (position - below) * (upper - lower);
+}
