@@ -1,6 +1,7 @@
 /**
  * The backend-sensitive suites on another backend than the one they ask for:
- * kernels, curvature against brute force, sampling and the predictives.
+ * kernels, curvature against brute force, sampling, the predictives (the GLM one too),
+ * the marginal likelihood and the search.
  * `LAPLACE_BACKEND=node npx vitest run --config tests/backend/vitest.native.config.ts`
  * (what .ci/run does) runs them on the native backend. The suites start
  * wasm (or cpu) by name; native-backend.setup.ts hands each the backend
@@ -20,8 +21,7 @@ export const backendSensitiveSuites = [
   'tests/laplace/predictive.test.ts',
   'tests/laplace/evidence.test.ts',
   'tests/laplace/search.test.ts',
-  // Not functional.test.ts yet: on node, predictGlmTogether differs from predicting each posterior
-  // alone in the last bit (0.41190907 vs 0.41190898), where that suite asks for bit equality.
+  'tests/laplace/functional.test.ts',
 ];
 
 export default defineConfig({

@@ -153,7 +153,7 @@ describe('functional covariance J Σ Jᵀ', () => {
 });
 
 describe('GLM predictive', () => {
-  it('of several posteriors on one pass equals each one predicted alone, bit for bit', async () => {
+  it('of several posteriors on one pass equals each one predicted alone', async () => {
     for (const c of cases) {
       const posteriors = structures.map(([structure, damping]) => new Posterior(c.network, c.weights, c.fit, { structure, n: 30, tau: 1.5, kfacDamping: damping }));
       const data = tensorData(c.x, new Int32Array(c.x.shape[0]));
@@ -161,7 +161,9 @@ describe('GLM predictive', () => {
         const together = await predictGlmTogether(posteriors, data, { link, samples: 50, seed: 3, batchSize: 2 });
         for (const [index, posterior] of posteriors.entries()) {
           const alone = await predict(posterior, data, { predictive: 'glm', link, samples: 50, seed: 3, batchSize: 2 });
-          expect(Array.from(together[index])).toEqual(Array.from(alone));
+          // Bit for bit on wasm; the native backend may round a product of another batch shape differently
+          // (last-layer alone needs no backward pass, so its logits come from an unreplicated forward pass).
+          expect(Math.max(...Array.from(alone, (p, i) => Math.abs(p - together[index][i])))).toBeLessThan(1e-6);
         }
       }
     }
