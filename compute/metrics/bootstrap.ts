@@ -261,17 +261,20 @@ export function resampledCalibrationError(
 
 /** AUROC (as in detection.ts, ties counting ½) with the known and unknown sets resampled independently. */
 export function resampledAuroc(scoresKnown: Values, scoresUnknown: Values): ResampledMetric {
-  const pooled = new PooledScores(scoresKnown, scoresUnknown);
+  const { groups, knownGroup, unknownGroup } = poolScores(scoresKnown, scoresUnknown);
+  const knownPerGroup = new Int32Array(groups);
+  const unknownPerGroup = new Int32Array(groups);
   return {
     counts: [scoresKnown.length, scoresUnknown.length],
     statistic: (known, unknown) => {
-      pooled.tally(known, unknown);
+      tally(knownPerGroup, knownGroup, known);
+      tally(unknownPerGroup, unknownGroup, unknown);
       // Pairs (unknown, known) with unknown > known, plus ½ per tie: a sweep over the sorted distinct scores.
       let knownBelow = 0;
       let wins = 0;
-      for (let g = 0; g < pooled.groups; g++) {
-        const k = pooled.knownPerGroup[g];
-        wins += pooled.unknownPerGroup[g] * (knownBelow + k / 2);
+      for (let g = 0; g < groups; g++) {
+        const k = knownPerGroup[g];
+        wins += unknownPerGroup[g] * (knownBelow + k / 2);
         knownBelow += k;
       }
       // Integer and half-integer sums below 2^53 are exact, so this is the very number `auroc` returns.
@@ -283,19 +286,22 @@ export function resampledAuroc(scoresKnown: Values, scoresUnknown: Values): Resa
 /** False positive rate at a true positive rate of at least `tpr` (as `fprAtTpr`), both sets resampled independently. */
 export function resampledFprAtTpr(scoresKnown: Values, scoresUnknown: Values, tpr = 0.95): ResampledMetric {
   checkFraction(tpr, 'true positive rate');
-  const pooled = new PooledScores(scoresKnown, scoresUnknown);
+  const { groups, knownGroup, unknownGroup } = poolScores(scoresKnown, scoresUnknown);
+  const knownPerGroup = new Int32Array(groups);
+  const unknownPerGroup = new Int32Array(groups);
   return {
     counts: [scoresKnown.length, scoresUnknown.length],
     statistic: (known, unknown) => {
-      pooled.tally(known, unknown);
+      tally(knownPerGroup, knownGroup, known);
+      tally(unknownPerGroup, unknownGroup, unknown);
       // The threshold is the needed-th largest resampled unknown score (as in thresholdAtTpr);
       // walking down the distinct scores finds its group, and the known at or above it are the false positives.
       const needed = Math.min(unknown.length, Math.max(1, Math.ceil(tpr * unknown.length - 1e-9)));
       let detected = 0;
       let falsePositives = 0;
-      for (let g = pooled.groups - 1; g >= 0; g--) {
-        detected += pooled.unknownPerGroup[g];
-        falsePositives += pooled.knownPerGroup[g];
+      for (let g = groups - 1; g >= 0; g--) {
+        detected += unknownPerGroup[g];
+        falsePositives += knownPerGroup[g];
         if (detected >= needed) break;
       }
       return falsePositives / known.length;
@@ -307,38 +313,31 @@ export function resampledFprAtTpr(scoresKnown: Values, scoresUnknown: Values, tp
  * Known and unknown scores replaced once by the rank of their value among the distinct
  * pooled scores, so a resample needs two histograms and a sweep instead of a sort.
  */
-class PooledScores {
-  readonly groups: number;
-  readonly knownPerGroup: Int32Array;
-  readonly unknownPerGroup: Int32Array;
-  private readonly knownGroup: Int32Array;
-  private readonly unknownGroup: Int32Array;
+function poolScores(
+  scoresKnown: Values,
+  scoresUnknown: Values,
+): { groups: number; knownGroup: Int32Array; unknownGroup: Int32Array } {
+  checkValues(scoresKnown, 'known scores');
+  checkValues(scoresUnknown, 'unknown scores');
+  const all = new Float64Array(scoresKnown.length + scoresUnknown.length);
+  all.set(scoresKnown, 0);
+  all.set(scoresUnknown, scoresKnown.length);
+  all.sort();
+  // Distinct by ===, as `auroc` groups ties (so −0 and 0 are one score).
+  let groups = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[groups - 1]) all[groups++] = all[i];
+  const distinct = all.subarray(0, groups);
+  return {
+    groups,
+    knownGroup: Int32Array.from(scoresKnown, (s) => countBelow(distinct, s)),
+    unknownGroup: Int32Array.from(scoresUnknown, (s) => countBelow(distinct, s)),
+  };
+}
 
-  constructor(scoresKnown: Values, scoresUnknown: Values) {
-    checkValues(scoresKnown, 'known scores');
-    checkValues(scoresUnknown, 'unknown scores');
-    const all = new Float64Array(scoresKnown.length + scoresUnknown.length);
-    all.set(scoresKnown, 0);
-    all.set(scoresUnknown, scoresKnown.length);
-    all.sort();
-    // Distinct by ===, as `auroc` groups ties (so −0 and 0 are one score).
-    let groups = 0;
-    for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[groups - 1]) all[groups++] = all[i];
-    const distinct = all.subarray(0, groups);
-    this.groups = groups;
-    this.knownGroup = Int32Array.from(scoresKnown, (s) => countBelow(distinct, s));
-    this.unknownGroup = Int32Array.from(scoresUnknown, (s) => countBelow(distinct, s));
-    this.knownPerGroup = new Int32Array(groups);
-    this.unknownPerGroup = new Int32Array(groups);
-  }
-
-  /** Counts the resampled known and unknown examples per distinct score. */
-  tally(known: Int32Array, unknown: Int32Array): void {
-    this.knownPerGroup.fill(0);
-    this.unknownPerGroup.fill(0);
-    for (let j = 0; j < known.length; j++) this.knownPerGroup[this.knownGroup[known[j]]]++;
-    for (let j = 0; j < unknown.length; j++) this.unknownPerGroup[this.unknownGroup[unknown[j]]]++;
-  }
+/** Counts how many of the resampled rows fall in each group. */
+function tally(perGroup: Int32Array, groupOf: Int32Array, indices: Int32Array): void {
+  perGroup.fill(0);
+  for (let j = 0; j < indices.length; j++) perGroup[groupOf[indices[j]]]++;
 }
 
 function meanAt(values: Float64Array, indices: Int32Array): number {
