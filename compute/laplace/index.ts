@@ -19,7 +19,7 @@ import { searchHyperparameters, type SearchOptions, type SearchResult } from './
 
 export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type CurvatureKind, type FisherType } from './curvature.ts';
 export { imageData, tensorData, type LaplaceData } from './data.ts';
-export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type JacobianBatch } from './functional.ts';
+export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
 export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
 export { PosteriorFileError, layoutConventions } from './io.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';

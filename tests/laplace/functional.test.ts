@@ -112,9 +112,14 @@ describe('functional covariance J Σ Jᵀ', () => {
       for (const c of cases) {
         // Two hyperparameter settings: one scalar τ, one per-layer τ (the marginal likelihood's).
         const layerTau = c.network.layers.map((_, layer) => 0.7 + 0.9 * layer);
-        for (const posterior of [new Posterior(c.network, c.weights, c.fit, { structure, n: 30, tau: 1.5, kfacDamping: damping }), new Posterior(c.network, c.weights, c.fit, { structure, n: 30, tau: 1, layerTau, kfacDamping: damping })]) {
+        const settings = [
+          { posterior: new Posterior(c.network, c.weights, c.fit, { structure, n: 30, tau: 1.5, kfacDamping: damping }), route: 'rotate-jacobian' as const },
+          { posterior: new Posterior(c.network, c.weights, c.fit, { structure, n: 30, tau: 1, layerTau, kfacDamping: damping }), route: 'rotate-factors' as const },
+        ];
+        // Both ways of rotating a convolution's Jacobians, one per setting.
+        for (const { posterior, route } of settings) {
           const expected = explicitCovariances(c, posterior);
-          const functional = new FunctionalCovariance(posterior);
+          const functional = new FunctionalCovariance(posterior, { convolutionRoute: route });
           const batch = jacobianBatch(c.network, c.weights, c.x, functional.layers.map((basis) => basis.layer));
           const full = functional.covariance(batch);
           const diagonal = functional.variancesOf(batch);
