@@ -17,26 +17,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { Network } from '../../compute/laplace/index.ts';
 import { Random } from '../../compute/random/index.ts';
-import { seedWeights } from '../laplace/helpers.ts';
+import { relativeError, seedWeights } from '../laplace/helpers.ts';
 import { averagePoolByHand, averagePoolGradientByHand, describeGeometry, outputShape, poolGeometries } from './pooling-reference.ts';
 
 beforeAll(async () => {
   await startBackend('cpu');
 });
-
-/** max|a − b| / max|b|. */
-function relativeError(actual: ArrayLike<number>, reference: ArrayLike<number>): number {
-  expect(actual.length).toBe(reference.length);
-  let difference = 0;
-  let scale = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const d = Math.abs(actual[i] - reference[i]);
-    if (Number.isNaN(d)) return Number.POSITIVE_INFINITY;
-    difference = Math.max(difference, d);
-    scale = Math.max(scale, Math.abs(reference[i]));
-  }
-  return difference / Math.max(scale, 1e-30);
-}
 
 describe('average pooling gradient', () => {
   it("the issue's hand-worked case: avgPool(2, 2, 'same') on 1…9 as [1, 3, 3, 1]", () => {

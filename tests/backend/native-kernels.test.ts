@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { nativeBinding } from '../../compute/backend/native.ts';
 import { Random } from '../../compute/random/index.ts';
+import { relativeError } from '../laplace/helpers.ts';
 
 type Rank4 = [number, number, number, number];
 type Padding = 'same' | 'valid';
@@ -22,19 +23,6 @@ type Pair = [number, number];
 const TOLERANCE = 2e-5;
 const built = 'path' in nativeBinding('@tensorflow/tfjs-node');
 const native = 'tensorflow';
-
-function relativeError(actual: Float32Array, reference: Float32Array): number {
-  expect(actual.length).toBe(reference.length);
-  let maxDifference = 0;
-  let scale = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const difference = Math.abs(actual[i] - reference[i]);
-    if (Number.isNaN(difference)) return Number.POSITIVE_INFINITY;
-    maxDifference = Math.max(maxDifference, difference);
-    scale = Math.max(scale, Math.abs(reference[i]));
-  }
-  return maxDifference / Math.max(scale, 1e-30);
-}
 
 async function onBackend(name: string, compute: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(name);

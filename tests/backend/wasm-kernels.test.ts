@@ -11,27 +11,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerWasmKernels, wasmKernelNames } from '../../compute/backend/wasm-kernels.ts';
 import { Random } from '../../compute/random/index.ts';
+import { relativeError } from '../laplace/helpers.ts';
 
 type Rank4 = [number, number, number, number];
 type Padding = 'same' | 'valid';
 type Strides = [number, number];
 
 const TOLERANCE = 1e-5;
-
-/** max|a − b| / max|b|: the error relative to the reference's scale. */
-function relativeError(actual: Float32Array, reference: Float32Array): number {
-  expect(actual.length).toBe(reference.length);
-  let maxDifference = 0;
-  let scale = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const difference = Math.abs(actual[i] - reference[i]);
-    // NaN never compares greater, so it must be caught explicitly.
-    if (Number.isNaN(difference)) return Number.POSITIVE_INFINITY;
-    maxDifference = Math.max(maxDifference, difference);
-    scale = Math.max(scale, Math.abs(reference[i]));
-  }
-  return maxDifference / Math.max(scale, 1e-30);
-}
 
 /** Runs `compute` on a backend and returns the values of the tensors it makes. */
 async function onBackend(name: 'cpu' | 'wasm', compute: () => tf.Tensor[]): Promise<Float32Array[]> {
