@@ -14,6 +14,7 @@
  * statistics (Hyndman–Fan type 7, numpy's default).
  */
 
+import { equalWidthEdges, exampleBins } from './calibration.ts';
 import { rowArgmax, PROBABILITY_FLOOR } from './classification.ts';
 import {
   checkBinCount,
@@ -219,17 +220,7 @@ export function resampledCalibrationError(
   const count = checkProbabilitiesAndLabels(probs, labels, classes);
   const binCount = options.bins ?? 10;
   checkBinCount(binCount);
-  const edges = new Float64Array(binCount + 1);
-  for (let b = 0; b <= binCount; b++) edges[b] = b / binCount;
-  const binOf = new Int32Array(count);
-  const confidence = new Float64Array(count);
-  const correct = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const predicted = rowArgmax(probs, classes, i);
-    confidence[i] = probs[i * classes + predicted];
-    correct[i] = predicted === labels[i] ? 1 : 0;
-    binOf[i] = Math.min(binCount - 1, Math.max(0, countBelow(edges, confidence[i]) - 1));
-  }
+  const { bin: binOf, confidence, correct } = exampleBins(probs, labels, classes, count, equalWidthEdges(binCount));
   const binCounts = new Float64Array(binCount);
   const binCorrect = new Float64Array(binCount);
   const binConfidence = new Float64Array(binCount);

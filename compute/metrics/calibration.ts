@@ -81,7 +81,38 @@ interface BinTotals {
   confidenceSums: Float64Array;
 }
 
-/** Sorts every example into a bin by its confidence and sums correctness and confidence per bin. */
+/** Each example's confidence (its largest probability), whether its argmax is right, and its bin among `edges`. */
+export interface ExampleBins {
+  bin: Int32Array;
+  confidence: Float64Array;
+  correct: Uint8Array;
+}
+
+/**
+ * Sorts every example into a bin by its confidence: c in (e_b, e_{b+1}] goes to bin b,
+ * c at or below the first edge to bin 0, c above the last to the last bin.
+ */
+export function exampleBins(probs: Probabilities, labels: Labels, classes: number, count: number, edges: Float64Array): ExampleBins {
+  const bins = edges.length - 1;
+  const out: ExampleBins = { bin: new Int32Array(count), confidence: new Float64Array(count), correct: new Uint8Array(count) };
+  for (let i = 0; i < count; i++) {
+    const predicted = rowArgmax(probs, classes, i);
+    out.confidence[i] = probs[i * classes + predicted];
+    out.correct[i] = predicted === labels[i] ? 1 : 0;
+    // countBelow = number of edges strictly below c; c in (e_b, e_{b+1}] gives b + 1.
+    out.bin[i] = Math.min(bins - 1, Math.max(0, countBelow(edges, out.confidence[i]) - 1));
+  }
+  return out;
+}
+
+/** `bins` + 1 equally spaced edges on [0, 1]: the bins of `calibration`. */
+export function equalWidthEdges(bins: number): Float64Array {
+  const edges = new Float64Array(bins + 1);
+  for (let b = 0; b <= bins; b++) edges[b] = b / bins;
+  return edges;
+}
+
+/** Sums correctness and confidence per bin. */
 function accumulate(probs: Probabilities, labels: Labels, classes: number, count: number, edges: Float64Array): BinTotals {
   const bins = edges.length - 1;
   const totals: BinTotals = {
@@ -89,14 +120,12 @@ function accumulate(probs: Probabilities, labels: Labels, classes: number, count
     correct: new Float64Array(bins),
     confidenceSums: new Float64Array(bins),
   };
+  const examples = exampleBins(probs, labels, classes, count, edges);
   for (let i = 0; i < count; i++) {
-    const predicted = rowArgmax(probs, classes, i);
-    const confidence = probs[i * classes + predicted];
-    // countBelow = number of edges strictly below c; c in (e_b, e_{b+1}] gives b + 1.
-    const bin = Math.min(bins - 1, Math.max(0, countBelow(edges, confidence) - 1));
+    const bin = examples.bin[i];
     totals.counts[bin] += 1;
-    totals.confidenceSums[bin] += confidence;
-    if (predicted === labels[i]) totals.correct[bin] += 1;
+    totals.confidenceSums[bin] += examples.confidence[i];
+    totals.correct[bin] += examples.correct[i];
   }
   return totals;
 }
@@ -111,8 +140,7 @@ export function calibration(
   const total = checkProbabilitiesAndLabels(probs, labels, classes);
   const binCount = options.bins ?? 10;
   checkBinCount(binCount);
-  const edges = new Float64Array(binCount + 1);
-  for (let b = 0; b <= binCount; b++) edges[b] = b / binCount;
+  const edges = equalWidthEdges(binCount);
   const totals = accumulate(probs, labels, classes, total, edges);
 
   let ece = 0;
