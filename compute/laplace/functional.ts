@@ -32,6 +32,9 @@ import type { LaplaceData } from './data.ts';
 import type { LayerMatrix, Network } from './network.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 
+/** Inputs per batch of the GLM pass, which differentiates each batch replicated once per class. */
+export const glmBatchSize = 100;
+
 /** A batch's Jacobian statistics: shared by every posterior on the same network and weights. */
 export interface JacobianBatch {
   count: number;
@@ -130,6 +133,10 @@ export type ConvolutionRoute = 'auto' | 'rotate-jacobian' | 'rotate-factors';
 export class FunctionalCovariance {
   readonly layers: LayerBasis[];
   private readonly convolutionRoute: ConvolutionRoute;
+  /** Per layer, v_k as a [K, 1] tensor: the same for every batch, so made once. */
+  private varianceColumns: tf.Tensor2D[] | null = null;
+  /** τ·v_k at a list of s values, [K, S] per layer, keyed by the list: every batch of a search asks for the same. */
+  private readonly scaledStacks = new Map<string, tf.Tensor2D[]>();
 
   constructor(
     readonly posterior: Posterior,
@@ -244,19 +251,25 @@ export class FunctionalCovariance {
     return { jacobian: tf.reshape(rotated, [size, classes, rows * cols]) as tf.Tensor3D };
   }
 
+  private variancesAsColumns(): tf.Tensor2D[] {
+    // Kept: the first call may come from inside a caller's tidy, which must not free them.
+    this.varianceColumns ??= this.layers.map((basis) => tf.keep(tf.tensor2d(Float32Array.from(this.variances(basis)), [this.size(basis), 1])));
+    return this.varianceColumns;
+  }
+
   /** Σ_f for every input of the batch, [B, C, C]. */
   covariance(batch: JacobianBatch): tf.Tensor3D {
+    const columns = this.variancesAsColumns();
     return tf.tidy(() => {
-      const terms = this.layers.map((basis) => {
-        const variances = this.variances(basis);
+      const terms = this.layers.map((basis, index) => {
         const parts = this.projected(batch, basis);
         if ('jacobian' in parts) {
-          const scaled = tf.mul(parts.jacobian, tf.tensor1d(Float32Array.from(variances)));
+          const scaled = tf.mul(parts.jacobian, tf.reshape(columns[index], [-1]));
           return tf.matMul(scaled, parts.jacobian, false, true);
         }
         const cols = parts.gradients.shape[2];
         const rows = parts.inputs.shape[1];
-        const weights = tf.matMul(tf.square(parts.inputs), toTensor(variances, rows, cols));
+        const weights = tf.matMul(tf.square(parts.inputs), tf.reshape(columns[index], [rows, cols]));
         return tf.matMul(tf.mul(parts.gradients, tf.expandDims(weights, 1)), parts.gradients, false, true);
       });
       return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Tensor3D;
@@ -265,10 +278,8 @@ export class FunctionalCovariance {
 
   /** diag Σ_f for every input, [B, C]: all the probit link needs. */
   variancesOf(batch: JacobianBatch): tf.Tensor2D {
-    return tf.tidy(() => {
-      const stacks = this.layers.map((basis) => tf.tensor2d(Float32Array.from(this.variances(basis)), [this.size(basis), 1]));
-      return tf.reshape(this.diagonalTerms(batch, stacks), [batch.count, -1]) as tf.Tensor2D;
-    });
+    const columns = this.variancesAsColumns();
+    return tf.tidy(() => tf.reshape(this.diagonalTerms(batch, columns), [batch.count, -1]) as tf.Tensor2D);
   }
 
   /**
@@ -277,15 +288,19 @@ export class FunctionalCovariance {
    */
   scaledVariancesAt(batch: JacobianBatch, logRatios: number[]): tf.Tensor3D {
     if (this.posterior.spec.layerTau) throw new PosteriorError('Variances at several N/τ need one τ for all layers; this posterior has per-layer τ.');
-    return tf.tidy(() => {
-      const stacks = this.layers.map((basis) => {
+    const key = logRatios.join(',');
+    let stacks = this.scaledStacks.get(key);
+    if (!stacks) {
+      stacks = this.layers.map((basis) => {
         const size = this.size(basis);
         const stack = new Float32Array(size * logRatios.length);
         logRatios.forEach((logRatio, s) => basis.scaledVariances(logRatio).forEach((value, k) => (stack[k * logRatios.length + s] = value)));
-        return tf.tensor2d(stack, [size, logRatios.length]);
+        return tf.keep(tf.tensor2d(stack, [size, logRatios.length]));
       });
-      return this.diagonalTerms(batch, stacks);
-    });
+      this.scaledStacks.set(key, stacks);
+    }
+    const kept = stacks;
+    return tf.tidy(() => this.diagonalTerms(batch, kept));
   }
 
   private size(basis: LayerBasis): number {
@@ -315,6 +330,9 @@ export class FunctionalCovariance {
 
   dispose(): void {
     tf.dispose(this.layers.flatMap((basis) => [basis.qa, basis.qg, basis.q].filter((t): t is tf.Tensor2D => !!t)));
+    tf.dispose([...(this.varianceColumns ?? []), ...[...this.scaledStacks.values()].flat()]);
+    this.varianceColumns = null;
+    this.scaledStacks.clear();
   }
 }
 

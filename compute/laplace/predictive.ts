@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LaplaceData } from './data.ts';
-import { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch } from './functional.ts';
+import { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, glmBatchSize, jacobianBatch } from './functional.ts';
 import { defaultLinkSamples, glmLinks, linkDraws, monteCarloLink, probitLink, type GlmLink } from './links.ts';
 import type { LayerMatrix } from './network.ts';
 import { Posterior, PosteriorError } from './posterior.ts';
@@ -84,7 +84,7 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
   const samples = options.samples ?? (predictive === 'glm' ? defaultLinkSamples : defaultSamples);
   const seed = options.seed ?? 0;
   // The GLM pass differentiates a batch replicated once per class, so its batches are smaller.
-  const batchSize = options.batchSize ?? (predictive === 'glm' ? 100 : 500);
+  const batchSize = options.batchSize ?? (predictive === 'glm' ? glmBatchSize : 500);
   if (!(glmLinks as readonly string[]).includes(link)) throw new PosteriorError(`Unknown link "${link}"; choose one of ${glmLinks.join(', ')}.`);
   const difference = options.difference ?? 'central';
   if (!(finiteDifferences as readonly string[]).includes(difference)) {
@@ -219,7 +219,7 @@ export async function predictGlmTogether(
       first.mapWeights,
       data,
       covariances,
-      options.batchSize ?? 100,
+      options.batchSize ?? glmBatchSize,
       async (batch, start) => {
         for (const [index, covariance] of covariances.entries()) {
           const probabilities = tf.tidy(() => (draws ? monteCarloLink(batch.logits, covariance.covariance(batch), draws) : probitLink(batch.logits, covariance.variancesOf(batch))));

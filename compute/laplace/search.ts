@@ -15,7 +15,7 @@ import { accuracy, calibration, negativeLogLikelihood } from '../metrics/index.t
 import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
 import { optimizeMarginalLikelihood } from './evidence.ts';
-import { forEachJacobianBatch, FunctionalCovariance } from './functional.ts';
+import { forEachJacobianBatch, FunctionalCovariance, glmBatchSize } from './functional.ts';
 import type { GlmLink } from './links.ts';
 import { predict, type FiniteDifference, type PredictiveType } from './predictive.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
@@ -174,7 +174,7 @@ export async function glmSearchStatistics(
       posterior.mapWeights,
       data,
       [functional],
-      options.batchSize ?? 100,
+      options.batchSize ?? glmBatchSize,
       async (batch, start) => {
         logits.set(await batch.logits.data<'float32'>(), start * classes);
         for (let first = 0; first < logRatios.length; first += logRatiosPerStack) {
