@@ -417,6 +417,21 @@ async function fitCommand(values: Values): Promise<void> {
   }
 }
 
+/** Whether a predictive draws samples: weight samples (sampled, linearised) or draws of the logit Gaussian (glm with the mc link). */
+function takesSamples(predictive: PredictiveType, link: GlmLink): boolean {
+  return predictive === 'sampled' || predictive === 'linearised' || (predictive === 'glm' && link === 'mc');
+}
+
+/** The glm link (default probit); --link and --samples are refused where the predictive would ignore them. */
+function linkFor(values: Values, predictive: PredictiveType): GlmLink {
+  if (values.link !== undefined && predictive !== 'glm') throw new UsageError(`--link applies only to the glm predictive, not ${predictive}; drop it.`);
+  const link = choice('link', values.link ?? 'probit', glmLinks);
+  if (values.samples !== undefined && !takesSamples(predictive, link)) {
+    throw new UsageError(`--samples applies to the sampled and linearised predictives and to glm with --link mc, not ${predictive === 'glm' ? 'glm with the probit link' : predictive}; drop it.`);
+  }
+  return link;
+}
+
 interface TuneSettings {
   posterior: string;
   data: DatasetName | undefined;
@@ -455,11 +470,7 @@ function tuneSettings(values: Values): TuneSettings {
   const data = objective === 'marglik' ? undefined : datasetName(required('tune', values.data, `--data (one of ${datasetNames.join(', ')})`));
   if (values.predictive === 'map') throw new UsageError('The map predictive does not depend on N and τ, so there is nothing to tune; use glm, linearised, sampled or probit.');
   const predictive = choice('predictive', values.predictive ?? 'glm', tunablePredictives);
-  if (values.link !== undefined && predictive !== 'glm') throw new UsageError(`--link applies only to the glm predictive, not ${predictive}; drop it.`);
-  const link = choice('link', values.link ?? 'probit', glmLinks);
-  if (values.samples !== undefined && (predictive === 'probit' || (predictive === 'glm' && link === 'probit'))) {
-    throw new UsageError(`--samples applies to the sampled and linearised predictives and to glm with --link mc, not ${predictive === 'glm' ? 'glm with the probit link' : predictive}; drop it.`);
-  }
+  const link = linkFor(values, predictive);
   if (values.difference !== undefined && predictive !== 'linearised') throw new UsageError(`--difference applies only to the linearised predictive, not ${predictive}; drop it.`);
   const surface = values.surface === undefined ? undefined : outputPath('tune', values.surface, 'surface');
   if (surface !== undefined) {
@@ -522,7 +533,7 @@ async function tuneCommand(values: Values): Promise<void> {
       throw new UsageError(`No grid point gave a finite validation ${objective}: the posterior is too wide for float32 everywhere on the grid; raise --log-n or --log-tau.`);
     }
     const seconds = (performance.now() - started) / 1000;
-    const usesSamples = settings.predictive === 'sampled' || settings.predictive === 'linearised' || (settings.predictive === 'glm' && settings.link === 'mc');
+    const usesSamples = takesSamples(settings.predictive, settings.link);
     if (settings.surface !== undefined) {
       writeJsonArtifact(settings.surface, {
         format: 'laplace-bnn-search/1',
@@ -602,12 +613,8 @@ function predictSettings(values: Values): PredictSettings {
   const posterior = required('predict', values.posterior, '--posterior FILE (written by `npm run laplace -- fit`)');
   const data = datasetName(required('predict', values.data, `--data (one of ${datasetNames.join(', ')})`));
   const predictive = choice('predictive', values.predictive ?? 'glm', predictiveTypes);
-  if (values.link !== undefined && predictive !== 'glm') throw new UsageError(`--link applies only to the glm predictive, not ${predictive}; drop it.`);
-  const link = choice('link', values.link ?? 'probit', glmLinks);
   const samples = values.samples === undefined ? undefined : positiveInteger('samples', values.samples);
-  if (samples !== undefined && (predictive === 'map' || predictive === 'probit' || (predictive === 'glm' && link === 'probit'))) {
-    throw new UsageError(`--samples applies to the sampled and linearised predictives and to glm with --link mc, not ${predictive === 'glm' ? 'glm with the probit link' : predictive}; drop it.`);
-  }
+  const link = linkFor(values, predictive);
   if (values.difference !== undefined && predictive !== 'linearised') {
     throw new UsageError(`--difference applies only to the linearised predictive, not ${predictive}; drop it.`);
   }
@@ -651,12 +658,7 @@ async function predictCommand(values: Values): Promise<void> {
     const set = firstExamples(loadDataset(settings.data)[settings.split], settings.subset, `the ${settings.data} ${settings.split} split`);
     const network = laplace.posterior.network;
     checkInputs([...network.inputShape], network.classes, set, settings.data, `The posterior's model`);
-    const samples =
-      settings.predictive === 'sampled' || settings.predictive === 'linearised'
-        ? (settings.samples ?? defaultSamples)
-        : settings.predictive === 'glm' && settings.link === 'mc'
-          ? (settings.samples ?? defaultLinkSamples)
-          : null;
+    const samples = takesSamples(settings.predictive, settings.link) ? (settings.samples ?? (settings.predictive === 'glm' ? defaultLinkSamples : defaultSamples)) : null;
     const board = new ProgressBoard();
     const task = `predict ${set.name} (${settings.predictive})`;
     const started = performance.now();
