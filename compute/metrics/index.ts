@@ -1,9 +1,10 @@
 /**
  * Evaluation metrics on plain typed arrays (no TensorFlow): accuracy, NLL, Brier,
- * calibration (ECE, MCE, signed error, logit-spaced calibration curve), predictive
- * entropy, histograms and inverse ECDFs, and out-of-distribution detection scores
- * (AUROC, FPR at 95% TPR). Every function validates its inputs and throws an Error
- * with one sentence when they are malformed.
+ * calibration (ECE, MCE, signed error, logit-spaced calibration curve, the ECE a
+ * calibrated classifier would score), predictive entropy, histograms and inverse
+ * ECDFs, and out-of-distribution detection scores (AUROC, FPR at 95% TPR). Every
+ * function validates its inputs and throws an Error with one sentence when they are
+ * malformed.
  */
 
 export type { Labels, Probabilities, Values } from './validate.ts';
@@ -27,6 +28,7 @@ export {
   type CalibrationCurvePoint,
   type CalibrationResult,
 } from './calibration.ts';
+export { calibratedEceFloor, type EceFloor, type EceFloorOptions } from './ece-floor.ts';
 export { entropy } from './entropy.ts';
 export { histogram, inverseEcdf, type Histogram, type HistogramOptions } from './distribution.ts';
 export { auroc, empiricalQuantile, fprAtTpr, fractionAboveKnownQuantile, thresholdAtTpr } from './detection.ts';
