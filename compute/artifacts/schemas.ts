@@ -44,11 +44,18 @@ export const modelsArtifact = z.strictObject({
   subsets: z.strictObject({ train: count.nullable(), validation: count.nullable(), test: count.nullable() }),
   split: z.strictObject({ validationSize: count, splitSeed: z.number().int() }),
   models: z.array(modelRow),
+  /** The same recipes from other training seeds (member k > 0): the seed replicas and the ensemble's other members. */
+  replicas: z.array(modelRow.extend({ member: z.number().int().positive() })),
 });
 
 export type ModelsArtifact = z.infer<typeof modelsArtifact>;
 
 const nullableFraction = fraction.nullable();
+/** A 95% percentile-bootstrap interval over test images. */
+const interval = z.strictObject({ low: z.number(), high: z.number() });
+/** A paired difference of two methods on the same images, with its bootstrap interval. */
+const difference = z.strictObject({ estimate: z.number(), low: z.number(), high: z.number() });
+const differences = z.strictObject({ accuracy: difference, nll: difference, ece: difference, auroc: difference, fpr95: difference });
 const calibrationBlock = z.strictObject({
   accuracy: fraction,
   nll: z.number().nonnegative(),
@@ -57,6 +64,9 @@ const calibrationBlock = z.strictObject({
   mce: fraction,
   signedError: z.number().min(-1).max(1),
   meanConfidence: fraction,
+  intervals: z.strictObject({ accuracy: interval, nll: interval, brier: interval, ece: interval, meanConfidence: interval }),
+  /** ECE of a perfectly calibrated classifier with the same confidences (labels drawn from them), over `draws` simulations: mean and 95th percentile. */
+  eceCalibrated: z.strictObject({ mean: fraction, high: fraction, draws: count }),
   bins: z.array(z.strictObject({ lower: fraction, upper: fraction, count, accuracy: nullableFraction, confidence: nullableFraction, gap: z.number().min(-1).max(1).nullable() })).length(10),
   curve: z.array(
     z.strictObject({
@@ -78,20 +88,31 @@ const entropyDistribution = {
   inverseEcdf: z.array(fraction),
 };
 
-const shortMetrics = { accuracy: fraction, nll: z.number().nonnegative(), ece: fraction, meanEntropy: z.number().nonnegative() };
+const shortMetrics = {
+  accuracy: fraction,
+  nll: z.number().nonnegative(),
+  ece: fraction,
+  meanEntropy: z.number().nonnegative(),
+  intervals: z.strictObject({ accuracy: interval, nll: interval, ece: interval, meanEntropy: interval }),
+};
 
-const predictive = z.enum(['map', 'sampled', 'linearised', 'probit']);
-const objective = z.enum(['error+ece', 'nll']);
+const predictive = z.enum(['map', 'glm', 'sampled', 'linearised', 'probit']);
+const objective = z.enum(['error+ece', 'nll', 'marglik']);
+/** Which posterior of a fit: tuned on validation, marginal-likelihood τ, the textbook point, the original's recipe; map for the baselines. */
+const posteriorLabel = z.enum(['map', 'tuned', 'marglik', 'textbook', 'original']);
 const methodName = z.enum(['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer', 'ensemble']);
 
 const variant = z.strictObject({
   predictive,
   objective: objective.nullable(),
+  posterior: posteriorLabel,
   logN: z.number().nullable(),
   logTau: z.number().nullable(),
+  /** This method minus the deterministic network and minus temperature scaling, paired on the same images; null for those two. */
+  versus: z.strictObject({ sgd: differences, temperature: differences }).nullable(),
   calibration: calibrationBlock,
   ood: z.strictObject({
-    known: z.strictObject({ set: z.string(), count, ...entropyDistribution }),
+    known: z.strictObject({ set: z.string(), count, intervals: z.strictObject({ meanEntropy: interval }), ...entropyDistribution }),
     unknown: z.array(
       z.strictObject({
         set: z.string(),
@@ -101,6 +122,7 @@ const variant = z.strictObject({
         fpr95: fraction,
         meanConfidence: fraction,
         fractionAboveKnown95: fraction,
+        intervals: z.strictObject({ auroc: interval, fpr95: interval, meanEntropy: interval }),
         ...entropyDistribution,
       }),
     ),
@@ -114,6 +136,10 @@ export const methodArtifact = z.strictObject({
   dataset: datasetName,
   model: z.string(),
   method: methodName,
+  /** Training seed of the network: 0 is the zoo model; k > 0 a replica (seed-k/ folders, evaluated on the test and other data set only). */
+  member: count,
+  /** The bootstrap behind every interval. */
+  bootstrap: z.strictObject({ resamples: count, seed: z.number().int(), level: fraction }),
   testCount: count,
   /** Test images behind the FGSM and rotation curves. */
   perturbedCount: count,
@@ -138,6 +164,43 @@ export const searchArtifact = z.strictObject({
   gridSize: count,
   points: z.array(searchPoint).min(1),
   best: z.strictObject({ 'error+ece': searchPoint, nll: searchPoint }),
+  /** The box edges each objective's choice lies on (there the objective still improved past the box). */
+  edges: z.strictObject({ 'error+ece': z.array(z.string()), nll: z.array(z.string()) }),
+  /** The marginal likelihood's τ at N = the training-set size, the textbook point, in the same coordinates. */
+  marglik: z.strictObject({ logN: z.number(), logTau: z.number(), logEvidence: z.number(), atEdge: z.boolean() }).nullable(),
+  textbook: z.strictObject({ logN: z.number(), logTau: z.number() }),
+});
+
+const sweepPoint = z.strictObject({
+  /** The covariance is the textbook one divided by 10^k (N and τ both times 10^k). */
+  k: z.number(),
+  logN: z.number(),
+  logTau: z.number(),
+  accuracy: fraction,
+  nll: z.number().nonnegative(),
+  ece: fraction,
+  auroc: fraction,
+  fpr95: fraction,
+  fgsmEntropy: z.number().nonnegative(),
+  intervals: z.strictObject({ accuracy: interval, nll: interval, ece: interval, auroc: interval, fpr95: interval, fgsmEntropy: interval }),
+});
+
+/** <data>/<model>/sweep/<method>.json: the GLM probit posterior widened and narrowed along one line through the textbook point. */
+export const sweepArtifact = z.strictObject({
+  dataset: datasetName,
+  model: z.string(),
+  method: methodName,
+  testCount: count,
+  unknownSet: z.string(),
+  unknownCount: count,
+  fgsm: z.strictObject({ epsilon: z.number(), count }),
+  textbook: z.strictObject({ logN: z.number(), logTau: z.number() }),
+  /** Where the validation-NLL and marginal-likelihood posteriors sit in the same (log N, log τ) plane. */
+  tuned: z.strictObject({ logN: z.number(), logTau: z.number() }),
+  marglik: z.strictObject({ logN: z.number(), logTau: z.number() }),
+  /** The deterministic network on the same sets: the sweep's limit as k grows. */
+  deterministic: sweepPoint.omit({ k: true, logN: true, logTau: true }),
+  points: z.array(sweepPoint).min(1),
 });
 
 /** <data>/<model>/landscape.json: loss surfaces through W* and the Gaussian fitted to exp(−loss). */
@@ -178,10 +241,15 @@ export const covarianceArtifact = z.strictObject({
   correlation: z.number().min(-1).max(1),
 });
 
+const seedSpread = z.strictObject({ mean: z.number(), standardDeviation: z.number().nullable(), min: z.number(), max: z.number() });
+
 export const summaryRow = z.strictObject({
   dataset: datasetName,
   model: z.string(),
   method: methodName,
+  posterior: posteriorLabel,
+  predictive,
+  objective: objective.nullable(),
   accuracy: fraction,
   ece: fraction,
   nll: z.number().nonnegative(),
@@ -190,17 +258,23 @@ export const summaryRow = z.strictObject({
   fpr95: fraction,
   logN: z.number().nullable(),
   logTau: z.number().nullable(),
+  intervals: z.strictObject({ accuracy: interval, ece: interval, nll: interval, auroc: interval, fpr95: interval }),
+  eceCalibrated: z.number(),
+  versus: z.strictObject({ sgd: differences, temperature: differences }).nullable(),
+  /** The same row over the training seeds (seed 0 is this row): mean, sample standard deviation, min and max; null with one seed. */
+  seeds: z.strictObject({ count, accuracy: seedSpread, ece: seedSpread, nll: seedSpread, auroc: seedSpread, fpr95: seedSpread }).nullable(),
 });
 export type SummaryRow = z.infer<typeof summaryRow>;
 
 /** summary.json: one row per (data, model, method), the table a reviewer reads first. */
-export const summaryArtifact = z.strictObject({ profile: z.string(), rows: z.array(summaryRow) });
+export const summaryArtifact = z.strictObject({ profile: z.string(), notes: z.array(z.string()), rows: z.array(summaryRow) });
 
 /** Artifact schemas by file name pattern, for the checker and the JSON Schema export. */
 export const artifactSchemas: { pattern: RegExp; name: string; schema: z.ZodType }[] = [
   { pattern: /^models\.json$/, name: 'models', schema: modelsArtifact },
   { pattern: /^summary\.json$/, name: 'summary', schema: summaryArtifact },
-  { pattern: /^[a-z-]+\/[a-z0-9-]+\/(sgd|temperature|diag|kfac|efb|last-layer|ensemble)\.json$/, name: 'method', schema: methodArtifact },
+  { pattern: /^[a-z-]+\/[a-z0-9-]+\/(seed-[0-9]+\/)?(sgd|temperature|diag|kfac|efb|last-layer|ensemble)\.json$/, name: 'method', schema: methodArtifact },
+  { pattern: /^[a-z-]+\/[a-z0-9-]+\/sweep\/[a-z-]+\.json$/, name: 'sweep', schema: sweepArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/search\/[a-z-]+\.json$/, name: 'search', schema: searchArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/landscape\.json$/, name: 'landscape', schema: landscapeArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/covariance-2x2\.json$/, name: 'covariance', schema: covarianceArtifact },

@@ -10,12 +10,13 @@ import { writeJsonArtifact } from '../artifacts/json.ts';
 import { methodArtifact } from '../artifacts/schemas.ts';
 import type { DatasetName, ImageSet } from '../data/index.ts';
 import { Network } from '../laplace/index.ts';
+import { fitTemperature } from '../baselines/index.ts';
 import { softmaxRows } from '../models/tensors.ts';
 import { getProfile } from '../study.ts';
 import type { TaskContext } from '../workers/protocol.ts';
-import { evaluate, evaluationSteps } from './evaluation.ts';
+import { evaluateProbabilities, evaluationSteps, pairedDifferences, predictSets } from './evaluation.ts';
 import { trainedZooModel, type RunSettings } from './inputs.ts';
-import { artifactHeader, evaluationSets, logitsOf } from './laplace.ts';
+import { artifactHeader, baselineProbabilities, evaluationSets, logitsOf } from './laplace.ts';
 
 export interface EnsembleTaskParams {
   settings: RunSettings;
@@ -44,13 +45,20 @@ export async function ensembleTask(params: EnsembleTaskParams, context: TaskCont
       for (const { network, weights } of networks) softmaxRows(logitsOf(network, weights, set), network.classes).forEach((p, i) => (sum[i] += p / networks.length));
       return sum;
     };
-    const result = await evaluate(predictor, sets, () => context.progress(++done, evaluationSteps(sets), 'evaluations'));
+    const probabilities = await predictSets(predictor, sets, () => context.progress(++done, evaluationSteps(sets), 'evaluations'));
+    // Paired against member 0 alone (the zoo model) and its temperature scaling, on the same images.
+    const first = networks[0];
+    const temperature = fitTemperature(logitsOf(first.network, first.weights, data!.validation), data!.validation.labels, first.network.classes);
+    const logits = [sets.test, ...sets.unknown, ...sets.fgsm.map((entry) => entry.set), ...sets.shift.map((entry) => entry.set)].map((set) => logitsOf(first.network, first.weights, set));
+    const baselines = baselineProbabilities(logits, sets, temperature);
+    const intervals = profile.laplace.bootstrap;
+    const versus = { sgd: pairedDifferences(probabilities, baselines.sgd, sets, intervals), temperature: pairedDifferences(probabilities, baselines.temperature, sets, intervals) };
     writeJsonArtifact(
       join(outDir, dataset, modelName, 'ensemble.json'),
       methodArtifact.parse({
-        ...artifactHeader(dataset, modelName, sets, members, 0),
+        ...artifactHeader(dataset, modelName, 0, sets, members, 0, intervals),
         method: 'ensemble',
-        variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...result }],
+        variants: [{ predictive: 'map', objective: null, posterior: 'map', logN: null, logTau: null, versus, ...evaluateProbabilities(probabilities, sets, intervals) }],
       }),
     );
   } finally {

@@ -20,10 +20,11 @@ export type ArtifactScope = (path: string) => boolean;
 
 export const scopes = {
   none: (): ArtifactScope => () => false,
-  /** Everything of a (data, model) folder but the files other experiments write there. */
+  /** Everything of a (data, model) folder but the files other experiments and the other training seeds write there. */
   laplace: (dataset: string, model: string): ArtifactScope => (path) =>
-    path.startsWith(`${dataset}/${model}/`) && !/\/(landscape|ensemble)\.json$/.test(path),
+    path.startsWith(`${dataset}/${model}/`) && !/\/(landscape|ensemble)\.json$/.test(path) && !path.startsWith(`${dataset}/${model}/seed-`),
   file: (path: string): ArtifactScope => (candidate) => candidate === path,
+  folder: (prefix: string): ArtifactScope => (candidate) => candidate.startsWith(`${prefix}/`),
 };
 
 export interface TaskRunner {

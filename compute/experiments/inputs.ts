@@ -33,7 +33,7 @@ export interface RunSettings {
 
 /**
  * The trained (or cached) model of the zoo for a data set under a profile.
- * Ensemble member k > 0 is the same recipe from another seed.
+ * Member (training seed) k > 0 is the same recipe from another seed: a seed replica or an ensemble member.
  */
 export async function trainedZooModel(
   settings: RunSettings,
@@ -52,7 +52,7 @@ export async function trainedZooModel(
       spec,
       recipe: spec.recipe,
       epochs: profile.epochs(spec, dataset),
-      seed: trainingSeedFor(profile, modelName) + 7919 * member,
+      seed: trainingSeedFor(profile, modelName, member),
       dataHashes: data.dataHashes,
       // The recipe (in the key too) says when a model uses less than the profile's training split.
       split: { ...profile.split, trainSubset: profile.subsets.train },

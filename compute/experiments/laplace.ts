@@ -1,17 +1,22 @@
 /**
- * Experiment "laplace": for one (data set, model), fit every curvature once
- * (cached), tune N and τ on validation data for each structure and
- * predictive, and evaluate the deterministic network, temperature scaling and
- * each Laplace variant on the same sets. Writes
+ * Experiment "laplace": for one (data set, model, training seed), fit every
+ * curvature once (cached), tune N and τ for each structure on validation
+ * data (GLM predictive, probit link, on cached statistics), take the
+ * marginal-likelihood and textbook posteriors beside it, and evaluate the
+ * deterministic network, temperature scaling and every posterior on the same
+ * sets, each metric with its bootstrap interval. One pass of Jacobians over
+ * each evaluation set serves every structure and posterior. Writes
  *   <data>/<model>/<method>.json         evaluations (sgd, temperature, diag, kfac, efb, last-layer)
  *   <data>/<model>/search/<method>-<predictive>.json   the (N, τ) surface
+ *   <data>/<model>/sweep/<method>.json   the width sweep (fully treated models)
+ *   <data>/<model>/seed-<k>/<method>.json   training seed k > 0: test and other data set only
  * (summary.json is assembled from these afterwards, see summary.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sha256, stableStringify, writeJsonArtifact } from '../artifacts/json.ts';
-import { covarianceArtifact, methodArtifact, searchArtifact } from '../artifacts/schemas.ts';
+import { covarianceArtifact, methodArtifact, searchArtifact, sweepArtifact } from '../artifacts/schemas.ts';
 import { fgsmSigns, perturbSet } from '../attacks/index.ts';
 import { applyTemperature, fitTemperature } from '../baselines/index.ts';
 import type { Matrix } from '../linalg/index.ts';
@@ -26,23 +31,40 @@ import {
   PosteriorFileError,
   preparePredictive,
   searchHyperparameters,
-  type PredictiveType,
-  type SearchResult,
   type Structure,
 } from '../laplace/index.ts';
+import { glmStatisticsTogether, probitFromStatistics } from '../laplace/search.ts';
+import { bootstrapInterval, resampledAccuracy, resampledAuroc, resampledCalibrationError, resampledFprAtTpr, resampledNegativeLogLikelihood } from '../metrics/bootstrap.ts';
+import { accuracy, auroc, calibration, entropy, fprAtTpr, negativeLogLikelihood } from '../metrics/index.ts';
 import { softmaxRows } from '../models/tensors.ts';
-import { getProfile, variantsFor, type Profile } from '../study.ts';
+import { getModelSpec } from '../models/zoo.ts';
+import { getProfile, variantsFor, type Profile, type Variant } from '../study.ts';
 import type { TaskContext } from '../workers/protocol.ts';
-import { entropyBins, entropyGrid, evaluate, evaluationSteps, maxEntropy, type Evaluation, type EvaluationSets, type Predictor } from './evaluation.ts';
+import {
+  calibrationBins,
+  classes,
+  entropyBins,
+  entropyGrid,
+  evaluateProbabilities,
+  evaluationSteps,
+  maxEntropy,
+  pairedDifferences,
+  predictSets,
+  type EvaluationSets,
+  type IntervalSettings,
+  type SetProbabilities,
+} from './evaluation.ts';
 import { profileData, trainedZooModel, type RunSettings } from './inputs.ts';
 
 /** Bump when fitting changes in a way that moves the curvature. */
-export const laplaceCodeVersion = 2;
+export const laplaceCodeVersion = 3;
 
 export interface LaplaceTaskParams {
   settings: RunSettings;
   dataset: DatasetName;
   model: string;
+  /** Training seed: 0 is the zoo model and gets every evaluation; k > 0 the test and the other data set only. */
+  member: number;
   outDir: string;
 }
 
@@ -64,8 +86,8 @@ export function logitsOf(network: Network, weights: tf.Tensor2D[], set: ImageSet
 export async function evaluationSets(profile: Profile, dataset: DatasetName, test: ImageSet, network: Network, weights: tf.Tensor2D[]): Promise<EvaluationSets> {
   const settings = profile.laplace.evaluation;
   const known = cut(test, settings.testSubset);
-  const base = cut(test, settings.unknownSubset);
-  const unknown = [cut(profileData(profile, otherDataset[dataset]).test, settings.unknownSubset), ...settings.derivedSets.map((name) => makeDerivedSet(name, base, settings.seed))];
+  const base = cut(test, settings.derivedSubset);
+  const unknown = [otherTestSet(profile, dataset), ...settings.derivedSets.map((name) => makeDerivedSet(name, base, settings.seed))];
   // The attack's gradient is taken on the deterministic network, as in the original study.
   const perturbed = cut(known, settings.perturbedSubset);
   const signs = await fgsmSigns({ kind: 'map', network, weights }, perturbed);
@@ -77,10 +99,47 @@ export async function evaluationSets(profile: Profile, dataset: DatasetName, tes
   };
 }
 
+const otherTestSet = (profile: Profile, dataset: DatasetName) => cut(profileData(profile, otherDataset[dataset]).test, profile.laplace.evaluation.unknownSubset);
+
+/** What another training seed is evaluated on: the test set and the other data set, the summary's columns. */
+export function seedSets(profile: Profile, dataset: DatasetName, test: ImageSet): EvaluationSets {
+  return { test: cut(test, profile.laplace.evaluation.testSubset), unknown: [otherTestSet(profile, dataset)], fgsm: [], shift: [] };
+}
+
+/** Every set of `sets` in predictSets' order. */
+function allSets(sets: EvaluationSets): ImageSet[] {
+  return [sets.test, ...sets.unknown, ...sets.fgsm.map((entry) => entry.set), ...sets.shift.map((entry) => entry.set)];
+}
+
+/** Per-set arrays in allSets' order back into SetProbabilities. */
+function bySet(sets: EvaluationSets, arrays: Float32Array[]): SetProbabilities {
+  let i = 0;
+  const take = (n: number) => arrays.slice(i, (i += n));
+  return { test: take(1)[0], unknown: take(sets.unknown.length), fgsm: take(sets.fgsm.length), shift: take(sets.shift.length) };
+}
+
 /** The fields every method artifact starts with. */
-export function artifactHeader(dataset: DatasetName, model: string, sets: EvaluationSets, samples: number, seed: number) {
+export function artifactHeader(dataset: DatasetName, model: string, member: number, sets: EvaluationSets, samples: number, seed: number, bootstrap: IntervalSettings) {
   const perturbed = sets.fgsm[0] ?? sets.shift[0];
-  return { dataset, model, testCount: sets.test.count, perturbedCount: perturbed?.set.count ?? 0, samples, seed, entropy: { max: maxEntropy, bins: entropyBins, grid: entropyGrid } };
+  return {
+    dataset,
+    model,
+    member,
+    bootstrap: { resamples: bootstrap.resamples, seed: bootstrap.seed, level: 0.95 },
+    testCount: sets.test.count,
+    perturbedCount: perturbed?.set.count ?? 0,
+    samples,
+    seed,
+    entropy: { max: maxEntropy, bins: entropyBins, grid: entropyGrid },
+  };
+}
+
+/** The deterministic network's and temperature scaling's probabilities on every set, from logits per set. */
+export function baselineProbabilities(logits: Float32Array[], sets: EvaluationSets, temperature: number) {
+  return {
+    sgd: bySet(sets, logits.map((values) => softmaxRows(values, classes))),
+    temperature: bySet(sets, logits.map((values) => applyTemperature(values, classes, temperature))),
+  };
 }
 
 /** The fitted curvature of every structure, from the cache or fitted now. */
@@ -119,7 +178,7 @@ async function fittedLaplace(
     seed: fit.seed,
     onProgress: (done, total) => context.progress(done, total, 'fit examples'),
   });
-  const posterior = new Posterior(network, weights.map((w) => w.clone()), curvature, { structure: profile.laplace.structures[0], n: fitSet.count, tau: 1, kfacDamping: 'exact' });
+  const posterior = new Posterior(network, weights.map((w) => w.clone()), curvature, { structure: profile.laplace.structures[0], n: train.count, tau: 1, kfacDamping: 'exact' });
   await new LaplaceModel(posterior, topology).save(path);
   posterior.dispose();
   return curvature;
@@ -157,95 +216,269 @@ function fisherPair(network: Network, fisher: Matrix) {
   };
 }
 
+/** log10 N and log10 τ of the textbook posterior: N the training-set size, τ = N·λ (λ the recipe's weight decay, or the study's when it has none). */
+export function textbookPoint(profile: Profile, model: string, trainCount: number): { logN: number; logTau: number } {
+  const decay = getModelSpec(model).recipe.weightDecay || profile.laplace.textbookWeightDecay;
+  return { logN: Math.log10(trainCount), logTau: Math.log10(trainCount * decay) };
+}
+
+interface Point {
+  logN: number;
+  logTau: number;
+}
+
 export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<void> {
   const { settings, dataset, model: modelName, outDir } = params;
+  const member = params.member ?? 0;
   const profile = getProfile(settings.profile);
-  const { trained, data } = await trainedZooModel(settings, dataset, modelName, context);
+  const { trained, data, train } = await trainedZooModel(settings, dataset, modelName, context, member);
   const network = new Network(trained.model);
   const weights = network.matricesFromModel(trained.model);
   const topology = trained.model.toJSON(undefined, false) as object;
   trained.model.dispose();
-  const dir = join(outDir, dataset, modelName);
+  const dir = member === 0 ? join(outDir, dataset, modelName) : join(outDir, dataset, modelName, `seed-${member}`);
+  const full = member === 0 && profile.laplace.fullTreatment.includes(modelName);
+  // The posteriors share `weights`, which the finally below disposes; they hold no tensors of their own.
+  const posteriors: Posterior[] = [];
   try {
-    const curvature = await fittedLaplace(settings, profile, dataset, modelName, trained.record.key, data.train, topology, network, weights, context);
-    const sets = await evaluationSets(profile, dataset, data.test, network, weights);
-    const validation = cut(data.validation, profile.laplace.search.validationSubset);
+    const curvature = await fittedLaplace(settings, profile, dataset, modelName, trained.record.key, train, topology, network, weights, context);
+    const sets = member === 0 ? await evaluationSets(profile, dataset, data.test, network, weights) : seedSets(profile, dataset, data.test);
+    const search = profile.laplace.search;
     const evaluation = profile.laplace.evaluation;
+    const intervals = profile.laplace.bootstrap;
     const structures = profile.laplace.structures;
-    const searchesPerStructure = structures.map((structure) => new Set(variantsFor(profile, modelName, structure).map((v) => v.predictive)).size);
-    const variantCount = structures.reduce((sum, structure) => sum + variantsFor(profile, modelName, structure).length, 0);
-    const totalSteps = (2 + variantCount) * evaluationSteps(sets) + searchesPerStructure.reduce((a, b) => a + b, 0) * profile.laplace.search.gridSize ** 2;
+    const validation = cut(data.validation, search.validationSubset);
+    const textbook = textbookPoint(profile, modelName, train.count);
+    const variants = new Map(structures.map((structure) => [structure, member === 0 ? variantsFor(profile, modelName, structure) : variantsFor(profile, modelName, structure).filter((v) => v.predictive === 'glm' && v.objective !== 'error+ece')]));
+    const sampledCount = [...variants.values()].flat().filter((v) => v.predictive === 'sampled').length;
+    const setCount = evaluationSteps(sets);
+    const totalSteps = structures.length * 2 + setCount * (1 + sampledCount) + sampledCount * search.sampled.gridSize ** 2;
     let done = 0;
     const step = () => context.progress(++done, totalSteps, 'steps');
-    const common = artifactHeader(dataset, modelName, sets, evaluation.samples, evaluation.seed);
-    // The deterministic network.
-    const mapPredictor: Predictor = async (set) => softmaxRows(logitsOf(network, weights, set), network.classes);
-    const sgd = await evaluate(mapPredictor, sets, step);
-    writeJsonArtifact(join(dir, 'sgd.json'), methodArtifact.parse({ ...common, method: 'sgd', variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...sgd }] }));
+    const common = artifactHeader(dataset, modelName, member, sets, evaluation.samples, evaluation.seed, intervals);
 
-    // Temperature scaling, fitted on the whole validation split.
-    const temperature = fitTemperature(logitsOf(network, weights, data.validation), data.validation.labels, network.classes);
-    const scaled = await evaluate(async (set) => applyTemperature(logitsOf(network, weights, set), network.classes, temperature), sets, step);
-    writeJsonArtifact(
-      join(dir, 'temperature.json'),
-      methodArtifact.parse({ ...common, method: 'temperature', temperature, variants: [{ predictive: 'map', objective: null, logN: null, logTau: null, ...scaled }] }),
-    );
-
-    if (curvature.lastLayer && profile.laplace.fullTreatment.includes(modelName)) {
+    if (curvature.lastLayer && full) {
       writeJsonArtifact(join(dir, 'covariance-2x2.json'), covarianceArtifact.parse({ dataset, model: modelName, ...fisherPair(network, curvature.lastLayer) }));
     }
 
+    // N and τ of every GLM posterior: tuned on cached validation statistics, marginal likelihood at N = the training-set size, textbook.
+    const chosen = new Map<Structure, Map<string, Point>>();
+    const marglikPoints = new Map<Structure, Point>();
+    const tunedPoints = new Map<Structure, Point>();
     for (const structure of structures) {
-      const posterior = new Posterior(network, weights, curvature, { structure, n: 1, tau: 1, kfacDamping: 'exact' });
-      const variants = variantsFor(profile, modelName, structure);
-      const searches = new Map<PredictiveType, SearchResult>();
-      for (const predictive of new Set(variants.map((variant) => variant.predictive))) {
-        const search = profile.laplace.search;
-        const result = await searchHyperparameters(posterior, imageData(validation), {
-          method: 'grid',
-          gridSize: search.gridSize,
-          logNRange: search.logNRange,
-          logTauRange: search.logTauRange,
-          predictive,
-          samples: search.samples,
-          seed: search.seed,
-          onProgress: () => step(),
-        });
-        searches.set(predictive, result);
+      const posterior = new Posterior(network, weights, curvature, { structure, n: train.count, tau: 1, kfacDamping: 'exact' });
+      posteriors.push(posterior);
+      const result = await searchHyperparameters(posterior, imageData(validation), {
+        method: 'grid',
+        gridSize: search.gridSize,
+        logNRange: search.logNRange,
+        logTauRange: search.logTauRange,
+        predictive: 'glm',
+        link: 'probit',
+        marglikN: train.count,
+        seed: search.seed,
+      });
+      step();
+      if (!result.marglik) throw new Error(`The ${structure} fit of ${dataset}/${modelName} has no mean loss at W*, so it has no marginal likelihood; refit it.`);
+      const marglik = { logN: result.marglik.logN, logTau: result.marglik.logTau };
+      marglikPoints.set(structure, marglik);
+      tunedPoints.set(structure, { logN: result.best.nll.logN, logTau: result.best.nll.logTau });
+      if (member === 0) {
         writeJsonArtifact(
-          join(dir, 'search', `${structure}-${predictive}.json`),
-          searchArtifact.parse({ dataset, model: modelName, method: structure, predictive, validationCount: validation.count, samples: search.samples, gridSize: search.gridSize, points: result.points, best: result.best }),
+          join(dir, 'search', `${structure}-glm.json`),
+          searchArtifact.parse({
+            dataset,
+            model: modelName,
+            method: structure,
+            predictive: 'glm',
+            validationCount: validation.count,
+            samples: 0,
+            gridSize: search.gridSize,
+            points: result.points,
+            best: result.best,
+            edges: result.edges,
+            marglik: result.marglik,
+            textbook,
+          }),
         );
       }
-      const results = [];
-      // When both objectives pick the same point, the evaluation is the same computation: do it once.
-      const evaluated = new Map<string, Evaluation>();
-      for (const variant of variants) {
-        const best = searches.get(variant.predictive)!.best[variant.objective];
-        const key = `${variant.predictive} ${best.logN} ${best.logTau}`;
-        let result = evaluated.get(key);
-        if (result) {
-          for (let i = 0; i < evaluationSteps(sets); i++) step();
+      const points = new Map<string, Point>();
+      for (const variant of variants.get(structure)!) {
+        if (variant.predictive !== 'glm') continue;
+        const point = variant.posterior === 'marglik' ? marglik : variant.posterior === 'textbook' ? textbook : result.best[variant.objective as 'nll' | 'error+ece'];
+        points.set(variantKey(variant), { logN: point.logN, logTau: point.logTau });
+      }
+      chosen.set(structure, points);
+    }
+
+    // One pass of Jacobians per evaluation set: the logits at W* and τ·diag Σ_f of every structure at each s = ln(N/τ) it needs.
+    const ratioLists = structures.map((structure) => distinctRatios([...chosen.get(structure)!.values()]));
+    const logits: Float32Array[] = [];
+    const scaled: Float32Array[][][] = structures.map(() => []);
+    for (const set of allSets(sets)) {
+      const statistics = await glmStatisticsTogether(posteriors, imageData(set), ratioLists.map((list) => list.map((key) => Number(key) * Math.LN10)));
+      logits.push(statistics.logits);
+      structures.forEach((_, p) => scaled[p].push(statistics.scaledVariances[p]));
+      step();
+    }
+    const glmProbabilities = (p: number, point: Point) => {
+      const index = ratioLists[p].indexOf(ratioKey(point));
+      return bySet(sets, logits.map((values, i) => probitFromStatistics(values, scaled[p][i][index], 10 ** point.logTau, classes)));
+    };
+
+    // The baselines, from the same logits; temperature scaling fitted on the whole validation split.
+    const temperature = fitTemperature(logitsOf(network, weights, data.validation), data.validation.labels, network.classes);
+    const baselines = baselineProbabilities(logits, sets, temperature);
+    const map = { predictive: 'map', objective: null, posterior: 'map', logN: null, logTau: null, versus: null } as const;
+    writeJsonArtifact(join(dir, 'sgd.json'), methodArtifact.parse({ ...common, method: 'sgd', variants: [{ ...map, ...evaluateProbabilities(baselines.sgd, sets, intervals) }] }));
+    writeJsonArtifact(
+      join(dir, 'temperature.json'),
+      methodArtifact.parse({ ...common, method: 'temperature', temperature, variants: [{ ...map, ...evaluateProbabilities(baselines.temperature, sets, intervals) }] }),
+    );
+    const versus = (probabilities: SetProbabilities) => ({
+      sgd: pairedDifferences(probabilities, baselines.sgd, sets, intervals),
+      temperature: pairedDifferences(probabilities, baselines.temperature, sets, intervals),
+    });
+
+    for (const [p, structure] of structures.entries()) {
+      const posterior = posteriors[p];
+      const rows = [];
+      for (const variant of variants.get(structure)!) {
+        let point: Point;
+        let probabilities: SetProbabilities;
+        if (variant.predictive === 'glm') {
+          point = chosen.get(structure)!.get(variantKey(variant))!;
+          probabilities = glmProbabilities(p, point);
         } else {
-          const tuned = posterior.withHyperparameters(10 ** best.logN, 10 ** best.logTau);
-          // One draw of the weight samples serves all of the evaluation sets.
-          const prepared = preparePredictive(tuned, { predictive: variant.predictive, samples: evaluation.samples, seed: evaluation.seed });
-          result = await evaluate((set) => prepared.predict(imageData(set)), sets, step).finally(() => prepared.dispose());
-          evaluated.set(key, result);
+          // The original's recipe: the sampled network, tuned on error + ECE by a direct search.
+          const sampled = search.sampled;
+          const result = await searchHyperparameters(posterior, imageData(cut(data.validation, sampled.validationSubset)), {
+            method: 'grid',
+            gridSize: sampled.gridSize,
+            logNRange: sampled.logNRange,
+            logTauRange: sampled.logTauRange,
+            predictive: 'sampled',
+            samples: sampled.samples,
+            marglikN: train.count,
+            seed: search.seed,
+            onProgress: () => step(),
+          });
+          writeJsonArtifact(
+            join(dir, 'search', `${structure}-sampled.json`),
+            searchArtifact.parse({
+              dataset,
+              model: modelName,
+              method: structure,
+              predictive: 'sampled',
+              validationCount: sampled.validationSubset,
+              samples: sampled.samples,
+              gridSize: sampled.gridSize,
+              points: result.points,
+              best: result.best,
+              edges: result.edges,
+              marglik: result.marglik,
+              textbook,
+            }),
+          );
+          point = result.best['error+ece'];
+          const prepared = preparePredictive(posterior.withHyperparameters(10 ** point.logN, 10 ** point.logTau), { predictive: 'sampled', samples: evaluation.samples, seed: evaluation.seed });
+          try {
+            // One draw of the weight samples serves all of the evaluation sets.
+            probabilities = await predictSets((set) => prepared.predict(imageData(set)), sets, step);
+          } finally {
+            prepared.dispose();
+          }
         }
-        results.push({ ...variant, logN: best.logN, logTau: best.logTau, ...result });
+        rows.push({ ...variant, logN: point.logN, logTau: point.logTau, versus: versus(probabilities), ...evaluateProbabilities(probabilities, sets, intervals) });
       }
       writeJsonArtifact(
         join(dir, `${structure}.json`),
-        methodArtifact.parse({
-          ...common,
-          method: structure,
-          fit: { fisher: curvature.fisher, mcSamples: curvature.mcSamples, examples: curvature.count },
-          variants: results,
-        }),
+        methodArtifact.parse({ ...common, method: structure, fit: { fisher: curvature.fisher, mcSamples: curvature.mcSamples, examples: curvature.count }, variants: rows }),
       );
+      if (full) {
+        const sweep = widthSweep(profile, sets, baselines.sgd, (point) => glmProbabilities(p, point), textbook, intervals);
+        writeJsonArtifact(
+          join(dir, 'sweep', `${structure}.json`),
+          sweepArtifact.parse({ dataset, model: modelName, method: structure, ...sweep, tuned: tunedPoints.get(structure)!, marglik: marglikPoints.get(structure)! }),
+        );
+      }
     }
   } finally {
     tf.dispose(weights);
   }
+}
+
+const variantKey = (variant: Variant) => `${variant.predictive} ${variant.objective} ${variant.posterior}`;
+/** s = ln(N/τ) keyed by log10(N/τ), rounded far below any grid's step. */
+const ratioKey = (point: Point) => (point.logN - point.logTau).toFixed(9);
+const distinctRatios = (points: Point[]) => [...new Set(points.map(ratioKey))];
+
+/**
+ * The width sweep: the textbook covariance divided by 10^k (N and τ both times 10^k,
+ * so s and the cached statistics stay those of the textbook point), from wider than
+ * textbook to the collapse onto W*. In-domain accuracy, NLL, ECE; AUROC and FPR95
+ * against the other data set; mean entropy under FGSM at one ε.
+ */
+function widthSweep(
+  profile: Profile,
+  sets: EvaluationSets,
+  deterministic: SetProbabilities,
+  probabilitiesAt: (point: Point) => SetProbabilities,
+  textbook: Point,
+  settings: IntervalSettings,
+) {
+  const { exponents, fgsmEpsilon } = profile.laplace.sweep;
+  const attacked = sets.fgsm.findIndex((entry) => entry.epsilon === fgsmEpsilon);
+  if (attacked < 0) throw new Error(`The width sweep's FGSM step ${fgsmEpsilon} is not among the profile's steps (${sets.fgsm.map((entry) => entry.epsilon).join(', ')}).`);
+  const labels = sets.test.labels;
+  const opts = (offset: number) => ({ resamples: settings.resamples, seed: settings.seed + 7 * offset });
+  const range = (metric: Parameters<typeof bootstrapInterval>[0], offset: number) => {
+    const result = bootstrapInterval(metric as never, opts(offset) as never);
+    return { low: result.low, high: result.high };
+  };
+  const measure = (probabilities: SetProbabilities) => {
+    const known = entropy(probabilities.test, classes);
+    const unknown = entropy(probabilities.unknown[0], classes);
+    const attackedEntropy = entropy(probabilities.fgsm[attacked], classes);
+    let sum = 0;
+    for (const value of attackedEntropy) sum += value;
+    return {
+      accuracy: accuracy(probabilities.test, labels, classes),
+      nll: negativeLogLikelihood(probabilities.test, labels, classes),
+      ece: calibration(probabilities.test, labels, classes, { bins: calibrationBins }).ece,
+      auroc: auroc(known, unknown),
+      fpr95: fprAtTpr(known, unknown, 0.95),
+      fgsmEntropy: sum / attackedEntropy.length,
+      intervals: {
+        accuracy: range(resampledAccuracy(probabilities.test, labels, classes), 0),
+        nll: range(resampledNegativeLogLikelihood(probabilities.test, labels, classes), 0),
+        ece: range(resampledCalibrationError(probabilities.test, labels, classes, { bins: calibrationBins }), 0),
+        auroc: range(resampledAuroc(known, unknown), 100),
+        fpr95: range(resampledFprAtTpr(known, unknown, 0.95), 100),
+        fgsmEntropy: range(
+          {
+            counts: [attackedEntropy.length],
+            statistic: (indices: Int32Array) => {
+              let total = 0;
+              for (let j = 0; j < indices.length; j++) total += attackedEntropy[indices[j]];
+              return total / indices.length;
+            },
+          },
+          200 + attacked,
+        ),
+      },
+    };
+  };
+  return {
+    testCount: sets.test.count,
+    unknownSet: sets.unknown[0].name,
+    unknownCount: sets.unknown[0].count,
+    fgsm: { epsilon: fgsmEpsilon, count: sets.fgsm[attacked].set.count },
+    textbook,
+    deterministic: measure(deterministic),
+    points: exponents.map((k) => {
+      const point = { logN: textbook.logN + k, logTau: textbook.logTau + k };
+      return { k, ...point, ...measure(probabilitiesAt(point)) };
+    }),
+  };
 }

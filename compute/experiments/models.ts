@@ -16,6 +16,8 @@ export interface TrainTaskParams {
   settings: RunSettings;
   dataset: DatasetName;
   model: string;
+  /** Training seed: 0 is the zoo model, k > 0 a replica from another seed. */
+  member: number;
 }
 
 export interface ModelRow {
@@ -52,6 +54,7 @@ export interface LayerRow {
 
 export interface TrainTaskResult {
   row: ModelRow;
+  member: number;
   reused: boolean;
 }
 
@@ -62,7 +65,7 @@ async function evaluateModel(model: tfl.LayersModel, set: ImageSet): Promise<{ a
 }
 
 export async function trainTask(params: TrainTaskParams, context: TaskContext): Promise<TrainTaskResult> {
-  const { trained, data, train: trainSet } = await trainedZooModel(params.settings, params.dataset, params.model, context);
+  const { trained, data, train: trainSet } = await trainedZooModel(params.settings, params.dataset, params.model, context, params.member);
   try {
     const spec = getModelSpec(params.model);
     const [train, validation, test] = [
@@ -73,6 +76,7 @@ export async function trainTask(params: TrainTaskParams, context: TaskContext): 
     const history = trained.record.history;
     return {
       reused: trained.reused,
+      member: params.member,
       row: {
         dataset: params.dataset,
         model: params.model,

@@ -1,6 +1,6 @@
-/** Orchestration of the "laplace" experiment: one task per (data set, model). */
+/** Orchestration of the "laplace" experiment: one task per (data set, model, training seed). */
 import type { ProgressBoard } from '../progress/index.ts';
-import type { Profile } from '../study.ts';
+import { seedsFor, type Profile } from '../study.ts';
 import type { TaskPool } from '../workers/pool.ts';
 import type { TaskFailures } from './failures.ts';
 import { runOnce, scopes } from './finished.ts';
@@ -20,13 +20,17 @@ export async function runLaplaceExperiment(
   // Dearest first, so that the two workers finish together rather than one running a CNN alone at the end:
   // convolutional networks cost several times an MLP to evaluate on wasm, and deeper costs more.
   const models = profile.laplace.models.filter(selected).sort((a, b) => costRank(profile, b) - costRank(profile, a));
-  const jobs = models.flatMap((model) => profile.datasets.map((dataset) => ({ dataset, model })));
+  // The zoo models first (each a full evaluation), then the other training seeds (test and other data set only).
+  const jobs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((member) =>
+    models.filter((model) => seedsFor(profile, model).includes(member)).flatMap((model) => profile.datasets.map((dataset) => ({ dataset, model, member }))),
+  );
   await Promise.all(
-    jobs.map(({ dataset, model }) => {
-      const params: LaplaceTaskParams = { settings, dataset, model, outDir };
+    jobs.map(({ dataset, model, member }) => {
+      const params: LaplaceTaskParams = { settings, dataset, model, member, outDir };
       const options = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
-      const label = `laplace ${dataset}/${model}`;
-      return failures.guard(label, runOnce(pool, 'laplace', { ...params }, label, scopes.laplace(dataset, model), options).then(() => board.log(`evaluated ${dataset}/${model}`)));
+      const label = `laplace ${dataset}/${model}${member > 0 ? ` (seed ${member})` : ''}`;
+      const scope = member === 0 ? scopes.laplace(dataset, model) : scopes.folder(`${dataset}/${model}/seed-${member}`);
+      return failures.guard(label, runOnce(pool, 'laplace', { ...params }, label, scope, options).then(() => board.log(`evaluated ${label.slice('laplace '.length)}`)));
     }),
   );
 }

@@ -163,35 +163,56 @@ export async function glmSearchStatistics(
   logRatios: number[],
   options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{ logits: Float32Array; scaledVariances: Float32Array[] }> {
-  const network = posterior.network;
+  const together = await glmStatisticsTogether([posterior], data, [logRatios], options);
+  return { logits: together.logits, scaledVariances: together.scaledVariances[0] };
+}
+
+/**
+ * `glmSearchStatistics` for several posteriors on the same network and MAP weights
+ * (e.g. every structure of one fit) on one pass: each batch's Jacobians are computed
+ * once and serve all of them. `logRatios[p]` are posterior p's s values;
+ * scaledVariances[p][i] is its τ·diag Σ_f at logRatios[p][i].
+ */
+export async function glmStatisticsTogether(
+  posteriors: Posterior[],
+  data: LaplaceData,
+  logRatios: number[][],
+  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ logits: Float32Array; scaledVariances: Float32Array[][] }> {
+  if (posteriors.length === 0 || logRatios.length !== posteriors.length) throw new PosteriorError('Give one list of s values per posterior, and at least one posterior.');
+  const network = posteriors[0].network;
   const classes = network.classes;
-  const functional = new FunctionalCovariance(posterior);
+  const functionals: FunctionalCovariance[] = [];
   const logits = new Float32Array(data.count * classes);
-  const scaledVariances = logRatios.map(() => new Float32Array(data.count * classes));
+  const scaledVariances = logRatios.map((ratios) => ratios.map(() => new Float32Array(data.count * classes)));
   try {
+    for (const posterior of posteriors) functionals.push(new FunctionalCovariance(posterior));
     await forEachJacobianBatch(
       network,
-      posterior.mapWeights,
+      posteriors[0].mapWeights,
       data,
-      [functional],
+      functionals,
       options.batchSize ?? glmBatchSize,
       async (batch, start) => {
         logits.set(await batch.logits.data<'float32'>(), start * classes);
-        for (let first = 0; first < logRatios.length; first += logRatiosPerStack) {
-          const chunk = logRatios.slice(first, first + logRatiosPerStack);
-          const stacked = functional.scaledVariancesAt(batch, chunk);
-          const values = await stacked.data<'float32'>();
-          stacked.dispose();
-          // values[b, c, s] → scaledVariances[first + s][(start + b), c]
-          for (let b = 0; b < batch.count; b++)
-            for (let c = 0; c < classes; c++)
-              for (let s = 0; s < chunk.length; s++) scaledVariances[first + s][(start + b) * classes + c] = values[(b * classes + c) * chunk.length + s];
+        for (let p = 0; p < functionals.length; p++) {
+          const ratios = logRatios[p];
+          for (let first = 0; first < ratios.length; first += logRatiosPerStack) {
+            const chunk = ratios.slice(first, first + logRatiosPerStack);
+            const stacked = functionals[p].scaledVariancesAt(batch, chunk);
+            const values = await stacked.data<'float32'>();
+            stacked.dispose();
+            // values[b, c, s] → scaledVariances[p][first + s][(start + b), c]
+            for (let b = 0; b < batch.count; b++)
+              for (let c = 0; c < classes; c++)
+                for (let s = 0; s < chunk.length; s++) scaledVariances[p][first + s][(start + b) * classes + c] = values[(b * classes + c) * chunk.length + s];
+          }
         }
       },
       options.onProgress,
     );
   } finally {
-    functional.dispose();
+    for (const functional of functionals) functional.dispose();
   }
   return { logits, scaledVariances };
 }

@@ -129,7 +129,7 @@ function overconfident(base: ModelSpec): ModelSpec {
   };
 }
 
-/** Every model of the study, shallow to deep within each family, then the overconfident variant. */
+/** Every model of the study, shallow to deep within each family, then the overconfident variants. */
 export const zoo: readonly ModelSpec[] = [
   mlp(1),
   mlp(2),
@@ -140,6 +140,8 @@ export const zoo: readonly ModelSpec[] = [
   // Four MNIST epochs gave the deepest CNN 98.90%, short of the 99.0% the study asks of it.
   { ...cnn(3), epochOverrides: { mnist: 8 } },
   overconfident(mlp(2)),
+  // A convolutional network trained into overconfidence too, so the effect is not a property of MLPs alone.
+  overconfident(lenet5),
 ];
 
 export const modelNames = zoo.map((spec) => spec.name);

@@ -132,7 +132,7 @@ export const figures: FigureDef[] = [
     pick: 'dataset+model',
     models: evaluated,
     build: (results, pick) => {
-      const search = results.search(pick.dataset, pick.model, laplaceMethod, 'linearised') ?? results.searches(pick.dataset, pick.model)[0] ?? null;
+      const search = results.search(pick.dataset, pick.model, laplaceMethod, 'glm') ?? results.searches(pick.dataset, pick.model)[0] ?? null;
       return search ? searchSurface(search, 'nll') : null;
     },
   },
@@ -141,7 +141,7 @@ export const figures: FigureDef[] = [
     pick: 'dataset+model',
     models: evaluated,
     build: (results, pick) => {
-      const search = results.search(pick.dataset, pick.model, laplaceMethod, 'sampled') ?? results.search(pick.dataset, pick.model, laplaceMethod, 'linearised');
+      const search = results.search(pick.dataset, pick.model, laplaceMethod, 'sampled') ?? results.search(pick.dataset, pick.model, laplaceMethod, 'glm');
       return search ? searchSurface(search, 'error+ece') : null;
     },
   },

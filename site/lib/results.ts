@@ -69,7 +69,7 @@ export function loadResults(dir = defaultResultsDir()): Results {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   const paths = Object.keys(manifest.artifacts);
   const models = read('models.json', modelsArtifact);
-  const summary = optional('summary.json', summaryArtifact) ?? { profile: models.profile, rows: [] };
+  const summary = optional('summary.json', summaryArtifact) ?? { profile: models.profile, notes: [], rows: [] };
   const zooOrder = [...new Set(models.models.map((row) => row.model))];
   const byZoo = (names: Iterable<string>) => [...new Set(names)].sort((a, b) => zooOrder.indexOf(a) - zooOrder.indexOf(b));
   const memo = new Map<string, unknown>();
@@ -95,7 +95,7 @@ export function loadResults(dir = defaultResultsDir()): Results {
         .filter((path) => path.startsWith(`${dataset}/${model}/search/`))
         .map((path) => path.slice(`${dataset}/${model}/search/`.length, -'.json'.length))
         .map((name) => {
-          const predictive = ['linearised', 'sampled', 'probit'].find((candidate) => name.endsWith(`-${candidate}`)) ?? '';
+          const predictive = ['glm', 'linearised', 'sampled', 'probit'].find((candidate) => name.endsWith(`-${candidate}`)) ?? '';
           return results.search(dataset, model, name.slice(0, -predictive.length - 1) as MethodName, predictive);
         })
         .filter((search): search is SearchArtifact => search !== null),

@@ -422,7 +422,7 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
       // The quick profile has only ε = 0 and 0.1, which any scale maps to the two ends; the full grid tells scales apart.
       const grid = [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
       const artifact = structuredClone(data.byMethod.kfac);
-      artifact.variants[0].fgsm = grid.map((epsilon, i) => ({ epsilon, accuracy: 1 - i / 10, nll: i / 4, ece: i / 20, meanEntropy: (i / 8) * Math.log(10) }));
+      artifact.variants[0].fgsm = grid.map((epsilon, i) => ({ ...artifact.variants[0].fgsm[0], epsilon, accuracy: 1 - i / 10, nll: i / 4, ece: i / 20, meanEntropy: (i / 8) * Math.log(10) }));
       const view = await runView(fgsmCurves([artifact]));
       const x = scale(view, 'x');
       const points = items(view, 'fgsm_points').sort((a, b) => Number(a.datum.epsilon) - Number(b.datum.epsilon));

@@ -13,12 +13,15 @@ function search(model: string, nll: [number, number], original: [number, number]
     dataset: 'mnist',
     model,
     method: 'kfac',
-    predictive: 'linearised',
+    predictive: 'glm',
     validationCount: 100,
     samples: 2,
     gridSize: 3,
     points: axis.flatMap((logN) => [-1, 1, 3].map((logTau) => point(logN, logTau))),
     best: { nll: point(...nll), 'error+ece': point(...original) },
+    edges: { nll: [], 'error+ece': [] },
+    marglik: null,
+    textbook: { logN: 4, logTau: 0 },
   };
 }
 
