@@ -36,10 +36,10 @@ export function pickVariant(artifact: MethodArtifact, index = 0): Variant {
 export const methodLabel = (method: string) => methodLabels[method as Method] ?? method;
 export const datasetLabel = (dataset: string) => datasetLabels[dataset] ?? dataset;
 
-/** "linearised / nll" for a Laplace variant; "point estimate" for a baseline, which has no choices. */
+/** "glm / nll" for a tuned Laplace variant, "glm / textbook" for an untuned one; "point estimate" for a baseline, which has no choices. */
 export function variantLabel(variant: Variant): string {
-  if (variant.objective === null) return variant.predictive === 'map' ? 'point estimate' : variant.predictive;
-  return `${variant.predictive} / ${variant.objective}`;
+  if (variant.predictive === 'map') return 'point estimate';
+  return `${variant.predictive} / ${variant.objective ?? variant.posterior}`;
 }
 
 /** A method with its variant, for descriptions: "KFAC Laplace (linearised / nll)". */

@@ -11,7 +11,7 @@ const row = (dataset: SummaryRow['dataset'], method: SummaryRow['method'], ece: 
   posterior,
   predictive: method === 'kfac' ? 'glm' : 'map',
   objective: method === 'kfac' && posterior === 'tuned' ? 'nll' : null,
-  intervals: { accuracy: span(0.98543, 0.99012), ece: span(0.003, 0.0059), nll: span(0.04, 0.0445), auroc: span(0.96, 0.98), fpr95: span(0.1, 0.15) },
+  intervals: { accuracy: span(0.98543, 0.99012), ece: span(0.003, 0.0059), nll: span(0.04, 0.0446), auroc: span(0.96, 0.98), fpr95: span(0.1, 0.15) },
   eceCalibrated: 0.002,
   versus: null,
   seeds: null,

@@ -24,9 +24,10 @@ describe('a failing task', () => {
     const failures = new TaskFailures((line) => lines.push(line));
     const settings = { profile: 'quick', backend: 'wasm', cacheDir: join(root, 'cache') };
     await runLaplaceExperiment(pool, settings, profiles.quick, join(root, 'out'), board, failures);
-    expect(ran.sort()).toEqual(['laplace fashion-mnist/lenet5', 'laplace mnist/lenet5']);
+    expect(ran.sort()).toEqual(['laplace fashion-mnist/lenet5', 'laplace fashion-mnist/lenet5 (seed 1)', 'laplace mnist/lenet5', 'laplace mnist/lenet5 (seed 1)']);
     expect(failures.list).toEqual([{ task: 'laplace mnist/lenet5', message: 'The damped KFAC factor G of layer dense_8 (10 × 10) is not positive definite.' }]);
     expect(lines).toContain('evaluated fashion-mnist/lenet5');
+    expect(lines).toContain('evaluated mnist/lenet5 (seed 1)');
     expect(lines).toContain('error: laplace mnist/lenet5 failed: The damped KFAC factor G of layer dense_8 (10 × 10) is not positive definite. The other tasks go on.');
   });
 });

@@ -12,7 +12,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { listArtifacts, manifestFile, type Manifest } from '../../compute/artifacts/manifest.ts';
 import { sha256 } from '../../compute/artifacts/json.ts';
 import { checkResults } from '../../compute/artifacts/check.ts';
-import { modelsArtifact, summaryArtifact } from '../../compute/artifacts/schemas.ts';
+import { methodArtifact, modelsArtifact, summaryArtifact, sweepArtifact } from '../../compute/artifacts/schemas.ts';
 import { nativeBinding } from '../../compute/backend/native.ts';
 
 const run = promisify(execFile);
@@ -51,10 +51,12 @@ describe.skipIf(shared.reused)('quick profile', () => {
     const artifacts = listArtifacts(outA);
     for (const dataset of ['mnist', 'fashion-mnist']) {
       for (const method of ['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer']) expect(artifacts).toContain(`${dataset}/lenet5/${method}.json`);
-      for (const search of ['diag-linearised', 'diag-sampled', 'kfac-sampled', 'efb-linearised', 'last-layer-probit']) expect(artifacts).toContain(`${dataset}/lenet5/search/${search}.json`);
+      for (const search of ['diag-glm', 'kfac-glm', 'efb-glm', 'last-layer-glm', 'kfac-sampled']) expect(artifacts).toContain(`${dataset}/lenet5/search/${search}.json`);
+      for (const method of ['diag', 'kfac', 'efb', 'last-layer']) expect(artifacts).toContain(`${dataset}/lenet5/sweep/${method}.json`);
+      for (const method of ['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer']) expect(artifacts).toContain(`${dataset}/lenet5/seed-1/${method}.json`);
       expect(artifacts).toContain(`${dataset}/lenet5/landscape.json`);
       expect(artifacts).toContain(`${dataset}/lenet5/covariance-2x2.json`);
-      expect(artifacts).toContain(`${dataset}/mlp-1/ensemble.json`);
+      expect(artifacts).toContain(`${dataset}/lenet5/ensemble.json`);
     }
     expect(artifacts).toContain('models.json');
     expect(artifacts).toContain('summary.json');
@@ -74,6 +76,8 @@ describe.skipIf(shared.reused)('quick profile', () => {
   it('trains models that beat chance (10%) by a wide margin', () => {
     const models = modelsArtifact.parse(JSON.parse(readFileSync(join(outA, 'models.json'), 'utf8')));
     expect(models.models).toHaveLength(10);
+    // LeNet-5's second training seed, which is also the ensemble's second member, on each data set.
+    expect(models.replicas.map((row) => `${row.dataset}/${row.model}/${row.member}`).sort()).toEqual(['fashion-mnist/lenet5/1', 'mnist/lenet5/1']);
     for (const row of models.models) {
       expect(row.testAccuracy, `${row.dataset}/${row.model}`).toBeGreaterThan(0.5);
       expect(row.trainCount).toBe(2000);
@@ -93,13 +97,47 @@ describe.skipIf(shared.reused)('quick profile', () => {
     expect(best).toBeGreaterThan(0.85);
   });
 
-  it('summarises every Laplace method and baseline per data set', () => {
+  it('summarises every Laplace posterior and baseline per data set, with intervals, paired differences and seeds', () => {
     const summary = summaryArtifact.parse(JSON.parse(readFileSync(join(outA, 'summary.json'), 'utf8')));
+    const laplace = (method: string) => ['tuned', 'marglik', 'textbook'].map((posterior) => `lenet5/${method}/${posterior}`);
     for (const dataset of ['mnist', 'fashion-mnist']) {
-      const methods = summary.rows.filter((row) => row.dataset === dataset).map((row) => `${row.model}/${row.method}`);
-      expect(methods).toEqual(['mlp-1/ensemble', ...['sgd', 'temperature', 'diag', 'kfac', 'efb', 'last-layer'].map((method) => `lenet5/${method}`)]);
+      const rows = summary.rows.filter((row) => row.dataset === dataset).map((row) => `${row.model}/${row.method}/${row.posterior}`);
+      expect(rows).toEqual(['lenet5/sgd/map', 'lenet5/temperature/map', 'lenet5/ensemble/map', ...laplace('diag'), ...laplace('kfac'), 'lenet5/kfac/original', ...laplace('efb'), ...laplace('last-layer')]);
     }
-    for (const row of summary.rows) expect(row.logN === null).toBe(['sgd', 'temperature', 'ensemble'].includes(row.method));
+    const read = (path: string) => methodArtifact.parse(JSON.parse(readFileSync(join(outA, path), 'utf8')));
+    for (const row of summary.rows) {
+      expect(row.logN === null).toBe(['sgd', 'temperature', 'ensemble'].includes(row.method));
+      for (const metric of ['accuracy', 'ece', 'nll', 'auroc', 'fpr95'] as const) {
+        expect(row.intervals[metric].low, `${row.method} ${metric}`).toBeLessThanOrEqual(row[metric] + 1e-12);
+        expect(row.intervals[metric].high, `${row.method} ${metric}`).toBeGreaterThanOrEqual(row[metric] - 1e-12);
+      }
+      // The paired difference's estimate is the difference of the two rows.
+      const sgd = summary.rows.find((other) => other.dataset === row.dataset && other.model === row.model && other.method === 'sgd')!;
+      if (row.versus) for (const metric of ['accuracy', 'ece', 'nll', 'auroc', 'fpr95'] as const) expect(row.versus.sgd[metric].estimate).toBeCloseTo(row[metric] - sgd[metric], 12);
+      else expect(['sgd', 'temperature']).toContain(row.method);
+      // Two seeds of LeNet-5 on the rows the seed replicas have: the mean of this row and the seed-1 artifact's.
+      if (row.posterior === 'original' || row.method === 'ensemble') expect(row.seeds).toBeNull();
+      else {
+        const replica = read(`${row.dataset}/lenet5/seed-1/${row.method}.json`).variants.find((variant) => variant.posterior === row.posterior)!;
+        expect(row.seeds!.count).toBe(2);
+        expect(row.seeds!.nll.mean).toBeCloseTo((row.nll + replica.calibration.nll) / 2, 12);
+        expect(row.seeds!.auroc.min).toBe(Math.min(row.auroc, replica.ood.unknown[0].auroc));
+      }
+    }
+  });
+
+  it('ends the width sweep, at the collapse, on the deterministic network within 1e-6', () => {
+    for (const dataset of ['mnist', 'fashion-mnist']) {
+      for (const method of ['diag', 'kfac', 'efb', 'last-layer']) {
+        const sweep = sweepArtifact.parse(JSON.parse(readFileSync(join(outA, `${dataset}/lenet5/sweep/${method}.json`), 'utf8')));
+        const collapse = sweep.points.at(-1)!;
+        for (const metric of ['accuracy', 'nll', 'ece', 'auroc', 'fpr95', 'fgsmEntropy'] as const) {
+          expect(Math.abs(collapse[metric] - sweep.deterministic[metric]), `${dataset}/${method} ${metric}`).toBeLessThan(1e-6);
+        }
+        // And the widest end is a different network: the sweep does move the predictions.
+        expect(Math.abs(sweep.points[0].nll - sweep.deterministic.nll), `${dataset}/${method}`).toBeGreaterThan(1e-3);
+      }
+    }
   });
 
   it('reuses cached checkpoints on a rerun and says so', async () => {
@@ -110,9 +148,10 @@ describe.skipIf(shared.reused)('quick profile', () => {
     rmSync(join(cacheA, 'finished'), { recursive: true, force: true });
     const rerun = await cli(['run', '--profile', 'quick', '--out', outR, '--cache', cacheA]);
     expect(rerun.code, rerun.stderr).toBe(0);
-    // Ten trainings; the Laplace and landscape tasks load theirs again, the ensembles three members per data set.
-    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(20);
-    expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(2);
+    // Twelve trainings (ten zoo models, LeNet-5's second seed on each data set); the four Laplace tasks (two seeds
+    // on two data sets) and the two landscapes load theirs again, the ensembles two members per data set.
+    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(22);
+    expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(4);
     expect(rerun.stdout).not.toMatch(/^trained /m);
     // Results from cached checkpoints and curvature are the same bytes as from a cold run.
     for (const path of listArtifacts(outB)) {
@@ -123,8 +162,8 @@ describe.skipIf(shared.reused)('quick profile', () => {
     rmSync(join(outR, 'mnist/lenet5/kfac.json'));
     const again = await cli(['run', '--profile', 'quick', '--out', outR, '--cache', cacheA]);
     expect(again.code, again.stderr).toBe(0);
-    // 10 trainings, 2 Laplace tasks, 2 ensembles, 2 landscapes.
-    expect(again.stdout.match(/reusing finished /g)).toHaveLength(16);
+    // 12 trainings, 4 Laplace tasks, 2 ensembles, 2 landscapes.
+    expect(again.stdout.match(/reusing finished /g)).toHaveLength(20);
     expect(again.stdout).not.toMatch(/reusing cached checkpoint/);
     for (const path of listArtifacts(outB)) {
       expect(readFileSync(join(outR, path)).equals(readFileSync(join(outB, path))), path).toBe(true);

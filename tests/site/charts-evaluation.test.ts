@@ -114,7 +114,7 @@ interface Loaded {
 
 function load(dataset: string): Loaded {
   const byMethod = Object.fromEntries(methods.map((m) => [m, readQuick<MethodArtifact>(`${dataset}/lenet5/${m}.json`)])) as Record<Method, MethodArtifact>;
-  byMethod.ensemble = readQuick<MethodArtifact>(`${dataset}/mlp-1/ensemble.json`);
+  byMethod.ensemble = readQuick<MethodArtifact>(`${dataset}/lenet5/ensemble.json`);
   return { byMethod, all: [...methods, 'ensemble' as const].map((m) => byMethod[m]) };
 }
 
@@ -190,7 +190,7 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
   describe('calibration curves', () => {
     const entriesOf = (d: Loaded) => [
       { label: 'LeNet-5 SGD', artifact: d.byMethod.sgd },
-      { label: 'MLP-1 ensemble', artifact: d.byMethod.ensemble },
+      { label: 'LeNet-5 ensemble', artifact: d.byMethod.ensemble },
       { label: 'LeNet-5 temperature', artifact: d.byMethod.temperature },
       { label: 'LeNet-5 DIAG (error+ece)', artifact: d.byMethod.diag, variant: 1 },
     ];
@@ -366,7 +366,7 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
     it('draws a family before and after in two panels', async () => {
       const before = [
         { label: 'LeNet-5', artifact: data.byMethod.sgd },
-        { label: 'MLP-1', artifact: data.byMethod.ensemble },
+        { label: 'Ensemble', artifact: data.byMethod.ensemble },
       ];
       const after = [{ label: 'LeNet-5', artifact: data.byMethod.kfac }];
       const spec = inverseEcdfFamily(before, after, other);
@@ -378,11 +378,11 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
       expect(right).toHaveLength(2 * grid);
       const unknownOf = (a: MethodArtifact) => a.variants[0].ood.unknown.find((u) => u.set.startsWith(`${other}-test:`))!;
       expect(right.filter((p) => p.datum.series === 'unknown').map((p) => p.datum.fraction)).toEqual(unknownOf(data.byMethod.kfac).inverseEcdf);
-      expect(left.filter((p) => p.datum.label === 'MLP-1' && p.datum.series === 'known').map((p) => p.datum.fraction)).toEqual(
+      expect(left.filter((p) => p.datum.label === 'Ensemble' && p.datum.series === 'known').map((p) => p.datum.fraction)).toEqual(
         data.byMethod.ensemble.variants[0].ood.known.inverseEcdf,
       );
       expect(spec.description).toContain(`LeNet-5 ${unknownOf(data.byMethod.sgd).auroc.toFixed(3)} → ${unknownOf(data.byMethod.kfac).auroc.toFixed(3)}`);
-      expect(spec.description).toContain(`MLP-1 ${unknownOf(data.byMethod.ensemble).auroc.toFixed(3)} → –`);
+      expect(spec.description).toContain(`Ensemble ${unknownOf(data.byMethod.ensemble).auroc.toFixed(3)} → –`);
       await expectSvg(spec);
     });
   });
@@ -513,7 +513,8 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
         expect(baseline[0].datum.value).toBe(sgdValue);
       }
       const labels = items(view, 'variant_bars_ece').map((b) => b.datum.variant);
-      expect(labels).toContain('linearised / nll');
+      expect(labels).toContain('glm / nll');
+      expect(labels).toContain('glm / textbook');
       expect(new Set(labels).size).toBe(artifact.variants.length);
       expect(spec.description).toContain(`ECE from ${pct(Math.min(...expected.ece))}`);
       expect(spec.description).toContain(`to ${pct(Math.max(...expected.ece))}`);
