@@ -22,15 +22,11 @@ import {
   negativeLogLikelihood,
 } from '../metrics/index.ts';
 import {
-  bootstrapInterval,
-  pairedDifferenceInterval,
-  resampledAccuracy,
-  resampledAuroc,
-  resampledBrierScore,
-  resampledCalibrationError,
-  resampledFprAtTpr,
-  resampledNegativeLogLikelihood,
-  type ResampledMetric,
+  bootstrapIntervals,
+  pairedDifferenceIntervals,
+  resampledClassificationMetrics,
+  resampledDetectionMetrics,
+  type BootstrapInterval,
 } from '../metrics/bootstrap.ts';
 
 export const classes = 10;
@@ -73,41 +69,35 @@ function mean(values: ArrayLike<number>): number {
   return sum / values.length;
 }
 
-/** The mean of per-example values on resampled rows. */
-function resampledMean(values: Float64Array): ResampledMetric {
+/**
+ * One seed per set: the settings' seed plus a fixed offset for the set, so a set is
+ * resampled with the same indices for every method and metric (which is what makes two
+ * methods' intervals comparable and their paired difference meaningful).
+ */
+export const setSeed = (settings: IntervalSettings, offset: number) => settings.seed + 7 * offset;
+const span = (interval: BootstrapInterval): Interval => ({ low: interval.low, high: interval.high });
+
+/** Intervals of the classification metrics (and the mean entropy) of one set, one pass per resample. */
+export function classificationIntervals(probabilities: Float32Array, labels: Uint8Array, entropies: Float64Array, settings: IntervalSettings, offset: number) {
+  const metrics = resampledClassificationMetrics(probabilities, labels, classes, { bins: calibrationBins, perExample: entropies });
+  const intervals = bootstrapIntervals(metrics, { resamples: settings.resamples, seed: setSeed(settings, offset) });
   return {
-    counts: [values.length],
-    statistic: (indices) => {
-      let sum = 0;
-      for (let j = 0; j < indices.length; j++) sum += values[indices[j]];
-      return sum / indices.length;
-    },
+    accuracy: span(intervals.accuracy),
+    nll: span(intervals.nll),
+    brier: span(intervals.brier),
+    ece: span(intervals.ece),
+    meanConfidence: span(intervals.meanConfidence),
+    meanEntropy: span(intervals.mean),
   };
 }
 
-function topProbabilities(probabilities: Float32Array): Float64Array {
-  const out = new Float64Array(probabilities.length / classes);
-  for (let i = 0; i < out.length; i++) {
-    let top = 0;
-    for (let c = 0; c < classes; c++) top = Math.max(top, probabilities[i * classes + c]);
-    out[i] = top;
-  }
-  return out;
+/** Intervals of AUROC, FPR95 and the unknown set's mean entropy, known and unknown resampled independently. */
+export function detectionIntervals(known: Float64Array, unknown: Float64Array, settings: IntervalSettings, offset: number) {
+  const intervals = bootstrapIntervals(resampledDetectionMetrics(known, unknown, 0.95), { resamples: settings.resamples, seed: setSeed(settings, offset) });
+  return { auroc: span(intervals.auroc), fpr95: span(intervals.fpr), meanEntropy: span(intervals.meanUnknown) };
 }
 
-/**
- * One seed per interval: the settings' seed plus a fixed offset for the set, so a
- * metric on a set is resampled with the same indices for every method (which is what
- * makes two methods' intervals comparable and their paired difference meaningful).
- */
-const setSeed = (settings: IntervalSettings, offset: number) => settings.seed + 7 * offset;
-
-function interval(metric: ResampledMetric, settings: IntervalSettings, offset: number): Interval {
-  const result = bootstrapInterval(metric, { resamples: settings.resamples, seed: setSeed(settings, offset) });
-  return { low: result.low, high: result.high };
-}
-
-export function calibrationBlock(probabilities: Float32Array, labels: Uint8Array, settings: IntervalSettings) {
+export function calibrationBlock(probabilities: Float32Array, labels: Uint8Array, settings: IntervalSettings, intervals: ReturnType<typeof classificationIntervals>) {
   const summary = calibration(probabilities, labels, classes, { bins: calibrationBins });
   const floor = calibratedEceFloor(probabilities, classes, { bins: calibrationBins, draws: settings.eceFloorDraws, seed: settings.seed });
   return {
@@ -118,13 +108,7 @@ export function calibrationBlock(probabilities: Float32Array, labels: Uint8Array
     mce: summary.mce,
     signedError: summary.signedError,
     meanConfidence: meanConfidence(probabilities, classes),
-    intervals: {
-      accuracy: interval(resampledAccuracy(probabilities, labels, classes), settings, 0),
-      nll: interval(resampledNegativeLogLikelihood(probabilities, labels, classes), settings, 0),
-      brier: interval(resampledBrierScore(probabilities, labels, classes), settings, 0),
-      ece: interval(resampledCalibrationError(probabilities, labels, classes, { bins: calibrationBins }), settings, 0),
-      meanConfidence: interval(resampledMean(topProbabilities(probabilities)), settings, 0),
-    },
+    intervals: { accuracy: intervals.accuracy, nll: intervals.nll, brier: intervals.brier, ece: intervals.ece, meanConfidence: intervals.meanConfidence },
     // What a perfectly calibrated classifier with these confidences scores at this size and bin count: ECE's upward bias.
     eceCalibrated: { mean: floor.mean, high: floor.high, draws: floor.draws },
     bins: summary.bins,
@@ -139,17 +123,13 @@ function entropyDistribution(entropies: Float64Array) {
 
 function shortMetrics(probabilities: Float32Array, labels: Uint8Array, settings: IntervalSettings, offset: number) {
   const entropies = entropy(probabilities, classes);
+  const intervals = classificationIntervals(probabilities, labels, entropies, settings, offset);
   return {
     accuracy: accuracy(probabilities, labels, classes),
     nll: negativeLogLikelihood(probabilities, labels, classes),
     ece: calibration(probabilities, labels, classes, { bins: calibrationBins }).ece,
     meanEntropy: mean(entropies),
-    intervals: {
-      accuracy: interval(resampledAccuracy(probabilities, labels, classes), settings, offset),
-      nll: interval(resampledNegativeLogLikelihood(probabilities, labels, classes), settings, offset),
-      ece: interval(resampledCalibrationError(probabilities, labels, classes, { bins: calibrationBins }), settings, offset),
-      meanEntropy: interval(resampledMean(entropies), settings, offset),
-    },
+    intervals: { accuracy: intervals.accuracy, nll: intervals.nll, ece: intervals.ece, meanEntropy: intervals.meanEntropy },
   };
 }
 
@@ -171,7 +151,8 @@ export async function predictSets(predict: Predictor, sets: EvaluationSets, onSt
 }
 
 // Seed offsets of the sets: test 0, unknown set u at 100 + u, FGSM step i at 200 + i, rotation i at 300 + i.
-const unknownOffset = (u: number) => 100 + u;
+export const unknownOffset = (u: number) => 100 + u;
+export const fgsmOffset = (i: number) => 200 + i;
 
 /** Every evaluation of one method from its probabilities on every set. */
 export function evaluateProbabilities(probabilities: SetProbabilities, sets: EvaluationSets, settings: IntervalSettings) {
@@ -187,21 +168,18 @@ export function evaluateProbabilities(probabilities: SetProbabilities, sets: Eva
       fpr95: fprAtTpr(known, entropies, 0.95),
       meanConfidence: meanConfidence(p, classes),
       fractionAboveKnown95: fractionAboveKnownQuantile(known, entropies, 0.95),
-      intervals: {
-        auroc: interval(resampledAuroc(known, entropies), settings, unknownOffset(u)),
-        fpr95: interval(resampledFprAtTpr(known, entropies, 0.95), settings, unknownOffset(u)),
-        meanEntropy: interval(resampledMean(entropies), settings, unknownOffset(u)),
-      },
+      intervals: detectionIntervals(known, entropies, settings, unknownOffset(u)),
       ...entropyDistribution(entropies),
     };
   });
+  const testIntervals = classificationIntervals(probabilities.test, sets.test.labels, known, settings, 0);
   return {
-    calibration: calibrationBlock(probabilities.test, sets.test.labels, settings),
+    calibration: calibrationBlock(probabilities.test, sets.test.labels, settings, testIntervals),
     ood: {
-      known: { set: sets.test.name, count: sets.test.count, intervals: { meanEntropy: interval(resampledMean(known), settings, 0) }, ...entropyDistribution(known) },
+      known: { set: sets.test.name, count: sets.test.count, intervals: { meanEntropy: testIntervals.meanEntropy }, ...entropyDistribution(known) },
       unknown,
     },
-    fgsm: sets.fgsm.map(({ epsilon, set }, i) => ({ epsilon, ...shortMetrics(probabilities.fgsm[i], set.labels, settings, 200 + i) })),
+    fgsm: sets.fgsm.map(({ epsilon, set }, i) => ({ epsilon, ...shortMetrics(probabilities.fgsm[i], set.labels, settings, fgsmOffset(i)) })),
     shift: sets.shift.map(({ angle, set }, i) => ({ angle, ...shortMetrics(probabilities.shift[i], set.labels, settings, 300 + i) })),
   };
 }
@@ -221,20 +199,13 @@ export interface Difference {
  */
 export function pairedDifferences(first: SetProbabilities, second: SetProbabilities, sets: EvaluationSets, settings: IntervalSettings) {
   const labels = sets.test.labels;
-  const difference = (a: ResampledMetric, b: ResampledMetric, offset: number): Difference => {
-    const result = pairedDifferenceInterval(a, b, { resamples: settings.resamples, seed: setSeed(settings, offset) });
-    return { estimate: result.estimate, low: result.low, high: result.high };
-  };
-  const detection = (p: SetProbabilities) => [entropy(p.test, classes), entropy(p.unknown[0], classes)] as const;
-  const [knownA, unknownA] = detection(first);
-  const [knownB, unknownB] = detection(second);
-  return {
-    accuracy: difference(resampledAccuracy(first.test, labels, classes), resampledAccuracy(second.test, labels, classes), 0),
-    nll: difference(resampledNegativeLogLikelihood(first.test, labels, classes), resampledNegativeLogLikelihood(second.test, labels, classes), 0),
-    ece: difference(resampledCalibrationError(first.test, labels, classes, { bins: calibrationBins }), resampledCalibrationError(second.test, labels, classes, { bins: calibrationBins }), 0),
-    auroc: difference(resampledAuroc(knownA, unknownA), resampledAuroc(knownB, unknownB), unknownOffset(0)),
-    fpr95: difference(resampledFprAtTpr(knownA, unknownA, 0.95), resampledFprAtTpr(knownB, unknownB, 0.95), unknownOffset(0)),
-  };
+  const options = (offset: number) => ({ resamples: settings.resamples, seed: setSeed(settings, offset) });
+  const classification = (p: SetProbabilities) => resampledClassificationMetrics(p.test, labels, classes, { bins: calibrationBins, perExample: entropy(p.test, classes) });
+  const detection = (p: SetProbabilities) => resampledDetectionMetrics(entropy(p.test, classes), entropy(p.unknown[0], classes), 0.95);
+  const test = pairedDifferenceIntervals(classification(first), classification(second), options(0));
+  const other = pairedDifferenceIntervals(detection(first), detection(second), options(unknownOffset(0)));
+  const difference = (interval: BootstrapInterval): Difference => ({ estimate: interval.estimate, low: interval.low, high: interval.high });
+  return { accuracy: difference(test.accuracy), nll: difference(test.nll), ece: difference(test.ece), auroc: difference(other.auroc), fpr95: difference(other.fpr) };
 }
 
 export type Differences = ReturnType<typeof pairedDifferences>;

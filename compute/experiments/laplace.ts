@@ -34,7 +34,6 @@ import {
   type Structure,
 } from '../laplace/index.ts';
 import { glmStatisticsTogether, probitFromStatistics } from '../laplace/search.ts';
-import { bootstrapInterval, resampledAccuracy, resampledAuroc, resampledCalibrationError, resampledFprAtTpr, resampledNegativeLogLikelihood } from '../metrics/bootstrap.ts';
 import { accuracy, auroc, calibration, entropy, fprAtTpr, negativeLogLikelihood } from '../metrics/index.ts';
 import { softmaxRows } from '../models/tensors.ts';
 import { getModelSpec } from '../models/zoo.ts';
@@ -43,6 +42,9 @@ import type { TaskContext } from '../workers/protocol.ts';
 import {
   calibrationBins,
   classes,
+  classificationIntervals,
+  detectionIntervals,
+  fgsmOffset,
   entropyBins,
   entropyGrid,
   evaluateProbabilities,
@@ -50,6 +52,7 @@ import {
   maxEntropy,
   pairedDifferences,
   predictSets,
+  unknownOffset,
   type EvaluationSets,
   type IntervalSettings,
   type SetProbabilities,
@@ -238,10 +241,19 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
   trained.model.dispose();
   const dir = member === 0 ? join(outDir, dataset, modelName) : join(outDir, dataset, modelName, `seed-${member}`);
   const full = member === 0 && profile.laplace.fullTreatment.includes(modelName);
+  // Seconds per phase, logged at the end: where a task's time goes, for the budget.
+  const phases: Record<string, number> = {};
+  let phaseStart = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = (phases[name] ?? 0) + (now - phaseStart) / 1000;
+    phaseStart = now;
+  };
   // The posteriors share `weights`, which the finally below disposes; they hold no tensors of their own.
   const posteriors: Posterior[] = [];
   try {
     const curvature = await fittedLaplace(settings, profile, dataset, modelName, trained.record.key, train, topology, network, weights, context);
+    phase('fit');
     const sets = member === 0 ? await evaluationSets(profile, dataset, data.test, network, weights) : seedSets(profile, dataset, data.test);
     const search = profile.laplace.search;
     const evaluation = profile.laplace.evaluation;
@@ -311,6 +323,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
       chosen.set(structure, points);
     }
 
+    phase('search');
     // One pass of Jacobians per evaluation set: the logits at W* and τ·diag Σ_f of every structure at each s = ln(N/τ) it needs.
     const ratioLists = structures.map((structure) => distinctRatios([...chosen.get(structure)!.values()]));
     const logits: Float32Array[] = [];
@@ -321,6 +334,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
       structures.forEach((_, p) => scaled[p].push(statistics.scaledVariances[p]));
       step();
     }
+    phase('statistics');
     const glmProbabilities = (p: number, point: Point) => {
       const index = ratioLists[p].indexOf(ratioKey(point));
       return bySet(sets, logits.map((values, i) => probitFromStatistics(values, scaled[p][i][index], 10 ** point.logTau, classes)));
@@ -346,6 +360,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
       for (const variant of variants.get(structure)!) {
         let point: Point;
         let probabilities: SetProbabilities;
+        phase('intervals');
         if (variant.predictive === 'glm') {
           point = chosen.get(structure)!.get(variantKey(variant))!;
           probabilities = glmProbabilities(p, point);
@@ -389,20 +404,24 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
             prepared.dispose();
           }
         }
+        phase(variant.predictive === 'glm' ? 'link' : 'sampled');
         rows.push({ ...variant, logN: point.logN, logTau: point.logTau, versus: versus(probabilities), ...evaluateProbabilities(probabilities, sets, intervals) });
       }
       writeJsonArtifact(
         join(dir, `${structure}.json`),
         methodArtifact.parse({ ...common, method: structure, fit: { fisher: curvature.fisher, mcSamples: curvature.mcSamples, examples: curvature.count }, variants: rows }),
       );
+      phase('intervals');
       if (full) {
         const sweep = widthSweep(profile, sets, baselines.sgd, (point) => glmProbabilities(p, point), textbook, intervals);
         writeJsonArtifact(
           join(dir, 'sweep', `${structure}.json`),
           sweepArtifact.parse({ dataset, model: modelName, method: structure, ...sweep, tuned: tunedPoints.get(structure)!, marglik: marglikPoints.get(structure)! }),
         );
+        phase('sweep');
       }
     }
+    context.log(`laplace ${dataset}/${modelName}${member > 0 ? ` (seed ${member})` : ''} phases: ${Object.entries(phases).map(([name, seconds]) => `${name} ${seconds.toFixed(0)}s`).join(', ')}`);
   } finally {
     tf.dispose(weights);
   }
@@ -431,17 +450,17 @@ function widthSweep(
   const attacked = sets.fgsm.findIndex((entry) => entry.epsilon === fgsmEpsilon);
   if (attacked < 0) throw new Error(`The width sweep's FGSM step ${fgsmEpsilon} is not among the profile's steps (${sets.fgsm.map((entry) => entry.epsilon).join(', ')}).`);
   const labels = sets.test.labels;
-  const opts = (offset: number) => ({ resamples: settings.resamples, seed: settings.seed + 7 * offset });
-  const range = (metric: Parameters<typeof bootstrapInterval>[0], offset: number) => {
-    const result = bootstrapInterval(metric as never, opts(offset) as never);
-    return { low: result.low, high: result.high };
-  };
   const measure = (probabilities: SetProbabilities) => {
     const known = entropy(probabilities.test, classes);
     const unknown = entropy(probabilities.unknown[0], classes);
     const attackedEntropy = entropy(probabilities.fgsm[attacked], classes);
     let sum = 0;
     for (const value of attackedEntropy) sum += value;
+    // The same sets and seeds as the method artifacts' intervals.
+    const test = classificationIntervals(probabilities.test, labels, known, settings, 0);
+    const other = detectionIntervals(known, unknown, settings, unknownOffset(0));
+    const attackedSet = sets.fgsm[attacked].set;
+    const fgsm = classificationIntervals(probabilities.fgsm[attacked], attackedSet.labels, attackedEntropy, settings, fgsmOffset(attacked));
     return {
       accuracy: accuracy(probabilities.test, labels, classes),
       nll: negativeLogLikelihood(probabilities.test, labels, classes),
@@ -449,24 +468,7 @@ function widthSweep(
       auroc: auroc(known, unknown),
       fpr95: fprAtTpr(known, unknown, 0.95),
       fgsmEntropy: sum / attackedEntropy.length,
-      intervals: {
-        accuracy: range(resampledAccuracy(probabilities.test, labels, classes), 0),
-        nll: range(resampledNegativeLogLikelihood(probabilities.test, labels, classes), 0),
-        ece: range(resampledCalibrationError(probabilities.test, labels, classes, { bins: calibrationBins }), 0),
-        auroc: range(resampledAuroc(known, unknown), 100),
-        fpr95: range(resampledFprAtTpr(known, unknown, 0.95), 100),
-        fgsmEntropy: range(
-          {
-            counts: [attackedEntropy.length],
-            statistic: (indices: Int32Array) => {
-              let total = 0;
-              for (let j = 0; j < indices.length; j++) total += attackedEntropy[indices[j]];
-              return total / indices.length;
-            },
-          },
-          200 + attacked,
-        ),
-      },
+      intervals: { accuracy: test.accuracy, nll: test.nll, ece: test.ece, auroc: other.auroc, fpr95: other.fpr95, fgsmEntropy: fgsm.meanEntropy },
     };
   };
   return {

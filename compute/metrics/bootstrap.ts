@@ -354,20 +354,7 @@ function runBootstrap(
   statistics: readonly ((...indices: Int32Array[]) => number)[],
   options: BootstrapOptions,
 ): BootstrapInterval {
-  if (options === undefined || options === null || typeof options !== 'object') {
-    throw new Error('The bootstrap needs an options object with an integer seed, e.g. { seed: 0 }.');
-  }
-  const { resamples = 1000, level = 0.95, seed } = options;
-  if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new Error(`The number of resamples must be an integer of at least 1, got ${resamples}.`);
-  }
-  if (!(level > 0 && level < 1)) {
-    throw new Error(`The interval level must lie strictly between 0 and 1, got ${level}.`);
-  }
-  if (!Number.isInteger(seed)) {
-    throw new Error(`The bootstrap seed must be an integer, got ${seed}.`);
-  }
-  if (counts.length === 0) throw new Error('The bootstrap needs at least one set of examples to resample.');
+  const { resamples, level, seed } = checkOptions(options, counts);
   counts.forEach((n, k) => {
     if (!Number.isInteger(n) || n < 1) {
       const which = counts.length === 1 ? 'The sample' : `Set ${k} of the bootstrap`;
@@ -380,27 +367,255 @@ function runBootstrap(
     if (Number.isNaN(value)) throw new Error('The bootstrap statistic returned NaN; it must return a number for every resample.');
     return value;
   };
+  const [interval] = resampleVector(counts, 1, (out, indices) => (out[0] = evaluate(indices)), resamples, level, seed);
+  return interval;
+}
 
+/**
+ * The resampling loop behind every interval: `fill` writes the m statistics of one
+ * resample (the full sample first), and each gets its percentile interval.
+ */
+function resampleVector(
+  counts: readonly number[],
+  size: number,
+  fill: (out: Float64Array, indices: Int32Array[]) => void,
+  resamples: number,
+  level: number,
+  seed: number,
+): BootstrapInterval[] {
   const indices = counts.map((n) => new Int32Array(n));
   for (const set of indices) for (let i = 0; i < set.length; i++) set[i] = i;
-  const estimate = evaluate(indices);
+  const out = new Float64Array(size);
+  fill(out, indices);
+  const estimates = Float64Array.from(out);
 
-  const master = new Random(seed);
-  const streams = counts.map(() => new IndexStream(master.fork()));
-  const values = new Float64Array(resamples);
+  // Every metric of a study resamples the same sets with the same seeds, so the indices are drawn once per
+  // (seed, set, size, resamples) and kept: the same numbers the streams would draw, in the same order.
+  const blocks = counts.map((n, k) => resampleBlock(seed, k, n, resamples));
+  const values = Array.from({ length: size }, () => new Float64Array(resamples));
   for (let r = 0; r < resamples; r++) {
-    for (let k = 0; k < counts.length; k++) streams[k].fill(indices[k]);
-    values[r] = evaluate(indices);
+    const views = blocks.map((block, k) => block.subarray(r * counts[k], (r + 1) * counts[k]));
+    fill(out, views);
+    for (let m = 0; m < size; m++) values[m][r] = out[m];
   }
-  values.sort();
-  return {
-    estimate,
-    low: interpolatedQuantile(values, (1 - level) / 2),
-    high: interpolatedQuantile(values, (1 + level) / 2),
+  return values.map((column, m) => {
+    column.sort();
+    return {
+      estimate: estimates[m],
+      low: interpolatedQuantile(column, (1 - level) / 2),
+      high: interpolatedQuantile(column, (1 + level) / 2),
+      resamples,
+      level,
+      seed,
+    };
+  });
+}
+
+/**
+ * Several metrics of the same resampled sets computed in one pass per resample (the
+ * per-example work of a study's intervals is mostly reading the same indices again).
+ * `fill` writes the `size` statistics of the rows named by one index array per set.
+ */
+export interface ResampledMetrics {
+  readonly counts: readonly number[];
+  readonly names: readonly string[];
+  readonly fill: (out: Float64Array, ...indices: Int32Array[]) => void;
+}
+
+function checkOptions(options: BootstrapOptions, counts: readonly number[]) {
+  if (options === undefined || options === null || typeof options !== 'object') {
+    throw new Error('The bootstrap needs an options object with an integer seed, e.g. { seed: 0 }.');
+  }
+  const { resamples = 1000, level = 0.95, seed } = options;
+  if (!Number.isInteger(resamples) || resamples < 1) throw new Error(`The number of resamples must be an integer of at least 1, got ${resamples}.`);
+  if (!(level > 0 && level < 1)) throw new Error(`The interval level must lie strictly between 0 and 1, got ${level}.`);
+  if (!Number.isInteger(seed)) throw new Error(`The bootstrap seed must be an integer, got ${seed}.`);
+  if (counts.length === 0) throw new Error('The bootstrap needs at least one set of examples to resample.');
+  return { resamples, level, seed };
+}
+
+/** One interval per metric of `metrics`, by name: the same numbers as one `bootstrapInterval` per metric with this seed. */
+export function bootstrapIntervals(metrics: ResampledMetrics, options: BootstrapOptions): Record<string, BootstrapInterval> {
+  const { resamples, level, seed } = checkOptions(options, metrics.counts);
+  const intervals = resampleVector(metrics.counts, metrics.names.length, (out, indices) => metrics.fill(out, ...indices), resamples, level, seed);
+  return Object.fromEntries(metrics.names.map((name, m) => [name, intervals[m]]));
+}
+
+/** first − second per metric name, on shared resamples (as `pairedDifferenceInterval`, for every metric at once). */
+export function pairedDifferenceIntervals(first: ResampledMetrics, second: ResampledMetrics, options: BootstrapOptions): Record<string, BootstrapInterval> {
+  if (first.counts.length !== second.counts.length || first.counts.some((n, k) => n !== second.counts[k]) || first.names.join() !== second.names.join()) {
+    throw new Error('A paired difference needs the same metrics of the same examples for both methods.');
+  }
+  const { resamples, level, seed } = checkOptions(options, first.counts);
+  const size = first.names.length;
+  const [a, b] = [new Float64Array(size), new Float64Array(size)];
+  const intervals = resampleVector(
+    first.counts,
+    size,
+    (out, indices) => {
+      first.fill(a, ...indices);
+      second.fill(b, ...indices);
+      for (let m = 0; m < size; m++) out[m] = a[m] - b[m];
+    },
     resamples,
     level,
     seed,
+  );
+  return Object.fromEntries(first.names.map((name, m) => [name, intervals[m]]));
+}
+
+/**
+ * Test-set metrics in one pass: accuracy, NLL, Brier score, ECE (`bins` equal-width
+ * bins, binned as `calibration`), mean confidence and, when given, the mean of
+ * `perExample` (e.g. entropy). Each is computed with the arithmetic of its scalar
+ * resampled metric, so the intervals are the same numbers.
+ */
+export function resampledClassificationMetrics(
+  probs: Probabilities,
+  labels: Labels,
+  classes: number,
+  options: { bins?: number; perExample?: Float64Array } = {},
+): ResampledMetrics {
+  const count = checkProbabilitiesAndLabels(probs, labels, classes);
+  const binCount = options.bins ?? 10;
+  checkBinCount(binCount);
+  const { bin: binOf, confidence, correct } = exampleBins(probs, labels, classes, count, equalWidthEdges(binCount));
+  const losses = new Float64Array(count);
+  const briers = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    losses[i] = -Math.log(Math.max(probs[i * classes + labels[i]], PROBABILITY_FLOOR));
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const diff = probs[i * classes + c] - (c === labels[i] ? 1 : 0);
+      sum += diff * diff;
+    }
+    briers[i] = sum;
+  }
+  const extra = options.perExample;
+  if (extra && extra.length !== count) throw new Error(`perExample has ${extra.length} values for ${count} examples; give one per example.`);
+  // One row of 8 per example (correct, loss, Brier, top probability, extra, bin confidence, bin): a resample then
+  // reads one cache line per row instead of seven arrays.
+  const stride = 8;
+  const rows = new Float64Array(count * stride);
+  for (let i = 0; i < count; i++) {
+    const row = i * stride;
+    rows[row] = correct[i];
+    rows[row + 1] = losses[i];
+    rows[row + 2] = briers[i];
+    rows[row + 3] = probs[i * classes + rowArgmax(probs, classes, i)];
+    rows[row + 4] = extra ? extra[i] : 0;
+    rows[row + 5] = confidence[i];
+    rows[row + 6] = binOf[i];
+  }
+  const binCounts = new Float64Array(binCount);
+  const binCorrect = new Float64Array(binCount);
+  const binConfidence = new Float64Array(binCount);
+  return {
+    counts: [count],
+    names: ['accuracy', 'nll', 'brier', 'ece', 'meanConfidence', ...(extra ? ['mean'] : [])],
+    fill: (out, indices) => {
+      binCounts.fill(0);
+      binCorrect.fill(0);
+      binConfidence.fill(0);
+      let hits = 0;
+      let loss = 0;
+      let brier = 0;
+      let top = 0;
+      let mean = 0;
+      for (let j = 0; j < indices.length; j++) {
+        const row = indices[j] * stride;
+        const hit = rows[row];
+        hits += hit;
+        loss += rows[row + 1];
+        brier += rows[row + 2];
+        top += rows[row + 3];
+        mean += rows[row + 4];
+        const b = rows[row + 6];
+        binCounts[b] += 1;
+        binConfidence[b] += rows[row + 5];
+        binCorrect[b] += hit;
+      }
+      const total = indices.length;
+      let ece = 0;
+      for (let b = 0; b < binCount; b++) {
+        const n = binCounts[b];
+        if (n === 0) continue;
+        ece += (n / total) * Math.abs(binConfidence[b] / n - binCorrect[b] / n);
+      }
+      out[0] = hits / total;
+      out[1] = loss / total;
+      out[2] = brier / total;
+      out[3] = ece;
+      out[4] = top / total;
+      if (extra) out[5] = mean / total;
+    },
   };
+}
+
+/** AUROC, FPR at `tpr` and the unknown set's mean score in one pass: known and unknown resampled independently. */
+export function resampledDetectionMetrics(scoresKnown: Values, scoresUnknown: Values, tpr = 0.95): ResampledMetrics {
+  checkFraction(tpr, 'true positive rate');
+  const { groups, knownGroup, unknownGroup } = poolScores(scoresKnown, scoresUnknown);
+  const knownPerGroup = new Int32Array(groups);
+  const unknownPerGroup = new Int32Array(groups);
+  return {
+    counts: [scoresKnown.length, scoresUnknown.length],
+    names: ['auroc', 'fpr', 'meanUnknown'],
+    fill: (out, known, unknown) => {
+      tally(knownPerGroup, knownGroup, known);
+      tally(unknownPerGroup, unknownGroup, unknown);
+      let knownBelow = 0;
+      let wins = 0;
+      for (let g = 0; g < groups; g++) {
+        const k = knownPerGroup[g];
+        wins += unknownPerGroup[g] * (knownBelow + k / 2);
+        knownBelow += k;
+      }
+      out[0] = wins / (known.length * unknown.length);
+      const needed = Math.min(unknown.length, Math.max(1, Math.ceil(tpr * unknown.length - 1e-9)));
+      let detected = 0;
+      let falsePositives = 0;
+      for (let g = groups - 1; g >= 0; g--) {
+        detected += unknownPerGroup[g];
+        falsePositives += knownPerGroup[g];
+        if (detected >= needed) break;
+      }
+      out[1] = falsePositives / known.length;
+      let sum = 0;
+      for (let j = 0; j < unknown.length; j++) sum += scoresUnknown[unknown[j]];
+      out[2] = sum / unknown.length;
+    },
+  };
+}
+
+/** Drawn index blocks by key, oldest first; bounded by `blockCacheBytes`. */
+const blockCache = new Map<string, Int32Array>();
+const blockCacheBytes = 512 * 2 ** 20;
+let cachedBytes = 0;
+
+/**
+ * The indices of all `resamples` resamples of set k (size n) under `seed`, one resample after
+ * another: stream k of `new Random(seed)`'s forks, as `runBootstrap` has always drawn them.
+ */
+function resampleBlock(seed: number, k: number, n: number, resamples: number): Int32Array {
+  const key = `${seed}:${k}:${n}:${resamples}`;
+  const cached = blockCache.get(key);
+  if (cached) return cached;
+  const master = new Random(seed);
+  for (let j = 0; j < k; j++) master.fork();
+  const stream = new IndexStream(master.fork());
+  const block = new Int32Array(n * resamples);
+  for (let r = 0; r < resamples; r++) stream.fill(block.subarray(r * n, (r + 1) * n));
+  if (block.byteLength <= blockCacheBytes) {
+    while (cachedBytes + block.byteLength > blockCacheBytes) {
+      const [oldest, value] = blockCache.entries().next().value as [string, Int32Array];
+      blockCache.delete(oldest);
+      cachedBytes -= value.byteLength;
+    }
+    blockCache.set(key, block);
+    cachedBytes += block.byteLength;
+  }
+  return block;
 }
 
 /**

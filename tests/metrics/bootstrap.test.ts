@@ -4,15 +4,19 @@ import {
   acrossSeeds,
   auroc,
   bootstrapInterval,
+  bootstrapIntervals,
   brierScore,
   calibration,
   fprAtTpr,
   negativeLogLikelihood,
   pairedDifferenceInterval,
+  pairedDifferenceIntervals,
   resampledAccuracy,
   resampledAuroc,
   resampledBrierScore,
   resampledCalibrationError,
+  resampledClassificationMetrics,
+  resampledDetectionMetrics,
   resampledFprAtTpr,
   resampledNegativeLogLikelihood,
   type BootstrapInterval,
@@ -468,5 +472,51 @@ describe('argument checks', () => {
       () => pairedDifferenceInterval(resampledAuroc([1, 2], [3]), resampledAuroc([1, 2], [3, 4]), { seed: 1 }),
       /different sizes \(\[2, 1\] and \[2, 2\]\)/,
     );
+  });
+});
+
+describe('several metrics in one pass', () => {
+  const random = new Random(91);
+  const count = 700;
+  const probs = randomProbabilities(random, count, CLASSES);
+  const labels = randomLabels(random, count, CLASSES);
+  const extra = Float64Array.from({ length: count }, () => random.uniform());
+  const known = randomIntegerScores(random, 400, 30);
+  const unknown = randomIntegerScores(random, 250, 30).map((s) => s + 5);
+  const options = { resamples: 300, seed: 17 };
+  const meanOf = (values: Float64Array): ResampledMetric => ({
+    counts: [values.length],
+    statistic: (indices) => gather(values, indices).reduce((sum, v) => sum + v, 0) / indices.length,
+  });
+
+  it('gives every metric the very interval its own bootstrap gives, on the same seed', () => {
+    const together = bootstrapIntervals(resampledClassificationMetrics(probs, labels, CLASSES, { bins: 10, perExample: extra }), options);
+    expect(together.accuracy).toEqual(bootstrapInterval(resampledAccuracy(probs, labels, CLASSES), options));
+    expect(together.nll).toEqual(bootstrapInterval(resampledNegativeLogLikelihood(probs, labels, CLASSES), options));
+    expect(together.brier).toEqual(bootstrapInterval(resampledBrierScore(probs, labels, CLASSES), options));
+    expect(together.ece).toEqual(bootstrapInterval(resampledCalibrationError(probs, labels, CLASSES, { bins: 10 }), options));
+    const tops = Float64Array.from({ length: count }, (_, i) => Math.max(...probs.subarray(i * CLASSES, (i + 1) * CLASSES)));
+    for (const key of ['estimate', 'low', 'high'] as const) {
+      expect(together.meanConfidence[key]).toBeCloseTo(bootstrapInterval(meanOf(tops), options)[key], 12);
+      expect(together.mean[key]).toBeCloseTo(bootstrapInterval(meanOf(extra), options)[key], 12);
+    }
+    const detection = bootstrapIntervals(resampledDetectionMetrics(known, unknown, 0.95), options);
+    expect(detection.auroc).toEqual(bootstrapInterval(resampledAuroc(known, unknown), options));
+    expect(detection.fpr).toEqual(bootstrapInterval(resampledFprAtTpr(known, unknown, 0.95), options));
+    // The unknown set's mean score is resampled with the unknown set's stream (the second of the two).
+    const unknownMean: ResampledMetric = { counts: [known.length, unknown.length], statistic: (_k, u) => gather(unknown, u).reduce((sum, v) => sum + v, 0) / u.length };
+    for (const key of ['estimate', 'low', 'high'] as const) expect(detection.meanUnknown[key]).toBeCloseTo(bootstrapInterval(unknownMean, options)[key], 12);
+  });
+
+  it('gives paired differences equal to one paired bootstrap per metric, and [0, 0] against itself', () => {
+    const other = randomProbabilities(random, count, CLASSES);
+    const first = resampledClassificationMetrics(probs, labels, CLASSES);
+    const second = resampledClassificationMetrics(other, labels, CLASSES);
+    const paired = pairedDifferenceIntervals(first, second, options);
+    expect(paired.nll).toEqual(pairedDifferenceInterval(resampledNegativeLogLikelihood(probs, labels, CLASSES), resampledNegativeLogLikelihood(other, labels, CLASSES), options));
+    expect(paired.ece).toEqual(pairedDifferenceInterval(resampledCalibrationError(probs, labels, CLASSES), resampledCalibrationError(other, labels, CLASSES), options));
+    const self = pairedDifferenceIntervals(first, resampledClassificationMetrics(probs, labels, CLASSES), options);
+    for (const name of ['accuracy', 'nll', 'brier', 'ece', 'meanConfidence']) expect([self[name].low, self[name].high]).toEqual([0, 0]);
+    expect(() => pairedDifferenceIntervals(first, resampledDetectionMetrics(known, unknown), options)).toThrow(/same metrics of the same examples/);
   });
 });
