@@ -42,7 +42,13 @@ export interface Reference {
 }
 
 export const bibliography: Reference[] = [
-  { key: 'mackay1992', authors: 'D. J. C. MacKay', year: 1992, title: 'A practical Bayesian framework for backpropagation networks', venue: 'Neural Computation 4(3)' },
+  { key: 'mackay1992', authors: 'D. J. C. MacKay', year: 1992, title: 'A practical Bayesian framework for backpropagation networks', venue: 'Neural Computation 4(3)', url: 'https://doi.org/10.1162/neco.1992.4.3.448' },
+  { key: 'mackay1992b', authors: 'D. J. C. MacKay', year: 1992, title: 'The evidence framework applied to classification networks', venue: 'Neural Computation 4(5)', url: 'https://doi.org/10.1162/neco.1992.4.5.720' },
+  { key: 'spiegelhalter1990', authors: 'D. J. Spiegelhalter, S. L. Lauritzen', year: 1990, title: 'Sequential updating of conditional probabilities on directed graphical structures', venue: 'Networks 20(5)', url: 'https://doi.org/10.1002/net.3230200507' },
+  { key: 'immer2021', authors: 'A. Immer, M. Korzepa, M. Bauer', year: 2021, title: 'Improving predictions of Bayesian neural nets via local linearization', venue: 'AISTATS', url: 'https://arxiv.org/abs/2008.08400' },
+  { key: 'immer2021marglik', authors: 'A. Immer, M. Bauer, V. Fortuin, G. Rätsch, M. E. Khan', year: 2021, title: 'Scalable marginal likelihood estimation for model selection in deep learning', venue: 'ICML', url: 'https://arxiv.org/abs/2104.04975' },
+  { key: 'naeini2015', authors: 'M. P. Naeini, G. F. Cooper, M. Hauskrecht', year: 2015, title: 'Obtaining well calibrated probabilities using Bayesian binning', venue: 'AAAI', url: 'https://ojs.aaai.org/index.php/AAAI/article/view/9602' },
+  { key: 'hendrycks2017', authors: 'D. Hendrycks, K. Gimpel', year: 2017, title: 'A baseline for detecting misclassified and out-of-distribution examples in neural networks', venue: 'ICLR', url: 'https://arxiv.org/abs/1610.02136' },
   { key: 'martens2015', authors: 'J. Martens, R. Grosse', year: 2015, title: 'Optimizing neural networks with Kronecker-factored approximate curvature', venue: 'ICML', url: 'https://arxiv.org/abs/1503.05671' },
   { key: 'grosse2016', authors: 'R. Grosse, J. Martens', year: 2016, title: 'A Kronecker-factored approximate Fisher matrix for convolution layers', venue: 'ICML', url: 'https://arxiv.org/abs/1602.01407' },
   { key: 'ritter2018', authors: 'H. Ritter, A. Botev, D. Barber', year: 2018, title: 'A scalable Laplace approximation for neural networks', venue: 'ICLR', url: 'https://openreview.net/forum?id=Skdvd2xAZ' },
