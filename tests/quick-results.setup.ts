@@ -5,7 +5,7 @@
  * output folder to skip the run while working on the site.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,11 +17,18 @@ declare module 'vitest' {
   }
 }
 
+/** Said last, after vitest's summary, so a run without a browser cannot pass for a full one. */
+function browserWarning() {
+  if (existsSync('/usr/bin/chromium')) return;
+  const line = '='.repeat(78);
+  console.warn(`\n${line}\nThe browser tests were SKIPPED: /usr/bin/chromium is missing. Install it with\n  npm run setup -- --browser\n(as root, or with sudo) and run npm test again.\n${line}\n`);
+}
+
 export default async function setup(project: TestProject) {
   const given = process.env.QUICK_RESULTS;
   if (given) {
     project.provide('quickResults', { out: given, cache: '', stdout: '', stderr: '', code: 0, reused: true });
-    return;
+    return browserWarning;
   }
   const root = mkdtempSync(join(tmpdir(), 'quick-shared-'));
   const [out, cache] = [join(root, 'out'), join(root, 'cache')];
@@ -32,4 +39,5 @@ export default async function setup(project: TestProject) {
     const failure = error as { code: number; stdout: string; stderr: string };
     project.provide('quickResults', { out, cache, stdout: failure.stdout, stderr: failure.stderr, code: failure.code ?? 1, reused: false });
   }
+  return browserWarning;
 }
