@@ -260,20 +260,89 @@ export function picksOf(figure: FigureDef, results: Results, first: Pick = defau
   });
 }
 
-const built = new WeakMap<Results, Map<string, Spec | null>>();
+/** A figure's spec for one choice and the artifact files (paths under results/) it was drawn from. */
+export interface BuiltFigure {
+  spec: Spec | null;
+  inputs: string[];
+}
 
 /**
- * A figure's spec for a choice, built once per results folder: the page asks
- * for every choice to list the available ones, and the spec endpoint writes
- * them all, in the same build.
+ * The results as a figure's build sees them, noting the path of every
+ * artifact it reads, so each figure's data links and commands follow what it
+ * really draws from instead of a list kept by hand beside it.
  */
-export function specFor(figure: FigureDef, results: Results, pick: Pick): Spec | null {
+function recording(results: Results, inputs: Set<string>): Results {
+  const note = <T>(artifact: T | null, path: string): T | null => {
+    if (artifact !== null) inputs.add(path);
+    return artifact;
+  };
+  return {
+    ...results,
+    method: (dataset, model, method) => note(results.method(dataset, model, method), `${dataset}/${model}/${method}.json`),
+    landscape: (dataset, model) => note(results.landscape(dataset, model), `${dataset}/${model}/landscape.json`),
+    search: (dataset, model, method, predictive) => note(results.search(dataset, model, method, predictive), `${dataset}/${model}/search/${method}-${predictive}.json`),
+    searches: (dataset, model) =>
+      results.searches(dataset, model).map((search) => {
+        inputs.add(`${search.dataset}/${search.model}/search/${search.method}-${search.predictive}.json`);
+        return search;
+      }),
+    covariance: (dataset, model) => note(results.covariance(dataset, model), `${dataset}/${model}/covariance-2x2.json`),
+    modelRow: (dataset, model) => note(results.modelRow(dataset, model), 'models.json'),
+  };
+}
+
+const built = new WeakMap<Results, Map<string, BuiltFigure>>();
+
+/**
+ * A figure's spec for a choice and its inputs, built once per results folder:
+ * the page asks for every choice to list the available ones, and the spec
+ * and data endpoints write them all, in the same build.
+ */
+export function buildFigure(figure: FigureDef, results: Results, pick: Pick): BuiltFigure {
   let cache = built.get(results);
   if (!cache) built.set(results, (cache = new Map()));
   const key = specPath(figure, pick);
-  if (!cache.has(key)) cache.set(key, figure.build(results, pick));
+  if (!cache.has(key)) {
+    const inputs = new Set<string>();
+    const spec = figure.build(recording(results, inputs), pick);
+    cache.set(key, { spec, inputs: spec ? [...inputs].sort() : [] });
+  }
   return cache.get(key)!;
 }
+
+/** A figure's spec for a choice, or null when the results have nothing for it. */
+export function specFor(figure: FigureDef, results: Results, pick: Pick): Spec | null {
+  return buildFigure(figure, results, pick).spec;
+}
+
+/** The experiments of `npm run reproduce -- --only`, as compute/study.ts names them. */
+export type Experiment = 'models' | 'laplace' | 'ensemble' | 'landscape';
+
+/** The experiment that writes an artifact, from its path under results/. */
+export function experimentOf(path: string): Experiment {
+  if (path === 'models.json') return 'models';
+  if (path.endsWith('/landscape.json')) return 'landscape';
+  if (path.endsWith('/ensemble.json')) return 'ensemble';
+  return 'laplace';
+}
+
+const experimentOrder: Experiment[] = ['models', 'laplace', 'ensemble', 'landscape'];
+
+/** The command that regenerates a figure's inputs, or null for an illustration drawn from no artifact. */
+export function reproduceCommand(inputs: string[]): string | null {
+  const experiments = experimentOrder.filter((experiment) => inputs.some((path) => experimentOf(path) === experiment));
+  return experiments.length > 0 ? `npm run reproduce -- --only ${experiments.join(',')}` : null;
+}
+
+/** Every artifact some figure draws from, for any choice it offers: the files the site publishes under data/. */
+export function figureInputs(results: Results): string[] {
+  const paths = new Set<string>();
+  for (const figure of figures) for (const pick of picksOf(figure, results)) for (const path of buildFigure(figure, results, pick).inputs) paths.add(path);
+  return [...paths].sort();
+}
+
+/** Where an artifact is published in the built site, relative to the base: its path under results/, below data/. */
+export const dataPath = (path: string) => `data/${path}`;
 
 /** Where a choice's spec is published, relative to the site's base. */
 export function specPath(figure: FigureDef, pick: Pick): string {

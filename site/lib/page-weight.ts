@@ -1,23 +1,46 @@
 /**
  * Page weight of a built page: its HTML, the scripts and styles it loads
- * (following module imports), and the chart specs its figures fetch. Sizes
- * are raw and gzip-compressed, the latter being what a static host sends.
+ * (following module imports, static and dynamic), and the chart specs its
+ * figures fetch. Sizes are raw and gzip-compressed, the latter being what a
+ * static host sends. Two totals matter to a reader:
+ * - first load: the HTML, its styles and every script, the lazily imported
+ *   chart runtime included, since any figure in view (a tall window, a link
+ *   to a figure) brings it in at once;
+ * - all figures: the first load plus every figure's spec, what reading
+ *   (scrolling) through the whole page costs.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-export interface PageWeight {
-  page: string;
-  html: { raw: number; gzip: number };
-  scripts: { raw: number; gzip: number; files: number };
-  styles: { raw: number; gzip: number; files: number };
-  data: { raw: number; gzip: number; files: number };
-  total: { raw: number; gzip: number };
+interface Size {
+  raw: number;
+  gzip: number;
 }
 
-/** The article page must stay under this many bytes transferred (gzip). */
+export interface PageWeight {
+  page: string;
+  html: Size;
+  /** Every script, those loaded with the page and those imported later. */
+  scripts: Size & { files: number };
+  /** The scripts the page loads itself, following their static imports. */
+  entryScripts: Size & { files: number };
+  /** The scripts only imported dynamically (the chart runtime), with their own static imports. */
+  lazyScripts: Size & { files: number };
+  styles: Size & { files: number };
+  /** The chart specs the figures fetch for their default choice. */
+  data: Size & { files: number };
+  firstLoad: Size;
+  allFigures: Size;
+  /** Everything above: the same as allFigures. */
+  total: Size;
+}
+
+/** The article page must stay under this many bytes transferred (gzip); the build fails over it. */
 export const pageBudgetBytes = 1.5 * 1024 * 1024;
+/** Goals, in bytes transferred (gzip): the first load and a read through every figure. The build warns over them. */
+export const firstLoadGoalBytes = 400 * 1024;
+export const allFiguresGoalBytes = 1024 * 1024;
 
 const sizes = (bytes: Buffer) => ({ raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
 
@@ -40,19 +63,26 @@ export function measurePage(distDir: string, htmlPath: string, base = '/'): Page
   const html = readFileSync(htmlPath);
   const text = html.toString('utf8');
   const attribute = (pattern: RegExp) => [...text.matchAll(pattern)].map((match) => match[1].replace(/&amp;/g, '&'));
-  const scripts = new Set<string>();
-  const queue = attribute(/<script[^>]*\ssrc="([^"]+)"/g).map((url) => toFile(distDir, base, url, htmlPath)).filter((path): path is string => path !== null);
-  // Follow static and dynamic imports of the bundled scripts.
-  while (queue.length > 0) {
-    const file = queue.pop()!;
-    if (scripts.has(file)) continue;
-    scripts.add(file);
-    const code = readFileSync(file, 'utf8');
-    for (const match of code.matchAll(/(?:import|from)\s*\(?\s*["']([^"']+\.js)["']/g)) {
-      const next = toFile(distDir, base, match[1], file);
-      if (next) queue.push(next);
+  // Follow the bundled scripts' static imports from the page's own scripts, then from those only imported dynamically.
+  const entryScripts = new Set<string>();
+  const lazyScripts = new Set<string>();
+  const dynamic: string[] = [];
+  const follow = (start: string[], into: Set<string>, skip: Set<string>) => {
+    const queue = [...start];
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (into.has(file) || skip.has(file)) continue;
+      into.add(file);
+      const code = readFileSync(file, 'utf8');
+      for (const match of code.matchAll(/(?:\bimport\s*|\bfrom\s*)(\(?)\s*["']([^"']+\.js)["']/g)) {
+        const next = toFile(distDir, base, match[2], file);
+        if (next) (match[1] === '(' ? dynamic : queue).push(next);
+      }
     }
-  }
+  };
+  follow(attribute(/<script[^>]*\ssrc="([^"]+)"/g).map((url) => toFile(distDir, base, url, htmlPath)).filter((path): path is string => path !== null), entryScripts, new Set());
+  while (dynamic.length > 0) follow(dynamic.splice(0), lazyScripts, entryScripts);
+  const scripts = new Set([...entryScripts, ...lazyScripts]);
   const styles = new Set(attribute(/<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"/g).map((url) => toFile(distDir, base, url, htmlPath)).filter((path): path is string => path !== null));
   const data = new Set(attribute(/data-spec="([^"]+)"/g).map((url) => toFile(distDir, base, url, htmlPath)).filter((path): path is string => path !== null));
   const sum = (files: Set<string>) => {
@@ -64,15 +94,11 @@ export function measurePage(distDir: string, htmlPath: string, base = '/'): Page
     }
     return total;
   };
-  const page = { html: sizes(html), scripts: sum(scripts), styles: sum(styles), data: sum(data) };
-  return {
-    page: relative(distDir, htmlPath),
-    ...page,
-    total: {
-      raw: page.html.raw + page.scripts.raw + page.styles.raw + page.data.raw,
-      gzip: page.html.gzip + page.scripts.gzip + page.styles.gzip + page.data.gzip,
-    },
-  };
+  const page = { html: sizes(html), scripts: sum(scripts), entryScripts: sum(entryScripts), lazyScripts: sum(lazyScripts), styles: sum(styles), data: sum(data) };
+  const add = (...parts: Size[]) => ({ raw: parts.reduce((total, part) => total + part.raw, 0), gzip: parts.reduce((total, part) => total + part.gzip, 0) });
+  const firstLoad = add(page.html, page.styles, page.scripts);
+  const allFigures = add(firstLoad, page.data);
+  return { page: relative(distDir, htmlPath), ...page, firstLoad, allFigures, total: allFigures };
 }
 
 export function measureSite(distDir: string, base = '/'): PageWeight[] {
@@ -82,5 +108,17 @@ export function measureSite(distDir: string, base = '/'): PageWeight[] {
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} kB`;
 
 export function formatWeight(weight: PageWeight): string {
-  return `${weight.page}: ${kb(weight.total.gzip)} transferred (${kb(weight.total.raw)} raw) = HTML ${kb(weight.html.gzip)} + JavaScript ${kb(weight.scripts.gzip)} in ${weight.scripts.files} files + CSS ${kb(weight.styles.gzip)} + chart data ${kb(weight.data.gzip)} in ${weight.data.files} files`;
+  return (
+    `${weight.page}: ${kb(weight.total.gzip)} transferred (${kb(weight.total.raw)} raw) = HTML ${kb(weight.html.gzip)} + JavaScript ${kb(weight.scripts.gzip)} in ${weight.scripts.files} files` +
+    ` (${kb(weight.entryScripts.gzip)} with the page, ${kb(weight.lazyScripts.gzip)} with the first chart) + CSS ${kb(weight.styles.gzip)} + chart data ${kb(weight.data.gzip)} in ${weight.data.files} files;` +
+    ` first load ${kb(weight.firstLoad.gzip)} (${kb(weight.firstLoad.raw)} raw), all figures ${kb(weight.allFigures.gzip)} (${kb(weight.allFigures.raw)} raw)`
+  );
+}
+
+/** Sentences for the goals a page misses, for the build to warn with. */
+export function missedGoals(weight: PageWeight): string[] {
+  const missed: string[] = [];
+  if (weight.firstLoad.gzip > firstLoadGoalBytes) missed.push(`${weight.page}: first load ${kb(weight.firstLoad.gzip)} transferred, over the ${kb(firstLoadGoalBytes)} goal.`);
+  if (weight.allFigures.gzip > allFiguresGoalBytes) missed.push(`${weight.page}: all figures ${kb(weight.allFigures.gzip)} transferred, over the ${kb(allFiguresGoalBytes)} goal.`);
+  return missed;
 }

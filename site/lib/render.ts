@@ -1,21 +1,28 @@
 /**
- * Build-time rendering: a Vega-Lite spec compiled to Vega and drawn to an SVG
- * string by headless Vega, so every chart is on the page before (and without)
- * any JavaScript.
+ * Build-time rendering: a Vega-Lite spec compiled to Vega (what the page's
+ * script runs, so readers never download the Vega-Lite compiler) and drawn to
+ * an SVG string by headless Vega, so every chart is on the page before (and
+ * without) any JavaScript.
  */
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { parse, View } from 'vega';
+import { parse, View, type Spec as VegaSpec } from 'vega';
 
-export function toVega(spec: TopLevelSpec) {
+/** The Vega spec of a Vega-Lite spec: what the page draws at build time and what its spec files hold. */
+export function toVega(spec: TopLevelSpec): VegaSpec {
   return compile(spec).spec;
 }
 
-/** Render a Vega-Lite spec to a standalone SVG string; throws on a spec Vega cannot run. */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new View(parse(toVega(spec)), { renderer: 'none', logLevel: 0 });
+/** Render a Vega spec to a standalone SVG string; throws on a spec Vega cannot run. */
+export async function renderVegaSvg(spec: VegaSpec): Promise<string> {
+  const view = new View(parse(spec), { renderer: 'none', logLevel: 0 });
   try {
     return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+/** Render a Vega-Lite spec to a standalone SVG string; throws on a spec Vega cannot run. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  return renderVegaSvg(toVega(spec));
 }

@@ -1,10 +1,14 @@
 /**
  * Makes the build-time SVG charts interactive: when a figure comes near the
- * viewport its spec is fetched and drawn again by vega-embed (tooltips,
- * sliders, selections). Section pickers swap every switchable figure of their
- * section to the chosen data set, network and family of networks.
+ * viewport its compiled Vega spec is fetched and drawn again by the Vega
+ * runtime (tooltips through vega-tooltip, sliders, selections). The specs
+ * are compiled from Vega-Lite at build time, so the page never loads the
+ * Vega-Lite compiler, and the runtime itself is loaded with the first chart
+ * that needs it. Section pickers swap every switchable figure of their
+ * section to the chosen data set, network and family of networks, and the
+ * figure's data links and command follow the spec's usermeta.
  */
-import embed from 'vega-embed';
+import type { Spec as VegaSpec, View } from 'vega';
 
 interface Choice {
   dataset: string;
@@ -13,25 +17,100 @@ interface Choice {
   family: string;
 }
 
-const views = new WeakMap<HTMLElement, { finalize(): void }>();
+/** What the spec files carry beside the chart (see site/pages/specs/[...spec].json.ts). */
+interface FigureSpec extends VegaSpec {
+  usermeta?: { inputs?: string[]; command?: string | null };
+}
+
+type TooltipHandler = Parameters<View['tooltip']>[0];
+
+let runtime: Promise<{ vega: typeof import('vega'); tooltip: TooltipHandler }> | undefined;
+
+function loadRuntime() {
+  if (!runtime) {
+    runtime = Promise.all([import('vega'), import('vega-tooltip')]).then(([vega, { Handler }]) => ({ vega, tooltip: new Handler().call as TooltipHandler }));
+    // A failed load (a dropped connection) may be tried again by the next chart.
+    runtime.catch(() => (runtime = undefined));
+  }
+  return runtime;
+}
+
+/** Each spec file is fetched once, however often a picker comes back to it. */
+const specs = new Map<string, Promise<FigureSpec>>();
+
+function fetchSpec(url: string): Promise<FigureSpec> {
+  let spec = specs.get(url);
+  if (!spec) {
+    spec = fetch(url).then((response) => {
+      if (!response.ok) throw new Error(`could not load ${url} (HTTP ${response.status})`);
+      return response.json() as Promise<FigureSpec>;
+    });
+    spec.catch(() => specs.delete(url));
+    specs.set(url, spec);
+  }
+  return spec;
+}
+
+const views = new WeakMap<HTMLElement, View>();
+/** The spec each chart should end up showing: a draw that finishes after a newer choice gives way. */
+const wanted = new WeakMap<HTMLElement, string>();
+
+function showSources(figure: HTMLElement | null, meta: FigureSpec['usermeta'], missing = false): void {
+  const source = figure?.querySelector<HTMLElement>('[data-source]');
+  if (!figure || !source || (!missing && !meta?.inputs)) return;
+  const data = document.createElement('span');
+  data.className = 'figure-data';
+  const inputs = missing ? [] : (meta?.inputs ?? []);
+  if (missing) data.textContent = 'No result file for this choice.';
+  else if (inputs.length === 0) data.textContent = 'An illustration: drawn from no result file.';
+  else {
+    data.append('Data: ');
+    inputs.forEach((path, index) => {
+      if (index > 0) data.append(', ');
+      const link = document.createElement('a');
+      link.href = `${figure.dataset.base ?? '/'}data/${path}`;
+      link.dataset.input = path;
+      link.textContent = path;
+      data.append(link);
+    });
+    data.append('.');
+  }
+  source.replaceChildren(data);
+  if (inputs.length > 0 && meta?.command) {
+    const command = document.createElement('span');
+    command.className = 'figure-command';
+    const code = document.createElement('code');
+    code.textContent = meta.command;
+    command.append('Regenerate: ', code);
+    source.append(' ', command);
+  }
+}
 
 async function draw(chart: HTMLElement, url: string): Promise<void> {
+  wanted.set(chart, url);
   chart.dataset.state = 'loading';
   try {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`could not load ${url} (HTTP ${response.status})`);
-    const spec = (await response.json()) as { description?: string };
+    const [{ vega, tooltip }, spec] = await Promise.all([loadRuntime(), fetchSpec(url)]);
+    if (wanted.get(chart) !== url) return;
     const target = document.createElement('div');
     target.className = 'chart-view';
-    const result = await embed(target, spec as never, { actions: false, renderer: 'svg' });
+    const view = new vega.View(vega.parse(spec), { renderer: 'svg', logLevel: vega.Warn });
+    view.tooltip(tooltip);
+    await view.initialize(target).runAsync();
+    if (wanted.get(chart) !== url) {
+      view.finalize();
+      return;
+    }
     views.get(chart)?.finalize();
-    views.set(chart, result);
+    views.set(chart, view);
     chart.replaceChildren(target);
     chart.dataset.spec = url;
     chart.dataset.state = 'interactive';
     const alt = document.getElementById(chart.getAttribute('aria-describedby') ?? '');
     if (alt && spec.description) alt.textContent = spec.description;
+    showSources(chart.closest<HTMLElement>('figure'), spec.usermeta);
   } catch (error) {
+    if (wanted.get(chart) !== url) return;
     // The static SVG stays; say why it is not interactive instead of failing silently.
     chart.dataset.state = 'failed';
     console.warn(`Chart not made interactive: ${(error as Error).message}`);
@@ -49,15 +128,18 @@ function specUrl(figure: HTMLElement, choice: Choice): string | null {
 }
 
 function showMissing(chart: HTMLElement, choice: Choice): void {
+  wanted.set(chart, '');
   views.get(chart)?.finalize();
   views.delete(chart);
   const note = document.createElement('p');
   note.className = 'chart-missing';
-  const what = chart.closest<HTMLElement>('figure')?.dataset.pickKind === 'dataset+family' ? 'this family' : choice.model;
+  const figure = chart.closest<HTMLElement>('figure');
+  const what = figure?.dataset.pickKind === 'dataset+family' ? 'this family' : choice.model;
   note.textContent = `Not computed for ${what} on this data set in these results.`;
   chart.replaceChildren(note);
   chart.dataset.spec = '';
   chart.dataset.state = 'missing';
+  showSources(figure, undefined, true);
 }
 
 const observer = new IntersectionObserver(

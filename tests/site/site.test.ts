@@ -1,18 +1,21 @@
 /**
  * The site built from quick-profile results under a sub-path, checked as
  * HTML and then in a real browser (Debian's chromium through playwright-core):
- * every figure draws marks, sliders and pickers work, footnotes hover, the
- * console stays clean. Full-page screenshots go to .cache/test-output/.
+ * every figure draws marks, sliders, tooltips and pickers work, footnotes
+ * hover, the page prints without its controls, what the browser fetches
+ * stays within the weight goals, the console stays clean. Full-page
+ * screenshots go to .cache/test-output/.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { figures } from '../../site/lib/figures.ts';
-import { pageBudgetBytes, type PageWeight } from '../../site/lib/page-weight.ts';
+import { allFiguresGoalBytes, firstLoadGoalBytes, pageBudgetBytes, type PageWeight } from '../../site/lib/page-weight.ts';
 import { quickResultsDir, readQuick } from './fixtures.ts';
 import { serveStatic } from './serve.ts';
 
@@ -20,6 +23,15 @@ const run = promisify(execFile);
 const base = '/laplace/';
 const chromiumPath = '/usr/bin/chromium';
 const screenshots = '.cache/test-output';
+
+const filesUnder = (dir: string): string[] => readdirSync(dir).flatMap((entry) => (statSync(join(dir, entry)).isDirectory() ? filesUnder(join(dir, entry)) : [join(dir, entry)]));
+const attributeOf = (tag: string, name: string) => tag.match(new RegExp(`\\s${name}="([^"]*)"`))?.[1];
+/** The content of a <meta> by its name or property. */
+const metaContent = (html: string, key: string) => [...html.matchAll(/<meta\s[^>]*>/g)].map((match) => match[0]).find((tag) => attributeOf(tag, 'name') === key || attributeOf(tag, 'property') === key);
+interface SpecFile {
+  $schema?: string;
+  usermeta?: { inputs: string[]; command: string | null };
+}
 
 async function build(resultsDir: string, outDir: string) {
   // Vitest puts Vite's own variables (BASE_URL, MODE, ...) into process.env; Astro would read them back.
@@ -108,6 +120,121 @@ describe('site', () => {
     expect(built.stdout).toMatch(/index\.html: \d+ kB transferred/);
   });
 
+  it('meets the weight goals: first load at most 400 kB transferred, every figure at most 1 MB', () => {
+    const article = (JSON.parse(readFileSync(join(dist, 'page-weight.json'), 'utf8')) as PageWeight[]).find((weight) => weight.page === 'index.html')!;
+    expect(article.firstLoad.gzip).toBeLessThanOrEqual(firstLoadGoalBytes);
+    expect(article.allFigures.gzip).toBeLessThanOrEqual(allFiguresGoalBytes);
+    expect(article.allFigures.gzip).toBe(article.firstLoad.gzip + article.data.gzip);
+    // The chart runtime is imported when the first chart needs it; what the page itself loads is small.
+    expect(article.lazyScripts.files).toBeGreaterThan(0);
+    expect(article.entryScripts.gzip).toBeLessThan(16 * 1024);
+    expect(built.stdout).toMatch(/first load \d+ kB \(\d+ kB raw\), all figures \d+ kB \(\d+ kB raw\)/);
+  });
+
+  it('ships compiled Vega, never the Vega-Lite compiler', () => {
+    for (const file of filesUnder(join(dist, 'specs'))) {
+      const spec = JSON.parse(readFileSync(file, 'utf8')) as SpecFile;
+      expect(spec.$schema, relative(dist, file)).toMatch(/\/schema\/vega\/v5/);
+    }
+    for (const file of filesUnder(join(dist, '_astro')).filter((path) => path.endsWith('.js'))) {
+      const code = readFileSync(file, 'utf8');
+      // Messages only the Vega-Lite compiler has.
+      expect(code, relative(dist, file)).not.toContain('Make sure the specification includes at least one of the following properties');
+      expect(code, relative(dist, file)).not.toContain('Cannot project a selection');
+    }
+  });
+
+  it('links every section from a table of contents near the top, and each section heading to itself', () => {
+    const sections = [...html.matchAll(/<section\b[^>]*\sid="([^"]+)"/g)].map((match) => match[1]);
+    expect(sections.length).toBeGreaterThan(10);
+    expect(sections).toContain('networks');
+    const toc = html.match(/<nav class="toc"[\s\S]*?<\/nav>/)?.[0] ?? '';
+    expect([...toc.matchAll(/href="#([^"]+)"/g)].map((match) => match[1])).toEqual(sections);
+    // Near the top: after the header, before the first section.
+    expect(html.indexOf('<nav class="toc"')).toBeGreaterThan(html.indexOf('</header>'));
+    expect(html.indexOf('<nav class="toc"')).toBeLessThan(html.indexOf('<section'));
+    for (const id of sections) {
+      const heading = html.slice(html.indexOf(`<section id="${id}"`)).match(/<h2[^>]*>([\s\S]*?)<\/h2>/)?.[1] ?? '';
+      expect(heading, id).toContain(`<a class="heading-anchor" href="#${id}"`);
+      expect(heading, id).toMatch(/>#<\/a>$/);
+    }
+  });
+
+  it('numbers each figure with a permalink to it', () => {
+    const numbers = [...html.matchAll(/<a class="figure-number" href="#([^"]+)"[^>]*>Figure (\d+)\.<\/a>/g)];
+    expect(numbers.map((match) => match[1]).sort()).toEqual(figures.map((figure) => `figure-${figure.id}`).sort());
+    expect(numbers.map((match) => Number(match[2]))).toEqual(numbers.map((_, index) => index + 1));
+    for (const [, anchor] of numbers) expect(html.match(new RegExp(`id="${anchor}"`, 'g')), anchor).toHaveLength(1);
+  });
+
+  it('links under each figure the artifacts it is drawn from, published byte for byte, and the command that regenerates them', () => {
+    const experiment: Record<string, string> = { 'loss-surface': 'landscape', 'curvature-sizes': 'models', 'reliability-sgd': 'laplace', search: 'laplace', 'n-tau': 'laplace' };
+    for (const figure of figures) {
+      const start = html.indexOf(`id="figure-${figure.id}"`);
+      const block = html.slice(start, html.indexOf('</figure>', start));
+      const source = block.slice(block.indexOf('data-source'));
+      const links = [...source.matchAll(/<a href="\/laplace\/data\/([^"]+)" data-input="([^"]+)">/g)];
+      if (figure.pick === 'none') {
+        expect(links, figure.id).toHaveLength(0);
+        expect(source, figure.id).toContain('drawn from no result file');
+        continue;
+      }
+      expect(links.length, figure.id).toBeGreaterThan(0);
+      for (const [, path, input] of links) {
+        expect(input).toBe(path);
+        expect(readFileSync(join(dist, 'data', path)).equals(readFileSync(join(quickResultsDir(), path))), path).toBe(true);
+      }
+      const command = source.match(/Regenerate: <code>([^<]+)<\/code>/)?.[1];
+      expect(command, figure.id).toMatch(/^npm run reproduce -- --only (models|laplace|ensemble|landscape)(,(models|laplace|ensemble|landscape))*$/);
+      if (experiment[figure.id]) expect(command, figure.id).toBe(`npm run reproduce -- --only ${experiment[figure.id]}`);
+    }
+    // Every choice's spec names its inputs, all published; and only those are published.
+    const used = new Set<string>();
+    for (const file of filesUnder(join(dist, 'specs'))) {
+      const meta = (JSON.parse(readFileSync(file, 'utf8')) as SpecFile).usermeta!;
+      for (const path of meta.inputs) used.add(path);
+      expect(meta.command === null, relative(dist, file)).toBe(meta.inputs.length === 0);
+    }
+    const published = filesUnder(join(dist, 'data')).map((file) => relative(join(dist, 'data'), file));
+    expect(published.sort()).toEqual([...used].sort());
+    expect(published).toContain('models.json');
+    expect(published).not.toContain('summary.json');
+  });
+
+  it('says who wrote it, when the results were made, the source and commit, and how to cite it', async () => {
+    const manifest = readQuick<{ run: { finishedAt: string } }>('manifest.json');
+    const date = manifest.run.finishedAt.slice(0, 10);
+    const repository = (JSON.parse(readFileSync('package.json', 'utf8')) as { repository: string }).repository;
+    const commit = await run('git', ['rev-parse', 'HEAD']).then(({ stdout }) => stdout.trim(), () => null);
+    const byline = html.match(/<p class="byline published">[\s\S]*?<\/p>/)?.[0] ?? '';
+    expect(byline).toContain('By <span class="author">the laplace-bnn-results authors</span>');
+    expect(byline).toContain(`<time datetime="${date}">`);
+    expect(byline).toContain(`<a href="${repository}" class="source-link">`);
+    if (commit) expect(byline).toContain(`<a href="${repository}/tree/${commit}" class="commit-link"><code>commit ${commit.slice(0, 12)}</code></a>`);
+    else expect(byline).toContain('unknown commit');
+    const cite = html.slice(html.indexOf('<section id="cite"'));
+    const bibtex = cite.match(/<pre class="bibtex"><code>([\s\S]*?)<\/code><\/pre>/)?.[1] ?? '';
+    expect(bibtex).toMatch(/^@misc\{[a-z0-9-]+,\n/);
+    expect(bibtex).toContain('author = {{The laplace-bnn-results authors}}');
+    expect(bibtex).toContain('title = {{Bayesian neural networks by Laplace approximation}}');
+    expect(bibtex).toContain(`year = {${date.slice(0, 4)}}`);
+    expect(bibtex).toContain(`\\url{${repository}}`);
+    expect(bibtex).toContain(`Results of ${date}, ${commit ? `commit ${commit.slice(0, 12)}` : 'unknown commit'}`);
+  });
+
+  it('has social-preview metadata: Open Graph and Twitter card title and description', () => {
+    const title = html.match(/<title>([^<]+)<\/title>/)?.[1];
+    const description = attributeOf(metaContent(html, 'description') ?? '', 'content');
+    expect(title).toBe('Bayesian neural networks by Laplace approximation');
+    expect(description?.length).toBeGreaterThan(50);
+    for (const key of ['og:title', 'twitter:title']) expect(attributeOf(metaContent(html, key) ?? '', 'content'), key).toBe(title);
+    for (const key of ['og:description', 'twitter:description']) expect(attributeOf(metaContent(html, key) ?? '', 'content'), key).toBe(description);
+    expect(attributeOf(metaContent(html, 'og:type') ?? '', 'content')).toBe('article');
+    expect(attributeOf(metaContent(html, 'twitter:card') ?? '', 'content')).toBe('summary');
+    // No preview image: nothing the page names may live elsewhere.
+    expect(metaContent(html, 'og:image')).toBeUndefined();
+  });
+
   it('refuses to build from results that fail the check, naming the file', async () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'bad-results-')), 'results');
     cpSync(quickResultsDir(), bad, { recursive: true });
@@ -123,6 +250,14 @@ describe('site', () => {
     let server: Awaited<ReturnType<typeof serveStatic>>;
     let page: Page;
     const consoleErrors: string[] = [];
+    /** Every file of the site the article's browser asked for, as paths in dist/, in order; and those asked for before any scrolling. */
+    const fetched: string[] = [];
+    let fetchedAtLoad: string[] = [];
+    /** Bytes a static host would send for these requests: each file gzip-compressed, as often as it was asked for. */
+    const transferred = (paths: string[]) => {
+      const bytes = paths.reduce((total, path) => total + gzipSync(readFileSync(join(dist, path)), { level: 9 }).length, 0);
+      return { bytes, files: paths.length };
+    };
 
     beforeAll(async () => {
       server = await serveStatic(dist, base);
@@ -135,7 +270,14 @@ describe('site', () => {
         if (message.type() === 'error') consoleErrors.push(message.text());
       });
       page.on('pageerror', (error) => consoleErrors.push(error.message));
+      page.on('request', (request) => {
+        const path = new URL(request.url()).pathname;
+        if (path.startsWith(base)) fetched.push(path.slice(base.length) === '' ? 'index.html' : path.slice(base.length));
+      });
       await page.goto(server.url, { waitUntil: 'load' });
+      // The charts near the top bring in the runtime and their specs at once: that belongs to the first load.
+      await page.waitForLoadState('networkidle');
+      fetchedAtLoad = [...fetched];
     }, 120_000);
 
     afterAll(async () => {
@@ -144,7 +286,7 @@ describe('site', () => {
     });
 
     it('makes every figure interactive with drawn marks', async () => {
-      // Scroll through the page so every chart comes into view and is drawn by vega-embed.
+      // Scroll through the page so every chart comes into view and is drawn by the Vega runtime.
       const height = await page.evaluate(() => document.body.scrollHeight);
       for (let y = 0; y < height; y += 700) {
         await page.evaluate((top) => window.scrollTo(0, top), y);
@@ -159,6 +301,62 @@ describe('site', () => {
       mkdirSync(screenshots, { recursive: true });
       await page.screenshot({ path: join(screenshots, 'site-desktop.png'), fullPage: true });
     }, 120_000);
+
+    it('fetches at most 400 kB transferred at first and 1 MB through every figure, each spec once, without Vega-Lite', () => {
+      const first = transferred(fetchedAtLoad);
+      const all = transferred(fetched);
+      console.info(`Browser fetched ${(first.bytes / 1024).toFixed(0)} kB gzip in ${first.files} files at first load, ${(all.bytes / 1024).toFixed(0)} kB in ${all.files} files after every figure.`);
+      expect(fetchedAtLoad).toContain('index.html');
+      // The first load as page-weight.json counts it (the chart runtime included) bounds what this window fetched before scrolling.
+      const article = (JSON.parse(readFileSync(join(dist, 'page-weight.json'), 'utf8')) as PageWeight[]).find((weight) => weight.page === 'index.html')!;
+      if (!fetchedAtLoad.some((path) => path.startsWith('specs/'))) expect(first.bytes).toBeLessThanOrEqual(article.firstLoad.gzip);
+      expect(first.bytes).toBeLessThanOrEqual(firstLoadGoalBytes);
+      expect(all.bytes).toBeLessThanOrEqual(allFiguresGoalBytes);
+      const specs = fetched.filter((path) => path.startsWith('specs/'));
+      expect(specs).toHaveLength(figures.length);
+      expect(new Set(specs).size).toBe(specs.length);
+      expect(fetched.filter((path) => /vega-lite|vega-embed/.test(path))).toEqual([]);
+    });
+
+    it('opens a figure’s permalink at the figure, within the first-load goal with the runtime and the figure’s spec', async () => {
+      const reader = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const asked: string[] = [];
+      reader.on('request', (request) => {
+        const path = new URL(request.url()).pathname;
+        if (path.startsWith(base)) asked.push(path.slice(base.length) === '' ? 'index.html' : path.slice(base.length));
+      });
+      reader.on('pageerror', (error) => consoleErrors.push(error.message));
+      await reader.goto(`${server.url}#figure-search`, { waitUntil: 'load' });
+      await expect.poll(() => reader.locator('#figure-search .chart').getAttribute('data-state'), { timeout: 20_000 }).toBe('interactive');
+      await reader.waitForLoadState('networkidle');
+      // At the top of the window, below the section's sticky picker rather than under it.
+      const top = await reader.locator('#figure-search').evaluate((node) => node.getBoundingClientRect().top);
+      const pickerBottom = await reader.locator('form[data-picker="regularisation"]').evaluate((node) => node.getBoundingClientRect().bottom);
+      expect(top).toBeGreaterThanOrEqual(pickerBottom - 1);
+      expect(top).toBeLessThan(120);
+      expect(asked).toContain('specs/search/mnist--lenet5.json');
+      expect(asked.some((path) => /^_astro\/vega\.module\.[^/]+\.js$/.test(path))).toBe(true);
+      expect(transferred(asked).bytes).toBeLessThanOrEqual(firstLoadGoalBytes);
+      await reader.close();
+    });
+
+    it('shows a tooltip over a chart mark', async () => {
+      const figure = page.locator('#figure-reliability-sgd');
+      await figure.scrollIntoViewIfNeeded();
+      await expect.poll(() => figure.locator('.chart').getAttribute('data-state'), { timeout: 20_000 }).toBe('interactive');
+      // The middle of the largest bar.
+      const point = await figure.locator('.chart-view svg').evaluate((svg) => {
+        const boxes = [...svg.querySelectorAll('g.mark-rect.role-mark path')].map((path) => path.getBoundingClientRect()).filter((box) => box.width > 2 && box.height > 2);
+        const box = boxes.sort((a, b) => b.width * b.height - a.width * a.height)[0];
+        return box ? { x: box.x + box.width / 2, y: box.y + box.height / 2 } : null;
+      });
+      expect(point).not.toBeNull();
+      await page.mouse.move(point!.x, point!.y);
+      const tooltip = page.locator('#vg-tooltip-element');
+      await expect.poll(() => tooltip.evaluate((node) => node.classList.contains('visible')).catch(() => false), { timeout: 10_000 }).toBe(true);
+      expect(await tooltip.textContent()).toMatch(/\d/);
+      await page.mouse.move(0, 0);
+    });
 
     it('moves the Gaussian when a slider moves', async () => {
       const figure = page.locator('#figure-gaussian');
@@ -199,6 +397,48 @@ describe('site', () => {
       const family = await page.locator('form[data-picker="calibration"] select[name="family"]').inputValue();
       expect(family).not.toBe('');
       await expect.poll(() => page.locator('#figure-family-sgd .chart').getAttribute('data-spec'), { timeout: 20_000 }).toContain(`fashion-mnist--${family}`);
+      // The data link follows the chart to the other data set's artifact.
+      const input = figure.locator('[data-source] a[data-input]');
+      await expect.poll(() => input.first().getAttribute('data-input')).toBe('fashion-mnist/lenet5/sgd.json');
+      expect(await input.first().getAttribute('href')).toBe(`${base}data/fashion-mnist/lenet5/sgd.json`);
+      expect(await figure.locator('[data-source] code').textContent()).toBe('npm run reproduce -- --only laplace');
+      // Back to MNIST: the spec fetched at first is drawn again without being fetched again.
+      await page.locator('form[data-picker="calibration"] select[name="dataset"]').selectOption('mnist');
+      await expect.poll(spec, { timeout: 20_000 }).toContain('/mnist--lenet5');
+      await expect.poll(() => figure.locator('.chart').getAttribute('data-state'), { timeout: 20_000 }).toBe('interactive');
+      expect(fetched.filter((path) => path === 'specs/reliability-sgd/mnist--lenet5.json')).toHaveLength(1);
+      expect(await input.first().getAttribute('data-input')).toBe('mnist/lenet5/sgd.json');
+    });
+
+    it('prints without controls or sticky elements, keeps figures whole and shows outside links’ addresses', async () => {
+      await page.emulateMedia({ media: 'print' });
+      try {
+        const report = await page.evaluate(() => {
+          const shown = (node: Element) => node.getClientRects().length > 0 && getComputedStyle(node).visibility !== 'hidden';
+          const after = (selector: string) => {
+            const link = document.querySelector(selector);
+            return link ? getComputedStyle(link, '::after').content : null;
+          };
+          return {
+            pickers: document.querySelectorAll('form[data-picker]').length,
+            shownControls: [...document.querySelectorAll('form[data-picker], .vega-bind, input, select')].filter(shown).length,
+            pinned: [...document.querySelectorAll('body *')].filter((node) => ['sticky', 'fixed'].includes(getComputedStyle(node).position) && shown(node)).map((node) => `${node.tagName}.${node.className}`),
+            figureBreaks: [...new Set([...document.querySelectorAll('figure')].map((node) => getComputedStyle(node).breakInside))],
+            external: after('a[href^="http"]'),
+            internal: after('a[href^="#ref-"]'),
+          };
+        });
+        expect(report.pickers).toBeGreaterThan(0);
+        expect(report.shownControls).toBe(0);
+        expect(report.pinned).toEqual([]);
+        expect(report.figureBreaks).toEqual(['avoid']);
+        expect(report.external).toMatch(/attr\(href\)|https?:/);
+        expect(report.internal).toMatch(/^(none|normal)$/);
+      } finally {
+        await page.emulateMedia({ media: 'screen' });
+      }
+      // On screen the pickers are back, and sticky.
+      expect(await page.locator('form[data-picker="calibration"]').evaluate((form) => getComputedStyle(form).position)).toBe('sticky');
     });
 
     it('fits a phone-width screen without sideways scrolling of the page', async () => {
