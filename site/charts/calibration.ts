@@ -112,7 +112,12 @@ export function logit(p: number): number {
 // Figure 8: reliability diagram
 
 const accuracyColor = '#4C78A8';
-const gapColor = '#D62728';
+/** The gap is coloured by its sign: above the bar (confidence > accuracy) or inside it (confidence < accuracy). */
+export const gapKinds = {
+  over: { label: 'gap: overconfident', color: '#E45756' },
+  under: { label: 'gap: underconfident', color: '#EECA3B' },
+} as const;
+export const accuracyLabel = 'Accuracy';
 
 /** Reliability diagram over the 10 equal-width confidence bins; empty bins are left out so they draw nothing. */
 export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec {
@@ -131,6 +136,7 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
       accuracy: bin.accuracy as number,
       confidence: bin.confidence as number,
       gap: bin.gap as number,
+      gapKind: (bin.gap as number) >= 0 ? gapKinds.over.label : gapKinds.under.label,
     }));
   const tooltip = [
     { field: 'range', title: 'Confidence bin' },
@@ -139,12 +145,16 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
     { field: 'confidence', title: 'Mean confidence', format: '.2%' },
     { field: 'gap', title: 'Gap (confidence − accuracy)', format: '+.2%' },
   ];
-  const legendScale = { domain: ['Accuracy', 'Gap to mean confidence'], range: [accuracyColor, gapColor] };
+  // One legend for both layers, an entry per colour drawn; the two layers share their mark properties (opaque, no
+  // stroke) because Vega-Lite's merged legend takes its symbols' opacity and stroke from the marks, and a swatch
+  // must look like what it names. Only gap kinds some bin has get an entry.
+  const kinds = [gapKinds.over, gapKinds.under].filter((kind) => rows.some((row) => row.gapKind === kind.label));
+  const legendScale = { domain: [accuracyLabel, ...kinds.map((k) => k.label)], range: [accuracyColor, ...kinds.map((k) => k.color)] };
   const x = { field: 'start', type: 'quantitative', scale: { domain: [0, 1], nice: false }, axis: { title: 'Confidence (largest class probability)', values: [0, 0.2, 0.4, 0.6, 0.8, 1], format: '.1f' } };
   const who = `${methodWithVariant(artifact, chosen)}, ${artifact.model} on ${datasetLabel(artifact.dataset)}`;
   const description =
     `Reliability diagram of ${who}: accuracy per confidence bin (${rows.length} of 10 bins hold test images) against the diagonal of perfect calibration, ` +
-    `with the gap to each bin's mean confidence in red. ECE ${percent(block.ece)}, MCE ${percent(block.mce)}, accuracy ${percent(block.accuracy)} on ${artifact.testCount} test images.`;
+    `with the gap to each bin's mean confidence in red where overconfident and in yellow where underconfident. ECE ${percent(block.ece)}, MCE ${percent(block.mce)}, accuracy ${percent(block.accuracy)} on ${artifact.testCount} test images.`;
   return topLevel(description, {
     width: size.square,
     height: size.square,
@@ -159,19 +169,19 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
           x2: { field: 'end' },
           y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1], nice: false }, axis: { title: 'Accuracy', format: '.0%' } },
           y2: { datum: 0 },
-          color: { datum: 'Accuracy', type: 'nominal', scale: legendScale, legend: { title: null, labelLimit: 250 } },
+          color: { datum: accuracyLabel, type: 'nominal', scale: legendScale, legend: { title: null, labelLimit: 250 } },
           tooltip,
         },
       },
       {
         name: 'gap_bars',
-        mark: { type: 'rect', opacity: 0.4, stroke: gapColor, strokeWidth: 1 },
+        mark: { type: 'rect' },
         encoding: {
           x,
           x2: { field: 'end' },
           y: { field: 'accuracy', type: 'quantitative' },
           y2: { field: 'confidence' },
-          color: { datum: 'Gap to mean confidence', type: 'nominal', scale: legendScale, legend: { title: null, labelLimit: 250 } },
+          color: { field: 'gapKind', type: 'nominal', scale: legendScale, legend: { title: null, labelLimit: 250 } },
           tooltip,
         },
       },

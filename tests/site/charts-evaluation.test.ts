@@ -91,6 +91,31 @@ function axisLabels(view: View): string[] {
   return texts;
 }
 
+interface LegendEntry {
+  label: string;
+  fill?: string;
+  stroke?: string;
+  opacity?: number;
+  strokeDash?: number[];
+}
+
+/** Every legend entry (symbol and label, in drawing order) of the chart. */
+function legendEntries(view: View): LegendEntry[] {
+  const symbols: SceneItem[] = [];
+  const labels: string[] = [];
+  const walk = (node: SceneNode) => {
+    if (node.role === 'legend-symbol') symbols.push(...node.items);
+    if (node.role === 'legend-label') labels.push(...node.items.map((item) => String(item.text)));
+    for (const item of node.items ?? []) for (const child of item.items ?? []) walk(child);
+  };
+  walk((view.scenegraph() as unknown as { root: SceneNode }).root);
+  expect(symbols).toHaveLength(labels.length);
+  return labels.map((label, i) => {
+    const s = symbols[i] as SceneItem & { opacity?: number };
+    return { label, fill: s.fill, stroke: s.stroke, opacity: s.opacity, strokeDash: s.strokeDash };
+  });
+}
+
 /** A rendered SVG with at least one drawn path or text. */
 async function expectSvg(spec: Spec) {
   const svg = await renderSvg(spec);
@@ -170,6 +195,38 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
         expect(spec.description).toContain(`accuracy ${pct(block.accuracy)}`);
         await expectSvg(spec);
       }
+    });
+
+    it('has one legend entry per colour drawn, each swatch as its bars look', async () => {
+      for (const method of ['sgd', 'temperature', 'kfac', 'diag'] as const) {
+        const view = await runView(reliabilityDiagram(data.byMethod[method]));
+        const entries = legendEntries(view);
+        const bars = [...items(view, 'accuracy_bars'), ...items(view, 'gap_bars')] as (SceneItem & { opacity?: number })[];
+        const drawn = new Map<string, (SceneItem & { opacity?: number })[]>();
+        for (const bar of items(view, 'accuracy_bars')) drawn.set('Accuracy', [...(drawn.get('Accuracy') ?? []), bar]);
+        for (const bar of items(view, 'gap_bars')) {
+          const kind = Number(bar.datum.gap) >= 0 ? 'gap: overconfident' : 'gap: underconfident';
+          drawn.set(kind, [...(drawn.get(kind) ?? []), bar]);
+        }
+        expect(entries.map((e) => e.label).sort()).toEqual([...drawn.keys()].sort());
+        const fills = new Set(bars.map((bar) => bar.fill));
+        expect(fills.size).toBe(drawn.size);
+        for (const entry of entries) {
+          for (const bar of drawn.get(entry.label)!) {
+            expect(bar.fill, entry.label).toBe(entry.fill);
+            expect(bar.opacity ?? 1, entry.label).toBe(entry.opacity ?? 1);
+            expect(bar.stroke ?? 'none', entry.label).toBe(entry.stroke === 'transparent' ? 'none' : (entry.stroke ?? 'none'));
+          }
+        }
+      }
+      // Both signs of gap, each with its own entry and colour.
+      const artifact = structuredClone(data.byMethod.sgd);
+      const filled = artifact.variants[0].calibration.bins.filter((bin) => bin.count > 0);
+      filled[0].gap = -Math.abs(filled[0].gap ?? 0.05) || -0.05;
+      filled[filled.length - 1].gap = Math.abs(filled[filled.length - 1].gap ?? 0.05) || 0.05;
+      const entries = legendEntries(await runView(reliabilityDiagram(artifact)));
+      expect(entries.map((e) => e.label)).toEqual(['Accuracy', 'gap: overconfident', 'gap: underconfident']);
+      expect(new Set(entries.map((e) => e.fill)).size).toBe(3);
     });
 
     it('leaves empty bins out and follows the chosen variant', async () => {
