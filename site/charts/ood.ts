@@ -90,9 +90,24 @@ export function entropyHistogram(artifact: MethodArtifact, unknownSet: string, v
           ],
         },
       },
+      ...means.map((m, i) => meanLabelLayer(m.mean, top, max, i === 0 ? 'known' : 'unknown', i === 0 ? knownColor : unknownColor, i)),
       ...maxEntropyLayers(max, top),
     ],
   });
+}
+
+/**
+ * The text naming a dashed mean line ("mean known"), just inside the plot's top edge, the second one a line lower
+ * so the two do not overlap when the means are close; right of its line, or left of it near the right edge.
+ */
+function meanLabelLayer(mean: number, top: number, max: number, which: 'known' | 'unknown', color: string, row: number) {
+  const right = mean > 0.75 * max;
+  return {
+    name: `mean_label_${which}`,
+    data: { values: [{ mean, y: top, text: `mean ${which}` }] },
+    mark: { type: 'text', align: right ? 'right' : 'left', dx: right ? -4 : 4, baseline: 'top', dy: 4 + 13 * row, fontSize: 10, color, fontWeight: 'bold' },
+    encoding: { x: { field: 'mean', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'text' } },
+  };
 }
 
 interface EcdfRow {

@@ -389,6 +389,24 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
       }
     });
 
+    it('labels each dashed mean line with its set, in its colour, at its x', async () => {
+      for (const method of ['sgd', 'kfac'] as const) {
+        const artifact = data.byMethod[method];
+        const view = await runView(entropyHistogram(artifact, other));
+        const x = scale(view, 'x');
+        const rules = items(view, 'mean_rules');
+        expect(rules).toHaveLength(2);
+        for (const which of ['known', 'unknown'] as const) {
+          const rule = rules.find((r) => String(r.datum.series).toLowerCase().startsWith(which))!;
+          const label = items(view, `mean_label_${which}`);
+          expect(label).toHaveLength(1);
+          expect(label[0].text).toBe(`mean ${which}`);
+          close(label[0].x, x(Number(rule.datum.mean)), 6);
+          expect(label[0].fill).toBe(rule.stroke);
+        }
+      }
+    });
+
     it('refuses an unknown set the artifact does not have', () => {
       expect(() => entropyHistogram(data.byMethod.sgd, 'cifar10')).toThrow(/No unknown set "cifar10"/);
     });
