@@ -69,6 +69,19 @@ export function legendFor(entries: number, title: string | null = null) {
   return { title, columns: Math.min(entries, 3), labelLimit: 200, symbolType: 'stroke' };
 }
 
+/**
+ * A range of confidences for tooltips, both ends with the same number of
+ * decimals: 2 ("0.10–0.36") unless an end lies so close to 1 that 2 decimals
+ * would misstate it, then as many as make each end's rounding error at most a
+ * tenth of its distance to 1 ("0.9853–0.9970", "0.999995–0.999999").
+ */
+export function confidenceRange(lower: number, upper: number): string {
+  const fits = (value: number, digits: number) => Math.abs(Number(value.toFixed(digits)) - value) <= 0.1 * (1 - value) + 1e-12;
+  let digits = 2;
+  while (digits < 12 && !(fits(lower, digits) && fits(upper, digits))) digits++;
+  return `${lower.toFixed(digits)}–${upper.toFixed(digits)}`;
+}
+
 /** A fraction as a percentage with fixed decimals ("38.72%"): how every description states ECE and accuracy. */
 export const percent = (value: number, digits = 2) => `${(value * 100).toFixed(digits)}%`;
 
@@ -128,7 +141,7 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
     .filter((bin) => bin.count > 0)
     .map((bin) => ({
       index: bin.index,
-      range: `${bin.lower.toFixed(1)}–${bin.upper.toFixed(1)}`,
+      range: confidenceRange(bin.lower, bin.upper),
       // A small inset so neighbouring bars stay visibly apart.
       start: bin.lower + 0.004,
       end: bin.upper - 0.004,
@@ -228,7 +241,7 @@ export function curveX(point: CurvePoint): number {
 function curveRows(label: string, curve: readonly CurvePoint[]): CurveRow[] {
   return curve.map((point) => ({
     label,
-    bin: `${point.lowerEdge.toPrecision(4)}–${point.upperEdge.toPrecision(7)}`,
+    bin: confidenceRange(point.lowerEdge, point.upperEdge),
     x: curveX(point),
     confidence: point.confidence,
     accuracy: point.accuracy,

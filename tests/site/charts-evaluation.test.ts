@@ -12,6 +12,7 @@ import { fgsmCurves, fgsmPanel, shiftCurves, shiftPanel, type PerturbationMetric
 import {
   calibrationCurves,
   methodCalibrationCurves,
+  confidenceRange,
   reliabilityDiagram,
   variantComparison,
   type MethodArtifact,
@@ -241,6 +242,40 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
       expect(() => reliabilityDiagram(artifact, artifact.variants.length)).toThrow(/no variant/);
       // A baseline has one variant, used whatever index a page passes for all methods.
       expect(reliabilityDiagram(data.byMethod.sgd, 3)).toEqual(reliabilityDiagram(data.byMethod.sgd));
+    });
+  });
+
+  describe('tooltip ranges', () => {
+    /** "a–b" with both ends to the same number of decimals, at least 2, each end within a tenth of its distance to 1. */
+    const expectRange = (text: string, lower: number, upper: number) => {
+      const match = /^(\d\.(\d+))–(\d\.(\d+))$/.exec(text);
+      expect(match, text).not.toBeNull();
+      const [, a, aDecimals, b, bDecimals] = match!;
+      expect(aDecimals.length, text).toBe(bDecimals.length);
+      expect(aDecimals.length, text).toBeGreaterThanOrEqual(2);
+      expect(Math.abs(Number(a) - lower), text).toBeLessThanOrEqual(0.1 * (1 - lower) + 1e-12);
+      expect(Math.abs(Number(b) - upper), text).toBeLessThanOrEqual(0.1 * (1 - upper) + 1e-12);
+    };
+
+    it('state confidence bins with the same precision at both ends', async () => {
+      for (const artifact of data.all) {
+        const reliability = await runView(reliabilityDiagram(artifact));
+        for (const bar of items(reliability, 'accuracy_bars')) {
+          const bin = artifact.variants[0].calibration.bins[Number(bar.datum.index)];
+          expectRange(String(bar.datum.range), bin.lower, bin.upper);
+        }
+        const curves = await runView(methodCalibrationCurves([artifact]));
+        const points = items(curves, 'curve_points');
+        expect(points.length).toBe(artifact.variants[0].calibration.curve.length);
+        for (const point of points) {
+          const source = artifact.variants[0].calibration.curve.find((p) => p.count === point.datum.count && p.confidence === point.datum.confidence)!;
+          expectRange(String(point.datum.bin), source.lowerEdge, source.upperEdge);
+        }
+      }
+      // The full profile's logit bins reach 1 − 1e-6: decimals grow as the edges near 1, never misstating them.
+      expect(confidenceRange(0.1, 0.355271)).toBe('0.10–0.36');
+      expect(confidenceRange(0.985301, 0.997014)).toBe('0.985–0.997');
+      expect(confidenceRange(0.999995, 0.999999)).toBe('0.999995–0.999999');
     });
   });
 
