@@ -198,7 +198,8 @@ export function lossSurface(landscape: LandscapeArtifact): Spec {
         'cells',
         cellRows(landscape, { loss, accuracy }),
         axes,
-        { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: logColour ? 'log' : 'linear', scheme: 'viridis' } },
+        // The data's own lowest to highest loss, unrounded: no cell clipped to an end colour.
+        { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: logColour ? 'log' : 'linear', domain: [Math.min(...loss), Math.max(...loss)], nice: false, scheme: 'viridis' } },
         [
           { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
           { field: 'accuracy', type: 'quantitative', title: 'accuracy', format: '.1%' },

@@ -52,8 +52,10 @@ export function searchSurface(search: SearchArtifact, objective: SearchObjective
   const pad = (list: number[]) => (list.length > 1 ? (list[list.length - 1] - list[0]) * 0.05 : 0.5);
   const xDomain = isGrid ? [nEdges[0].lo, nEdges[nEdges.length - 1].hi] : [ns[0] - pad(ns), ns[ns.length - 1] + pad(ns)];
   const yDomain = isGrid ? [tauEdges[0].lo, tauEdges[tauEdges.length - 1].hi] : [taus[0] - pad(taus), taus[taus.length - 1] + pad(taus)];
-  const x = { type: 'quantitative', title: 'log₁₀ N (data scale)', scale: { domain: xDomain, nice: false, zero: false } };
-  const y = { type: 'quantitative', title: 'log₁₀ τ (prior precision)', scale: { domain: yDomain, nice: false, zero: false } };
+  // On a grid the ticks sit on the cell centres, the values searched; scattered points keep Vega's round ticks.
+  const ticks = (values: number[]) => (isGrid ? { axis: { values, format: '~g', grid: false } } : {});
+  const x = { type: 'quantitative', title: 'log₁₀ N (data scale)', scale: { domain: xDomain, nice: false, zero: false }, ...ticks(ns) };
+  const y = { type: 'quantitative', title: 'log₁₀ τ (prior precision)', scale: { domain: yDomain, nice: false, zero: false }, ...ticks(taus) };
   const tooltip = [
     { field: 'logN', type: 'quantitative', title: 'log₁₀ N', format: '.2f' },
     { field: 'logTau', type: 'quantitative', title: 'log₁₀ τ', format: '.2f' },
@@ -63,7 +65,14 @@ export function searchSurface(search: SearchArtifact, objective: SearchObjective
     { field: 'nll', type: 'quantitative', title: 'NLL', format: '.4f' },
   ];
   // Lower is better: the reversed scheme makes the best region the brightest.
-  const colour = { field: 'value', type: 'quantitative', title: `${objectiveTitle[objective]} (lower is better)`, legend: { titleLimit: 400 }, scale: { type: objective === 'nll' && positive ? 'log' : 'linear', scheme: 'viridis', reverse: true } };
+  // The domain is the data's own lowest to highest value, unrounded, so no cell is clipped to an end colour.
+  const colour = {
+    field: 'value',
+    type: 'quantitative',
+    title: `${objectiveTitle[objective]} (lower is better)`,
+    legend: { titleLimit: 400 },
+    scale: { type: objective === 'nll' && positive ? 'log' : 'linear', domain: [Math.min(...values), Math.max(...values)], nice: false, clamp: false, scheme: 'viridis', reverse: true },
+  };
 
   const surface = isGrid
     ? { name: 'surface', mark: { type: 'rect', tooltip: true, clip: true, aria: false }, encoding: { x: { field: 'n0', ...x }, x2: { field: 'n1' }, y: { field: 't0', ...y }, y2: { field: 't1' }, color: colour, tooltip } }

@@ -196,6 +196,8 @@ describe.each(datasets)('landscape figures on %s', (dataset) => {
     expect(svgItemCount(svg, 'contours_labels_marks')).toBe(lossLevels(loss).length);
 
     const view = await runView(spec);
+    // The colours span the data's own lowest to highest loss, unrounded.
+    expect(view.scale('color').domain()).toEqual([Math.min(...loss), Math.max(...loss)]);
     // Every contour point lies on a grid edge where the interpolated loss equals its level.
     const points = sceneItems(view, 'contours_marks');
     expect(points.length).toBeGreaterThan(lines);
@@ -482,6 +484,29 @@ describe.each(datasets)('searchSurface on %s', (dataset) => {
       expect(chosen.y).toBeCloseTo(view.scale('y')(best.logTau), 6);
       // Drawn distinctly: different shapes.
       expect((chosen as unknown as { shape: string }).shape).not.toBe((second as unknown as { shape: string }).shape);
+      view.finalize();
+    }
+  });
+
+  it.each(['nll', 'error+ece'] as SearchObjective[])('a grid by %s: ticks on the cell centres, colours spanning the data exactly', async (objective) => {
+    for (const file of searchFiles(dataset)) {
+      const search = readQuick<SearchArtifact>(file);
+      const view = await runView(searchSurface(search, objective));
+      const distinct = (pick: (p: SearchArtifact['points'][number]) => number) => [...new Set(search.points.map(pick))].sort((a, b) => a - b);
+      const ticks: number[][] = [];
+      const walk = (node: SceneMark) => {
+        if (node.role === 'axis-label') ticks.push(node.items.map((item) => Number((item.datum as { value: number }).value)));
+        for (const item of node.items ?? []) if (item.items) walk(item as unknown as SceneMark);
+      };
+      walk((view.scenegraph() as unknown as { root: SceneMark }).root);
+      const centres = (values: number[]) => values.map((v) => Math.round(1e9 * v) / 1e9).sort((a, b) => a - b);
+      expect(ticks.map(centres).sort((a, b) => a.length - b.length || a[0] - b[0])).toEqual(
+        [distinct((p) => p.logN), distinct((p) => p.logTau)].sort((a, b) => a.length - b.length || a[0] - b[0]),
+      );
+      const values = search.points.map((p) => objectiveValue(p, objective));
+      expect(view.scale('color').domain()).toEqual([Math.min(...values), Math.max(...values)]);
+      // Every cell inside the colour range, the best one at its end.
+      for (const item of sceneItems(view, 'surface_marks')) expect(view.scale('color')(item.datum.value as number)).toBeTruthy();
       view.finalize();
     }
   });
