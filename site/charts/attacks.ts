@@ -3,7 +3,7 @@
  * (figure 17 of the study and its companions) and under rotation of MNIST
  * digits against the angle. One line per method, coloured as everywhere else.
  */
-import { methodScale, size, topLevel, type Spec } from './common.ts';
+import { legendPick, methodScale, pickedOpacity, size, topLevel, type Spec } from './common.ts';
 import { legendFor, methodLabel, networksOf, percent, pickVariant, variantNote, type MethodArtifact } from './calibration.ts';
 
 export type PerturbationMetric = 'meanEntropy' | 'accuracy' | 'nll' | 'ece';
@@ -57,7 +57,7 @@ function rowsOf(kind: Kind, artifacts: readonly MethodArtifact[], variant: numbe
 /** Rows with the x field under its real name (epsilon or angle), so tooltips and data read naturally. */
 const named = (kind: Kind, rows: Row[]) => rows.map(({ at, ...rest }) => ({ [kinds[kind].field]: at, ...rest }));
 
-function layersFor(kind: Kind, metric: PerturbationMetric, artifacts: readonly MethodArtifact[], rows: Row[], prefix: string, width: number, small = false) {
+function layersFor(kind: Kind, metric: PerturbationMetric, artifacts: readonly MethodArtifact[], rows: Row[], prefix: string, width: number, small = false, definesPick = true) {
   const k = kinds[kind];
   const steps = [...new Set(rows.map((r) => r.at))].sort((a, b) => a - b);
   const x = {
@@ -84,8 +84,10 @@ function layersFor(kind: Kind, metric: PerturbationMetric, artifacts: readonly M
     { field: 'meanEntropy', title: 'Mean entropy (nats)', format: '.4f' },
   ];
   const layers: Record<string, unknown>[] = [
-    { name: `${prefix}_lines`, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color, tooltip } },
-    { name: `${prefix}_points`, mark: { type: 'point', filled: true, size: 45, opacity: 1 }, encoding: { x, y, color, tooltip } },
+    // A click on a legend entry isolates that method; in the small multiples the first panel defines the selection
+    // and all four read it.
+    { name: `${prefix}_lines`, ...(definesPick ? { params: [legendPick('method')] } : {}), mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color, opacity: pickedOpacity(), tooltip } },
+    { name: `${prefix}_points`, mark: { type: 'point', filled: true, size: 45 }, encoding: { x, y, color, opacity: pickedOpacity(), tooltip } },
   ];
   if (metric === 'meanEntropy') {
     // Entropy cannot exceed ln C; the rule shows how close to "no idea" each method gets.
@@ -163,11 +165,11 @@ function panel(kind: Kind, artifacts: MethodArtifact[], variant: number): Spec {
   return topLevel(description, {
     data: { values: named(kind, rows) },
     columns: 2,
-    concat: perturbationMetrics.map((metric) => ({
+    concat: perturbationMetrics.map((metric, i) => ({
       title: { text: metricInfo[metric].title, frame: 'group' },
       width,
       height: 170,
-      layer: layersFor(kind, metric, artifacts, rows, `${kind}_${metric}`, width, true),
+      layer: layersFor(kind, metric, artifacts, rows, `${kind}_${metric}`, width, true, i === 0),
     })),
   });
 }

@@ -9,7 +9,7 @@
  */
 import type { z } from 'zod';
 import type { methodArtifact } from '../../compute/artifacts/schemas.ts';
-import { datasetLabels, methodLabels, methodScale, size, topLevel, unknownSetLabel, type Method, type Spec } from './common.ts';
+import { datasetLabels, legendPick, methodLabels, methodScale, pickedOpacity, size, topLevel, unknownSetLabel, type Method, type Spec } from './common.ts';
 
 export type MethodArtifact = z.infer<typeof methodArtifact>;
 export type Variant = MethodArtifact['variants'][number];
@@ -370,8 +370,9 @@ function curvesSpec(rows: CurveRow[][], color: Record<string, unknown>, options:
   }
   layer.push(
     { name: 'zero', data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#555555', strokeWidth: 1 }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
-    { name: 'curve_lines', mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color, tooltip } },
-    { name: 'curve_points', mark: { type: 'point', filled: true, size: 40, opacity: 1 }, encoding: { x, y, color, tooltip } },
+    // A click on a legend entry isolates that curve (its line and points).
+    { name: 'curve_lines', params: [legendPick('label')], mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color, opacity: pickedOpacity(), tooltip } },
+    { name: 'curve_points', mark: { type: 'point', filled: true, size: 40 }, encoding: { x, y, color, opacity: pickedOpacity(), tooltip } },
   );
   return topLevel(description, {
     ...(options.title ? { title: options.title } : {}),

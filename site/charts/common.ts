@@ -58,3 +58,20 @@ export const baseConfig = {
 export function topLevel(description: string, body: Record<string, unknown>): Spec {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', description, config: baseConfig, ...body } as Spec;
 }
+
+/** The name of the legend-bound selection on the multi-series line charts. */
+export const legendPickName = 'legend_pick';
+
+/**
+ * A point selection bound to the colour legend: clicking an entry keeps that
+ * series at full opacity and dims the others, shift-click adds one, a click on
+ * empty legend space (or Escape) shows them all again. Goes in `params` of the
+ * one layer that defines it; `pickedOpacity` on every layer it should dim.
+ */
+export function legendPick(field: string) {
+  return { name: legendPickName, select: { type: 'point', fields: [field] }, bind: 'legend' };
+}
+
+export function pickedOpacity(dimmed = 0.12) {
+  return { condition: { param: legendPickName, value: 1, empty: true }, value: dimmed };
+}

@@ -4,7 +4,7 @@
  * (fraction of images above h) per method and across a family of networks.
  * All use the artifact's shared entropy bins and grid, so curves line up.
  */
-import { methodScale, size, topLevel, type Spec } from './common.ts';
+import { legendPick, methodScale, pickedOpacity, size, topLevel, type Spec } from './common.ts';
 import { datasetLabel, findUnknown, legendFor, methodLabel, methodWithVariant, networksOf, pickVariant, unknownLabel, variantNote, type MethodArtifact, type Unknown, type Variant } from './calibration.ts';
 
 const entropyAxisTitle = 'Predictive entropy h (nats)';
@@ -156,16 +156,20 @@ const ecdfTooltip = [
 // vertical title would push its panel's bounds (and title) upwards.
 const ecdfYTitle = 'Fraction of images above h';
 
-function ecdfLayers(max: number, color: Record<string, unknown>, width: number, yTitle: string | null = ecdfYTitle, legendAt: { x: number; y: number } | null = null) {
+function ecdfLayers(max: number, color: Record<string, unknown>, width: number, yTitle: string | null = ecdfYTitle, legendAt: { x: number; y: number } | null = null, definesPick = true) {
   return [
     {
       name: 'ecdf_lines',
+      // A click on a colour legend entry isolates that method's (or network's) curves; the selection is defined once
+      // per chart and read by every panel.
+      ...(definesPick ? { params: [legendPick('label')] } : {}),
       mark: { type: 'line', strokeWidth: 2 },
       encoding: {
         x: { field: 'h', type: 'quantitative', scale: { domain: [0, max], nice: false }, axis: { title: entropyAxisTitle, tickCount: Math.max(3, Math.round(width / 80)) } },
         y: { field: 'fraction', type: 'quantitative', scale: { domain: [0, 1] }, axis: { title: yTitle, format: '.0%' } },
         color,
         strokeDash: dashFor(legendAt),
+        opacity: pickedOpacity(),
         tooltip: ecdfTooltip,
       },
     },
@@ -242,7 +246,7 @@ export function inverseEcdfFamily(before: FamilyEntry[], after: FamilyEntry[], u
       height: size.height - 40,
       data: { values: picked[side].flatMap((p) => ecdfRows(p.label, p.artifact, p.chosen, p.unknown)) },
       // Mark names must be unique across the whole chart, so each panel's marks carry its side.
-      layer: ecdfLayers(max, color, panelWidth, side === 0 ? ecdfYTitle : null, { x: panelWidth - 120, y: 8 }).map((layer) => ('name' in layer && layer.name ? { ...layer, name: `${layer.name}_${side === 0 ? 'before' : 'after'}` } : layer)),
+      layer: ecdfLayers(max, color, panelWidth, side === 0 ? ecdfYTitle : null, { x: panelWidth - 120, y: 8 }, side === 0).map((layer) => ('name' in layer && layer.name ? { ...layer, name: `${layer.name}_${side === 0 ? 'before' : 'after'}` } : layer)),
     })),
     resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
   });

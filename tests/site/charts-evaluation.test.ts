@@ -245,6 +245,47 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
     });
   });
 
+  describe('legend isolation', () => {
+    /** Pick `value` as a click on its legend entry would (a tuple in the selection's store), and wait for the view. */
+    async function pick(view: View, field: string, value: string | null) {
+      view.data('legend_pick_store', value === null ? [] : [{ unit: 'any', fields: [{ field, channel: 'color', type: 'E' }], values: [value] }]);
+      await view.runAsync();
+    }
+    const opacityOf = (item: SceneItem) => (item as SceneItem & { opacity?: number }).opacity ?? 1;
+
+    const cases: [string, (d: Loaded) => Spec, string[], string][] = [
+      ['calibration curves', (d) => methodCalibrationCurves(d.all), ['curve_lines', 'curve_points'], 'label'],
+      ['inverse ECDF', (d) => inverseEcdf(d.all, otherDataset[dataset]), ['ecdf_lines'], 'label'],
+      [
+        'inverse ECDF family',
+        (d) => inverseEcdfFamily([{ label: 'LeNet-5', artifact: d.byMethod.sgd }], [{ label: 'LeNet-5', artifact: d.byMethod.kfac }, { label: 'LeNet-5 DIAG', artifact: d.byMethod.diag }], otherDataset[dataset]),
+        ['ecdf_lines_before', 'ecdf_lines_after'],
+        'label',
+      ],
+      ['FGSM curves', (d) => fgsmCurves(d.all), ['fgsm_lines', 'fgsm_points'], 'method'],
+      ['FGSM panel', (d) => fgsmPanel(d.all), ['fgsm_accuracy_lines', 'fgsm_ece_lines', 'fgsm_nll_points'], 'method'],
+    ];
+    it.each(cases)('%s: a legend click keeps one series and dims the rest', async (_, build, marks, field) => {
+      const spec = build(data);
+      const json = JSON.stringify(spec);
+      expect(json).toContain('"bind":"legend"');
+      const view = await runView(spec);
+      const all = () => marks.flatMap((name) => items(view, name));
+      expect(all().length).toBeGreaterThan(0);
+      for (const item of all()) expect(opacityOf(item)).toBe(1);
+      const chosen = String(all()[0].datum[field]);
+      await pick(view, field, chosen);
+      const [kept, dimmed] = [all().filter((i) => i.datum[field] === chosen), all().filter((i) => i.datum[field] !== chosen)];
+      expect(kept.length).toBeGreaterThan(0);
+      expect(dimmed.length).toBeGreaterThan(0);
+      for (const item of kept) expect(opacityOf(item)).toBe(1);
+      for (const item of dimmed) expect(opacityOf(item)).toBeLessThan(0.5);
+      await pick(view, field, null);
+      for (const item of all()) expect(opacityOf(item)).toBe(1);
+      view.finalize();
+    });
+  });
+
   describe('tooltip ranges', () => {
     /** "a–b" with both ends to the same number of decimals, at least 2, each end within a tenth of its distance to 1. */
     const expectRange = (text: string, lower: number, upper: number) => {
