@@ -16,7 +16,7 @@ import { getProfile } from '../study.ts';
 import type { TaskContext } from '../workers/protocol.ts';
 import { evaluateProbabilities, evaluationSteps, pairedDifferences, predictSets } from './evaluation.ts';
 import { trainedZooModel, type RunSettings } from './inputs.ts';
-import { artifactHeader, baselineProbabilities, evaluationSets, logitsOf } from './laplace.ts';
+import { allSets, artifactHeader, baselineProbabilities, evaluationSets, logitsOf } from './laplace.ts';
 
 export interface EnsembleTaskParams {
   settings: RunSettings;
@@ -49,7 +49,7 @@ export async function ensembleTask(params: EnsembleTaskParams, context: TaskCont
     // Paired against member 0 alone (the zoo model) and its temperature scaling, on the same images.
     const first = networks[0];
     const temperature = fitTemperature(logitsOf(first.network, first.weights, data!.validation), data!.validation.labels, first.network.classes);
-    const logits = [sets.test, ...sets.unknown, ...sets.fgsm.map((entry) => entry.set), ...sets.shift.map((entry) => entry.set)].map((set) => logitsOf(first.network, first.weights, set));
+    const logits = allSets(sets).map((set) => logitsOf(first.network, first.weights, set));
     const baselines = baselineProbabilities(logits, sets, temperature);
     const intervals = profile.laplace.bootstrap;
     const versus = { sgd: pairedDifferences(probabilities, baselines.sgd, sets, intervals), temperature: pairedDifferences(probabilities, baselines.temperature, sets, intervals) };

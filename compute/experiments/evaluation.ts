@@ -63,7 +63,7 @@ export interface SetProbabilities {
 
 type Interval = { low: number; high: number };
 
-function mean(values: ArrayLike<number>): number {
+export function mean(values: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < values.length; i++) sum += values[i];
   return sum / values.length;

@@ -50,6 +50,7 @@ import {
   evaluateProbabilities,
   evaluationSteps,
   maxEntropy,
+  mean,
   pairedDifferences,
   predictSets,
   unknownOffset,
@@ -110,7 +111,7 @@ export function seedSets(profile: Profile, dataset: DatasetName, test: ImageSet)
 }
 
 /** Every set of `sets` in predictSets' order. */
-function allSets(sets: EvaluationSets): ImageSet[] {
+export function allSets(sets: EvaluationSets): ImageSet[] {
   return [sets.test, ...sets.unknown, ...sets.fgsm.map((entry) => entry.set), ...sets.shift.map((entry) => entry.set)];
 }
 
@@ -454,8 +455,6 @@ function widthSweep(
     const known = entropy(probabilities.test, classes);
     const unknown = entropy(probabilities.unknown[0], classes);
     const attackedEntropy = entropy(probabilities.fgsm[attacked], classes);
-    let sum = 0;
-    for (const value of attackedEntropy) sum += value;
     // The same sets and seeds as the method artifacts' intervals.
     const test = classificationIntervals(probabilities.test, labels, known, settings, 0);
     const other = detectionIntervals(known, unknown, settings, unknownOffset(0));
@@ -467,7 +466,7 @@ function widthSweep(
       ece: calibration(probabilities.test, labels, classes, { bins: calibrationBins }).ece,
       auroc: auroc(known, unknown),
       fpr95: fprAtTpr(known, unknown, 0.95),
-      fgsmEntropy: sum / attackedEntropy.length,
+      fgsmEntropy: mean(attackedEntropy),
       intervals: { accuracy: test.accuracy, nll: test.nll, ece: test.ece, auroc: other.auroc, fpr95: other.fpr95, fgsmEntropy: fgsm.meanEntropy },
     };
   };

@@ -186,14 +186,26 @@ export function resampledAccuracy(probs: Probabilities, labels: Labels, classes:
 /** Negative log-likelihood (as in classification.ts, same floor) on resampled rows, from per-example −ln p_y. */
 export function resampledNegativeLogLikelihood(probs: Probabilities, labels: Labels, classes: number): ResampledMetric {
   const count = checkProbabilitiesAndLabels(probs, labels, classes);
-  const losses = new Float64Array(count);
-  for (let i = 0; i < count; i++) losses[i] = -Math.log(Math.max(probs[i * classes + labels[i]], PROBABILITY_FLOOR));
+  const losses = exampleLosses(probs, labels, classes, count);
   return { counts: [count], statistic: (indices) => meanAt(losses, indices) };
 }
 
 /** Brier score (as in classification.ts: summed over classes) on resampled rows, from per-example scores. */
 export function resampledBrierScore(probs: Probabilities, labels: Labels, classes: number): ResampledMetric {
   const count = checkProbabilitiesAndLabels(probs, labels, classes);
+  const scores = exampleBrierScores(probs, labels, classes, count);
+  return { counts: [count], statistic: (indices) => meanAt(scores, indices) };
+}
+
+/** −ln p_y per example, with classification.ts's floor. */
+function exampleLosses(probs: Probabilities, labels: Labels, classes: number, count: number): Float64Array {
+  const losses = new Float64Array(count);
+  for (let i = 0; i < count; i++) losses[i] = -Math.log(Math.max(probs[i * classes + labels[i]], PROBABILITY_FLOOR));
+  return losses;
+}
+
+/** The Brier score per example, summed over classes as in classification.ts. */
+function exampleBrierScores(probs: Probabilities, labels: Labels, classes: number, count: number): Float64Array {
   const scores = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     let sum = 0;
@@ -203,7 +215,18 @@ export function resampledBrierScore(probs: Probabilities, labels: Labels, classe
     }
     scores[i] = sum;
   }
-  return { counts: [count], statistic: (indices) => meanAt(scores, indices) };
+  return scores;
+}
+
+/** ECE from per-bin sums: the same arithmetic, in the same order, as `calibration`, so the two agree to the last bit. */
+function binnedEce(binCounts: Float64Array, binConfidence: Float64Array, binCorrect: Float64Array, total: number): number {
+  let ece = 0;
+  for (let b = 0; b < binCounts.length; b++) {
+    const n = binCounts[b];
+    if (n === 0) continue;
+    ece += (n / total) * Math.abs(binConfidence[b] / n - binCorrect[b] / n);
+  }
+  return ece;
 }
 
 /**
@@ -237,15 +260,7 @@ export function resampledCalibrationError(
         binConfidence[b] += confidence[i];
         binCorrect[b] += correct[i];
       }
-      // The same arithmetic, in the same order, as `calibration`, so the two agree to the last bit.
-      const total = indices.length;
-      let ece = 0;
-      for (let b = 0; b < binCount; b++) {
-        const n = binCounts[b];
-        if (n === 0) continue;
-        ece += (n / total) * Math.abs(binConfidence[b] / n - binCorrect[b] / n);
-      }
-      return ece;
+      return binnedEce(binCounts, binConfidence, binCorrect, indices.length);
     },
   };
 }
@@ -260,16 +275,7 @@ export function resampledAuroc(scoresKnown: Values, scoresUnknown: Values): Resa
     statistic: (known, unknown) => {
       tally(knownPerGroup, knownGroup, known);
       tally(unknownPerGroup, unknownGroup, unknown);
-      // Pairs (unknown, known) with unknown > known, plus ½ per tie: a sweep over the sorted distinct scores.
-      let knownBelow = 0;
-      let wins = 0;
-      for (let g = 0; g < groups; g++) {
-        const k = knownPerGroup[g];
-        wins += unknownPerGroup[g] * (knownBelow + k / 2);
-        knownBelow += k;
-      }
-      // Integer and half-integer sums below 2^53 are exact, so this is the very number `auroc` returns.
-      return wins / (known.length * unknown.length);
+      return aurocOfTallies(knownPerGroup, unknownPerGroup, known.length, unknown.length);
     },
   };
 }
@@ -285,17 +291,7 @@ export function resampledFprAtTpr(scoresKnown: Values, scoresUnknown: Values, tp
     statistic: (known, unknown) => {
       tally(knownPerGroup, knownGroup, known);
       tally(unknownPerGroup, unknownGroup, unknown);
-      // The threshold is the needed-th largest resampled unknown score (as in thresholdAtTpr);
-      // walking down the distinct scores finds its group, and the known at or above it are the false positives.
-      const needed = Math.min(unknown.length, Math.max(1, Math.ceil(tpr * unknown.length - 1e-9)));
-      let detected = 0;
-      let falsePositives = 0;
-      for (let g = groups - 1; g >= 0; g--) {
-        detected += unknownPerGroup[g];
-        falsePositives += knownPerGroup[g];
-        if (detected >= needed) break;
-      }
-      return falsePositives / known.length;
+      return fprOfTallies(knownPerGroup, unknownPerGroup, known.length, unknown.length, tpr);
     },
   };
 }
@@ -323,6 +319,36 @@ function poolScores(
     knownGroup: Int32Array.from(scoresKnown, (s) => countBelow(distinct, s)),
     unknownGroup: Int32Array.from(scoresUnknown, (s) => countBelow(distinct, s)),
   };
+}
+
+/** AUROC from per-group counts: pairs (unknown, known) with unknown > known, plus ½ per tie, in one sweep over the sorted distinct scores. */
+function aurocOfTallies(knownPerGroup: Int32Array, unknownPerGroup: Int32Array, knownCount: number, unknownCount: number): number {
+  let knownBelow = 0;
+  let wins = 0;
+  for (let g = 0; g < knownPerGroup.length; g++) {
+    const k = knownPerGroup[g];
+    wins += unknownPerGroup[g] * (knownBelow + k / 2);
+    knownBelow += k;
+  }
+  // Integer and half-integer sums below 2^53 are exact, so this is the very number `auroc` returns.
+  return wins / (knownCount * unknownCount);
+}
+
+/**
+ * FPR at a TPR of at least `tpr` from per-group counts: the threshold is the needed-th largest
+ * unknown score (as in thresholdAtTpr); walking down the distinct scores finds its group, and
+ * the known at or above it are the false positives.
+ */
+function fprOfTallies(knownPerGroup: Int32Array, unknownPerGroup: Int32Array, knownCount: number, unknownCount: number, tpr: number): number {
+  const needed = Math.min(unknownCount, Math.max(1, Math.ceil(tpr * unknownCount - 1e-9)));
+  let detected = 0;
+  let falsePositives = 0;
+  for (let g = knownPerGroup.length - 1; g >= 0; g--) {
+    detected += unknownPerGroup[g];
+    falsePositives += knownPerGroup[g];
+    if (detected >= needed) break;
+  }
+  return falsePositives / knownCount;
 }
 
 /** Counts how many of the resampled rows fall in each group. */
@@ -355,12 +381,6 @@ function runBootstrap(
   options: BootstrapOptions,
 ): BootstrapInterval {
   const { resamples, level, seed } = checkOptions(options, counts);
-  counts.forEach((n, k) => {
-    if (!Number.isInteger(n) || n < 1) {
-      const which = counts.length === 1 ? 'The sample' : `Set ${k} of the bootstrap`;
-      throw new Error(`${which} must have a positive integer number of examples, got ${n}.`);
-    }
-  });
 
   const evaluate = (indices: Int32Array[]): number => {
     const value = statistics.length === 1 ? statistics[0](...indices) : statistics[0](...indices) - statistics[1](...indices);
@@ -431,6 +451,12 @@ function checkOptions(options: BootstrapOptions, counts: readonly number[]) {
   if (!(level > 0 && level < 1)) throw new Error(`The interval level must lie strictly between 0 and 1, got ${level}.`);
   if (!Number.isInteger(seed)) throw new Error(`The bootstrap seed must be an integer, got ${seed}.`);
   if (counts.length === 0) throw new Error('The bootstrap needs at least one set of examples to resample.');
+  counts.forEach((n, k) => {
+    if (!Number.isInteger(n) || n < 1) {
+      const which = counts.length === 1 ? 'The sample' : `Set ${k} of the bootstrap`;
+      throw new Error(`${which} must have a positive integer number of examples, got ${n}.`);
+    }
+  });
   return { resamples, level, seed };
 }
 
@@ -480,33 +506,12 @@ export function resampledClassificationMetrics(
   const binCount = options.bins ?? 10;
   checkBinCount(binCount);
   const { bin: binOf, confidence, correct } = exampleBins(probs, labels, classes, count, equalWidthEdges(binCount));
-  const losses = new Float64Array(count);
-  const briers = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    losses[i] = -Math.log(Math.max(probs[i * classes + labels[i]], PROBABILITY_FLOOR));
-    let sum = 0;
-    for (let c = 0; c < classes; c++) {
-      const diff = probs[i * classes + c] - (c === labels[i] ? 1 : 0);
-      sum += diff * diff;
-    }
-    briers[i] = sum;
-  }
+  const losses = exampleLosses(probs, labels, classes, count);
+  const briers = exampleBrierScores(probs, labels, classes, count);
+  const tops = new Float64Array(count);
+  for (let i = 0; i < count; i++) tops[i] = probs[i * classes + rowArgmax(probs, classes, i)];
   const extra = options.perExample;
   if (extra && extra.length !== count) throw new Error(`perExample has ${extra.length} values for ${count} examples; give one per example.`);
-  // One row of 8 per example (correct, loss, Brier, top probability, extra, bin confidence, bin): a resample then
-  // reads one cache line per row instead of seven arrays.
-  const stride = 8;
-  const rows = new Float64Array(count * stride);
-  for (let i = 0; i < count; i++) {
-    const row = i * stride;
-    rows[row] = correct[i];
-    rows[row + 1] = losses[i];
-    rows[row + 2] = briers[i];
-    rows[row + 3] = probs[i * classes + rowArgmax(probs, classes, i)];
-    rows[row + 4] = extra ? extra[i] : 0;
-    rows[row + 5] = confidence[i];
-    rows[row + 6] = binOf[i];
-  }
   const binCounts = new Float64Array(binCount);
   const binCorrect = new Float64Array(binCount);
   const binConfidence = new Float64Array(binCount);
@@ -523,29 +528,22 @@ export function resampledClassificationMetrics(
       let top = 0;
       let mean = 0;
       for (let j = 0; j < indices.length; j++) {
-        const row = indices[j] * stride;
-        const hit = rows[row];
-        hits += hit;
-        loss += rows[row + 1];
-        brier += rows[row + 2];
-        top += rows[row + 3];
-        mean += rows[row + 4];
-        const b = rows[row + 6];
+        const i = indices[j];
+        hits += correct[i];
+        loss += losses[i];
+        brier += briers[i];
+        top += tops[i];
+        if (extra) mean += extra[i];
+        const b = binOf[i];
         binCounts[b] += 1;
-        binConfidence[b] += rows[row + 5];
-        binCorrect[b] += hit;
+        binConfidence[b] += confidence[i];
+        binCorrect[b] += correct[i];
       }
       const total = indices.length;
-      let ece = 0;
-      for (let b = 0; b < binCount; b++) {
-        const n = binCounts[b];
-        if (n === 0) continue;
-        ece += (n / total) * Math.abs(binConfidence[b] / n - binCorrect[b] / n);
-      }
       out[0] = hits / total;
       out[1] = loss / total;
       out[2] = brier / total;
-      out[3] = ece;
+      out[3] = binnedEce(binCounts, binConfidence, binCorrect, total);
       out[4] = top / total;
       if (extra) out[5] = mean / total;
     },
@@ -564,23 +562,8 @@ export function resampledDetectionMetrics(scoresKnown: Values, scoresUnknown: Va
     fill: (out, known, unknown) => {
       tally(knownPerGroup, knownGroup, known);
       tally(unknownPerGroup, unknownGroup, unknown);
-      let knownBelow = 0;
-      let wins = 0;
-      for (let g = 0; g < groups; g++) {
-        const k = knownPerGroup[g];
-        wins += unknownPerGroup[g] * (knownBelow + k / 2);
-        knownBelow += k;
-      }
-      out[0] = wins / (known.length * unknown.length);
-      const needed = Math.min(unknown.length, Math.max(1, Math.ceil(tpr * unknown.length - 1e-9)));
-      let detected = 0;
-      let falsePositives = 0;
-      for (let g = groups - 1; g >= 0; g--) {
-        detected += unknownPerGroup[g];
-        falsePositives += knownPerGroup[g];
-        if (detected >= needed) break;
-      }
-      out[1] = falsePositives / known.length;
+      out[0] = aurocOfTallies(knownPerGroup, unknownPerGroup, known.length, unknown.length);
+      out[1] = fprOfTallies(knownPerGroup, unknownPerGroup, known.length, unknown.length, tpr);
       let sum = 0;
       for (let j = 0; j < unknown.length; j++) sum += scoresUnknown[unknown[j]];
       out[2] = sum / unknown.length;
@@ -667,7 +650,7 @@ class IndexStream {
 }
 
 /** Type-7 quantile of an ascending array: linear between the order statistics around (n − 1)q. */
-function interpolatedQuantile(sorted: Float64Array, q: number): number {
+export function interpolatedQuantile(sorted: Float64Array, q: number): number {
   const position = (sorted.length - 1) * q;
   const below = Math.floor(position);
   const above = Math.min(sorted.length - 1, below + 1);

@@ -9,6 +9,7 @@
 import { equalWidthEdges, exampleBins } from './calibration.ts';
 import { checkBinCount, checkFraction, checkProbabilities, type Probabilities } from './validate.ts';
 import { Random } from '../random/index.ts';
+import { interpolatedQuantile } from './bootstrap.ts';
 
 /** The simulated ECE of a calibrated classifier and how it was made. */
 export interface EceFloor {
@@ -84,14 +85,4 @@ export function calibratedEceFloor(probabilities: Probabilities, classes: number
   for (let d = 0; d < draws; d++) sum += values[d];
   values.sort();
   return { mean: sum / draws, high: interpolatedQuantile(values, level), draws, seed };
-}
-
-/** Type-7 quantile of an ascending array, as bootstrap.ts's interval ends: linear between the order statistics around (n − 1)q. */
-function interpolatedQuantile(sorted: Float64Array, q: number): number {
-  const position = (sorted.length - 1) * q;
-  const below = Math.floor(position);
-  const above = Math.min(sorted.length - 1, below + 1);
-  const lower = sorted[below];
-  const upper = sorted[above];
-  return lower === upper ? lower : lower + (position - below) * (upper - lower);
 }
