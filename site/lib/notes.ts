@@ -53,6 +53,7 @@ export const bibliography: Reference[] = [
   { key: 'grosse2016', authors: 'R. Grosse, J. Martens', year: 2016, title: 'A Kronecker-factored approximate Fisher matrix for convolution layers', venue: 'ICML', url: 'https://arxiv.org/abs/1602.01407' },
   { key: 'ritter2018', authors: 'H. Ritter, A. Botev, D. Barber', year: 2018, title: 'A scalable Laplace approximation for neural networks', venue: 'ICLR', url: 'https://openreview.net/forum?id=Skdvd2xAZ' },
   { key: 'george2018', authors: 'T. George, C. Laurent, X. Bouthillier, N. Ballas, P. Vincent', year: 2018, title: 'Fast approximate natural gradient descent in a Kronecker-factored eigenbasis', venue: 'NeurIPS', url: 'https://arxiv.org/abs/1806.03884' },
+  { key: 'curvature', authors: 'J. Lee, M. Humt', year: 2020, title: 'curvature: Laplace approximations for neural networks in PyTorch (the code of Lee et al. 2020 that this study reproduces)', venue: 'GitHub, DLR-RM/curvature', url: 'https://github.com/DLR-RM/curvature' },
   { key: 'lee2020', authors: 'J. Lee, M. Humt, J. Feng, R. Triebel', year: 2020, title: 'Estimating model uncertainty of neural networks in sparse information form', venue: 'ICML', url: 'https://arxiv.org/abs/2006.11631' },
   { key: 'kristiadi2020', authors: 'A. Kristiadi, M. Hein, P. Hennig', year: 2020, title: 'Being Bayesian, even just a bit, fixes overconfidence in ReLU networks', venue: 'ICML', url: 'https://arxiv.org/abs/2002.10118' },
   { key: 'daxberger2021', authors: 'E. Daxberger, A. Kristiadi, A. Immer, R. Eschenhagen, M. Bauer, P. Hennig', year: 2021, title: 'Laplace Redux: effortless Bayesian deep learning', venue: 'NeurIPS', url: 'https://arxiv.org/abs/2106.14806' },
@@ -61,7 +62,7 @@ export const bibliography: Reference[] = [
   { key: 'li2018', authors: 'H. Li, Z. Xu, G. Taylor, C. Studer, T. Goldstein', year: 2018, title: 'Visualizing the loss landscape of neural nets', venue: 'NeurIPS', url: 'https://arxiv.org/abs/1712.09913' },
   { key: 'kunstner2019', authors: 'F. Kunstner, L. Balles, P. Hennig', year: 2019, title: 'Limitations of the empirical Fisher approximation for natural gradient descent', venue: 'NeurIPS', url: 'https://arxiv.org/abs/1905.12558' },
   { key: 'lakshminarayanan2017', authors: 'B. Lakshminarayanan, A. Pritzel, C. Blundell', year: 2017, title: 'Simple and scalable predictive uncertainty estimation using deep ensembles', venue: 'NeurIPS', url: 'https://arxiv.org/abs/1612.01474' },
-  { key: 'lecun1998', authors: 'Y. LeCun, L. Bottou, Y. Bengio, P. Haffner', year: 1998, title: 'Gradient-based learning applied to document recognition', venue: 'Proceedings of the IEEE 86(11)' },
+  { key: 'lecun1998', authors: 'Y. LeCun, L. Bottou, Y. Bengio, P. Haffner', year: 1998, title: 'Gradient-based learning applied to document recognition', venue: 'Proceedings of the IEEE 86(11)', url: 'https://doi.org/10.1109/5.726791' },
   { key: 'xiao2017', authors: 'H. Xiao, K. Rasul, R. Vollgraf', year: 2017, title: 'Fashion-MNIST: a novel image dataset for benchmarking machine learning algorithms', venue: 'arXiv:1708.07747', url: 'https://arxiv.org/abs/1708.07747' },
 ];
 
@@ -73,6 +74,19 @@ export class Citations {
     if (!bibliography.some((entry) => entry.key === key)) throw new Error(`Citation "${key}" is not in the bibliography.`);
     if (!this.order.includes(key)) this.order.push(key);
     return this.order.indexOf(key) + 1;
+  }
+
+  /** A cited reference with its number, citing it if it was not yet. */
+  entry(key: string): Reference & { n: number } {
+    const n = this.cite(key);
+    return { ...bibliography.find((candidate) => candidate.key === key)!, n };
+  }
+
+  private occurrences = 0;
+  /** A fresh id for one place a citation appears (its hover preview needs a unique id). */
+  occurrence(): number {
+    this.occurrences += 1;
+    return this.occurrences;
   }
 
   /** Cited references in citation order. */

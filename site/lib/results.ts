@@ -15,6 +15,7 @@ import {
   modelsArtifact,
   searchArtifact,
   summaryArtifact,
+  sweepArtifact,
 } from '../../compute/artifacts/schemas.ts';
 
 export type ModelsArtifact = z.infer<typeof modelsArtifact>;
@@ -24,6 +25,7 @@ export type MethodArtifact = z.infer<typeof methodArtifact>;
 export type LandscapeArtifact = z.infer<typeof landscapeArtifact>;
 export type SearchArtifact = z.infer<typeof searchArtifact>;
 export type CovarianceArtifact = z.infer<typeof covarianceArtifact>;
+export type SweepArtifact = z.infer<typeof sweepArtifact>;
 export type MethodName = MethodArtifact['method'];
 
 export class ResultsError extends Error {
@@ -49,6 +51,10 @@ export interface Results {
   search(dataset: string, model: string, method: MethodName, predictive: string): SearchArtifact | null;
   searches(dataset: string, model: string): SearchArtifact[];
   covariance(dataset: string, model: string): CovarianceArtifact | null;
+  /** The width sweep of one structure (fully treated networks only). */
+  sweep(dataset: string, model: string, method: MethodName): SweepArtifact | null;
+  /** Networks with a width sweep on a data set, in the zoo's order. */
+  sweepModels(dataset: string): string[];
   modelRow(dataset: string, model: string): ModelRow | null;
 }
 
@@ -100,6 +106,8 @@ export function loadResults(dir = defaultResultsDir()): Results {
         })
         .filter((search): search is SearchArtifact => search !== null),
     covariance: (dataset, model) => once(`c:${dataset}/${model}`, () => optional(`${dataset}/${model}/covariance-2x2.json`, covarianceArtifact)),
+    sweep: (dataset, model, method) => once(`w:${dataset}/${model}/${method}`, () => optional(`${dataset}/${model}/sweep/${method}.json`, sweepArtifact)),
+    sweepModels: (dataset) => byZoo(paths.filter((path) => path.startsWith(`${dataset}/`) && path.includes('/sweep/')).map((path) => path.split('/')[1])),
     modelRow: (dataset, model) => models.models.find((row) => row.dataset === dataset && row.model === model) ?? null,
   };
   loaded.set(dir, results);
