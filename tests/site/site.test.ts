@@ -96,8 +96,10 @@ describe('site', () => {
     const lenet = models.models.find((row) => row.dataset === 'mnist' && row.model === 'lenet5')!;
     expect(html).toContain(`LeNet-5 reaches ${(100 * lenet.testAccuracy).toFixed(2)}% test accuracy on MNIST`);
     const summary = readQuick<{ rows: { dataset: string; model: string; method: string; ece: number }[] }>('summary.json');
-    const tableRows = html.slice(html.indexOf('<table class="summary"')).split('<tr').length - 2;
-    expect(tableRows).toBe(summary.rows.length);
+    // One data row per summary row; the groups' header rows carry no data-row.
+    const table = html.slice(html.indexOf('<table class="summary"'), html.indexOf('</table>', html.indexOf('<table class="summary"')));
+    expect(table.match(/<tr data-row/g)?.length).toBe(summary.rows.length);
+    expect(table.match(/<tbody data-group=/g)?.length).toBe(new Set(summary.rows.map((row) => `${row.dataset}--${row.model}`)).size);
   });
 
   it('numbers footnotes and references in order, each with a way back', () => {
@@ -452,6 +454,54 @@ describe('site', () => {
       for (const figure of widths) expect(figure.width, figure.id).toBeGreaterThan(330);
       await phone.screenshot({ path: join(screenshots, 'site-phone.png'), fullPage: true });
       await phone.close();
+    });
+
+    it('sorts the summary table within each group from its headers, by the numbers, and keeps every table inside its column at 1280 px', async () => {
+      const wide = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      wide.on('pageerror', (error) => consoleErrors.push(error.message));
+      await wide.goto(server.url, { waitUntil: 'load' });
+      const table = wide.locator('table.summary');
+      await expect.poll(() => table.getAttribute('data-sortable')).toBe('ready');
+      type Row = { dataset: string; model: string; accuracy: number; ece: number };
+      const rows = readQuick<{ rows: Row[] }>('summary.json').rows;
+      const [dataset, model] = [rows[0].dataset, rows[0].model];
+      const inGroup = rows.filter((row) => row.dataset === dataset && row.model === model);
+      expect(inGroup.length).toBeGreaterThan(2);
+      const header = (name: string) => wide.locator('table.summary thead th').filter({ has: wide.getByRole('button', { name, exact: true }) });
+      /** A column's data-value down one group, as the page now orders it. */
+      const column = (group: string, name: string) =>
+        header(name).evaluate((th, key) => [...document.querySelectorAll(`table.summary tbody[data-group="${key}"] tr[data-row]`)].map((row) => Number((row as HTMLTableRowElement).cells[(th as HTMLTableCellElement).cellIndex].dataset.value)), group);
+      const key = `${dataset}--${model}`;
+      const ascending = (values: number[]) => [...values].sort((a, b) => a - b);
+      expect(await column(key, 'ECE')).toEqual(inGroup.map((row) => row.ece));
+      // A click sorts lower-is-better ECE best first, a second (by keyboard) reverses it.
+      await header('ECE').getByRole('button').click();
+      expect(await header('ECE').getAttribute('aria-sort')).toBe('ascending');
+      expect(await column(key, 'ECE')).toEqual(ascending(inGroup.map((row) => row.ece)));
+      await header('ECE').getByRole('button').press('Enter');
+      expect(await header('ECE').getAttribute('aria-sort')).toBe('descending');
+      expect(await column(key, 'ECE')).toEqual(ascending(inGroup.map((row) => row.ece)).reverse());
+      // Higher-is-better accuracy starts from the top, in every group, each still led by its header row.
+      await header('Accuracy').getByRole('button').press(' ');
+      expect(await header('Accuracy').getAttribute('aria-sort')).toBe('descending');
+      expect(await header('ECE').getAttribute('aria-sort')).toBeNull();
+      for (const group of new Set(rows.map((row) => `${row.dataset}--${row.model}`))) {
+        const accuracies = rows.filter((row) => `${row.dataset}--${row.model}` === group).map((row) => row.accuracy);
+        expect(await column(group, 'Accuracy'), group).toEqual(ascending(accuracies).reverse());
+      }
+      expect(await table.locator('tbody').evaluateAll((bodies) => bodies.every((body) => (body as HTMLTableSectionElement).rows[0].classList.contains('group')))).toBe(true);
+      // Nothing scrolls sideways at 1280 px: each table fits the box that would scroll it.
+      const fits = await wide.$$eval('table', (tables) =>
+        tables.map((node) => {
+          const box = node.parentElement?.classList.contains('table-scroll') ? node.parentElement : node;
+          return { summary: node.classList.contains('summary'), table: node.getBoundingClientRect().width, box: box.clientWidth, overflow: box.scrollWidth - box.clientWidth };
+        }),
+      );
+      const summaryFit = fits.find((fit) => fit.summary)!;
+      console.info(`Summary table ${summaryFit.table.toFixed(0)} px wide in a ${summaryFit.box} px box at 1280 px.`);
+      for (const fit of fits) expect(fit.overflow, JSON.stringify(fit)).toBeLessThanOrEqual(1);
+      expect(await wide.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+      await wide.close();
     });
 
     it('logs no errors to the console', () => {
