@@ -1,9 +1,10 @@
 /**
  * Figure 4: how much of the curvature matrix each approximation keeps, for
  * one real network. The P × P matrix, its per-layer diagonal blocks, its
- * diagonal and KFAC's Kronecker factors are drawn at one common scale (so the
- * small ones are honestly tiny), and the stored-float counts, which span five
- * orders of magnitude, are given as bars on a log axis.
+ * diagonal and KFAC's Kronecker factors are drawn at one common scale, each
+ * at least minPixels wide so the small ones stay visible (the chart says so),
+ * and the stored-float counts, which span five orders of magnitude, are given
+ * as bars on a log axis.
  */
 import type { z } from 'zod';
 import type { modelRow } from '../../compute/artifacts/schemas.ts';
@@ -56,6 +57,9 @@ function bytes(floats: number): string {
   return `${Number((b / 1000 ** power).toPrecision(3))} ${units[power]}`;
 }
 
+/** The smallest side, in pixels, any square of the to-scale drawing is given, so that none vanishes. */
+export const minPixels = 3;
+
 export function curvatureSizes(model: ModelRow): Spec {
   const counts = curvatureFloatCounts(model);
   const P = counts.parameters;
@@ -65,27 +69,42 @@ export function curvatureSizes(model: ModelRow): Spec {
   const y = { ...x, title: null, scale: { ...x.scale, reverse: true } };
   const label = (key: string) => representations.find((r) => r.key === key)!.label;
 
+  // To scale, most of KFAC's factors (and a small first block) are under a pixel and vanish, so
+  // every square is drawn at least minPixels wide; the tooltip and subtitle say where that happened.
+  const perPixel = P / side;
+  const minSide = minPixels * perPixel;
+  const drawn = (extent: number) => Math.max(extent, minSide);
+  const enlarged = (extent: number) => (extent < minSide ? ` (drawn ${minPixels} px wide; to scale ${((extent / P) * side).toPrecision(2)} px)` : '');
+
   const full = [{ representation: label('full'), what: `all P² = ${thousands(counts.full)} entries`, x0: 0, x1: P }];
   const blocks = counts.layers.map((layer) => ({
     representation: label('block'),
-    what: `${layer.name} (${layer.kind}): ${thousands(layer.parameters)} parameters, block ${thousands(layer.block)} floats`,
+    what: `${layer.name} (${layer.kind}): ${thousands(layer.parameters)} parameters, block ${thousands(layer.block)} floats${enlarged(layer.parameters)}`,
     x0: layer.offset,
-    x1: layer.offset + layer.parameters,
+    x1: layer.offset + drawn(layer.parameters),
   }));
   // KFAC's two factors per layer are separate small matrices; they sit at the corner of the block they stand for
   // (the block is A ⊗ G, side aᵢ·gᵢ), A first and G to its right.
   const factors = counts.layers.flatMap((layer) => [
-    { representation: label('kfac'), what: `${layer.name} A: ${layer.aSide} × ${layer.aSide} = ${thousands(layer.aSide ** 2)} floats`, x0: layer.offset, x1: layer.offset + layer.aSide, y0: layer.offset, y1: layer.offset + layer.aSide },
     {
       representation: label('kfac'),
-      what: `${layer.name} G: ${layer.gSide} × ${layer.gSide} = ${thousands(layer.gSide ** 2)} floats`,
-      x0: layer.offset + layer.aSide,
-      x1: layer.offset + layer.aSide + layer.gSide,
+      what: `${layer.name} A: ${layer.aSide} × ${layer.aSide} = ${thousands(layer.aSide ** 2)} floats${enlarged(layer.aSide)}`,
+      x0: layer.offset,
+      x1: layer.offset + drawn(layer.aSide),
       y0: layer.offset,
-      y1: layer.offset + layer.gSide,
+      y1: layer.offset + drawn(layer.aSide),
+    },
+    {
+      representation: label('kfac'),
+      what: `${layer.name} G: ${layer.gSide} × ${layer.gSide} = ${thousands(layer.gSide ** 2)} floats${enlarged(layer.gSide)}`,
+      x0: layer.offset + drawn(layer.aSide),
+      x1: layer.offset + drawn(layer.aSide) + drawn(layer.gSide),
+      y0: layer.offset,
+      y1: layer.offset + drawn(layer.gSide),
     },
   ]);
-  const squares = [...full, ...blocks].map((row) => ({ ...row, y0: row.x0, y1: row.x1 }));
+  // Largest first, so an enlarged small block is drawn over its neighbour rather than under it.
+  const squares = [...full, ...blocks].map((row) => ({ ...row, y0: row.x0, y1: row.x1 })).sort((a, b) => b.x1 - b.x0 - (a.x1 - a.x0));
   const tooltip = [
     { field: 'representation', title: 'representation' },
     { field: 'what', title: 'size' },
@@ -99,19 +118,26 @@ export function curvatureSizes(model: ModelRow): Spec {
     ink: r.ink,
   }));
   const top = 10 ** Math.ceil(Math.log10(counts.full));
-  const pixel = side / P;
+  const scale = perPixel >= 10 ? thousands(Math.round(perPixel)) : perPixel.toPrecision(2);
 
   const description =
     `The curvature matrix of ${model.model} (${datasetLabels[model.dataset] ?? model.dataset}, P = ${thousands(P)} parameters in ${counts.layers.length} layers) drawn to scale: ` +
     `the full matrix stores P² = ${thousands(counts.full)} floats, the block-diagonal one Σ pᵢ² = ${thousands(counts.block)} (${((100 * counts.block) / counts.full).toFixed(1)}% of it), ` +
-    `the diagonal P = ${thousands(counts.diagonal)} and KFAC's factors Σ (fanIn+1)² + fanOut² = ${thousands(counts.kfac)}.`;
+    `the diagonal P = ${thousands(counts.diagonal)} and KFAC's factors Σ (fanIn+1)² + fanOut² = ${thousands(counts.kfac)}. ` +
+    `One pixel is ${scale} parameters; squares narrower than ${minPixels} px are drawn ${minPixels} px wide, and the diagonal 1 px wide.`;
 
   return topLevel(description, {
     vconcat: [
       {
         title: {
-          text: `To scale: P × P, P = ${thousands(P)}`,
-          subtitle: [`1 px ≈ ${thousands(Math.round(P / side))} rows of the matrix;`, "KFAC's factors sit at their block's corner;", `diagonal drawn 1 px wide (true: ${pixel.toPrecision(1)} px)`],
+          text: `Drawn to scale: P × P, P = ${thousands(P)}`,
+          subtitle: [
+            // Short lines: build-time rendering over-estimates text widths, and a long line widens the chart.
+            `1 px = ${scale} parameters;`,
+            `squares under ${minPixels} px (most KFAC factors)`,
+            `enlarged to ${minPixels} px; diagonal drawn 1 px wide;`,
+            "KFAC's factors sit at their block's corner",
+          ],
         },
         width: side,
         height: side,

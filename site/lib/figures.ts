@@ -13,8 +13,10 @@ import { searchSurface } from '../charts/search.ts';
 import { calibrationCurves, methodCalibrationCurves, reliabilityDiagram, variantComparison } from '../charts/calibration.ts';
 import { entropyHistogram, inverseEcdf, inverseEcdfFamily } from '../charts/ood.ts';
 import { fgsmCurves, fgsmPanel, shiftPanel } from '../charts/attacks.ts';
-import type { Spec } from '../charts/common.ts';
-import type { MethodArtifact, MethodName, Results } from './results.ts';
+import { datasetLabels, type Spec } from '../charts/common.ts';
+import { modelLabel } from './names.ts';
+import { widthSweep } from '../charts/sweep.ts';
+import type { MethodArtifact, MethodName, Results, SweepArtifact } from './results.ts';
 
 export interface Pick {
   dataset: string;
@@ -35,11 +37,17 @@ export interface FigureDef {
   models?: (results: Results, dataset: string) => string[];
   /** The spec for a choice, or null when the results have nothing for it. */
   build(results: Results, pick: Pick): Spec | null;
+  /** Why a choice can lack this figure, said in its place when a picker asks for one; default: no artifact for it. */
+  missing?: string;
+  /** What a figure switched by data set only shows, for its title ("Every evaluated network"). */
+  subject?: string;
 }
 
 /** The method shown as "after the Laplace treatment" where one is needed. */
 export const laplaceMethod: MethodName = 'kfac';
 export const defaultPick: Pick = { dataset: 'mnist', model: 'lenet5' };
+/** The structures whose width sweeps are drawn together. */
+const sweepStructures: MethodName[] = ['diag', 'kfac', 'efb', 'last-layer'];
 
 const methodsOf = (results: Results, { dataset, model }: Pick): MethodArtifact[] =>
   results
@@ -52,7 +60,7 @@ export const otherDatasetSet = (artifact: MethodArtifact) => artifact.variants[0
 
 const familyEntries = (results: Results, dataset: string, method: MethodName, models: string[]) =>
   models
-    .map((model) => ({ label: model, artifact: results.method(dataset, model, method) }))
+    .map((model) => ({ label: modelLabel(model), artifact: results.method(dataset, model, method) }))
     .filter((entry): entry is { label: string; artifact: MethodArtifact } => entry.artifact !== null);
 
 export interface DepthFamily {
@@ -89,14 +97,14 @@ const evaluated = (results: Results, dataset: string) => results.evaluatedModels
 const withLandscape = (results: Results, dataset: string) => results.landscapeModels(dataset);
 
 function landscapeFigure(id: string, make: (landscape: NonNullable<ReturnType<Results['landscape']>>) => Spec): FigureDef {
-  return { id, pick: 'dataset+model', models: withLandscape, build: (results, pick) => {
+  return { id, pick: 'dataset+model', models: withLandscape, missing: 'no loss landscape (landscape.json) was computed for it', build: (results, pick) => {
     const landscape = results.landscape(pick.dataset, pick.model);
     return landscape ? make(landscape) : null;
   } };
 }
 
 function methodFigure(id: string, method: MethodName, make: (artifact: MethodArtifact) => Spec): FigureDef {
-  return { id, pick: 'dataset+model', models: evaluated, build: (results, pick) => {
+  return { id, pick: 'dataset+model', models: evaluated, missing: `these results have no ${method}.json for it`, build: (results, pick) => {
     const artifact = results.method(pick.dataset, pick.model, method);
     return artifact ? make(artifact) : null;
   } };
@@ -122,6 +130,7 @@ export const figures: FigureDef[] = [
     id: 'n-tau',
     pick: 'dataset+model',
     models: (results, dataset) => results.evaluatedModels(dataset).filter((model) => results.covariance(dataset, model) !== null),
+    missing: 'the two-weight Fisher block (covariance-2x2.json) was not computed for it',
     build: (results, pick) => {
       const covariance = results.covariance(pick.dataset, pick.model);
       return covariance ? nTauSliders(covariance) : null;
@@ -177,6 +186,7 @@ export const figures: FigureDef[] = [
   {
     id: 'architectures-sgd',
     pick: 'dataset',
+    subject: 'Every evaluated network',
     build: (results, { dataset }) => {
       const entries = familyEntries(results, dataset, 'sgd', results.evaluatedModels(dataset));
       return entries.length ? calibrationCurves(entries, { band: false }) : null;
@@ -226,6 +236,7 @@ export const figures: FigureDef[] = [
     id: 'shift',
     pick: 'dataset+model',
     models: (results, dataset) => (dataset === 'mnist' ? results.evaluatedModels(dataset) : []),
+    missing: 'these results have no rotated test images for it; rotations are evaluated on MNIST only',
     build: (results, pick) => {
       const artifacts = methodsOf(results, pick).filter((artifact) => artifact.variants[0].shift.length > 0);
       return artifacts.length ? shiftPanel(artifacts) : null;
@@ -235,9 +246,19 @@ export const figures: FigureDef[] = [
     id: 'variants',
     pick: 'dataset+model',
     models: (results, dataset) => results.evaluatedModels(dataset).filter((model) => (results.method(dataset, model, laplaceMethod)?.variants.length ?? 0) > 1),
+    missing: 'KFAC was not evaluated under every predictive and way of choosing N and τ for it',
     build: (results, pick) => {
       const artifact = results.method(pick.dataset, pick.model, laplaceMethod);
       return artifact && artifact.variants.length > 1 ? variantComparison(artifact, results.method(pick.dataset, pick.model, 'sgd') ?? undefined) : null;
+    },
+  },
+  {
+    id: 'sweep',
+    pick: 'dataset+model',
+    models: (results, dataset) => results.sweepModels(dataset),
+    build: (results, pick) => {
+      const sweeps = sweepStructures.map((method) => results.sweep(pick.dataset, pick.model, method)).filter((sweep): sweep is SweepArtifact => sweep !== null);
+      return sweeps.length > 0 ? widthSweep(sweeps) : null;
     },
   },
 ];
@@ -246,6 +267,80 @@ export function getFigure(id: string): FigureDef {
   const figure = figures.find((candidate) => candidate.id === id);
   if (!figure) throw new Error(`No figure "${id}" in site/lib/figures.ts.`);
   return figure;
+}
+
+/**
+ * The figures under each section picker of site/pages/index.astro, by picker
+ * id: a picker offers only what at least one of them can draw, and switches
+ * only them (a section may hold two pickers).
+ */
+export const pickerFigures: Record<string, string[]> = {
+  landscape: ['loss-surface', 'likelihood-gaussian', 'loss-accuracy', 'loss-line'],
+  structure: ['curvature-sizes', 'kronecker'],
+  regularisation: ['n-tau', 'search', 'search-original'],
+  calibration: ['reliability-sgd', 'reliability-laplace', 'family-sgd', 'family-laplace', 'methods-calibration', 'architectures-sgd'],
+  ood: ['entropy-sgd', 'entropy-laplace', 'inverse-ecdf', 'inverse-ecdf-family'],
+  fgsm: ['fgsm', 'fgsm-panel', 'shift'],
+  when: ['variants'],
+  sweep: ['sweep'],
+};
+
+export const datasetLabel = (dataset: string) => datasetLabels[dataset] ?? dataset;
+
+/** A family's name as readers see it, capitalised where it starts a caption or title. */
+export const familyLabel = (family: DepthFamily) => family.label.charAt(0).toUpperCase() + family.label.slice(1);
+
+/** What a choice shows besides the data set: the network, the family, or nothing (figures of every network). */
+export function pickSubject(figure: FigureDef, results: Results, pick: Pick): string | null {
+  if (figure.pick === 'dataset+model') return modelLabel(pick.model);
+  if (figure.pick === 'dataset+family') {
+    const family = depthFamilies(results, pick.dataset).find((candidate) => candidate.id === pick.model);
+    return family ? familyLabel(family) : pick.model;
+  }
+  return null;
+}
+
+/** The chart title naming a choice, "LeNet-5 · MNIST"; null for an illustration drawn from no artifact. */
+export function pickTitle(figure: FigureDef, results: Results, pick: Pick): string | null {
+  if (figure.pick === 'none') return null;
+  return [pickSubject(figure, results, pick) ?? figure.subject, datasetLabel(pick.dataset)].filter(Boolean).join(' · ');
+}
+
+/** The caption's opening naming a choice, "LeNet-5 on MNIST."; null for an illustration. */
+export function pickCaption(figure: FigureDef, results: Results, pick: Pick): string | null {
+  if (figure.pick === 'none') return null;
+  const subject = pickSubject(figure, results, pick);
+  return subject ? `${subject} on ${datasetLabel(pick.dataset)}.` : `${datasetLabel(pick.dataset)}.`;
+}
+
+/** What a section picker offers on one data set: networks and families some figure of the section can draw. */
+export interface PickerChoices {
+  dataset: string;
+  models: string[];
+  families: DepthFamily[];
+}
+
+/**
+ * A picker's choices per data set, from the figures it switches: a data set
+ * is offered when some figure can draw something on it, a network or family
+ * when some figure of that kind has a spec for it there (in zoo order).
+ */
+export function pickerChoices(results: Results, ids: string[]): PickerChoices[] {
+  const section = ids.map(getFigure).filter((figure) => figure.pick !== 'none');
+  const drawable = (figure: FigureDef, dataset: string) => picksOf(figure, results).filter((pick) => pick.dataset === dataset && specFor(figure, results, pick) !== null);
+  return results.datasets.flatMap((dataset) => {
+    const ofKind = (kind: PickKind) => new Set(section.filter((figure) => figure.pick === kind).flatMap((figure) => drawable(figure, dataset).map((pick) => pick.model)));
+    const models = ofKind('dataset+model');
+    const familyIds = ofKind('dataset+family');
+    const zoo = [...new Set(results.models.models.map((row) => row.model))];
+    const choice = {
+      dataset,
+      models: zoo.filter((model) => models.has(model)),
+      families: depthFamilies(results, dataset).filter((family) => familyIds.has(family.id)),
+    };
+    const any = choice.models.length > 0 || choice.families.length > 0 || section.some((figure) => figure.pick === 'dataset' && drawable(figure, dataset).length > 0);
+    return any ? [choice] : [];
+  });
 }
 
 /** Every choice a figure offers, the default first. */
@@ -287,8 +382,22 @@ function recording(results: Results, inputs: Set<string>): Results {
         return search;
       }),
     covariance: (dataset, model) => note(results.covariance(dataset, model), `${dataset}/${model}/covariance-2x2.json`),
+    sweep: (dataset, model, method) => note(results.sweep(dataset, model, method), `${dataset}/${model}/sweep/${method}.json`),
     modelRow: (dataset, model) => note(results.modelRow(dataset, model), 'models.json'),
   };
+}
+
+/**
+ * A spec with the choice as its title; a title the builder gave (the method
+ * and predictive of a search) moves below it as the subtitle, in its colour.
+ */
+export function withTitle(spec: Spec, text: string): Spec {
+  const own = (spec as { title?: unknown }).title;
+  if (own === undefined) return { ...spec, title: { text, offset: 8 } } as Spec;
+  const given = (typeof own === 'string' || Array.isArray(own) ? { text: own } : own) as { text: string | string[]; subtitle?: string | string[]; color?: string };
+  const { text: ownText, subtitle, color, ...rest } = given;
+  const lines = [ownText, subtitle ?? []].flat().filter((line) => line !== '');
+  return { ...spec, title: { subtitleFontSize: 12, offset: 8, ...rest, text, subtitle: lines, ...(color ? { subtitleColor: color } : {}) } } as Spec;
 }
 
 const built = new WeakMap<Results, Map<string, BuiltFigure>>();
@@ -304,7 +413,10 @@ export function buildFigure(figure: FigureDef, results: Results, pick: Pick): Bu
   const key = specPath(figure, pick);
   if (!cache.has(key)) {
     const inputs = new Set<string>();
-    const spec = figure.build(recording(results, inputs), pick);
+    const drawn = figure.build(recording(results, inputs), pick);
+    const title = pickTitle(figure, results, pick);
+    // Titled here, once, so every data-driven chart names what it shows, whichever builder drew it.
+    const spec = drawn && title ? withTitle(drawn, title) : drawn;
     cache.set(key, { spec, inputs: spec ? [...inputs].sort() : [] });
   }
   return cache.get(key)!;

@@ -5,8 +5,10 @@
  * are compiled from Vega-Lite at build time, so the page never loads the
  * Vega-Lite compiler, and the runtime itself is loaded with the first chart
  * that needs it. Section pickers swap every switchable figure of their
- * section to the chosen data set, network and family of networks, and the
- * figure's data links and command follow the spec's usermeta.
+ * section to the chosen data set, network and family of networks, the
+ * figure's data links and command follow the spec's usermeta, its caption
+ * names the choice, and a figure that has nothing for it says so in place.
+ * The network and family lists follow the data set (the form's data-choices).
  */
 import type { Spec as VegaSpec, View } from 'vega';
 
@@ -15,7 +17,12 @@ interface Choice {
   model: string;
   /** Family of increasing depth, for the family figures. */
   family: string;
+  /** How readers see them named: the selected options' texts. */
+  labels: { dataset: string; model: string; family: string };
 }
+
+/** What Picker.astro offers per data set: [value, label] pairs for the network and family selects. */
+type Choices = Record<string, { models: [string, string][]; families: [string, string][] }>;
 
 /** What the spec files carry beside the chart (see site/pages/specs/[...spec].json.ts). */
 interface FigureSpec extends VegaSpec {
@@ -127,20 +134,58 @@ function specUrl(figure: HTMLElement, choice: Choice): string | null {
   return kind === 'dataset' ? `${base}specs/${id}/${choice.dataset}.json` : `${base}specs/${id}/${key}.json`;
 }
 
+/** The network or family a figure would show for a choice, as named on the page; null for a figure of every network. */
+function subjectOf(figure: HTMLElement, choice: Choice): string | null {
+  const kind = figure.dataset.pickKind;
+  if (kind === 'dataset+model') return choice.labels.model || 'any network';
+  if (kind === 'dataset+family') return choice.labels.family || 'any family';
+  return null;
+}
+
+/** The caption's opening, as Figure.astro writes it at build time: "LeNet-5 on MNIST." */
+function showShown(figure: HTMLElement, choice: Choice): void {
+  const shown = figure.querySelector<HTMLElement>('[data-shown]');
+  if (!shown) return;
+  const subject = subjectOf(figure, choice);
+  shown.textContent = subject ? `${subject} on ${choice.labels.dataset}.` : `${choice.labels.dataset}.`;
+}
+
 function showMissing(chart: HTMLElement, choice: Choice): void {
   wanted.set(chart, '');
   views.get(chart)?.finalize();
   views.delete(chart);
+  const figure = chart.closest<HTMLElement>('figure');
+  const subject = figure ? subjectOf(figure, choice) : null;
+  const what = subject ? `${subject} on ${choice.labels.dataset}` : choice.labels.dataset;
   const note = document.createElement('p');
   note.className = 'chart-missing';
-  const figure = chart.closest<HTMLElement>('figure');
-  const what = figure?.dataset.pickKind === 'dataset+family' ? 'this family' : choice.model;
-  note.textContent = `Not computed for ${what} on this data set in these results.`;
+  // Said in place of the chart, so the previous choice's chart is never left standing for this one.
+  note.textContent = `No Figure ${figure?.dataset.number ?? ''} for ${what}: ${figure?.dataset.missing ?? 'these results hold no artifact it is drawn from'}.`;
   chart.replaceChildren(note);
   chart.dataset.spec = '';
   chart.dataset.state = 'missing';
+  const alt = document.getElementById(chart.getAttribute('aria-describedby') ?? '');
+  if (alt) alt.textContent = note.textContent;
   showSources(figure, undefined, true);
 }
+
+/** Fill a select with a data set's options, keeping its value where the new list has it, else the default, else the first. */
+function refill(select: HTMLSelectElement | null, options: [string, string][], preferred: string): void {
+  if (!select) return;
+  const keep = [select.value, preferred].find((value) => options.some(([candidate]) => candidate === value)) ?? options[0]?.[0];
+  select.replaceChildren(
+    ...options.map(([value, label]) => {
+      const option = document.createElement('option');
+      option.value = value;
+      option.textContent = label;
+      option.selected = value === keep;
+      return option;
+    }),
+  );
+  select.disabled = options.length === 0;
+}
+
+const selectedText = (select: HTMLSelectElement | null) => select?.selectedOptions[0]?.textContent ?? '';
 
 const observer = new IntersectionObserver(
   (entries) => {
@@ -159,14 +204,31 @@ for (const chart of document.querySelectorAll<HTMLElement>('.chart[data-spec]'))
 for (const form of document.querySelectorAll<HTMLFormElement>('form[data-picker]')) {
   form.hidden = false;
   const section = form.closest('section') ?? document.body;
-  form.addEventListener('change', () => {
-    const data = new FormData(form);
-    const choice: Choice = { dataset: String(data.get('dataset') ?? 'mnist'), model: String(data.get('model') ?? 'lenet5'), family: String(data.get('family') ?? '') };
-    for (const figure of section.querySelectorAll<HTMLElement>('figure[data-figure]')) {
+  // The figures this picker switches (a section may hold two pickers); without a list, every figure of its section.
+  // Attributes, not form.dataset: a form's named controls shadow its properties, and the data-set select is named "dataset".
+  const ids = form.getAttribute('data-figures')?.split(' ').filter(Boolean);
+  const switched = () => [...section.querySelectorAll<HTMLElement>('figure[data-figure]')].filter((figure) => !ids || ids.includes(figure.dataset.figure ?? ''));
+  const choices = JSON.parse(form.getAttribute('data-choices') ?? '{}') as Choices;
+  const select = (name: string) => form.querySelector<HTMLSelectElement>(`select[name="${name}"]`);
+  form.addEventListener('change', (event) => {
+    // A new data set brings its own networks and families.
+    const dataset = select('dataset')?.value ?? 'mnist';
+    if ((event.target as HTMLElement | null)?.getAttribute('name') === 'dataset' && choices[dataset]) {
+      refill(select('model'), choices[dataset].models, 'lenet5');
+      refill(select('family'), choices[dataset].families, '');
+    }
+    const choice: Choice = {
+      dataset,
+      model: select('model')?.value ?? 'lenet5',
+      family: select('family')?.value ?? '',
+      labels: { dataset: selectedText(select('dataset')), model: selectedText(select('model')), family: selectedText(select('family')) },
+    };
+    for (const figure of switched()) {
       if (figure.dataset.pickKind === 'none') continue;
       const chart = figure.querySelector<HTMLElement>('.chart');
       if (!chart) continue;
       observer.unobserve(chart);
+      showShown(figure, choice);
       const url = specUrl(figure, choice);
       if (url) void draw(chart, url);
       else showMissing(chart, choice);

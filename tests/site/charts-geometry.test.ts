@@ -14,7 +14,7 @@ import { gaussianParams, nTauDefaults, nTauParams, nTauSliders, gaussianSliders,
 import { kron, kroneckerExample, kroneckerProduct } from '../../site/charts/kronecker.ts';
 import { contourParam, likelihoodAndGaussian, lossAccuracyContours, lossLevels, lossLine, lossSurface, type LandscapeArtifact } from '../../site/charts/landscape.ts';
 import { objectiveValue, searchSurface, type SearchArtifact, type SearchObjective } from '../../site/charts/search.ts';
-import { curvatureFloatCounts, curvatureSizes, type ModelRow } from '../../site/charts/structure.ts';
+import { curvatureFloatCounts, curvatureSizes, minPixels, type ModelRow } from '../../site/charts/structure.ts';
 import { contourLines } from '../../site/lib/contours.ts';
 import { renderSvg, toVega } from '../../site/lib/render.ts';
 import { quickResultsDir, readQuick } from './fixtures.ts';
@@ -323,11 +323,40 @@ describe('curvatureSizes', () => {
     expect(svgItemCount(svg, 'floats_marks')).toBe(4);
 
     const view = await runView(spec);
-    // To scale: each diagonal block's drawn side is pᵢ/P of the full matrix's.
-    const squares = sceneItems(view, 'matrices_marks') as unknown as { width: number; datum: { representation: string } }[];
+    // To scale: each diagonal block's drawn side is pᵢ/P of the full matrix's, except that none is drawn under
+    // minPixels (LeNet-5's first block, 156 of 44,426 parameters, would be 1.3 px of 360).
+    type Square = { x: number; y: number; width: number; height: number; datum: { representation: string; x0: number; what: string } };
+    const squares = sceneItems(view, 'matrices_marks') as unknown as Square[];
     const full = squares.find((item) => item.datum.representation === 'full matrix')!;
-    const blocks = squares.filter((item) => item.datum.representation === 'block-diagonal').map((item) => item.width / full.width);
-    blocks.forEach((ratio, k) => expect(ratio).toBeCloseTo(p[k] / P, 6));
+    const side = full.width;
+    const blocks = squares.filter((item) => item.datum.representation === 'block-diagonal').sort((a, b) => a.datum.x0 - b.datum.x0);
+    expect(blocks).toHaveLength(shapes.length);
+    blocks.forEach((block, k) => {
+      const toScale = (p[k] / P) * side;
+      expect(block.width, `block ${k}`).toBeCloseTo(Math.max(toScale, minPixels), 6);
+      expect(block.datum.what.includes(`drawn ${minPixels} px wide`), `block ${k}`).toBe(toScale < minPixels);
+    });
+    expect(blocks[0].width).toBe(minPixels);
+    // Every KFAC factor is a visible square of at least minPixels (to scale all ten of LeNet-5's are under 2.1 px), at its
+    // block's corner, G to the right of A.
+    const factors = sceneItems(view, 'factors_marks') as unknown as Square[];
+    expect(factors).toHaveLength(2 * shapes.length);
+    for (const factor of factors) {
+      expect(factor.width, factor.datum.what).toBeGreaterThanOrEqual(minPixels - 1e-9);
+      expect(factor.height, factor.datum.what).toBeCloseTo(factor.width, 6);
+    }
+    shapes.forEach(([fanIn, fanOut], k) => {
+      const [a, g] = [factors[2 * k], factors[2 * k + 1]];
+      expect(a.width).toBeCloseTo(Math.max(((fanIn + 1) / P) * side, minPixels), 6);
+      expect(g.width).toBeCloseTo(Math.max((fanOut / P) * side, minPixels), 6);
+      expect(a.x).toBeCloseTo(blocks[k].x, 6);
+      expect(g.x).toBeCloseTo(a.x + a.width, 6);
+    });
+    // The chart states its scale and the enlargement.
+    const subtitle = ((spec as { vconcat: { title: { subtitle: string[] } }[] }).vconcat[0].title.subtitle).join(' ');
+    expect(subtitle).toContain(`1 px = ${Math.round(P / side)} parameters`);
+    expect(subtitle).toContain(`under ${minPixels} px`);
+    expect(subtitle).toContain(`enlarged to ${minPixels} px`);
     const bars = sceneItems(view, 'floats_marks').map(({ datum }) => datum.floats);
     expect(bars).toEqual([hand.full, hand.block, hand.diagonal, hand.kfac]);
     view.finalize();

@@ -94,7 +94,8 @@ describe('site', () => {
   it('reads its numbers from the artifacts', () => {
     const models = readQuick<{ models: { dataset: string; model: string; testAccuracy: number }[] }>('models.json');
     const lenet = models.models.find((row) => row.dataset === 'mnist' && row.model === 'lenet5')!;
-    expect(html).toContain(`LeNet-5 reaches ${(100 * lenet.testAccuracy).toFixed(2)}% test accuracy on MNIST`);
+    const testCount = readQuick<{ testCount: number }>('mnist/lenet5/sgd.json').testCount;
+    expect(html).toContain(`LeNet-5 reaches ${(100 * lenet.testAccuracy).toFixed(2)}% accuracy on the ${testCount.toLocaleString('en')} MNIST test images`);
     const summary = readQuick<{ rows: { dataset: string; model: string; method: string; ece: number }[] }>('summary.json');
     // One data row per summary row; the groups' header rows carry no data-row.
     const table = html.slice(html.indexOf('<table class="summary"'), html.indexOf('</table>', html.indexOf('<table class="summary"')));
@@ -502,6 +503,43 @@ describe('site', () => {
       for (const fit of fits) expect(fit.overflow, JSON.stringify(fit)).toBeLessThanOrEqual(1);
       expect(await wide.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
       await wide.close();
+    });
+
+    it('names the network and data set shown in each caption as a picker changes, and says in place when a figure has none', async () => {
+      const { modelLabel } = await import('../../site/lib/names.ts');
+      // The calibration picker; the quick profile evaluates only LeNet-5 there, so then the first picker offering two networks.
+      const ids = ['calibration', ...(await page.$$eval('form[data-picker]', (forms) => forms.map((form) => form.getAttribute('data-picker') ?? '')))];
+      let id = '';
+      for (const candidate of ids) {
+        if ((await page.locator(`form[data-picker="${candidate}"] select[name="model"] option`).count()) < 2) continue;
+        id = candidate;
+        break;
+      }
+      expect(id).not.toBe('');
+      const form = page.locator(`form[data-picker="${id}"]`);
+      const options = await form.locator('select[name="model"] option').evaluateAll((nodes) => nodes.map((node) => ({ value: (node as HTMLOptionElement).value, text: node.textContent })));
+      for (const option of options) expect(option.text).toBe(modelLabel(option.value));
+      const figure = (await form.getAttribute('data-figures'))!.split(' ')[0];
+      const shown = page.locator(`#figure-${figure} [data-shown]`);
+      await shown.scrollIntoViewIfNeeded();
+      expect(await shown.textContent()).toBe('LeNet-5 on MNIST.');
+      const other = options.find((option) => option.value !== 'lenet5')!.value;
+      await form.locator('select[name="model"]').selectOption(other);
+      await expect.poll(() => shown.textContent()).toBe(`${modelLabel(other)} on MNIST.`);
+      await form.locator('select[name="model"]').selectOption('lenet5');
+      await expect.poll(() => shown.textContent()).toBe('LeNet-5 on MNIST.');
+      // The rotation figure has nothing for Fashion-MNIST: it says so in its place, while the FGSM figure beside it follows.
+      const fgsm = page.locator('form[data-picker="fgsm"]');
+      await fgsm.scrollIntoViewIfNeeded();
+      await fgsm.locator('select[name="dataset"]').selectOption('fashion-mnist');
+      await expect.poll(() => page.locator('#figure-fgsm [data-shown]').textContent()).toBe('LeNet-5 on Fashion-MNIST.');
+      const shift = page.locator('#figure-shift');
+      if (!(await shift.getAttribute('data-available'))!.includes('fashion-mnist--')) {
+        await expect.poll(() => shift.locator('.chart').getAttribute('data-state')).toBe('missing');
+        expect(await shift.locator('.chart-missing').textContent()).toMatch(new RegExp(`^No Figure ${await shift.getAttribute('data-number')} for LeNet-5 on Fashion-MNIST: .+\\.$`));
+      }
+      await fgsm.locator('select[name="dataset"]').selectOption('mnist');
+      await expect.poll(() => shift.locator('.chart').getAttribute('data-state'), { timeout: 20_000 }).toBe('interactive');
     });
 
     it('logs no errors to the console', () => {
