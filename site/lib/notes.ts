@@ -41,6 +41,12 @@ export interface Reference {
   url?: string;
 }
 
+/** A reference as one citation mark shows it: its number and the id of its preview. */
+export interface CitedReference extends Reference {
+  n: number;
+  id: string;
+}
+
 export const bibliography: Reference[] = [
   { key: 'mackay1992', authors: 'D. J. C. MacKay', year: 1992, title: 'A practical Bayesian framework for backpropagation networks', venue: 'Neural Computation 4(3)', url: 'https://doi.org/10.1162/neco.1992.4.3.448' },
   { key: 'mackay1992b', authors: 'D. J. C. MacKay', year: 1992, title: 'The evidence framework applied to classification networks', venue: 'Neural Computation 4(5)', url: 'https://doi.org/10.1162/neco.1992.4.5.720' },
@@ -76,17 +82,19 @@ export class Citations {
     return this.order.indexOf(key) + 1;
   }
 
-  /** A cited reference with its number, citing it if it was not yet. */
-  entry(key: string): Reference & { n: number } {
-    const n = this.cite(key);
-    return { ...bibliography.find((candidate) => candidate.key === key)!, n };
-  }
-
   private occurrences = 0;
-  /** A fresh id for one place a citation appears (its hover preview needs a unique id). */
-  occurrence(): number {
-    this.occurrences += 1;
-    return this.occurrences;
+
+  /**
+   * The references of one citation mark, numbered on first citation, each
+   * with a fresh id for its hover preview. Called from the page's template
+   * expressions, which run in document order (component scripts need not).
+   */
+  refs(keys: string | string[]): CitedReference[] {
+    return [keys].flat().map((key) => {
+      const n = this.cite(key);
+      this.occurrences += 1;
+      return { ...bibliography.find((entry) => entry.key === key)!, n, id: `cite-pop-${this.occurrences}` };
+    });
   }
 
   /** Cited references in citation order. */
