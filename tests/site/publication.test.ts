@@ -127,10 +127,12 @@ describe('figure inputs and commands', () => {
     const methods = [...new Set(results.methods('mnist', 'lenet5'))];
     expect(inputs('methods-calibration')).toEqual(methods.map((method) => `mnist/lenet5/${method}.json`).sort());
     expect(reproduceCommand(inputs('methods-calibration'))).toBe(methods.includes('ensemble') ? 'npm run reproduce -- --only laplace,ensemble' : 'npm run reproduce -- --only laplace');
-    // The published set is what the figures read, and nothing of results/ they do not (the sweeps, the seed-1 folders).
+    // The published set is what the figures read, and nothing of results/ they do not (the seed folders); the sweeps are Figure 25's.
     const published = figureInputs(results);
     expect(published).toContain('mnist/lenet5/landscape.json');
-    expect(published.some((path) => path.includes('/sweep/') || path.includes('/seed-'))).toBe(false);
+    expect(published).toContain('mnist/lenet5/sweep/kfac.json');
+    expect(inputs('sweep')).toEqual(['diag', 'efb', 'kfac', 'last-layer'].map((method) => `mnist/lenet5/sweep/${method}.json`));
+    expect(published.some((path) => path.includes('/seed-'))).toBe(false);
     expect(published).not.toContain('summary.json');
   });
 });
