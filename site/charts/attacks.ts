@@ -3,7 +3,7 @@
  * (figure 17 of the study and its companions) and under rotation of MNIST
  * digits against the angle. One line per method, coloured as everywhere else.
  */
-import { legendPick, methodScale, pickedOpacity, size, topLevel, type Spec } from './common.ts';
+import { coincidenceNote, legendPick, methodScale, noteLines, pickedOpacity, size, topLevel, type Spec } from './common.ts';
 import { legendFor, methodLabel, networksOf, percent, pickVariant, variantNote, type MethodArtifact } from './calibration.ts';
 
 export type PerturbationMetric = 'meanEntropy' | 'accuracy' | 'nll' | 'ece';
@@ -140,7 +140,15 @@ function curves(kind: Kind, artifacts: MethodArtifact[], metric: PerturbationMet
   const maxText = metric === 'meanEntropy' ? ` The maximum possible entropy is ln 10 ≈ ${Math.max(...artifacts.map((a) => a.entropy.max)).toFixed(3)} nats.` : '';
   const description =
     `${info.title} ${what}, ${networksOf(artifacts)}, ${images} perturbed test images: ${endpoints(kind, metric, artifacts, variant)}.${maxText}${variantNote(artifacts, variant)}`;
-  return topLevel(description, {
+  const values = rows.map((row) => row[metric]);
+  const note = coincidenceNote(
+    [...new Set(rows.map((row) => row.method))].map((method) => ({ label: method, points: rows.filter((row) => row.method === method).map((row) => ({ key: row.at, y: row[metric] })) })),
+    methodLabel('sgd'),
+    0.01 * (Math.max(...values) - Math.min(...values)),
+    (gap) => info.text(gap),
+  );
+  return topLevel(note ? `${description} ${note}.` : description, {
+    ...(note ? { title: { text: noteLines(`${note}.`) } } : {}),
     width: size.width,
     height: size.height,
     data: { values: named(kind, rows) },

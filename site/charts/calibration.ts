@@ -9,7 +9,7 @@
  */
 import type { z } from 'zod';
 import type { methodArtifact } from '../../compute/artifacts/schemas.ts';
-import { datasetLabels, legendPick, methodLabels, methodScale, pickedOpacity, size, topLevel, unknownSetLabel, type Method, type Spec } from './common.ts';
+import { coincidenceNote, datasetLabels, legendPick, methodLabels, noteLines, methodScale, pickedOpacity, size, topLevel, unknownSetLabel, type Method, type Spec } from './common.ts';
 
 export type MethodArtifact = z.infer<typeof methodArtifact>;
 export type Variant = MethodArtifact['variants'][number];
@@ -421,7 +421,15 @@ export function methodCalibrationCurves(artifacts: MethodArtifact[], variant = 0
   const description =
     `Calibration error (confidence − accuracy, above zero = overconfident) against confidence on a logit scale, one line per method, ${networksOf(artifacts)}: ` +
     `${chosen.map((entry) => curveSummary(entry.label, entry.chosen)).join('; ')}.${variantNote(artifacts, variant)}`;
-  return curvesSpec(rows, color, {}, description);
+  const errors = rows.flat().map((row) => row.error);
+  const note = coincidenceNote(
+    rows.map((curve, index) => ({ label: chosen[index].label, points: curve.map((row) => ({ key: row.lowerLogit, y: row.error })) })),
+    methodLabel('sgd'),
+    0.01 * (Math.max(...errors) - Math.min(...errors)),
+    (gap) => `${(100 * gap).toFixed(2)} points`,
+  );
+  const spec = curvesSpec(rows, color, {}, note ? `${description} ${note}.` : description);
+  return note ? ({ ...spec, title: { text: noteLines(`${note}.`) } } as Spec) : spec;
 }
 
 // ---------------------------------------------------------------------------

@@ -75,3 +75,44 @@ export function legendPick(field: string) {
 export function pickedOpacity(dimmed = 0.12) {
   return { condition: { param: legendPickName, value: 1, empty: true }, value: dimmed };
 }
+
+export interface SeriesPoint {
+  /** Where the point sits along the shared axis (or a key naming it, such as a bin). */
+  key: string | number;
+  y: number;
+}
+
+const listed = (names: string[]) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
+
+/**
+ * A note for a chart whose lines lie on top of each other: the series whose
+ * largest gap to the reference series, over the points both have, is within
+ * `tolerance` (in the plot's units). Without it a reader sees one line and
+ * cannot tell whether the others are missing or equal. Null when none do.
+ */
+export function coincidenceNote(series: { label: string; points: SeriesPoint[] }[], reference: string, tolerance: number, show: (gap: number) => string): string | null {
+  const base = series.find((entry) => entry.label === reference);
+  if (!base) return null;
+  const at = new Map(base.points.map((point) => [point.key, point.y]));
+  const same = series
+    .filter((entry) => entry !== base)
+    .map((entry) => {
+      const gaps = entry.points.filter((point) => at.has(point.key)).map((point) => Math.abs(point.y - at.get(point.key)!));
+      return { label: entry.label, gap: gaps.length > 0 ? Math.max(...gaps) : Number.POSITIVE_INFINITY };
+    })
+    .filter((entry) => entry.gap <= tolerance);
+  if (same.length === 0) return null;
+  const verb = same.length > 1 ? 'lie' : 'lies';
+  return `${listed(same.map((entry) => entry.label))} ${verb} on the ${reference} line (largest gap ${show(Math.max(...same.map((entry) => entry.gap)))})`;
+}
+
+/** A note as title lines of at most `width` characters, so a long one wraps instead of widening the chart. */
+export function noteLines(note: string, width = 80): string[] {
+  const lines: string[] = [];
+  for (const word of note.split(' ')) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}

@@ -4,7 +4,7 @@
  * (fraction of images above h) per method and across a family of networks.
  * All use the artifact's shared entropy bins and grid, so curves line up.
  */
-import { legendPick, methodScale, pickedOpacity, size, topLevel, type Spec } from './common.ts';
+import { coincidenceNote, legendPick, methodScale, noteLines, pickedOpacity, size, topLevel, type Spec } from './common.ts';
 import { datasetLabel, findUnknown, legendFor, methodLabel, methodWithVariant, networksOf, pickVariant, unknownLabel, variantNote, type MethodArtifact, type Unknown, type Variant } from './calibration.ts';
 
 const entropyAxisTitle = 'Predictive entropy h (nats)';
@@ -197,7 +197,20 @@ export function inverseEcdf(artifacts: MethodArtifact[], unknownSet: string, var
     `AUROC of entropy as a detector: ${picked.map((p) => `${p.label} ${p.unknown.auroc.toFixed(3)}`).join(', ')}; ` +
     `unknown images above the known 95th percentile: ${picked.map((p) => `${p.label} ${(p.unknown.fractionAboveKnown95 * 100).toFixed(1)}%`).join(', ')}.` +
     variantNote(artifacts, variant);
-  return topLevel(description, { width: size.width, height: size.height, data: { values: rows }, layer: ecdfLayers(max, color, size.width) });
+  // Known and unknown curves both have to coincide, within one percentage point of images, for a method to lie on the deterministic one.
+  const note = coincidenceNote(
+    picked.map((p) => ({ label: p.label, points: rows.filter((row) => row.label === p.label).map((row) => ({ key: `${row.series}:${row.h}`, y: row.fraction })) })),
+    methodLabel('sgd'),
+    0.01,
+    (gap) => `${(100 * gap).toFixed(1)}% of images`,
+  );
+  return topLevel(note ? `${description} ${note}.` : description, {
+    ...(note ? { title: { text: noteLines(`${note}.`) } } : {}),
+    width: size.width,
+    height: size.height,
+    data: { values: rows },
+    layer: ecdfLayers(max, color, size.width),
+  });
 }
 
 export interface FamilyEntry {
