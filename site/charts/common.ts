@@ -48,6 +48,8 @@ export const unknownSetLabel = (set: string) => datasetLabels[set] ?? set;
 /** Config shared by every spec: font, no chart border, readable axis titles. */
 export const baseConfig = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+  // No per-mark ARIA labels: a heatmap would carry one per cell (most of its bytes); the figure's text alternative describes the chart.
+  aria: false,
   view: { stroke: null },
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', grid: true, gridColor: '#e6e6e6' },
   legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', orient: 'bottom', direction: 'horizontal' },
