@@ -51,11 +51,6 @@ export interface GaussianFit2d {
   converged: boolean;
 }
 
-/** exp(−loss), element-wise: the likelihood surface of a loss landscape (mean per-example likelihood in the geometric sense). */
-export function likelihoodFromLoss(loss: readonly number[]): number[] {
-  return loss.map((value) => Math.exp(-value));
-}
-
 const parameterCount = 6;
 
 /**

@@ -31,4 +31,4 @@ export {
 export { landscape1d, landscape2d, linspace, type Landscape1d, type Landscape2d, type LandscapeOptions } from './grid.ts';
 export { kfacPlaneCurvature, planeCurvature, type PlaneCurvature, type PlaneCurvatureOptions } from './curvature.ts';
 export { covarianceOf, laplaceGaussian, laplaceHalfWidths, likelihoodPlane, planeHessian, type LikelihoodPlane, type Matrix2, type PlaneHessian, type SquareRows } from './likelihood.ts';
-export { fitGaussian2d, likelihoodFromLoss, surfaceResidual, type GaussianFit2d, type GaussianFitOptions, type GaussianResidual } from './gaussian.ts';
+export { fitGaussian2d, surfaceResidual, type GaussianFit2d, type GaussianFitOptions, type GaussianResidual } from './gaussian.ts';
