@@ -31,7 +31,11 @@ export interface Profile {
   /** Where results go when --out is not given. */
   defaultOut: string;
   laplace: LaplaceSettings;
-  landscape: { models: string[]; subset: number; points1d: number; points2d: number; range: number; seed: number };
+  /**
+   * Figures 1–3: `points1d` and `points2d` per axis on the line and plane over ±`range`. Figure 2's
+   * likelihood plane has `likelihoodPoints` per axis over ±`likelihoodSigmas` Laplace standard deviations.
+   */
+  landscape: { models: string[]; subset: number; points1d: number; points2d: number; range: number; likelihoodPoints: number; likelihoodSigmas: number; seed: number };
   /** Deep ensemble baseline: `members` networks of one architecture, training seeds 0 … members − 1. */
   ensemble: { model: string; members: number };
 }
@@ -108,7 +112,7 @@ export const profiles: Record<ProfileName, Profile> = {
     trainingSeed: 1000,
     seeds: { models: ['lenet5', 'cnn-3', 'mlp-2-overconfident', 'lenet5-overconfident'], count: 3 },
     defaultOut: 'results',
-    landscape: { models: ['lenet5', 'cnn-3'], subset: 500, points1d: 101, points2d: 41, range: 1, seed: 17 },
+    landscape: { models: ['lenet5', 'cnn-3'], subset: 500, points1d: 101, points2d: 41, range: 1, likelihoodPoints: 31, likelihoodSigmas: 3, seed: 17 },
     ensemble: { model: 'lenet5', members: 5 },
     laplace: {
       // Both families by depth, LeNet-5 and the two overconfident networks; the last three get every variant.
@@ -152,7 +156,7 @@ export const profiles: Record<ProfileName, Profile> = {
     trainingSeed: 1000,
     seeds: { models: ['lenet5'], count: 2 },
     defaultOut: '.cache/out/quick',
-    landscape: { models: ['lenet5'], subset: 50, points1d: 11, points2d: 5, range: 1, seed: 17 },
+    landscape: { models: ['lenet5'], subset: 50, points1d: 11, points2d: 5, range: 1, likelihoodPoints: 7, likelihoodSigmas: 3, seed: 17 },
     ensemble: { model: 'lenet5', members: 2 },
     laplace: {
       // One model, fully treated, exercises every artifact kind.

@@ -203,7 +203,31 @@ export const sweepArtifact = z.strictObject({
   points: z.array(sweepPoint).min(1),
 });
 
-/** <data>/<model>/landscape.json: loss surfaces through W* and the Gaussian fitted to exp(−loss). */
+const matrix2 = z.tuple([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number()])]);
+const surfaceResidual = z.strictObject({ rms: z.number(), maxAbs: z.number(), range: z.number(), relativeRms: z.number(), relativeMaxAbs: z.number(), rSquared: z.number() });
+
+/**
+ * <data>/<model>/landscape.json: loss surfaces through W* (figures 1 and 3, the 1-D cut) and
+ * the likelihood of the subset on a zoomed plane beside two Gaussians (figure 2).
+ *
+ * `likelihood`: S(α, β) is the SUM of the cross-entropies over the subset's `count` images, the
+ * plane W* + α·d₁ + β·d₂ with the same directions as `plane`, α ∈ [−range[0], range[0]] and
+ * β ∈ [−range[1], range[1]], `sigmas` standard deviations of the Laplace Gaussian along each axis.
+ *  - values: exp(−(S − S(W*))), 1 at W*; above 1 wherever S is below its value at W*
+ *    (W* minimises the training objective, not S on these test images: `gradient` is S's slope there).
+ *  - laplace: exp(−½ vᵀ P v), v = (α, β), P = DᵀHD with D = [d₁ d₂] and H the exact Gauss–Newton
+ *    matrix Σ_n J_nᵀ (diag p_n − p_n p_nᵀ) J_n of S at W* over the same images: the second-order
+ *    model of S without its linear term, centred at W* with peak 1. It is the slice of the
+ *    Laplace approximation through the plane (its conditional on the plane, not its marginal,
+ *    which would be wider), of the likelihood only: no prior term.
+ *  - hessian: the whole Hessian of S on the plane at W* by central second differences with
+ *    steps `step` (a quarter of a Laplace σ): the Gauss–Newton matrix is this without the term
+ *    of the logits' own second derivatives.
+ *  - kfac: the Laplace Gaussian with KFAC's approximation n · blockdiag(A ⊗ G) of H (exact Fisher
+ *    over the same images) in place of H; only its shape and residual are kept.
+ *  - fit: the least-squares Gaussian A·exp(−½ (v − μ)ᵀ Σ⁻¹ (v − μ)) fitted to `values` on this grid.
+ *  - every residual compares a Gaussian with `values` on the grid (rSquared = 1 − SS_res / SS_tot).
+ */
 export const landscapeArtifact = z.strictObject({
   dataset: datasetName,
   model: z.string(),
@@ -218,16 +242,63 @@ export const landscapeArtifact = z.strictObject({
     layout: z.string(),
     loss: z.array(z.number().nonnegative()),
     accuracy: z.array(fraction),
-    likelihood: z.array(z.number().nonnegative()),
   }),
+  /**
+   * Deprecated: the least-squares Gaussian fitted to exp(−mean loss) on `plane`, which is not the
+   * likelihood of the data (that is exp(−Σ loss), see `likelihood`). Kept only while
+   * site/pages/index.astro still quotes it; remove it (and its lines in experiments/landscape.ts)
+   * once nothing reads it.
+   */
   gaussian: z.strictObject({
     amplitude: z.number(),
     mean: z.tuple([z.number(), z.number()]),
-    covariance: z.tuple([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number()])]),
+    covariance: matrix2,
     correlation: z.number().min(-1).max(1),
-    surface: z.array(z.number()),
-    residual: z.strictObject({ rms: z.number(), maxAbs: z.number(), range: z.number(), relativeRms: z.number(), relativeMaxAbs: z.number(), rSquared: z.number() }),
+    residual: surfaceResidual,
     converged: z.boolean(),
+  }),
+  likelihood: z.strictObject({
+    definition: z.string(),
+    sigmas: z.number().positive(),
+    range: z.tuple([z.number().positive(), z.number().positive()]),
+    alphas: z.array(z.number()).min(2),
+    betas: z.array(z.number()).min(2),
+    layout: z.string(),
+    /** S(W*), nats. */
+    lossSum: z.number().nonnegative(),
+    /** ∂S/∂α and ∂S/∂β at W*. */
+    gradient: z.tuple([z.number(), z.number()]),
+    deltaLoss: z.array(z.number()),
+    values: z.array(z.number().nonnegative()),
+    /** The largest of `values` and where on the grid it is. */
+    peak: z.strictObject({ value: z.number().positive(), alpha: z.number(), beta: z.number() }),
+    hessian: z.strictObject({ step: z.tuple([z.number().positive(), z.number().positive()]), matrix: matrix2 }),
+    laplace: z.strictObject({
+      curvature: z.string(),
+      precision: matrix2,
+      covariance: matrix2,
+      standardDeviations: z.tuple([z.number().positive(), z.number().positive()]),
+      correlation: z.number().min(-1).max(1),
+      values: z.array(z.number().nonnegative()),
+      residual: surfaceResidual,
+    }),
+    kfac: z.strictObject({
+      curvature: z.string(),
+      precision: matrix2,
+      standardDeviations: z.tuple([z.number().positive(), z.number().positive()]),
+      correlation: z.number().min(-1).max(1),
+      residual: surfaceResidual,
+    }),
+    fit: z.strictObject({
+      amplitude: z.number(),
+      mean: z.tuple([z.number(), z.number()]),
+      covariance: matrix2,
+      standardDeviations: z.tuple([z.number().positive(), z.number().positive()]),
+      correlation: z.number().min(-1).max(1),
+      values: z.array(z.number()),
+      residual: surfaceResidual,
+      converged: z.boolean(),
+    }),
   }),
 });
 

@@ -3,7 +3,7 @@
  *
  *     g(x) = A · exp(−½ (x − μ)ᵀ Σ⁻¹ (x − μ)),   x = (α, β),
  *
- * to values on a grid (the likelihood exp(−loss) of a 2-D landscape), by
+ * to values on a grid (the likelihood exp(−ΔΣ loss) of a 2-D landscape), by
  * Levenberg–Marquardt in float64. Σ stays symmetric positive definite by
  * construction: the fit moves θ = (log A, μ_α, μ_β, a, b, c) with
  * Σ⁻¹ = L Lᵀ, L = [[eᵃ, 0], [b, eᶜ]] (a Cholesky factor with a positive
@@ -49,11 +49,6 @@ export interface GaussianFit2d {
   iterations: number;
   /** False when the iteration limit was reached before the cost settled. */
   converged: boolean;
-}
-
-/** exp(−loss), element-wise: the likelihood surface of a loss landscape (mean per-example likelihood in the geometric sense). */
-export function likelihoodFromLoss(loss: readonly number[]): number[] {
-  return loss.map((value) => Math.exp(-value));
 }
 
 const parameterCount = 6;
@@ -250,6 +245,30 @@ function solve(matrix: Float64Array, rhs: number[]): number[] | null {
   return x.every(Number.isFinite) ? x : null;
 }
 
+/** How far `model` is from `target` on the same grid: RMS, largest error, both relative to the target's range, and R². */
+export function surfaceResidual(model: ArrayLike<number>, target: ArrayLike<number>): GaussianResidual {
+  if (model.length !== target.length || target.length === 0) throw new LandscapeError(`A residual needs two surfaces of the same non-zero size, got ${model.length} and ${target.length} values.`);
+  let squares = 0;
+  let maxAbs = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let mean = 0;
+  for (let k = 0; k < target.length; k++) {
+    const r = model[k] - target[k];
+    squares += r * r;
+    maxAbs = Math.max(maxAbs, Math.abs(r));
+    min = Math.min(min, target[k]);
+    max = Math.max(max, target[k]);
+    mean += target[k];
+  }
+  mean /= target.length;
+  let spread = 0;
+  for (let k = 0; k < target.length; k++) spread += (target[k] - mean) ** 2;
+  const rms = Math.sqrt(squares / target.length);
+  const range = max - min;
+  return { rms, maxAbs, range, relativeRms: rms / range, relativeMaxAbs: maxAbs / range, rSquared: 1 - squares / spread };
+}
+
 function describe(theta: readonly number[], surface: number[], target: Float64Array, iterations: number, converged: boolean): GaussianFit2d {
   const [logAmplitude, mx, my, a, b, c] = theta;
   const l11 = Math.exp(a);
@@ -261,25 +280,6 @@ function describe(theta: readonly number[], surface: number[], target: Float64Ar
   const sxx = i11 * i11 + i21 * i21;
   const sxy = i21 * i22;
   const syy = i22 * i22;
-
-  let squares = 0;
-  let maxAbs = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let mean = 0;
-  for (let k = 0; k < target.length; k++) {
-    const r = surface[k] - target[k];
-    squares += r * r;
-    maxAbs = Math.max(maxAbs, Math.abs(r));
-    min = Math.min(min, target[k]);
-    max = Math.max(max, target[k]);
-    mean += target[k];
-  }
-  mean /= target.length;
-  let spread = 0;
-  for (const value of target) spread += (value - mean) ** 2;
-  const rms = Math.sqrt(squares / target.length);
-  const range = max - min;
   return {
     amplitude: Math.exp(logAmplitude),
     mean: [mx, my],
@@ -290,7 +290,7 @@ function describe(theta: readonly number[], surface: number[], target: Float64Ar
     standardDeviations: [Math.sqrt(sxx), Math.sqrt(syy)],
     correlation: sxy / Math.sqrt(sxx * syy),
     surface,
-    residual: { rms, maxAbs, range, relativeRms: rms / range, relativeMaxAbs: maxAbs / range, rSquared: 1 - squares / spread },
+    residual: surfaceResidual(surface, target),
     iterations,
     converged,
   };

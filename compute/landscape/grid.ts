@@ -95,6 +95,21 @@ export async function landscape2d(
   return { alphas: [...alphas], betas: [...betas], loss, accuracy, count: data.count };
 }
 
+/** Throws when the data is empty or has a label the network cannot output. */
+export function checkData(network: Network, data: LaplaceData): void {
+  if (data.count < 1) throw new LandscapeError('The landscape data set is empty; pass at least one input.');
+  if (data.labels.length !== data.count) throw new LandscapeError(`The data has ${data.count} inputs but ${data.labels.length} labels; pass one label per input.`);
+  const classes = network.classes;
+  for (const label of data.labels) {
+    if (!Number.isInteger(label) || label < 0 || label >= classes) throw new LandscapeError(`The data has label ${label}, outside 0..${classes - 1} of the network's outputs.`);
+  }
+}
+
+export function checkBatchSize(batchSize: number): number {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new LandscapeError(`The batch size must be a whole number ≥ 1, got ${batchSize}.`);
+  return batchSize;
+}
+
 /**
  * Loss and accuracy at W* + Σ_k c_k·d_k for each coefficient vector c in `points`.
  * The inputs are cut into batches once and kept on the device for the whole grid.
@@ -108,14 +123,9 @@ async function evaluatePoints(
   options: LandscapeOptions,
 ): Promise<{ loss: number[]; accuracy: number[] }> {
   checkWeights(network, weights);
-  if (data.count < 1) throw new LandscapeError('The landscape data set is empty; pass at least one input.');
-  if (data.labels.length !== data.count) throw new LandscapeError(`The data has ${data.count} inputs but ${data.labels.length} labels; pass one label per input.`);
-  const batchSize = options.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new LandscapeError(`The batch size must be a whole number ≥ 1, got ${batchSize}.`);
+  checkData(network, data);
+  const batchSize = checkBatchSize(options.batchSize ?? 1000);
   const classes = network.classes;
-  for (const label of data.labels) {
-    if (!Number.isInteger(label) || label < 0 || label >= classes) throw new LandscapeError(`The data has label ${label}, outside 0..${classes - 1} of the network's outputs.`);
-  }
 
   const owned: tf.Tensor[] = [];
   try {

@@ -1,6 +1,7 @@
 /**
  * Figures 1–3 and the 1-D cut: the loss landscape around W* on a plane (and a
- * line) through it along two filter-normalised random directions, with
+ * line) through it along two filter-normalised random directions (figure 2 on
+ * a plane of its own, zoomed to the likelihood of the summed loss), with
  * contour lines computed here (site/lib/contours.ts) because Vega-Lite has
  * no contour transform.
  */
@@ -64,14 +65,15 @@ export function accuracyLevels(accuracy: readonly number[]): number[] {
   return [0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99].filter((level) => level > lo && level < hi);
 }
 
-/** Fractions of a common peak, so the likelihood and its fitted Gaussian are cut at the same heights. */
-export function likelihoodLevels(peak: number): number[] {
-  return [0.1, 0.3, 0.5, 0.7, 0.9].map((fraction) => fraction * peak);
-}
+/**
+ * Heights exp(−½k²), k = 3, 2, 1, shared by the three panels of figure 2: on the Laplace
+ * Gaussian they are its 3σ, 2σ and 1σ ellipses (in the Mahalanobis sense), on the likelihood
+ * the lines where the summed loss is 4.5, 2 and 0.5 nats above its value at W*.
+ */
+export const likelihoodLevels: readonly number[] = [3, 2, 1].map((k) => Math.exp(-0.5 * k * k));
 
 /** One row per grid cell with its rectangle and the plane's values there. */
-function cellRows(landscape: LandscapeArtifact, surfaces: Record<string, readonly number[]>) {
-  const { alphas, betas } = landscape.plane;
+function cellRows(alphas: readonly number[], betas: readonly number[], surfaces: Record<string, readonly number[]>) {
   const [xe, ye] = [cellEdges(alphas), cellEdges(betas)];
   return betas.flatMap((beta, j) =>
     alphas.map((alpha, i) => {
@@ -92,8 +94,15 @@ function labelRows(values: readonly number[], xs: readonly number[], ys: readonl
   });
 }
 
-function planeAxes(landscape: LandscapeArtifact) {
-  const { alphas, betas } = landscape.plane;
+/** A positional encoding of the plane; axis null hides it (a panel beside one that shows it). */
+interface PlaneAxis {
+  type: 'quantitative';
+  title: string;
+  scale: { domain: number[]; nice: false; zero: false };
+  axis: { grid: boolean; values?: number[] } | null;
+}
+
+function planeAxes(alphas: readonly number[], betas: readonly number[]): { x: PlaneAxis; y: PlaneAxis } {
   const [xe, ye] = [cellEdges(alphas), cellEdges(betas)];
   const xDomain = [xe[0].lo, xe[xe.length - 1].hi];
   const yDomain = [ye[0].lo, ye[ye.length - 1].hi];
@@ -165,10 +174,10 @@ const where = (landscape: LandscapeArtifact) => `${landscape.model} on ${dataset
  * screen reader would read every one of the 1,681 cells; the spec's
  * description is the text alternative.
  */
-function heatmapLayer(name: string, rows: Record<string, unknown>[], axes: ReturnType<typeof planeAxes>, color: Record<string, unknown>, tooltip: Record<string, unknown>[]) {
+function heatmapLayer(name: string, rows: Record<string, unknown>[] | { name: string }, axes: ReturnType<typeof planeAxes>, color: Record<string, unknown>, tooltip: Record<string, unknown>[]) {
   return {
     name,
-    data: { values: rows },
+    data: Array.isArray(rows) ? { values: rows } : rows,
     mark: { type: 'rect', tooltip: true, clip: true, aria: false },
     encoding: {
       x: { field: 'a0', ...axes.x },
@@ -184,7 +193,7 @@ function heatmapLayer(name: string, rows: Record<string, unknown>[], axes: Retur
 /** Figure 1: loss over the plane through W*, as a heatmap with contour lines. */
 export function lossSurface(landscape: LandscapeArtifact): Spec {
   const { alphas, betas, loss, accuracy } = landscape.plane;
-  const axes = planeAxes(landscape);
+  const axes = planeAxes(alphas, betas);
   const levels = lossLevels(loss);
   const logColour = Math.min(...loss) > 0;
   const description =
@@ -196,7 +205,7 @@ export function lossSurface(landscape: LandscapeArtifact): Spec {
     layer: [
       heatmapLayer(
         'cells',
-        cellRows(landscape, { loss, accuracy }),
+        cellRows(alphas, betas, { loss, accuracy }),
         axes,
         // The data's own lowest to highest loss, unrounded: no cell clipped to an end colour.
         { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: logColour ? 'log' : 'linear', domain: [Math.min(...loss), Math.max(...loss)], nice: false, scheme: 'viridis' } },
@@ -211,50 +220,113 @@ export function lossSurface(landscape: LandscapeArtifact): Spec {
   });
 }
 
-/** Figure 2: the likelihood exp(−loss) beside the 2-D Gaussian fitted to it, on one colour scale. */
+/** The three panels of figure 2, in order: what each shows and the field of its values. */
+export const likelihoodPanels = [
+  { field: 'likelihood', title: ['Likelihood', 'exp(−ΔΣ loss)'] },
+  { field: 'laplace', title: ['Laplace approximation', '(fitted curvature)'] },
+  { field: 'fit', title: ['Least-squares', 'Gaussian fit'] },
+] as const;
+
+/** −t, 0, t for the largest t of one significant digit within 80% of the half-width (short labels). */
+export function symmetricTicks(halfWidth: number): number[] {
+  const limit = 0.8 * halfWidth;
+  const power = 10 ** Math.floor(Math.log10(limit));
+  const step = [5, 4, 3, 2, 1].map((m) => m * power).find((t) => t <= limit) ?? power;
+  const t = Number(step.toPrecision(1));
+  return [-t, 0, t];
+}
+
+type Matrix2 = readonly (readonly number[])[];
+const matrixText = (m: Matrix2) => `[[${fmt(m[0][0])}, ${fmt(m[0][1])}], [${fmt(m[1][0])}, ${fmt(m[1][1])}]]`;
+
+/**
+ * Figure 2: the likelihood of the subset on a plane zoomed to ±k Laplace standard deviations,
+ * beside the Gaussian the Laplace approximation predicts there (exact Gauss–Newton curvature at
+ * W*, its slice through the plane) and the least-squares Gaussian fitted to the likelihood, on
+ * one colour scale from 0 (1 is the likelihood at W*, the Laplace Gaussian's peak).
+ */
 export function likelihoodAndGaussian(landscape: LandscapeArtifact): Spec {
-  const { alphas, betas, likelihood } = landscape.plane;
-  const { surface, residual, mean, covariance, correlation, amplitude } = landscape.gaussian;
-  const axes = planeAxes(landscape);
-  const peak = Math.max(...likelihood, ...surface);
-  const levels = likelihoodLevels(peak);
-  const panelSize = 220;
-  const panel = (title: string, field: 'likelihood' | 'gaussian', values: readonly number[]) => ({
-    title,
-    width: panelSize,
-    height: panelSize,
-    layer: [
-      heatmapLayer(
-        `${field}_cells`,
-        cellRows(landscape, { value: values, loss: landscape.plane.loss }),
-        axes,
-        // One explicit domain for both panels: equal colours mean equal heights.
-        { field: 'value', type: 'quantitative', title: 'exp(−loss)', scale: { domain: [0, peak], scheme: 'viridis' } },
-        [
-          { field: 'value', type: 'quantitative', title: field === 'likelihood' ? 'exp(−loss)' : 'fitted Gaussian', format: '.4g' },
-          { field: 'loss', type: 'quantitative', title: 'loss', format: '.4f' },
-        ],
-      ),
-      ...contourLayers(contourRows(values, alphas, betas, levels), labelRows(values, alphas, betas, levels, (level) => fmt(level, 2)), axes, { name: `${field}_contours`, color: 'white', title: 'level', format: '.3g' }),
-      optimumLayer(axes, 'white', `${field}_`),
-    ],
-  });
-  const sd = [Math.sqrt(covariance[0][0]), Math.sqrt(covariance[1][1])];
+  const { alphas, betas, values, deltaLoss, laplace, fit, peak, range, sigmas, hessian, gradient } = landscape.likelihood;
+  const sharedAxes = planeAxes(alphas, betas);
+  const surfaces = { likelihood: values, laplace: laplace.values, fit: fit.values };
+  // From 0 to at least 1; further when the likelihood (or its fit) rises above its value at W*.
+  const top = Math.max(1, ...values, ...fit.values);
+  const rows = cellRows(alphas, betas, { ...surfaces, deltaLoss });
+  // Three panels within the 600 px budget: the shared β axis is labelled on the first one only.
+  const panelSize = 160;
+  const subtitles: Record<(typeof likelihoodPanels)[number]['field'], string[]> = {
+    likelihood: [`Σ over ${landscape.count} images`, `1 at W*, peak ${fmt(peak.value)}`],
+    laplace: ['centred at W*, peak 1', `R² = ${laplace.residual.rSquared.toFixed(2)}`],
+    fit: ['free peak and mean', `R² = ${fit.residual.rSquared.toFixed(2)}`],
+  };
+  const panel = ({ field, title }: (typeof likelihoodPanels)[number], index: number) => {
+    const surface = surfaces[field];
+    // Ticks well inside the frame, so that no end label sticks out between the panels.
+    const x: PlaneAxis = { ...sharedAxes.x, axis: { grid: false, values: symmetricTicks(range[0]) } };
+    const axes = { x, y: index === 0 ? { ...sharedAxes.y, axis: { grid: false, values: symmetricTicks(range[1]) } } : { ...sharedAxes.y, axis: null } };
+    const markers =
+      field === 'fit'
+        ? [
+            {
+              name: 'fit_mean',
+              data: { values: [{ x: fit.mean[0], y: fit.mean[1], label: 'μ' }] },
+              layer: [
+                { name: 'fit_mean_marker', mark: { type: 'point', shape: 'circle', size: 40, filled: true, color: 'white', stroke: 'black', strokeWidth: 0.75, clip: true }, encoding: { x: { field: 'x', ...axes.x }, y: { field: 'y', ...axes.y } } },
+                { mark: { type: 'text', align: 'left', dx: 6, dy: -7, color: 'white', clip: true }, encoding: { x: { field: 'x', ...axes.x }, y: { field: 'y', ...axes.y }, text: { field: 'label' } } },
+              ],
+            },
+          ]
+        : [];
+    return {
+      title: { text: [...title], subtitle: subtitles[field], fontSize: 10, fontWeight: 'bold', subtitleFontSize: 10 },
+      width: panelSize,
+      height: panelSize,
+      layer: [
+        heatmapLayer(
+          `${field}_cells`,
+          // The three panels read one table of cells (top-level datasets), so the spec holds it once.
+          { name: 'cells' },
+          axes,
+          // One explicit domain for the three panels: equal colours mean equal heights.
+          { field, type: 'quantitative', title: 'likelihood relative to its value at W*', scale: { domain: [0, top], nice: false, scheme: 'viridis' }, legend: { titleLimit: 400 } },
+          [
+            { field, type: 'quantitative', title: title.join(' '), format: '.4g' },
+            ...(field === 'likelihood' ? [] : [{ field: 'likelihood', type: 'quantitative', title: 'likelihood exp(−ΔΣ loss)', format: '.4g' }]),
+            { field: 'deltaLoss', type: 'quantitative', title: 'ΔΣ loss (nats)', format: '.3f' },
+          ],
+        ),
+        ...contourLayers(contourRows(surface, alphas, betas, [...likelihoodLevels]), labelRows(surface, alphas, betas, likelihoodLevels, (level) => fmt(level, 2)), axes, {
+          name: `${field}_contours`,
+          color: 'white',
+          title: 'level',
+          format: '.3g',
+        }),
+        optimumLayer(axes, 'white', `${field}_`),
+        ...markers,
+      ],
+    };
+  };
   const description =
-    `Left, the likelihood exp(−loss) of ${where(landscape)} over the plane through W*; right, the least-squares 2-D Gaussian fitted to it ` +
-    `(peak ${fmt(amplitude)}, mean (${fmt(mean[0], 2)}, ${fmt(mean[1], 2)}), standard deviations ${fmt(sd[0], 2)} and ${fmt(sd[1], 2)}, correlation ${fmt(correlation, 2)}). ` +
-    `The fit explains R² = ${residual.rSquared.toFixed(3)} of the variance; its RMS residual is ${pct(residual.relativeRms)} of the likelihood's range.`;
+    `Left, the likelihood exp(−(S − S(W*))) of ${where(landscape)}, S the sum of their cross-entropies, on a ${alphas.length} × ${betas.length} grid over the plane W* + α·d₁ + β·d₂ ` +
+    `with α within ±${fmt(range[0], 2)} and β within ±${fmt(range[1], 2)} (±${sigmas} standard deviations of the Laplace Gaussian): 1 at W*, ${fmt(peak.value)} at its peak (${fmt(peak.alpha, 2)}, ${fmt(peak.beta, 2)}). ` +
+    `The slope of S at W* is (${fmt(gradient[0])}, ${fmt(gradient[1])}) nats per unit of α and β: W* minimises the training objective, not S on these images. ` +
+    `Middle, the Laplace approximation's Gaussian exp(−½ vᵀPv) on the plane, from the exact Gauss–Newton curvature of S at W* projected onto it, P = ${matrixText(laplace.precision)} ` +
+    `(standard deviations ${fmt(laplace.standardDeviations[0], 2)} and ${fmt(laplace.standardDeviations[1], 2)}, correlation ${fmt(laplace.correlation, 2)}): its slice through the plane, not its marginal; ` +
+    `it explains R² = ${laplace.residual.rSquared.toFixed(3)} of the likelihood's variance. The Hessian of S on the plane by second differences is ${matrixText(hessian.matrix)}. ` +
+    `Right, the least-squares Gaussian fitted to the likelihood (peak ${fmt(fit.amplitude)}, mean (${fmt(fit.mean[0], 2)}, ${fmt(fit.mean[1], 2)}), standard deviations ${fmt(fit.standardDeviations[0], 2)} and ${fmt(fit.standardDeviations[1], 2)}, correlation ${fmt(fit.correlation, 2)}): ` +
+    `R² = ${fit.residual.rSquared.toFixed(3)}. One colour scale from 0 to ${fmt(top)}; contour lines at exp(−½k²) for k = 3, 2, 1 (${likelihoodLevels.map((level) => fmt(level, 2)).join(', ')}).`;
   return topLevel(description, {
-    hconcat: [panel('exp(−loss)', 'likelihood', likelihood), panel(`Gaussian fit, R² = ${residual.rSquared.toFixed(2)}`, 'gaussian', surface)],
+    datasets: { cells: rows },
+    hconcat: likelihoodPanels.map(panel),
     resolve: { scale: { color: 'shared' } },
-    spacing: 16,
+    spacing: 12,
   });
 }
 
 /** Figure 3: loss contours against accuracy contours on the same plane, each set shown or hidden by a radio button. */
 export function lossAccuracyContours(landscape: LandscapeArtifact): Spec {
   const { alphas, betas, loss, accuracy } = landscape.plane;
-  const axes = planeAxes(landscape);
+  const axes = planeAxes(alphas, betas);
   const [lossAt, accuracyAt] = [lossLevels(loss), accuracyLevels(accuracy)];
   const p = contourParam.name;
   const description =

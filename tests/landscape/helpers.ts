@@ -102,3 +102,34 @@ export function gaussianSurface(alphas: number[], betas: number[], amplitude: nu
   }
   return out;
 }
+
+/** A linear softmax classifier (one Dense layer, linear logits) with seeded weights: its cross-entropy's Hessian is exactly the Gauss–Newton matrix. */
+export function buildLinearSoftmax(features: number, classes: number, seed: number, suffix: string): tfl.Sequential {
+  const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [features], units: classes, activation: 'linear', name: `land_linear${suffix}` })] });
+  const random = new Random(seed);
+  const weights = model.getWeights().map((w) => tf.tensor(Float32Array.from(random.normals(w.size), (v) => v * 0.8), w.shape));
+  model.setWeights(weights);
+  tf.dispose(weights);
+  return model;
+}
+
+/**
+ * Σ_n −log softmax(x̄_n W̄)_{y_n} in float64 on the host for a linear softmax classifier with
+ * W̄ = w ([features + 1] × classes, row-major, bias row last): no tfjs in the loop.
+ */
+export function linearLossSum(w: ArrayLike<number>, x: ArrayLike<number>, labels: ArrayLike<number>, features: number, classes: number): number {
+  let total = 0;
+  for (let n = 0; n < labels.length; n++) {
+    const logits = new Float64Array(classes);
+    for (let c = 0; c < classes; c++) {
+      let z = w[features * classes + c];
+      for (let i = 0; i < features; i++) z += x[n * features + i] * w[i * classes + c];
+      logits[c] = z;
+    }
+    const max = Math.max(...logits);
+    let sum = 0;
+    for (const z of logits) sum += Math.exp(z - max);
+    total += max + Math.log(sum) - logits[labels[n]];
+  }
+  return total;
+}

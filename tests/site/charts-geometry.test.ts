@@ -216,33 +216,48 @@ describe.each(datasets)('landscape figures on %s', (dataset) => {
     expect(spec.description).toContain(Number(data.line.loss[centre].toPrecision(3)).toString());
   });
 
-  it('likelihoodAndGaussian: two panels on one colour scale; the right one is the stated Gaussian', async () => {
+  it('likelihoodAndGaussian: three titled panels on one colour scale; the likelihood is exp(−ΔΣ), the middle and right ones the stated Gaussians', async () => {
     const data = landscape();
-    const { alphas, betas, likelihood, loss } = data.plane;
-    const { amplitude, mean, covariance, residual, surface } = data.gaussian;
+    const { alphas, betas, values, deltaLoss, laplace, fit, peak } = data.likelihood;
     const spec = likelihoodAndGaussian(data);
+    const titles = (spec as { hconcat: { title: { text: string[] } }[] }).hconcat.map((panel) => panel.title.text.join(' '));
+    expect(titles).toEqual(['Likelihood exp(−ΔΣ loss)', 'Laplace approximation (fitted curvature)', 'Least-squares Gaussian fit']);
     const svg = await rendered(spec);
-    expect(svgItemCount(svg, 'likelihood_cells_marks')).toBe(alphas.length * betas.length);
-    expect(svgItemCount(svg, 'gaussian_cells_marks')).toBe(alphas.length * betas.length);
-    expect(svgItemCount(svg, 'likelihood_contours_marks')).toBeGreaterThan(0);
-    expect(svgItemCount(svg, 'gaussian_contours_marks')).toBeGreaterThan(0);
-    expect(spec.description).toContain(`R² = ${residual.rSquared.toFixed(3)}`);
-    expect(spec.description).toContain(`${(100 * residual.relativeRms).toFixed(1)}%`);
+    for (const field of ['likelihood', 'laplace', 'fit']) {
+      expect(svgItemCount(svg, `${field}_cells_marks`)).toBe(alphas.length * betas.length);
+      expect(svgItemCount(svg, `${field}_contours_marks`)).toBeGreaterThan(0);
+      expect(svgItemCount(svg, `${field}_optimum_marker_marks`)).toBe(1);
+    }
+    expect(spec.description).toContain(`R² = ${laplace.residual.rSquared.toFixed(3)}`);
+    expect(spec.description).toContain(`R² = ${fit.residual.rSquared.toFixed(3)}`);
 
     const view = await runView(spec);
-    expect(view.scale('color').domain()).toEqual([0, Math.max(...likelihood, ...surface)]);
-    // Left panel: exp(−loss). Right panel: A·exp(−½ dᵀΣ⁻¹d), d = (α, β) − μ, evaluated here in closed form
-    // (μ is off-centre and Σ not isotropic, so a transposed layout would not match).
+    // 0 to 1 (the likelihood at W*, the Laplace peak), or higher where the likelihood rises above it.
+    expect(view.scale('color').domain()).toEqual([0, Math.max(1, ...values, ...fit.values)]);
+    // The likelihood is exp(−(S − S(W*))): 1 at W*, the grid's middle point.
+    const centre = betas.indexOf(0) * alphas.length + alphas.indexOf(0);
+    expect(values[centre]).toBe(1);
+    expect(Math.max(...values)).toBeCloseTo(peak.value, 5);
+    // Middle: exp(−½ vᵀPv) about W*; right: A·exp(−½ dᵀΣ⁻¹d), d = v − μ; both in closed form here.
+    const [[p11, p12], [, p22]] = laplace.precision;
+    const laplaceAt = (a: number, b: number) => Math.exp(-0.5 * (p11 * a * a + 2 * p12 * a * b + p22 * b * b));
+    const { amplitude, mean, covariance } = fit;
     const det = covariance[0][0] * covariance[1][1] - covariance[0][1] ** 2;
-    const gauss = (a: number, b: number) => {
+    const fitAt = (a: number, b: number) => {
       const [u, v] = [a - mean[0], b - mean[1]];
       return amplitude * Math.exp(-0.5 * (covariance[1][1] * u * u - 2 * covariance[0][1] * u * v + covariance[0][0] * v * v) / det);
     };
     for (const { datum } of sceneItems(view, 'likelihood_cells_marks')) {
       const k = betas.indexOf(datum.beta as number) * alphas.length + alphas.indexOf(datum.alpha as number);
-      expect(datum.value as number).toBeCloseTo(Math.exp(-loss[k]), 5);
+      expect(datum.likelihood as number).toBeCloseTo(Math.exp(-deltaLoss[k]), 4);
     }
-    for (const { datum } of sceneItems(view, 'gaussian_cells_marks')) expect(datum.value as number).toBeCloseTo(gauss(datum.alpha as number, datum.beta as number), 4);
+    for (const { datum } of sceneItems(view, 'laplace_cells_marks')) expect(datum.laplace as number).toBeCloseTo(laplaceAt(datum.alpha as number, datum.beta as number), 4);
+    for (const { datum } of sceneItems(view, 'fit_cells_marks')) expect(datum.fit as number).toBeCloseTo(fitAt(datum.alpha as number, datum.beta as number), 4);
+    // W* at the origin of every panel, the fit's mean in the right one.
+    const [marker] = sceneItems(view, 'laplace_optimum_marker_marks');
+    expect(marker.datum).toMatchObject({ x: 0, y: 0 });
+    const [mu] = sceneItems(view, 'fit_mean_marker_marks');
+    expect(mu.datum).toMatchObject({ x: mean[0], y: mean[1] });
     view.finalize();
   });
 
