@@ -243,20 +243,6 @@ export const landscapeArtifact = z.strictObject({
     loss: z.array(z.number().nonnegative()),
     accuracy: z.array(fraction),
   }),
-  /**
-   * Deprecated: the least-squares Gaussian fitted to exp(−mean loss) on `plane`, which is not the
-   * likelihood of the data (that is exp(−Σ loss), see `likelihood`). Kept only while
-   * site/pages/index.astro still quotes it; remove it (and its lines in experiments/landscape.ts)
-   * once nothing reads it.
-   */
-  gaussian: z.strictObject({
-    amplitude: z.number(),
-    mean: z.tuple([z.number(), z.number()]),
-    covariance: matrix2,
-    correlation: z.number().min(-1).max(1),
-    residual: surfaceResidual,
-    converged: z.boolean(),
-  }),
   likelihood: z.strictObject({
     definition: z.string(),
     sigmas: z.number().positive(),

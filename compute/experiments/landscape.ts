@@ -77,9 +77,6 @@ export async function landscapeTask(params: LandscapeTaskParams, context: TaskCo
       onProgress: (done) => context.progress(axis1d.length + done, total, 'grid points'),
     });
 
-    // Deprecated (see the schema): the old fit to exp(−mean loss) on the wide plane, while the article still quotes it.
-    const meanLossFit = fitGaussian2d(plane.alphas, plane.betas, plane.loss.map((loss) => Math.exp(-loss)));
-
     // Figure 2: the curvature first, since it sets the zoomed plane's extent.
     const curvature = await planeCurvature(network, weights, images, [directionX, directionY], { onProgress: (done, all) => context.progress(done, all, 'images (Gauss–Newton)') });
     const precision = asMatrix2(curvature.gaussNewton);
@@ -110,14 +107,6 @@ export async function landscapeTask(params: LandscapeTaskParams, context: TaskCo
         directions: 'filter-normalised Gaussian directions, bias entries zero (Li et al. 2018); loss = mean cross-entropy without weight decay',
         line: { alphas: line.alphas, loss: line.loss, accuracy: line.accuracy },
         plane: { alphas: plane.alphas, betas: plane.betas, layout: 'row-major, one row per beta', loss: plane.loss, accuracy: plane.accuracy },
-        gaussian: {
-          amplitude: meanLossFit.amplitude,
-          mean: meanLossFit.mean,
-          covariance: meanLossFit.covariance,
-          correlation: meanLossFit.correlation,
-          residual: meanLossFit.residual,
-          converged: meanLossFit.converged,
-        },
         likelihood: {
           definition: 'exp(-(S - S(W*))), S = sum of the cross-entropies over the subset (no weight decay), on the plane of the same two directions',
           sigmas: options.likelihoodSigmas,
