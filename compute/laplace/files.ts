@@ -25,8 +25,8 @@ export async function loadLaplace(path: string): Promise<LaplaceModel> {
   return new LaplaceModel(posterior, modelTopology);
 }
 
-// The same steps as the study's artifact writer; a copy so that the library does not depend on the study's artifacts.
-function writeFileAtomic(path: string, data: Uint8Array): void {
+/** Temp file beside the target, then rename: the same steps as the study's artifact writer, kept here so the library does not depend on the study. */
+export function writeFileAtomic(path: string, data: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
