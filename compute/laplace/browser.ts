@@ -10,14 +10,14 @@
  *   const again = await loadLaplaceFromUrl('/posteriors/lenet5.kfac.laplace');
  */
 export { fitLaplace, LaplaceModel, loadLaplaceFromBytes, loadLaplaceFromUrl, type FitLaplaceOptions } from './model.ts';
-export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type CurvatureKind, type FisherType } from './curvature.ts';
+export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type CurvatureKind, type CurvatureOptions, type FisherType } from './curvature.ts';
 export { imageData, tensorData, type GreyImages, type LaplaceData } from './data.ts';
 export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
 export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
 export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes } from './format.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
-export { defaultSamples, finiteDifferences, predict, predictGlmTogether, preparePredictive, predictiveTypes, type FiniteDifference, type PredictiveType, type PreparedPredictive } from './predictive.ts';
+export { defaultSamples, finiteDifferences, predict, predictGlmTogether, preparePredictive, predictiveTypes, type FiniteDifference, type PredictOptions, type PredictiveType, type PreparedPredictive } from './predictive.ts';
 export {
   bestPoint,
   defaultGridSize,
@@ -30,6 +30,7 @@ export {
   searchObjectives,
   type SearchEdge,
   type SearchObjective,
+  type SearchOptions,
   type SearchPoint,
   type SearchResult,
 } from './search.ts';
