@@ -1,8 +1,8 @@
 /**
  * The browser entry (compute/laplace/browser.ts, the package's `browser` condition and its
- * `./browser` subpath) reaches no Node module: its import graph, walked statically with
- * TypeScript's own import scanner (static, dynamic and type-only imports, re-exports), holds no
- * node: builtin or bare builtin name, and no file that uses Node's globals. The Node entry is
+ * `./browser` subpath) reaches no Node module: its import graph, walked statically with the
+ * study's module-graph walker (static, dynamic and type-only imports, re-exports, worker and asset
+ * URLs), holds no node: builtin or bare builtin name, and no file that uses Node's globals. The Node entry is
  * walked too, so a walker that finds nothing cannot pass for a clean graph; the package's own
  * `browser` targets are checked to be this file's build. (tests/package/pack.test.ts walks the
  * built JavaScript of the installed package the same way.)

@@ -1,31 +1,26 @@
 /**
- * A module's static import graph, by TypeScript's own import scanner (static, dynamic and
- * type-only imports, re-exports): the files reached through relative specifiers, and every
- * other specifier with the file that imports it.
+ * A module's import graph with its external imports named, on the study's own walker
+ * (compute/experiments/module-graph.ts: static and dynamic imports, re-exports, require,
+ * `new URL('…', import.meta.url)`), here following type-only imports too, to be strict.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
-import ts from 'typescript';
+import { relative, resolve, sep } from 'node:path';
+import { moduleGraph, moduleReferences } from '../../compute/experiments/module-graph.ts';
 
 export interface ImportGraph {
-  /** Paths relative to `base`, sorted. */
+  /** Paths relative to `base`, '/'-separated, sorted. */
   files: string[];
-  /** "importer → specifier" for every import that is not a relative file. */
+  /** "importer → specifier" for every import that is not a relative file (node: builtins included). */
   external: string[];
 }
 
 export function importGraph(entry: string, base: string): ImportGraph {
-  const seen = new Set<string>();
-  const external: string[] = [];
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
-    for (const { fileName: specifier } of importedFiles) {
-      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
-      else external.push(`${relative(base, file)} → ${specifier}`);
-    }
-  };
-  visit(resolve(base, entry));
-  return { files: [...seen].map((file) => relative(base, file)).sort(), external };
+  const paths = moduleGraph([resolve(base, entry)], { followTypeOnly: true }).files.map(({ path }) => path);
+  const name = (path: string) => relative(base, path).split(sep).join('/');
+  const external = paths.flatMap((path) =>
+    moduleReferences(readFileSync(path, 'utf8'), path)
+      .filter(({ specifier }) => !specifier.startsWith('.') && !specifier.startsWith('/'))
+      .map(({ specifier }) => `${name(path)} → ${specifier}`),
+  );
+  return { files: paths.map(name).sort(), external };
 }
