@@ -104,6 +104,14 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
   }
 
   const { height, width } = meta.testImages;
+  // The study's checkpoints end in logits (the loss applies the softmax); a model ending in a softmax is taken as it is.
+  const lastLayer = model.layers[model.layers.length - 1].getConfig() as { activation?: string };
+  const endsInSoftmax = lastLayer.activation === 'softmax';
+  const deterministicOf = (image: Float32Array) =>
+    tf.tidy(() => {
+      const output = model.predict(tf.tensor4d(image, [1, height, width, 1])) as tf.Tensor;
+      return endsInSoftmax ? output : tf.softmax(output);
+    });
   const pixels = height * width;
   const pad = $<HTMLCanvasElement>('[data-pad]');
   const seen = $<HTMLCanvasElement>('[data-seen]');
@@ -161,7 +169,9 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
     if (epsilon > 0) {
       const source = laplace.posterior;
       // The true label of a test image; for a drawing, the deterministic network's own prediction.
-      const target = label ?? argmax(tf.tidy(() => model.predict(tf.tensor4d(image, [1, height, width, 1])) as tf.Tensor).dataSync());
+      const prediction = deterministicOf(image);
+      const target = label ?? argmax(prediction.dataSync());
+      prediction.dispose();
       image = applySigns(image, fgsmSign(source.network, source.mapWeights, image, target), epsilon);
     }
     return image;
@@ -217,7 +227,7 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
         const image = input();
         draw(seen, image);
         const data = imageData({ count: 1, height, width, images: image, labels: new Uint8Array(1) });
-        const deterministic = tf.tidy(() => model.predict(tf.tensor4d(image, [1, height, width, 1])) as tf.Tensor);
+        const deterministic = deterministicOf(image);
         const sgd = Float32Array.from(await deterministic.data());
         deterministic.dispose();
         const values: Record<string, number> = { sgd: showRow('sgd', sgd) };
@@ -225,7 +235,7 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
           values[structure] = showRow(structure, await predict(posteriorAt(structure, points[structure]), data, { predictive: 'glm', link: 'probit' }));
         }
         drawHistogram(structureSelect.value as Structure, values[structureSelect.value]);
-        $<HTMLElement>('[data-probabilities]').dataset.input = btoa(String.fromCharCode(...new Uint8Array(image.buffer)));
+        $<HTMLElement>('[data-outputs]').dataset.input = btoa(String.fromCharCode(...new Uint8Array(image.buffer)));
       } while (again);
       root.dataset.state = 'ready';
       say(`Running on TensorFlow.js’s ${root.dataset.backend} backend in this browser: LeNet-5 and its posteriors from the study, ${posteriorLabel === 'custom' ? 'N and τ from the sliders' : posteriorLabel === 'tuned' ? 'the tuned posteriors' : 'the marginal-likelihood posteriors'}.`);
