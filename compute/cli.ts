@@ -15,6 +15,7 @@ import { artifactSchemas } from './artifacts/schemas.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
 import { TaskFailures } from './experiments/failures.ts';
 import { removeStaleTemps, runOnce, scopes } from './experiments/finished.ts';
+import { runDemoExperiment } from './experiments/demo.ts';
 import { runLaplaceExperiment } from './experiments/run-laplace.ts';
 import { writeSummary } from './experiments/summary.ts';
 import { runModelsExperiment } from './experiments/run-models.ts';
@@ -38,8 +39,8 @@ Options of run:
   --only LIST      comma-separated experiments: ${experimentNames.join(', ')}
   --out DIR        where artifacts go (default: results/ for full, .cache/out/<profile> otherwise)
   --workers N      worker threads, each with its own backend (default 2 on cpu, wasm and node, 1 on gpu; 0 runs in this thread)
-  --models LIST    with --only laplace, ensemble or landscape: only these models (comma-separated)
-  --data LIST      with --only laplace, ensemble or landscape: only these data sets (comma-separated)
+  --models LIST    with --only laplace, ensemble, landscape or demo: only these models (comma-separated)
+  --data LIST      with --only laplace, ensemble, landscape or demo: only these data sets (comma-separated)
 
 Options of train:
   --data NAME      ${datasetNames.join(' | ')}
@@ -143,6 +144,11 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
           return failures.guard(label, runOnce(pool, 'landscape', { settings, dataset, model, outDir }, label, scopes.file(`${dataset}/${model}/landscape.json`), finished));
         }),
       );
+    },
+    // In this thread, not a worker: it copies cached files and writes bytes, so no finished-task record (which holds text) is needed.
+    demo: async () => {
+      const context = { log: (line: string) => board.log(line), progress: (done: number, total: number, unit: string) => board.update({ task: 'demo', done, total, unit }) };
+      await failures.guard('demo', runDemoExperiment(settings, { ...profile, datasets }, outDir, context, selected));
     },
   };
   try {

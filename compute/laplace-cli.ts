@@ -1,7 +1,7 @@
 /**
  * The Laplace command line, on saved checkpoints and posterior files.
  *
- *   fit      checkpoint + training data → posterior file (LaplaceModel.save, atomic)
+ *   fit      checkpoint + training data → posterior file (saveLaplace, atomic)
  *   tune     posterior file + validation data → posterior file at the best (N, τ) of a grid
  *   predict  posterior file + a split   → JSON with per-example probabilities and metrics
  *
@@ -54,6 +54,7 @@ import {
   loadLaplace,
   objectiveValue,
   predictiveTypes,
+  saveLaplace,
   searchObjectives,
   type CurvatureKind,
   type FiniteDifference,
@@ -401,7 +402,7 @@ async function fitCommand(values: Values): Promise<void> {
     board.finish(task);
     try {
       const seconds = (performance.now() - started) / 1000;
-      await laplace.save(settings.out);
+      await saveLaplace(laplace, settings.out);
       const layers = laplace.posterior.network.layers.map((layer) => layer.name);
       const fisherText = settings.fisher === 'mc' ? `mc Fisher (${laplace.posterior.curvature.mcSamples} per input)` : `${settings.fisher} Fisher`;
       console.log(
@@ -555,7 +556,7 @@ async function tuneCommand(values: Values): Promise<void> {
         objective,
       });
     }
-    await tuned.save(settings.out);
+    await saveLaplace(tuned, settings.out);
     const predictiveText = settings.predictive === 'glm' ? `glm predictive (${settings.link} link${settings.link === 'mc' ? `, ${settings.samples} draws` : ''})` : `${settings.predictive} predictive${usesSamples ? `, ${settings.samples} samples` : ''}`;
     console.log(
       `${structure} posterior, ${predictiveText}, ${search.points.length} grid points on ${set.count} examples of ${set.name}: ` +
@@ -580,7 +581,7 @@ async function tuneByEvidence(loaded: LaplaceModel, settings: TuneSettings, back
   const started = performance.now();
   const { model: tuned, optimum } = loaded.tuneMarginalLikelihood({ perLayer: settings.perLayer, n: settings.n ?? loaded.n, range: settings.logTau });
   try {
-    await tuned.save(settings.out);
+    await saveLaplace(tuned, settings.out);
     const seconds = (performance.now() - started) / 1000;
     const tauText = Array.isArray(optimum.tau) ? `per-layer τ = ${optimum.tau.map(formatNumber).join(', ')}` : `τ = ${formatNumber(optimum.tau)}`;
     console.log(

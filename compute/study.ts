@@ -10,8 +10,8 @@ import { epochsFor, getModelSpec, modelNames, type ModelSpec } from './models/zo
 export const profileNames = ['full', 'quick'] as const;
 export type ProfileName = (typeof profileNames)[number];
 
-/** Experiments in the order they run; each writes its own artifacts. */
-export const experimentNames = ['models', 'laplace', 'ensemble', 'landscape'] as const;
+/** Experiments in the order they run; each writes its own artifacts (demo exports the playground's files from laplace's). */
+export const experimentNames = ['models', 'laplace', 'ensemble', 'landscape', 'demo'] as const;
 export type ExperimentName = (typeof experimentNames)[number];
 
 export interface Profile {

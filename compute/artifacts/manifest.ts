@@ -23,9 +23,12 @@ export interface Manifest {
   run: { stages: Record<string, number>; node: string; platform: string; finishedAt: string };
 }
 
-/** Every .json artifact under `outDir` except the manifest, by path relative to it (always with '/'). */
+/**
+ * Every artifact under `outDir` except the manifest, by path relative to it (always with '/'):
+ * the .json files, and under demo/ also the playground's binary files (never temp files).
+ */
 export function listArtifacts(outDir: string): string[] {
-  return filesUnder(outDir, (name) => name.endsWith('.json')).filter((path) => path !== manifestFile);
+  return filesUnder(outDir, (name) => !name.endsWith('.tmp')).filter((path) => path !== manifestFile && (path.endsWith('.json') || path.startsWith('demo/')));
 }
 
 export function hashArtifacts(outDir: string): Record<string, string> {

@@ -326,6 +326,45 @@ export type SummaryRow = z.infer<typeof summaryRow>;
 /** summary.json: one row per (data, model, method), the table a reviewer reads first. */
 export const summaryArtifact = z.strictObject({ profile: z.string(), notes: z.array(z.string()), rows: z.array(summaryRow) });
 
+const logPoint = z.strictObject({ logN: z.number(), logTau: z.number() });
+
+/** demo/<data>/<model>/demo.json: what the article's playground loads beside the network and posterior files. */
+export const demoArtifact = z.strictObject({
+  dataset: datasetName,
+  model: z.string(),
+  /** Training seed of the network (0: the one every figure shows). */
+  member: z.number().int().nonnegative(),
+  /** The other files of the folder, by role. */
+  files: z.strictObject({ model: z.string(), weights: z.string(), posterior: z.string(), meta: z.string() }),
+  fit: z.strictObject({ fisher: z.string(), mcSamples: z.number().int().positive(), examples: count }),
+  /** log10 N and log10 τ of each structure's posteriors: tuned on validation NLL, and τ by the marginal likelihood. */
+  posteriors: z.record(z.enum(['diag', 'kfac']), z.strictObject({ tuned: logPoint, marglik: logPoint })),
+  testImages: z.strictObject({
+    set: z.string(),
+    height: z.number().int().positive(),
+    width: z.number().int().positive(),
+    /** pixels: height × width bytes (0–255, row-major) in base64. */
+    images: z.array(z.strictObject({ index: count, label: count, pixels: z.string().regex(/^[A-Za-z0-9+/]+=*$/) })).min(1),
+  }),
+});
+
+/** A tfjs-layers model.json as the checkpoints hold it (its weights file beside it). */
+export const layersModelFile = z.looseObject({
+  format: z.literal('layers-model'),
+  modelTopology: z.looseObject({}),
+  weightsManifest: z.array(z.looseObject({ paths: z.array(z.string()), weights: z.array(z.looseObject({ name: z.string() })) })).min(1),
+});
+
+/**
+ * Artifacts that are not JSON (the demo's weights and posterior file): checked by
+ * their sha256 in the manifest only, and by their own readers when loaded
+ * (tfjs for weights, the posterior file parser for .laplace).
+ */
+export const binaryArtifacts: { pattern: RegExp; name: string }[] = [
+  { pattern: /^demo\/[a-z-]+\/[a-z0-9-]+\/weights\.bin$/, name: 'demo weights' },
+  { pattern: /^demo\/[a-z-]+\/[a-z0-9-]+\/[a-z-]+\.laplace$/, name: 'demo posterior' },
+];
+
 /** Artifact schemas by file name pattern, for the checker and the JSON Schema export. */
 export const artifactSchemas: { pattern: RegExp; name: string; schema: z.ZodType }[] = [
   { pattern: /^models\.json$/, name: 'models', schema: modelsArtifact },
@@ -335,4 +374,6 @@ export const artifactSchemas: { pattern: RegExp; name: string; schema: z.ZodType
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/search\/[a-z-]+\.json$/, name: 'search', schema: searchArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/landscape\.json$/, name: 'landscape', schema: landscapeArtifact },
   { pattern: /^[a-z-]+\/[a-z0-9-]+\/covariance-2x2\.json$/, name: 'covariance', schema: covarianceArtifact },
+  { pattern: /^demo\/[a-z-]+\/[a-z0-9-]+\/demo\.json$/, name: 'demo', schema: demoArtifact },
+  { pattern: /^demo\/[a-z-]+\/[a-z0-9-]+\/model\.json$/, name: 'demo-model', schema: layersModelFile },
 ];

@@ -30,6 +30,7 @@ import {
   Posterior,
   PosteriorFileError,
   preparePredictive,
+  saveLaplace,
   searchHyperparameters,
   type Structure,
 } from '../laplace/index.ts';
@@ -183,7 +184,7 @@ async function fittedLaplace(
     onProgress: (done, total) => context.progress(done, total, 'fit examples'),
   });
   const posterior = new Posterior(network, weights.map((w) => w.clone()), curvature, { structure: profile.laplace.structures[0], n: train.count, tau: 1, kfacDamping: 'exact' });
-  await new LaplaceModel(posterior, topology).save(path);
+  await saveLaplace(new LaplaceModel(posterior, topology), path);
   posterior.dispose();
   return curvature;
 }

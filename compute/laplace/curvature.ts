@@ -24,6 +24,7 @@ import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../lin
 import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
 import { unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
+import { yieldToEventLoop } from './yield.ts';
 
 export const fisherTypes = ['mc', 'exact', 'empirical'] as const;
 export type FisherType = (typeof fisherTypes)[number];
@@ -278,7 +279,7 @@ async function sweep(
     tf.dispose([x, ...inputs]);
     options.onProgress?.(end);
     // Yield so worker messages (progress) get out between batches.
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
   const out = new Map<string, Float64Array>();
   for (const [key, tensor] of store) {

@@ -1,6 +1,5 @@
 /** What the Laplace code needs of a data set: inputs in batches and integer labels. */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ImageSet } from '../data/index.ts';
 
 export interface LaplaceData {
   count: number;
@@ -9,8 +8,21 @@ export interface LaplaceData {
   labels: Int32Array | Uint8Array | readonly number[];
 }
 
-/** An image set of the data layer as Laplace data ([n, 28, 28, 1] inputs). */
-export function imageData(set: ImageSet): LaplaceData {
+/**
+ * Grey images as one row-major float array (the study's ImageSet has this shape); declared
+ * here rather than imported so the library does not depend on the study's data layer.
+ */
+export interface GreyImages {
+  count: number;
+  height: number;
+  width: number;
+  /** count × height × width, row-major. */
+  images: Float32Array;
+  labels: Int32Array | Uint8Array | readonly number[];
+}
+
+/** Grey images as Laplace data ([n, height, width, 1] inputs). */
+export function imageData(set: GreyImages): LaplaceData {
   const pixels = set.height * set.width;
   return {
     count: set.count,

@@ -31,6 +31,7 @@ import { augmentedInput } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
 import type { LayerMatrix, Network } from './network.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
+import { yieldToEventLoop } from './yield.ts';
 
 /** Inputs per batch of the GLM pass, which differentiates each batch replicated once per class. */
 export const glmBatchSize = 100;
@@ -400,6 +401,6 @@ export async function forEachJacobianBatch(
       disposeJacobianBatch(batch);
     }
     onProgress?.(end, data.count);
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
 }

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { registerGradientFixes } from '../backend/gradients.ts';
 
 export class UnsupportedModelError extends Error {
   override name = 'UnsupportedModelError';
@@ -79,6 +80,9 @@ export class Network {
 
   /** Read the architecture of a Sequential model; unsupported layers are named in the error. */
   constructor(model: tfl.LayersModel) {
+    // Curvature and Jacobians differentiate through pooling, and tfjs's AvgPool gradient is wrong with 'same'
+    // padding. The study's backend start-up installs the fix; a user of the package may never run it.
+    registerGradientFixes();
     this.inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
     const modelLayers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
     modelLayers.forEach((layer, index) => {

@@ -24,6 +24,7 @@ import { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, glmBa
 import { defaultLinkSamples, glmLinks, linkDraws, monteCarloLink, probitLink, type GlmLink } from './links.ts';
 import type { LayerMatrix } from './network.ts';
 import { Posterior, PosteriorError } from './posterior.ts';
+import { yieldToEventLoop } from './yield.ts';
 
 export const predictiveTypes = ['glm', 'map', 'sampled', 'linearised', 'probit'] as const;
 export type PredictiveType = (typeof predictiveTypes)[number];
@@ -176,7 +177,7 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
         out.set(await probabilities.data<'float32'>(), start * classes);
         probabilities.dispose();
         onProgress?.(end, data.count);
-        await new Promise((resolve) => setImmediate(resolve));
+        await yieldToEventLoop();
       }
       return out;
     },

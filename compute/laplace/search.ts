@@ -11,7 +11,9 @@
  * Every other predictive re-runs the network at each point. The result also
  * carries the marginal likelihood's τ at fixed N, which needs no validation data.
  */
-import { accuracy, calibration, negativeLogLikelihood } from '../metrics/index.ts';
+// The two metric files, not the metrics index, so the package built from this folder carries only these.
+import { calibration } from '../metrics/calibration.ts';
+import { accuracy, negativeLogLikelihood } from '../metrics/classification.ts';
 import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
 import { optimizeMarginalLikelihood } from './evidence.ts';

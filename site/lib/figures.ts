@@ -428,17 +428,18 @@ export function specFor(figure: FigureDef, results: Results, pick: Pick): Spec |
 }
 
 /** The experiments of `npm run reproduce -- --only`, as compute/study.ts names them. */
-export type Experiment = 'models' | 'laplace' | 'ensemble' | 'landscape';
+export type Experiment = 'models' | 'laplace' | 'ensemble' | 'landscape' | 'demo';
 
 /** The experiment that writes an artifact, from its path under results/. */
 export function experimentOf(path: string): Experiment {
   if (path === 'models.json') return 'models';
+  if (path.startsWith('demo/')) return 'demo';
   if (path.endsWith('/landscape.json')) return 'landscape';
   if (path.endsWith('/ensemble.json')) return 'ensemble';
   return 'laplace';
 }
 
-const experimentOrder: Experiment[] = ['models', 'laplace', 'ensemble', 'landscape'];
+const experimentOrder: Experiment[] = ['models', 'laplace', 'ensemble', 'landscape', 'demo'];
 
 /** The command that regenerates a figure's inputs, or null for an illustration drawn from no artifact. */
 export function reproduceCommand(inputs: string[]): string | null {

@@ -8,6 +8,10 @@
  *   to a figure) brings it in at once;
  * - all figures: the first load plus every figure's spec, what reading
  *   (scrolling) through the whole page costs.
+ * The playground (site/components/Playground.astro) is counted apart, in
+ * `demo`: its entry script, everything that script imports that the article
+ * does not, and its files under demo/. It loads only when its section comes
+ * into view, and its budget is its own.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -32,6 +36,8 @@ export interface PageWeight {
   data: Size & { files: number };
   firstLoad: Size;
   allFigures: Size;
+  /** The playground: its scripts, its files (network, posterior, images), and the wasm binaries fetched only where WebGL is missing; `files` lists them all, relative to dist/. */
+  demo: { scripts: Size & { files: number }; data: Size & { files: number }; wasm: Size & { files: number }; total: Size; files: string[] };
   /** Everything above: the same as allFigures. */
   total: Size;
 }
@@ -43,6 +49,10 @@ export const firstLoadGoalBytes = 400 * 1024;
 export const allFiguresGoalBytes = 1024 * 1024;
 
 const sizes = (bytes: Buffer) => ({ raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => (statSync(join(dir, entry)).isDirectory() ? allFiles(join(dir, entry)) : [join(dir, entry)]));
+}
 
 function htmlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -67,7 +77,7 @@ export function measurePage(distDir: string, htmlPath: string, base = '/'): Page
   const entryScripts = new Set<string>();
   const lazyScripts = new Set<string>();
   const dynamic: string[] = [];
-  const follow = (start: string[], into: Set<string>, skip: Set<string>) => {
+  const follow = (start: string[], into: Set<string>, skip: Set<string>, dynamic: string[]) => {
     const queue = [...start];
     while (queue.length > 0) {
       const file = queue.pop()!;
@@ -80,9 +90,21 @@ export function measurePage(distDir: string, htmlPath: string, base = '/'): Page
       }
     }
   };
-  follow(attribute(/<script[^>]*\ssrc="([^"]+)"/g).map((url) => toFile(distDir, base, url, htmlPath)).filter((path): path is string => path !== null), entryScripts, new Set());
-  while (dynamic.length > 0) follow(dynamic.splice(0), lazyScripts, entryScripts);
+  const pageScripts = attribute(/<script[^>]*\ssrc="([^"]+)"/g).map((url) => toFile(distDir, base, url, htmlPath)).filter((path): path is string => path !== null);
+  // Astro names a component's bundled script after the component.
+  const isDemoEntry = (file: string) => /(^|[/\\])Playground\.astro_astro_type_script/.test(file);
+  follow(pageScripts.filter((file) => !isDemoEntry(file)), entryScripts, new Set(), dynamic);
+  while (dynamic.length > 0) follow(dynamic.splice(0), lazyScripts, entryScripts, dynamic);
   const scripts = new Set([...entryScripts, ...lazyScripts]);
+  const demoScripts = new Set<string>();
+  const demoDynamic: string[] = [];
+  follow(pageScripts.filter(isDemoEntry), demoScripts, scripts, demoDynamic);
+  while (demoDynamic.length > 0) follow(demoDynamic.splice(0), demoScripts, scripts, demoDynamic);
+  const demoWasm = new Set(
+    [...demoScripts].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/["']([^"']+\.wasm)["']/g)].map((match) => toFile(distDir, base, match[1], file)).filter((path): path is string => path !== null)),
+  );
+  const demoDir = join(distDir, 'demo');
+  const demoData = new Set(existsSync(demoDir) ? allFiles(demoDir) : []);
   const styles = new Set(attribute(/<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"/g).map((url) => toFile(distDir, base, url, htmlPath)).filter((path): path is string => path !== null));
   const data = new Set(attribute(/data-spec="([^"]+)"/g).map((url) => toFile(distDir, base, url, htmlPath)).filter((path): path is string => path !== null));
   const sum = (files: Set<string>) => {
@@ -98,7 +120,13 @@ export function measurePage(distDir: string, htmlPath: string, base = '/'): Page
   const add = (...parts: Size[]) => ({ raw: parts.reduce((total, part) => total + part.raw, 0), gzip: parts.reduce((total, part) => total + part.gzip, 0) });
   const firstLoad = add(page.html, page.styles, page.scripts);
   const allFigures = add(firstLoad, page.data);
-  return { page: relative(distDir, htmlPath), ...page, firstLoad, allFigures, total: allFigures };
+  const demoParts = { scripts: sum(demoScripts), data: sum(demoData), wasm: sum(demoWasm) };
+  const demo = {
+    ...demoParts,
+    total: add(demoParts.scripts, demoParts.data),
+    files: [...demoScripts, ...demoData, ...demoWasm].map((file) => relative(distDir, file).split('\\').join('/')).sort(),
+  };
+  return { page: relative(distDir, htmlPath), ...page, firstLoad, allFigures, total: allFigures, demo };
 }
 
 export function measureSite(distDir: string, base = '/'): PageWeight[] {
@@ -111,7 +139,10 @@ export function formatWeight(weight: PageWeight): string {
   return (
     `${weight.page}: ${kb(weight.total.gzip)} transferred (${kb(weight.total.raw)} raw) = HTML ${kb(weight.html.gzip)} + JavaScript ${kb(weight.scripts.gzip)} in ${weight.scripts.files} files` +
     ` (${kb(weight.entryScripts.gzip)} with the page, ${kb(weight.lazyScripts.gzip)} with the first chart) + CSS ${kb(weight.styles.gzip)} + chart data ${kb(weight.data.gzip)} in ${weight.data.files} files;` +
-    ` first load ${kb(weight.firstLoad.gzip)} (${kb(weight.firstLoad.raw)} raw), all figures ${kb(weight.allFigures.gzip)} (${kb(weight.allFigures.raw)} raw)`
+    ` first load ${kb(weight.firstLoad.gzip)} (${kb(weight.firstLoad.raw)} raw), all figures ${kb(weight.allFigures.gzip)} (${kb(weight.allFigures.raw)} raw)` +
+    (weight.demo.files.length > 0
+      ? `; playground apart: ${kb(weight.demo.total.gzip)} (${kb(weight.demo.total.raw)} raw) = JavaScript ${kb(weight.demo.scripts.gzip)} in ${weight.demo.scripts.files} files + files ${kb(weight.demo.data.gzip)} (${kb(weight.demo.data.raw)} raw) in ${weight.demo.data.files}, and ${kb(weight.demo.wasm.gzip)} of wasm where WebGL is missing`
+      : '')
   );
 }
 

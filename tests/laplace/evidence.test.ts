@@ -28,6 +28,7 @@ import {
   Network,
   optimizeMarginalLikelihood,
   Posterior,
+  saveLaplace,
   tensorData,
   type CurvatureFit,
   type FisherType,
@@ -348,7 +349,7 @@ describe('save and load', () => {
     const fitted = await fitLaplace(setup.model, tensorData(setup.x, setup.labels), { curvature: 'kfac', fisher: 'exact', batchSize: 4, n: N, tau: 1 });
     const tuned = fitted.withHyperparameters(N, (optimizeMarginalLikelihood(fitted.posterior, { perLayer: true }).tau as number[]));
     const path = join(directory, 'tuned.laplace');
-    await tuned.save(path);
+    await saveLaplace(tuned, path);
     const loaded = await loadLaplace(path);
     expect(loaded.posterior.spec.layerTau).toEqual(tuned.posterior.spec.layerTau);
     expect(loaded.posterior.curvature.meanLoss).toBe(tuned.posterior.curvature.meanLoss);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
-import { fitLaplace, loadLaplace, tensorData, type KfacDamping, type LaplaceData, type PredictiveType, type Structure } from '../../compute/laplace/index.ts';
+import { fitLaplace, loadLaplace, saveLaplace, tensorData, type KfacDamping, type LaplaceData, type PredictiveType, type Structure } from '../../compute/laplace/index.ts';
 import { buildCnnA, buildCnnC, randomInputs, randomLabels, type Model } from './helpers.ts';
 
 let models: Model[];
@@ -47,7 +47,7 @@ describe('save, load, predict', () => {
       const data = datasets[index];
       const fitted = await fitLaplace(model, data, { curvature: structure, fisher: 'mc', mcSamples: 2, seed: 4, batchSize: 4, n: 30, tau: 0.7, kfacDamping });
       const path = join(directory, `${index}-${name.replace(/\W+/g, '-')}.laplace`);
-      await fitted.save(path);
+      await saveLaplace(fitted, path);
       const loaded = await loadLaplace(path);
       expect(loaded.posterior.spec).toEqual(fitted.posterior.spec);
       expect(loaded.posterior.curvature.fisher).toBe('mc');

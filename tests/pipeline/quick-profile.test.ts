@@ -210,7 +210,7 @@ describe.skipIf(shared.reused)('quick profile', () => {
   it('refuses unknown profiles, experiments, backends and options with one sentence and exit code 2', async () => {
     const cases: [string[], RegExp][] = [
       [['run', '--profile', 'huge'], /Unknown profile "huge"; choose one of full, quick\./],
-      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models, laplace, ensemble, landscape\./],
+      [['run', '--profile', 'quick', '--only', 'nonsense', '--out', outA], /Unknown experiment "nonsense"; choose from models, laplace, ensemble, landscape, demo\./],
       [['run', '--profile', 'quick', '--backend', 'tpu', '--out', outA], /Unknown backend "tpu"; choose one of gpu, node, wasm, cpu/],
       [['run', '--frobnicate'], /Unknown option '--frobnicate'; run with --help/],
       [['run', '--profile', 'quick', '--only', 'laplace', '--models', 'resnet', '--out', outA], /Unknown model "resnet"; choose from mlp-1/],

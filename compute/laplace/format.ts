@@ -15,17 +15,23 @@
  * `kfac/<layer>/A|G`, `efb/<layer>/A|G/values|vectors` and
  * `efb/<layer>/diagonal`, `last-layer/fisher`.
  * Curvature is stored in float32 (it is accumulated in float32).
+ *
+ * Bytes in, bytes out, nothing else: no file system, so the browser reads
+ * files with the same code as Node (files.ts adds paths, model.ts URLs).
  */
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { writeFileAtomic } from '../artifacts/json.ts';
 import { matrix, type Matrix } from '../linalg/index.ts';
 import type { CurvatureFit, FisherType } from './curvature.ts';
 import { Network, type ParameterLayer } from './network.ts';
-import { Posterior, PosteriorError, type PosteriorSpec } from './posterior.ts';
+import { Posterior, type PosteriorSpec } from './posterior.ts';
 
 const magic = 'LAPLACE1';
+
+function startsWithMagic(bytes: Uint8Array): boolean {
+  for (let i = 0; i < magic.length; i++) if (bytes[i] !== magic.charCodeAt(i)) return false;
+  return true;
+}
 export const posteriorFormat = 'laplace-bnn-posterior/1';
 
 export const layoutConventions =
@@ -64,8 +70,8 @@ export class PosteriorFileError extends Error {
   override name = 'PosteriorFileError';
 }
 
-/** Write a posterior with its curvature (all structures the fit holds) and MAP weights. */
-export async function savePosterior(posterior: Posterior, modelTopology: unknown, path: string): Promise<void> {
+/** A posterior with its curvature (all structures the fit holds) and MAP weights as the bytes of a posterior file. */
+export async function posteriorToBytes(posterior: Posterior, modelTopology: unknown): Promise<Uint8Array> {
   const arrays: ArrayEntry[] = [];
   const chunks: Float32Array[] = [];
   let offset = 0;
@@ -108,55 +114,79 @@ export async function savePosterior(posterior: Posterior, modelTopology: unknown
     arrays,
   };
   let headerText = JSON.stringify(header);
-  headerText += ' '.repeat((4 - (Buffer.byteLength(headerText) % 4)) % 4);
-  const headerBytes = Buffer.from(headerText, 'utf8');
-  const prefix = Buffer.alloc(12);
-  prefix.write(magic, 0, 'ascii');
-  prefix.writeUInt32LE(headerBytes.length, 8);
-  const body = Buffer.alloc(offset * 4);
-  let at = 0;
+  const utf8 = new TextEncoder();
+  headerText += ' '.repeat((4 - (utf8.encode(headerText).length % 4)) % 4);
+  const headerBytes = utf8.encode(headerText);
+  const dataStart = 12 + headerBytes.length;
+  const bytes = new Uint8Array(dataStart + offset * 4);
+  for (let i = 0; i < magic.length; i++) bytes[i] = magic.charCodeAt(i);
+  new DataView(bytes.buffer).setUint32(8, headerBytes.length, true);
+  bytes.set(headerBytes, 12);
+  let at = dataStart;
   for (const chunk of chunks) {
-    Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(body, at);
+    writeFloats(chunk, bytes, at);
     at += chunk.byteLength;
   }
-  writeFileAtomic(path, Buffer.concat([prefix, headerBytes, body]));
+  return bytes;
 }
 
-/** Read a posterior file; every way it can be wrong is one sentence naming the file. */
-export async function loadPosterior(path: string): Promise<{ posterior: Posterior; modelTopology: unknown }> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new PosteriorFileError(`Posterior file ${path} cannot be read; check the path (posteriors are written by \`npm run laplace -- fit\`).`);
+// The file is little-endian whatever the machine; typed arrays use the machine's order, so check it once.
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function writeFloats(values: Float32Array, bytes: Uint8Array, at: number): void {
+  if (littleEndian) {
+    bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
+    return;
   }
-  if (bytes.length < 12 || bytes.toString('ascii', 0, 8) !== magic) {
-    throw new PosteriorFileError(`${path} is not a posterior file (it does not start with "${magic}"); pass a file written by \`npm run laplace -- fit\`.`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  values.forEach((value, index) => view.setFloat32(at + 4 * index, value, true));
+}
+
+function readFloats(bytes: Uint8Array, start: number, count: number): Float32Array {
+  if (littleEndian) {
+    // Copied into a fresh array, so the floats start on a 4-byte boundary whatever the offset of `bytes`
+    // (and not through slice, which for a Node Buffer is a view).
+    const values = new Float32Array(count);
+    new Uint8Array(values.buffer).set(bytes.subarray(start, start + count * 4));
+    return values;
   }
-  const headerLength = bytes.readUInt32LE(8);
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  return Float32Array.from({ length: count }, (_, index) => view.getFloat32(start + 4 * index, true));
+}
+
+/**
+ * Read the bytes of a posterior file; every way they can be wrong is one sentence naming
+ * `source` (the path or URL they came from).
+ */
+export async function posteriorFromBytes(input: Uint8Array | ArrayBuffer, source = '(given as bytes)'): Promise<{ posterior: Posterior; modelTopology: unknown }> {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  if (bytes.length < 12 || !startsWithMagic(bytes)) {
+    throw new PosteriorFileError(`${source} is not a posterior file (it does not start with "${magic}"); pass a file written by saveLaplace or the CLI's fit command.`);
+  }
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   let header: Header;
   try {
-    header = JSON.parse(bytes.toString('utf8', 12, 12 + headerLength)) as Header;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))) as Header;
   } catch {
-    throw new PosteriorFileError(`Posterior file ${path} has an unreadable header (truncated or corrupt); fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} has an unreadable header (truncated or corrupt); fit the posterior again.`);
   }
   if (typeof header !== 'object' || header === null || !Array.isArray(header.arrays) || !Array.isArray(header.layers)) {
-    throw new PosteriorFileError(`Posterior file ${path} has a header without its array and layer lists (corrupt or not written by this project); fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} has a header without its array and layer lists (corrupt or not written by this project); fit the posterior again.`);
   }
-  if (header.format !== posteriorFormat) throw new PosteriorFileError(`Posterior file ${path} has format ${String(header.format)}, expected ${posteriorFormat}; fit it again with this version.`);
+  if (header.format !== posteriorFormat) throw new PosteriorFileError(`Posterior file ${source} has format ${String(header.format)}, expected ${posteriorFormat}; fit it again with this version.`);
   const dataStart = 12 + headerLength;
   const floats = (bytes.length - dataStart) / 4;
   const needed = header.arrays.reduce((max, entry) => Math.max(max, entry.offset + entry.length), 0);
   if (!Number.isInteger(floats) || floats < needed) {
-    throw new PosteriorFileError(`Posterior file ${path} is truncated (${bytes.length} bytes, ${dataStart + needed * 4} expected); fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} is truncated (${bytes.length} bytes, ${dataStart + needed * 4} expected); fit the posterior again.`);
   }
-  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + dataStart, bytes.byteOffset + dataStart + needed * 4));
+  const data = readFloats(bytes, dataStart, needed);
   const arrays = new Map(header.arrays.map((entry) => [entry.name, entry]));
   const read = (name: string): Float32Array => {
     const entry = arrays.get(name);
-    if (!entry) throw new PosteriorFileError(`Posterior file ${path} lacks the array ${name}; fit the posterior again.`);
+    if (!entry) throw new PosteriorFileError(`Posterior file ${source} lacks the array ${name}; fit the posterior again.`);
     const values = data.subarray(entry.offset, entry.offset + entry.length);
-    if (values.some((value) => !Number.isFinite(value))) throw new PosteriorFileError(`Posterior file ${path} holds NaN or infinite values in ${name}; fit the posterior again.`);
+    if (values.some((value) => !Number.isFinite(value))) throw new PosteriorFileError(`Posterior file ${source} holds NaN or infinite values in ${name}; fit the posterior again.`);
     return values;
   };
   const readMatrix = (name: string): Matrix => {
@@ -168,7 +198,7 @@ export async function loadPosterior(path: string): Promise<{ posterior: Posterio
   const network = new Network(model);
   model.dispose();
   if (JSON.stringify(network.layers) !== JSON.stringify(header.layers)) {
-    throw new PosteriorFileError(`Posterior file ${path} describes layers that do not match its own model topology; the file is corrupt: fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} describes layers that do not match its own model topology; the file is corrupt: fit the posterior again.`);
   }
   const layers = network.layers.map((_, index) => index);
   const mapWeights = layers.map((layer) => {
@@ -190,6 +220,6 @@ export async function loadPosterior(path: string): Promise<{ posterior: Posterio
     return { posterior: new Posterior(network, mapWeights, fit, { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping }), modelTopology: header.modelTopology };
   } catch (error) {
     tf.dispose(mapWeights);
-    throw new PosteriorFileError(`Posterior file ${path} is inconsistent (${(error as Error).message}); fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} is inconsistent (${(error as Error).message}); fit the posterior again.`);
   }
 }

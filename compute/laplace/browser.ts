@@ -1,0 +1,37 @@
+/**
+ * Laplace approximations for TensorFlow.js Sequential models of Dense and
+ * Conv2D layers (with pooling, flatten, activations, dropout between them):
+ * everything of the library that runs in a browser as well as in Node. It
+ * imports no Node module (tests/laplace/browser-entry.test.ts checks), so a
+ * bundler can take it as it is; posterior files come in as bytes or by URL.
+ *
+ *   const laplace = await fitLaplace(model, tensorData(x, labels), { curvature: 'kfac' });   // N = the examples, τ by marginal likelihood
+ *   const probabilities = await laplace.predict(tensorData(xTest, labelsTest));              // GLM predictive, probit link
+ *   const again = await loadLaplaceFromUrl('/posteriors/lenet5.kfac.laplace');
+ */
+export { fitLaplace, LaplaceModel, loadLaplaceFromBytes, loadLaplaceFromUrl, type FitLaplaceOptions } from './model.ts';
+export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type CurvatureKind, type CurvatureOptions, type FisherType } from './curvature.ts';
+export { imageData, tensorData, type GreyImages, type LaplaceData } from './data.ts';
+export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
+export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
+export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes } from './format.ts';
+export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
+export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
+export { defaultSamples, finiteDifferences, predict, predictGlmTogether, preparePredictive, predictiveTypes, type FiniteDifference, type PredictOptions, type PredictiveType, type PreparedPredictive } from './predictive.ts';
+export {
+  bestPoint,
+  defaultGridSize,
+  defaultLogNRange,
+  defaultLogTauRange,
+  edgesOf,
+  evaluatePoint,
+  objectiveValue,
+  searchHyperparameters,
+  searchObjectives,
+  type SearchEdge,
+  type SearchObjective,
+  type SearchOptions,
+  type SearchPoint,
+  type SearchResult,
+} from './search.ts';
+export { layerLogDetPrecision, logDetPrecision, logMarginalLikelihood, optimizeMarginalLikelihood, type EvidenceOptimum, type EvidenceOptions, type OptimizeEvidenceOptions, type RangeEdge } from './evidence.ts';

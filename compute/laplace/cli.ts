@@ -1,0 +1,493 @@
+#!/usr/bin/env node
+/**
+ * tfjs-laplace: the package's command line, on files any project has. A model
+ * is a tfjs-layers model.json with its weight files (what `model.save` and
+ * tensorflowjs_converter write); data are .npy arrays (inputs [n, ...input
+ * shape], integer labels [n]); posteriors are the library's posterior files.
+ *
+ *   fit      model + training data → posterior file (τ by marginal likelihood unless --tau)
+ *   tune     posterior file → posterior file at a better τ (marginal likelihood) or (N, τ) (validation grid)
+ *   predict  posterior file + inputs → probabilities (.npy or .json), and metrics when labels are given
+ *   info     what a posterior file holds
+ *
+ * The study's own command line (compute/laplace-cli.ts) works on its
+ * checkpoints and data sets; this one knows neither. An error a user can cause
+ * is one sentence on stderr and exit code 2, and outputs are written
+ * atomically at the end, so a failed run leaves nothing behind.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { calibration } from '../metrics/calibration.ts';
+import { accuracy, negativeLogLikelihood } from '../metrics/classification.ts';
+import { curvatureKinds, fisherTypes, type CurvatureKind, type FisherType } from './curvature.ts';
+import { tensorData, type LaplaceData } from './data.ts';
+import { loadLaplace, saveLaplace, writeFileAtomic } from './files.ts';
+import { glmLinks, type GlmLink } from './links.ts';
+import { fitLaplace, type LaplaceModel } from './model.ts';
+import { readNpy, writeNpy } from './npy.ts';
+import { kfacDampings, type KfacDamping } from './posterior.ts';
+import { predictiveTypes, type PredictiveType } from './predictive.ts';
+import { objectiveValue, searchObjectives, type SearchEdge } from './search.ts';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const backends = ['tensorflow', 'wasm', 'cpu'] as const;
+type BackendName = (typeof backends)[number];
+const backendPackages: Record<BackendName, string> = { tensorflow: '@tensorflow/tfjs-node', wasm: '@tensorflow/tfjs-backend-wasm', cpu: '@tensorflow/tfjs-backend-cpu' };
+const tuneObjectives = ['marglik', ...searchObjectives] as const;
+const eceBins = 10;
+
+const list = (names: readonly string[]) => names.join(' | ');
+const backendHelp = `  --backend NAME        ${list(backends)} (default: the first installed of ${backends.map((name) => backendPackages[name]).join(', ')})`;
+
+const usage = {
+  program: `Usage: tfjs-laplace <command> [options]
+
+Commands:
+  fit       fit a Laplace posterior around a trained tfjs-layers model and write the posterior file
+  tune      choose τ by the marginal likelihood (no data), or N and τ on validation data, and write the posterior file
+  predict   predict inputs with a posterior file and write the class probabilities
+  info      print what a posterior file holds
+
+Run \`tfjs-laplace <command> --help\` for a command's options. Arrays are .npy files (numpy.save).
+User errors (bad option, missing file, unsupported model, corrupt posterior) exit with code 2.
+`,
+  fit: `Usage: tfjs-laplace fit --model model.json --inputs X.npy --labels y.npy --curvature KIND --out FILE [options]
+
+Required:
+  --model FILE          a tfjs-layers model.json (weights beside it, as model.save and tensorflowjs_converter write them)
+  --inputs FILE         .npy inputs, shape [n, ...the model's input shape]
+  --labels FILE         .npy integer labels, shape [n], each in 0 … classes − 1
+  --curvature KIND      ${list(curvatureKinds)}
+  --out FILE            posterior file to write
+
+Options:
+  --fisher TYPE         ${list(fisherTypes)} (default mc: labels drawn from the model's predictive)
+  --mc-samples M        label draws per input for the mc Fisher (default 1)
+  --n N                 data-term scale N (default n, the number of examples; pass the training-set size when fitting on a subset)
+  --tau T               prior precision τ (default: the τ that maximises the marginal likelihood at N)
+  --kfac-damping MODE   ${list(kfacDampings)} (kfac only; default exact)
+  --batch-size B        examples per pass (default 128)
+  --seed S              seed of the mc Fisher's label draws (default 0)
+${backendHelp}
+`,
+  tune: `Usage: tfjs-laplace tune --posterior FILE --out FILE [--objective marglik] [--per-layer] [--n N] [--log-tau LOW,HIGH]
+       tfjs-laplace tune --posterior FILE --out FILE --objective nll|error+ece --inputs X.npy --labels y.npy [options]
+
+With --objective marglik (the default) N stays fixed and τ maximises the
+Laplace marginal likelihood, one τ for all layers or one per layer; no data
+are read. With nll or error+ece, a grid of log₁₀ N × log₁₀ τ is scored on the
+validation data given, with the GLM predictive and the probit link (one pass
+of the network serves every point), and the best point is written.
+
+Required:
+  --posterior FILE      posterior file to start from (its curvature is reused, not refitted)
+  --out FILE            posterior file to write (may be --posterior itself)
+
+Options:
+  --objective NAME      ${list(tuneObjectives)} (default marglik)
+  --per-layer           marglik: one τ per layer
+  --n N                 marglik: the N held fixed (default the posterior's)
+  --log-tau LOW,HIGH    range of log₁₀ τ (default -4,10)
+  --inputs, --labels    validation data (.npy), for nll and error+ece
+  --log-n LOW,HIGH      grid range of log₁₀ N (default 0,14)
+  --grid K              grid points per axis (default 29)
+${backendHelp}
+`,
+  predict: `Usage: tfjs-laplace predict --posterior FILE --inputs X.npy --out FILE [options]
+
+Writes the class probabilities [n, classes]: as float32 .npy when FILE ends in
+.npy, otherwise as JSON ({"probabilities": [[...], ...], ...}).
+
+Required:
+  --posterior FILE      posterior file
+  --inputs FILE         .npy inputs, shape [n, ...the model's input shape]
+  --out FILE            .npy or .json file to write
+
+Options:
+  --labels FILE         .npy integer labels: also print accuracy, NLL and ECE (${eceBins} bins)
+  --predictive TYPE     ${list(predictiveTypes)} (default glm: the linearised network in closed form)
+  --link NAME           the glm predictive's link: ${list(glmLinks)} (default probit)
+  --samples T           weight samples (sampled, linearised; default 30) or logit draws (glm with mc; default 1000)
+  --seed S              seed of the samples (default 0)
+  --batch-size B        examples per pass
+${backendHelp}
+`,
+  info: `Usage: tfjs-laplace info FILE
+
+Prints the structure, N, τ, the Fisher it was fitted with, the input shape,
+the classes and the layers of a posterior file.
+${backendHelp}
+`,
+};
+
+const options = {
+  model: { type: 'string' },
+  inputs: { type: 'string' },
+  labels: { type: 'string' },
+  curvature: { type: 'string' },
+  out: { type: 'string' },
+  fisher: { type: 'string' },
+  'mc-samples': { type: 'string' },
+  n: { type: 'string' },
+  tau: { type: 'string' },
+  'kfac-damping': { type: 'string' },
+  'batch-size': { type: 'string' },
+  seed: { type: 'string' },
+  posterior: { type: 'string' },
+  objective: { type: 'string' },
+  'per-layer': { type: 'boolean' },
+  'log-n': { type: 'string' },
+  'log-tau': { type: 'string' },
+  grid: { type: 'string' },
+  predictive: { type: 'string' },
+  link: { type: 'string' },
+  samples: { type: 'string' },
+  backend: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+type OptionName = keyof typeof options;
+type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
+type CommandName = Exclude<keyof typeof usage, 'program'>;
+
+const commandOptions: Record<CommandName, readonly OptionName[]> = {
+  fit: ['model', 'inputs', 'labels', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'batch-size', 'seed', 'backend', 'help'],
+  tune: ['posterior', 'out', 'objective', 'per-layer', 'n', 'log-tau', 'inputs', 'labels', 'log-n', 'grid', 'backend', 'help'],
+  predict: ['posterior', 'inputs', 'labels', 'out', 'predictive', 'link', 'samples', 'seed', 'batch-size', 'backend', 'help'],
+  info: ['backend', 'help'],
+};
+
+const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function numberOption(name: string, text: string | undefined, kind: 'positive' | 'whole' | 'seed'): number | undefined {
+  if (text === undefined) return undefined;
+  const value = decimal.test(text.trim()) ? Number(text) : NaN;
+  if (kind === 'positive' && !(Number.isFinite(value) && value > 0)) throw new UsageError(`--${name} must be a positive number, got "${text}".`);
+  if (kind === 'whole' && !(Number.isSafeInteger(value) && value > 0)) throw new UsageError(`--${name} must be a positive whole number, got "${text}".`);
+  if (kind === 'seed' && !(Number.isInteger(value) && value >= 0 && value < 2 ** 32)) throw new UsageError(`--${name} must be a whole number from 0 to ${2 ** 32 - 1}, got "${text}".`);
+  return value;
+}
+
+function rangeOption(name: string, text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const values = text.split(',').map((part) => (decimal.test(part.trim()) ? Number(part) : NaN));
+  if (values.length !== 2 || !values.every(Number.isFinite) || values[0] > values[1]) throw new UsageError(`--${name} must be LOW,HIGH with LOW ≤ HIGH, got "${text}".`);
+  return [values[0], values[1]];
+}
+
+function choice<T extends string>(name: string, text: string | undefined, allowed: readonly T[], fallback?: T): T {
+  if (text === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required (one of ${allowed.join(', ')}).`);
+    return fallback;
+  }
+  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`Unknown --${name} "${text}"; choose one of ${allowed.join(', ')}.`);
+  return text as T;
+}
+
+function required(command: CommandName, value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`${command} needs ${what}.`);
+  return value;
+}
+
+function readBytes(path: string, what: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new UsageError(`${what} ${path} cannot be read; check the path.`);
+  }
+}
+
+/** The first backend package that loads (or the one asked for), registered and set. */
+async function startBackend(name: string | undefined): Promise<BackendName> {
+  const wanted = name === undefined ? backends : [choice('backend', name, backends)];
+  for (const backend of wanted) {
+    try {
+      await import(backendPackages[backend]);
+    } catch {
+      if (name !== undefined) throw new UsageError(`The ${backend} backend needs the package ${backendPackages[backend]}; install it (npm install ${backendPackages[backend]}) or choose another --backend.`);
+      continue;
+    }
+    if (await tf.setBackend(backend)) return backend;
+    if (name !== undefined) throw new UsageError(`The ${backend} backend is installed but did not start; choose another --backend.`);
+  }
+  throw new UsageError(`No TensorFlow.js backend is installed; install one of ${backends.map((backend) => backendPackages[backend]).join(', ')}.`);
+}
+
+/** A tfjs-layers model from model.json and the weight files its manifest names (paths relative to it). */
+async function loadModel(path: string): Promise<tfl.LayersModel> {
+  let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  try {
+    json = JSON.parse(new TextDecoder().decode(readBytes(path, 'Model file')));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`Model file ${path} is not JSON; pass the model.json of a tfjs-layers model.`);
+  }
+  if (typeof json !== 'object' || json === null || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new UsageError(`Model file ${path} has no modelTopology and weightsManifest; pass the model.json of a tfjs-layers model (a graph model cannot be used).`);
+  }
+  const parts = json.weightsManifest.flatMap((group) => group.paths.map((file) => readBytes(resolve(dirname(path), file), `Weight file of ${path}`)));
+  const weightData = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  parts.reduce((at, part) => (weightData.set(part, at), at + part.length), 0);
+  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+  try {
+    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'], weightSpecs, weightData: weightData.buffer }));
+  } catch (error) {
+    throw new UsageError(`Model file ${path} does not load as a tfjs-layers model (${(error as Error).message.replace(/\.$/, '')}); check it and its weight files.`);
+  }
+}
+
+interface Arrays {
+  data: LaplaceData;
+  inputs: tf.Tensor;
+  count: number;
+}
+
+/** Inputs (and labels, if given) as Laplace data, checked against the model's input shape and classes. */
+function readData(inputsPath: string, labelsPath: string | undefined, inputShape: readonly number[], classes: number): Arrays & { labels: Int32Array | null } {
+  const inputs = readNpy(readBytes(inputsPath, 'Inputs file'), inputsPath);
+  const expected = [inputs.shape[0], ...inputShape];
+  if (inputs.shape.length !== expected.length || inputs.shape.some((size, index) => size !== expected[index])) {
+    throw new UsageError(`${inputsPath} has shape [${inputs.shape.join(', ')}], but the model takes [n, ${inputShape.join(', ')}]; reshape the inputs.`);
+  }
+  let labels: Int32Array | null = null;
+  if (labelsPath !== undefined) {
+    const read = readNpy(readBytes(labelsPath, 'Labels file'), labelsPath);
+    if (read.shape.length !== 1 || read.shape[0] !== inputs.shape[0]) {
+      throw new UsageError(`${labelsPath} has shape [${read.shape.join(', ')}], but ${inputsPath} has ${inputs.shape[0]} examples; pass one label per example, shape [${inputs.shape[0]}].`);
+    }
+    const bad = read.values.findIndex((value) => !Number.isInteger(value) || value < 0 || value >= classes);
+    if (bad >= 0) throw new UsageError(`${labelsPath} holds ${read.values[bad]} at index ${bad}, but labels must be whole numbers from 0 to ${classes - 1} (the model has ${classes} outputs).`);
+    labels = Int32Array.from(read.values);
+  }
+  const tensor = tf.tensor(Float32Array.from(inputs.values), inputs.shape);
+  // Labels are unused where none were given (predict without --labels); zeros keep the data's shape.
+  const data = tensorData(tensor, labels ?? new Int32Array(inputs.shape[0]));
+  return { data, inputs: tensor, count: inputs.shape[0], labels };
+}
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
+function tauText(laplace: LaplaceModel): string {
+  const layerTau = laplace.posterior.spec.layerTau;
+  return layerTau ? `per-layer τ = ${layerTau.map(formatNumber).join(', ')}` : `τ = ${formatNumber(laplace.tau)}`;
+}
+
+async function fitCommand(values: Values): Promise<void> {
+  const modelPath = required('fit', values.model, '--model FILE (a tfjs-layers model.json)');
+  const inputsPath = required('fit', values.inputs, '--inputs FILE (.npy)');
+  const labelsPath = required('fit', values.labels, '--labels FILE (.npy)');
+  const curvature: CurvatureKind = choice('curvature', values.curvature, curvatureKinds);
+  const out = required('fit', values.out, '--out FILE, the posterior file to write');
+  const fisher: FisherType = choice('fisher', values.fisher, fisherTypes, 'mc');
+  const mcSamples = numberOption('mc-samples', values['mc-samples'], 'whole');
+  if (mcSamples !== undefined && fisher !== 'mc') throw new UsageError(`--mc-samples applies only to --fisher mc, not ${fisher}; drop it.`);
+  const kfacDamping = values['kfac-damping'] === undefined ? undefined : choice<KfacDamping>('kfac-damping', values['kfac-damping'], kfacDampings);
+  if (kfacDamping !== undefined && curvature !== 'kfac') throw new UsageError(`--kfac-damping applies only to --curvature kfac, not ${curvature}; drop it.`);
+  const n = numberOption('n', values.n, 'positive');
+  const tau = numberOption('tau', values.tau, 'positive');
+  const batchSize = numberOption('batch-size', values['batch-size'], 'whole');
+  const seed = numberOption('seed', values.seed, 'seed');
+  const backend = await startBackend(values.backend);
+  const model = await loadModel(modelPath);
+  const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
+  const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0;
+  const { data, inputs, count } = readData(inputsPath, labelsPath, inputShape, classes);
+  try {
+    const started = performance.now();
+    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', kfacDamping, batchSize, seed });
+    await saveLaplace(laplace, out);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `${curvature} posterior of ${laplace.posterior.network.layers.length} layers on ${count} examples (${fisher} Fisher): ` +
+        `N = ${formatNumber(laplace.n)} (${n === undefined ? 'the examples' : '--n'}), ${tauText(laplace)} (${tau === undefined ? 'marginal likelihood' : '--tau'}); ` +
+        `${seconds.toFixed(1)} s on ${backend}; wrote ${out}`,
+    );
+    laplace.dispose();
+  } finally {
+    inputs.dispose();
+    model.dispose();
+  }
+}
+
+function edgeText(edge: SearchEdge): string {
+  return { 'logN-low': 'smallest log₁₀ N', 'logN-high': 'largest log₁₀ N', 'logTau-low': 'smallest log₁₀ τ', 'logTau-high': 'largest log₁₀ τ' }[edge];
+}
+
+async function tuneCommand(values: Values): Promise<void> {
+  const posteriorPath = required('tune', values.posterior, '--posterior FILE');
+  const out = required('tune', values.out, '--out FILE, the posterior file to write');
+  const objective = choice('objective', values.objective, tuneObjectives, 'marglik');
+  const logTau = rangeOption('log-tau', values['log-tau']);
+  if (objective === 'marglik') {
+    for (const option of ['inputs', 'labels', 'log-n', 'grid'] as const) {
+      if (values[option] !== undefined) throw new UsageError(`--${option} applies only to the validation objectives (nll, error+ece), not marglik; drop it.`);
+    }
+  } else {
+    for (const option of ['per-layer', 'n'] as const) {
+      if (values[option] !== undefined) throw new UsageError(`--${option} applies only to --objective marglik; drop it.`);
+    }
+  }
+  const n = numberOption('n', values.n, 'positive');
+  const logN = rangeOption('log-n', values['log-n']);
+  const grid = numberOption('grid', values.grid, 'whole');
+  const inputsPath = objective === 'marglik' ? undefined : required('tune', values.inputs, `--inputs FILE (validation inputs) for --objective ${objective}`);
+  const labelsPath = objective === 'marglik' ? undefined : required('tune', values.labels, `--labels FILE (validation labels) for --objective ${objective}`);
+  const backend = await startBackend(values.backend);
+  const loaded = await loadLaplace(posteriorPath);
+  try {
+    if (objective === 'marglik') {
+      const { model: tuned, optimum } = loaded.tuneMarginalLikelihood({ perLayer: values['per-layer'] === true, n, range: logTau });
+      await saveLaplace(tuned, out);
+      console.log(`${loaded.posterior.structure} posterior, marginal likelihood at N = ${formatNumber(optimum.n)}: log evidence ${optimum.logEvidence.toFixed(2)} at ${tauText(tuned)} (on ${backend}); wrote ${out}`);
+      if (optimum.atEdge) console.error('note: the optimal τ lies on the edge of the searched range; a wider --log-tau may find a better one.');
+      tuned.dispose();
+      return;
+    }
+    const network = loaded.posterior.network;
+    const { data, inputs } = readData(inputsPath!, labelsPath, network.inputShape, network.classes);
+    try {
+      const { model: tuned, search } = await loaded.tune(data, objective, { method: 'grid', gridSize: grid, logNRange: logN, logTauRange: logTau });
+      await saveLaplace(tuned, out);
+      const best = search.best[objective];
+      console.log(
+        `${loaded.posterior.structure} posterior, ${search.points.length} grid points: validation ${objective} ${objectiveValue(best, objective).toFixed(4)} ` +
+          `at N = ${formatNumber(tuned.n)}, τ = ${formatNumber(tuned.tau)} (on ${backend}); wrote ${out}`,
+      );
+      const edges = search.edges[objective].map(edgeText);
+      if (edges.length > 0) console.error(`note: the chosen point lies on the grid's ${edges.join(' and ')}; a wider range may find a better one.`);
+      tuned.dispose();
+    } finally {
+      inputs.dispose();
+    }
+  } finally {
+    loaded.dispose();
+  }
+}
+
+async function predictCommand(values: Values): Promise<void> {
+  const posteriorPath = required('predict', values.posterior, '--posterior FILE');
+  const inputsPath = required('predict', values.inputs, '--inputs FILE (.npy)');
+  const out = required('predict', values.out, '--out FILE (.npy or .json)');
+  if (resolve(out) === resolve(posteriorPath)) throw new UsageError('--out is the posterior file itself; pass another path for the probabilities.');
+  const predictive: PredictiveType = choice('predictive', values.predictive, predictiveTypes, 'glm');
+  const link: GlmLink = choice('link', values.link, glmLinks, 'probit');
+  if (values.link !== undefined && predictive !== 'glm') throw new UsageError(`--link applies only to the glm predictive, not ${predictive}; drop it.`);
+  const samples = numberOption('samples', values.samples, 'whole');
+  const seed = numberOption('seed', values.seed, 'seed');
+  const batchSize = numberOption('batch-size', values['batch-size'], 'whole');
+  const backend = await startBackend(values.backend);
+  const laplace = await loadLaplace(posteriorPath);
+  try {
+    if (predictive === 'probit' && laplace.posterior.structure !== 'last-layer') {
+      throw new UsageError(`The probit predictive needs a last-layer posterior, but ${posteriorPath} holds a ${laplace.posterior.structure} one; use glm (its probit link works for every structure).`);
+    }
+    const network = laplace.posterior.network;
+    const { data, inputs, count, labels } = readData(inputsPath, values.labels, network.inputShape, network.classes);
+    try {
+      const started = performance.now();
+      const probabilities = await laplace.predict(data, { predictive, link, samples, seed, batchSize });
+      const seconds = (performance.now() - started) / 1000;
+      const classes = network.classes;
+      const metrics = labels
+        ? { accuracy: accuracy(probabilities, labels, classes), nll: negativeLogLikelihood(probabilities, labels, classes), ece: calibration(probabilities, labels, classes, { bins: eceBins }).ece }
+        : null;
+      if (out.endsWith('.npy')) writeFileAtomic(out, writeNpy(probabilities, [count, classes]));
+      else {
+        const rows = Array.from({ length: count }, (_, row) => Array.from(probabilities.subarray(row * classes, (row + 1) * classes)));
+        const json = { posterior: posteriorPath, structure: laplace.posterior.structure, n: laplace.n, tau: laplace.tau, predictive, link: predictive === 'glm' ? link : null, classes, probabilities: rows, metrics };
+        writeFileAtomic(out, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
+      }
+      const metricsText = metrics ? `: accuracy ${metrics.accuracy.toFixed(4)}, NLL ${metrics.nll.toFixed(4)}, ECE ${metrics.ece.toFixed(4)}` : '';
+      console.log(`${count} examples, ${predictive} predictive${predictive === 'glm' ? ` (${link} link)` : ''}${metricsText} (${seconds.toFixed(1)} s on ${backend}); wrote ${out}`);
+    } finally {
+      inputs.dispose();
+    }
+  } finally {
+    laplace.dispose();
+  }
+}
+
+async function infoCommand(values: Values, file: string | undefined): Promise<void> {
+  if (file === undefined) throw new UsageError('info needs the posterior file to describe: tfjs-laplace info FILE.');
+  await startBackend(values.backend);
+  const laplace = await loadLaplace(file);
+  try {
+    const { posterior } = laplace;
+    const fit = posterior.curvature;
+    const network = posterior.network;
+    console.log(`${posterior.structure} posterior: N = ${formatNumber(laplace.n)}, ${tauText(laplace)}${posterior.structure === 'kfac' ? `, ${posterior.spec.kfacDamping} damping` : ''}`);
+    console.log(`fitted on ${fit.count} examples, ${fit.fisher} Fisher${fit.fisher === 'mc' ? ` (${fit.mcSamples} draw${fit.mcSamples === 1 ? '' : 's'} per input)` : ''}`);
+    console.log(`input shape [${network.inputShape.join(', ')}], ${network.classes} classes`);
+    for (const layer of network.layers) {
+      console.log(`  ${layer.name}: ${layer.kind}, kernel [${layer.kernelShape.join(', ')}]${layer.hasBias ? ' + bias' : ''}, ${layer.activation}`);
+    }
+  } finally {
+    laplace.dispose();
+  }
+}
+
+/** Error types whose message is meant for the user: exit code 2 and the message alone. */
+const userErrors = ['UsageError', 'NpyError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'NotPositiveDefiniteError'];
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    let parsed: { values: Values; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof parsed;
+    } catch (error) {
+      throw new UsageError(`${(error as Error).message.replace(/\.$/, '')}; run with --help to see the options.`);
+    }
+    const { values, positionals } = parsed;
+    const command = positionals[0];
+    if (command === undefined) {
+      if (values.help) {
+        console.log(usage.program);
+        return 0;
+      }
+      throw new UsageError('No command given; use fit, tune, predict or info (see --help).');
+    }
+    if (!(command in commandOptions)) throw new UsageError(`Unknown command "${command}"; use fit, tune, predict or info (see --help).`);
+    const name = command as CommandName;
+    if (values.help) {
+      console.log(usage[name]);
+      return 0;
+    }
+    const foreign = (Object.keys(values) as OptionName[]).find((option) => !commandOptions[name].includes(option));
+    if (foreign) throw new UsageError(`Option --${foreign} does not apply to ${name}; run \`tfjs-laplace ${name} --help\` for its options.`);
+    if (positionals.length > (name === 'info' ? 2 : 1)) throw new UsageError(`Unexpected argument "${positionals.at(-1)}"; run \`tfjs-laplace ${name} --help\` for the usage.`);
+    if (name === 'fit') await fitCommand(values);
+    else if (name === 'tune') await tuneCommand(values);
+    else if (name === 'predict') await predictCommand(values);
+    else await infoCommand(values, positionals[1]);
+    return 0;
+  } catch (error) {
+    const failure = error as Error;
+    if (userErrors.includes(failure.name)) {
+      console.error(`error: ${failure.message}`);
+      return 2;
+    }
+    console.error(failure.stack ?? String(error));
+    return 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realPath(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
+
+// npm installs the command as a symbolic link to this file; compare the file it points to.
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}

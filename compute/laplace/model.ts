@@ -1,0 +1,112 @@
+/**
+ * The library's front door: fit a Laplace posterior around a trained model,
+ * tune it, predict with it, and turn it into the bytes of a posterior file and
+ * back. Nothing here touches the file system (files.ts does, for Node).
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { fitCurvature, type CurvatureKind, type CurvatureOptions } from './curvature.ts';
+import type { LaplaceData } from './data.ts';
+import { optimizeMarginalLikelihood, type EvidenceOptimum, type OptimizeEvidenceOptions } from './evidence.ts';
+import { posteriorFromBytes, posteriorToBytes, PosteriorFileError } from './format.ts';
+import { Network, type LayerMatrix } from './network.ts';
+import { Posterior, type KfacDamping } from './posterior.ts';
+import { predict, type PredictOptions } from './predictive.ts';
+import { searchHyperparameters, type SearchOptions, type SearchResult } from './search.ts';
+
+export interface FitLaplaceOptions extends Omit<CurvatureOptions, 'kinds'> {
+  curvature: CurvatureKind;
+  /** Data-term scale N; default the number of fitting examples (pass the training-set size when fitting on a subset of it). */
+  n?: number;
+  /** Prior precision τ; default 'marglik', the scalar τ that maximises the marginal likelihood at N. */
+  tau?: number | 'marglik';
+  kfacDamping?: KfacDamping;
+}
+
+/** A fitted Laplace posterior with the model topology it belongs to. */
+export class LaplaceModel {
+  constructor(
+    readonly posterior: Posterior,
+    readonly modelTopology: unknown,
+  ) {}
+
+  get n(): number {
+    return this.posterior.n;
+  }
+
+  get tau(): number {
+    return this.posterior.tau;
+  }
+
+  /** `count` weight samples as W̄ matrices per layer (see network.ts for the layout). */
+  sample(count: number, seed = 0): LayerMatrix[][] {
+    return this.posterior.sample(count, seed);
+  }
+
+  predict(data: LaplaceData, options?: PredictOptions): Promise<Float32Array> {
+    return predict(this.posterior, data, options);
+  }
+
+  /** Same curvature, other N and τ: no refit. */
+  withHyperparameters(n: number, tau: number | number[], kfacDamping?: KfacDamping): LaplaceModel {
+    return new LaplaceModel(this.posterior.withHyperparameters(n, tau, kfacDamping), this.modelTopology);
+  }
+
+  /** Search N and τ on validation data and return the posterior at the best point for `objective`. */
+  async tune(validation: LaplaceData, objective: 'error+ece' | 'nll', options?: SearchOptions): Promise<{ model: LaplaceModel; search: SearchResult }> {
+    const search = await searchHyperparameters(this.posterior, validation, options);
+    const best = search.best[objective];
+    return { model: this.withHyperparameters(10 ** best.logN, 10 ** best.logTau), search };
+  }
+
+  /**
+   * τ by the marginal likelihood at fixed N (default this posterior's N; pass the
+   * training-set size), one for all layers or one per layer: no validation data needed.
+   */
+  tuneMarginalLikelihood(options?: OptimizeEvidenceOptions): { model: LaplaceModel; optimum: EvidenceOptimum } {
+    const optimum = optimizeMarginalLikelihood(this.posterior, options);
+    return { model: new LaplaceModel(optimum.posterior, this.modelTopology), optimum };
+  }
+
+  /** The posterior file's bytes (format.ts); `saveLaplace` writes them to a path in Node. */
+  toBytes(): Promise<Uint8Array> {
+    return posteriorToBytes(this.posterior, this.modelTopology);
+  }
+
+  dispose(): void {
+    this.posterior.dispose();
+  }
+}
+
+/** Fit a Laplace approximation around the model's current weights (taken as the MAP). */
+export async function fitLaplace(model: tfl.LayersModel, data: LaplaceData, options: FitLaplaceOptions): Promise<LaplaceModel> {
+  const network = new Network(model);
+  const mapWeights = network.matricesFromModel(model);
+  const curvature = await fitCurvature(network, mapWeights, data, { ...options, kinds: [options.curvature] });
+  const tau = options.tau ?? 'marglik';
+  let posterior = new Posterior(network, mapWeights, curvature, {
+    structure: options.curvature,
+    n: options.n ?? data.count,
+    tau: tau === 'marglik' ? 1 : tau,
+    kfacDamping: options.kfacDamping ?? 'exact',
+  });
+  if (tau === 'marglik') posterior = optimizeMarginalLikelihood(posterior).posterior;
+  return new LaplaceModel(posterior, model.toJSON(undefined, false));
+}
+
+/** A posterior from the bytes of a posterior file; `source` names them in errors (a path or URL). */
+export async function loadLaplaceFromBytes(bytes: Uint8Array | ArrayBuffer, source?: string): Promise<LaplaceModel> {
+  const { posterior, modelTopology } = await posteriorFromBytes(bytes, source);
+  return new LaplaceModel(posterior, modelTopology);
+}
+
+/** Fetch a posterior file and read it with the same reader as `loadLaplace` (fetch: browsers, Node 18+). */
+export async function loadLaplaceFromUrl(url: string | URL, init?: RequestInit): Promise<LaplaceModel> {
+  let response: Response;
+  try {
+    response = await fetch(url, init);
+  } catch (error) {
+    throw new PosteriorFileError(`Posterior file ${String(url)} cannot be fetched (${(error as Error).message}); check the URL and that its server is reachable.`);
+  }
+  if (!response.ok) throw new PosteriorFileError(`Posterior file ${String(url)} cannot be fetched (HTTP ${response.status}); check the URL.`);
+  return loadLaplaceFromBytes(await response.arrayBuffer(), String(url));
+}

@@ -1,0 +1,27 @@
+/**
+ * The playground's entry, loaded with the page: a few hundred bytes that wait
+ * until the section nears the viewport and only then import TensorFlow.js, the
+ * library and the demo's files (site/scripts/playground-app.ts), so the
+ * article's first load does not carry them.
+ */
+const root = document.querySelector<HTMLElement>('[data-playground]');
+if (root) {
+  const start = () => {
+    root.dataset.state = 'loading';
+    import('./playground-app.ts')
+      .then(({ startPlayground }) => startPlayground(root))
+      .catch((error: Error) => {
+        const message = root.querySelector<HTMLElement>('[data-message]')!;
+        message.dataset.error = '';
+        message.textContent = `The playground could not start: ${error.message}`;
+        root.dataset.state = 'error';
+      });
+  };
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((entry) => entry.isIntersecting)) {
+      observer.disconnect();
+      start();
+    }
+  }, { rootMargin: '300px' });
+  observer.observe(root);
+}

@@ -1,0 +1,206 @@
+/**
+ * The package's command line (compute/laplace/cli.ts) from source, in process: a tfjs-layers
+ * model.json with two weight shards and .npy arrays written here by hand go in; the posterior
+ * files and probabilities that come out match what the library computes on the same model and data
+ * in memory. The .npy reader is checked on bytes laid out by hand and the writer against numpy's
+ * layout; user errors exit with code 2 and one sentence.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startBackend } from '../../compute/backend/index.ts';
+import { main } from '../../compute/laplace/cli.ts';
+import { fitLaplace, loadLaplace, tensorData } from '../../compute/laplace/index.ts';
+import { readNpy, writeNpy } from '../../compute/laplace/npy.ts';
+import { buildCnnA, randomInputs, randomLabels, type Model } from '../laplace/helpers.ts';
+
+let directory: string;
+let model: Model;
+let inputs: tf.Tensor;
+let labels: Int32Array;
+const path = (name: string) => join(directory, name);
+
+/** A version-1 .npy file laid out by hand: magic, version, header length, header padded to 64 bytes, data. */
+function npyBytes(descr: string, shape: number[], data: Uint8Array, fortran = false): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const bytes = new Uint8Array(10 + header.length + data.length);
+  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
+  bytes.set(new TextEncoder().encode(header), 10);
+  bytes.set(data, 10 + header.length);
+  return bytes;
+}
+
+const int64Labels = (values: ArrayLike<number>) => new Uint8Array(BigInt64Array.from(Array.from(values), BigInt).buffer);
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...parts) => void out.push(parts.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...parts) => void err.push(parts.join(' ')));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  await startBackend('wasm');
+  directory = mkdtempSync(join(tmpdir(), 'tfjs-laplace-cli-'));
+  model = buildCnnA(301);
+  inputs = randomInputs([6, 8, 8, 2], 302);
+  labels = randomLabels(6, 3, 303);
+  // Two shards cut mid-tensor, as tfjs's 4 MB shards are: the manifest's files are concatenated in order.
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
+      const cut = Math.floor(weights.length / 2) + 2;
+      writeFileSync(path('group1-shard1of2.bin'), weights.subarray(0, cut));
+      writeFileSync(path('group1-shard2of2.bin'), weights.subarray(cut));
+      const manifest = [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: artifacts.weightSpecs }];
+      writeFileSync(path('model.json'), JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: manifest }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  writeFileSync(path('x.npy'), npyBytes('<f4', inputs.shape, new Uint8Array((await inputs.data()).buffer)));
+  // numpy's default integer type.
+  writeFileSync(path('y.npy'), npyBytes('<i8', [6], int64Labels(labels)));
+});
+
+afterAll(() => {
+  inputs?.dispose();
+  model?.dispose();
+  if (directory) rmSync(directory, { recursive: true, force: true });
+});
+
+describe('tfjs-laplace fit, tune, predict, info', () => {
+  it('fit writes the posterior the library fits in memory (τ by the marginal likelihood at N = n)', async () => {
+    const run = await cli('fit', '--model', path('model.json'), '--inputs', path('x.npy'), '--labels', path('y.npy'), '--curvature', 'kfac', '--out', path('p.laplace'), '--backend', 'wasm');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^kfac posterior of 3 layers on 6 examples \(mc Fisher\): N = 6 \(the examples\), τ = [\d.e+-]+ \(marginal likelihood\); .* on wasm; wrote /);
+    const fromFile = await loadLaplace(path('p.laplace'));
+    const inMemory = await fitLaplace(model, tensorData(inputs, labels), { curvature: 'kfac' });
+    expect(fromFile.n).toBe(6);
+    expect(fromFile.tau).toBe(inMemory.tau);
+    const data = tensorData(inputs, labels);
+    expect(Array.from(await fromFile.predict(data))).toEqual(Array.from(await inMemory.predict(data)));
+    fromFile.dispose();
+    inMemory.dispose();
+  });
+
+  it('info describes the file', async () => {
+    const run = await cli('info', path('p.laplace'), '--backend', 'wasm');
+    expect(run.code).toBe(0);
+    expect(run.out.split('\n')).toEqual([
+      expect.stringMatching(/^kfac posterior: N = 6, τ = [\d.e+-]+, exact damping$/),
+      'fitted on 6 examples, mc Fisher (1 draw per input)',
+      'input shape [8, 8, 2], 3 classes',
+      '  cnnA_conv1_301: conv2d, kernel [3, 3, 2, 3] + bias, relu',
+      '  cnnA_conv2_301: conv2d, kernel [2, 2, 3, 2] + bias, tanh',
+      expect.stringMatching(/^  \S+: dense, kernel \[\d+, 3\] \+ bias, linear$/),
+    ]);
+  });
+
+  it('tune --per-layer keeps N and writes the per-layer τ the library finds', async () => {
+    const run = await cli('tune', '--posterior', path('p.laplace'), '--per-layer', '--out', path('q.laplace'), '--backend', 'wasm');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^kfac posterior, marginal likelihood at N = 6: log evidence -?[\d.]+ at per-layer τ = [\d.e+-]+, [\d.e+-]+, [\d.e+-]+ /);
+    const source = await loadLaplace(path('p.laplace'));
+    const tuned = await loadLaplace(path('q.laplace'));
+    const expected = source.tuneMarginalLikelihood({ perLayer: true });
+    expect(tuned.n).toBe(6);
+    expect(tuned.posterior.spec.layerTau).toEqual(expected.optimum.tau);
+    [source, tuned, expected.model].forEach((laplace) => laplace.dispose());
+  });
+
+  it('tune --objective nll searches the grid on validation data', async () => {
+    const run = await cli('tune', '--posterior', path('p.laplace'), '--objective', 'nll', '--inputs', path('x.npy'), '--labels', path('y.npy'), '--grid', '5', '--out', path('g.laplace'), '--backend', 'wasm');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^kfac posterior, 25 grid points: validation nll [\d.]+ at N = /);
+    const source = await loadLaplace(path('p.laplace'));
+    const { model: expected } = await source.tune(tensorData(inputs, labels), 'nll', { method: 'grid', gridSize: 5 });
+    const tuned = await loadLaplace(path('g.laplace'));
+    expect([tuned.n, tuned.tau]).toEqual([expected.n, expected.tau]);
+    [source, tuned, expected].forEach((laplace) => laplace.dispose());
+  });
+
+  it('predict writes the probabilities of the GLM predictive as .npy and as JSON, with metrics when labels are given', async () => {
+    const npy = await cli('predict', '--posterior', path('q.laplace'), '--inputs', path('x.npy'), '--labels', path('y.npy'), '--out', path('p.npy'), '--backend', 'wasm');
+    expect(npy.code).toBe(0);
+    expect(npy.out).toMatch(/^6 examples, glm predictive \(probit link\): accuracy [\d.]+, NLL [\d.]+, ECE [\d.]+ \(.* on wasm\); wrote /);
+    const written = readNpy(readFileSync(path('p.npy')), 'p.npy');
+    expect(written.shape).toEqual([6, 3]);
+    expect(written.dtype).toBe('<f4');
+    const tuned = await loadLaplace(path('q.laplace'));
+    const expected = await tuned.predict(tensorData(inputs, labels));
+    expect(Array.from(written.values)).toEqual(Array.from(expected));
+    const json = await cli('predict', '--posterior', path('q.laplace'), '--inputs', path('x.npy'), '--out', path('p.json'), '--backend', 'wasm');
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(readFileSync(path('p.json'), 'utf8')) as { probabilities: number[][]; metrics: unknown; classes: number };
+    expect(parsed.probabilities.flat()).toEqual(Array.from(expected));
+    expect(parsed.metrics).toBeNull();
+    tuned.dispose();
+  });
+
+  it.each([
+    ['no command', [], /^No command given; use fit, tune, predict or info/],
+    ['unknown command', ['train'], /^Unknown command "train"/],
+    ['missing model file', ['fit', '--model', 'nowhere/model.json', '--inputs', 'X', '--labels', 'Y', '--curvature', 'kfac', '--out', 'OUT'], /^Model file nowhere\/model\.json cannot be read; check the path\.$/],
+    ['unknown curvature', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'full', '--out', 'OUT'], /^Unknown --curvature "full"; choose one of diag, kfac, efb, last-layer\.$/],
+    ['option of another command', ['info', 'FILE', '--curvature', 'kfac'], /^Option --curvature does not apply to info;/],
+    ['link off the glm predictive', ['predict', '--posterior', 'P', '--inputs', 'X', '--out', 'O.npy', '--predictive', 'sampled', '--link', 'mc'], /^--link applies only to the glm predictive, not sampled; drop it\.$/],
+    ['validation data for marglik', ['tune', '--posterior', 'P', '--out', 'O', '--inputs', 'X'], /^--inputs applies only to the validation objectives/],
+    ['a missing backend package', ['info', 'FILE', '--backend', 'tensorflow'], /^The tensorflow backend needs the package @tensorflow\/tfjs-node; install it/],
+  ])('%s: exit code 2 and one sentence', async (_, argv, message) => {
+    // tfjs-node is an optional dependency that does not install here; where it does, its error case says nothing.
+    if (argv.includes('tensorflow') && existsSync(join(process.cwd(), 'node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node'))) return;
+    const run = await cli(...(argv as string[]));
+    expect(run.code).toBe(2);
+    expect(run.out).toBe('');
+    const line = run.err.replace(/^error: /, '');
+    expect(run.err.startsWith('error: ')).toBe(true);
+    expect(line).toMatch(message);
+    expect(line.split('\n')).toHaveLength(1);
+  });
+
+  it('data errors name the file and the fix; nothing is written', async () => {
+    writeFileSync(path('y-bad.npy'), npyBytes('<i8', [6], int64Labels([0, 1, 2, 3, 0, 1])));
+    writeFileSync(path('x-bad.npy'), npyBytes('<f4', [6, 8, 8], new Uint8Array(6 * 64 * 4)));
+    const base = ['fit', '--model', path('model.json'), '--curvature', 'diag', '--out', path('never.laplace'), '--backend', 'wasm'];
+    const badLabel = await cli(...base, '--inputs', path('x.npy'), '--labels', path('y-bad.npy'));
+    expect(badLabel.err).toMatch(/^error: \S+y-bad\.npy holds 3 at index 3, but labels must be whole numbers from 0 to 2 \(the model has 3 outputs\)\.$/);
+    const badShape = await cli(...base, '--inputs', path('x-bad.npy'), '--labels', path('y.npy'));
+    expect(badShape.err).toMatch(/^error: \S+x-bad\.npy has shape \[6, 8, 8\], but the model takes \[n, 8, 8, 2\]; reshape the inputs\.$/);
+    expect([badLabel.code, badShape.code]).toEqual([2, 2]);
+    expect(existsSync(path('never.laplace'))).toBe(false);
+  });
+});
+
+describe('.npy files', () => {
+  it('reads the number types numpy writes, in C order, and refuses Fortran order and truncation in one sentence', () => {
+    const floats = Float64Array.from([0.5, -2, 3.25, 1e-3]);
+    expect(readNpy(npyBytes('<f8', [2, 2], new Uint8Array(floats.buffer)), 'a.npy')).toEqual({ shape: [2, 2], dtype: '<f8', values: floats });
+    expect(readNpy(npyBytes('|u1', [3], Uint8Array.from([0, 7, 255])), 'b.npy').values).toEqual(Float64Array.from([0, 7, 255]));
+    expect(readNpy(npyBytes('<i8', [2], int64Labels([-5, 9])), 'c.npy').values).toEqual(Float64Array.from([-5, 9]));
+    expect(() => readNpy(npyBytes('<f8', [2, 2], new Uint8Array(floats.buffer), true), 'd.npy')).toThrow(/^d\.npy is in Fortran order; save the array with numpy\.save/);
+    expect(() => readNpy(npyBytes('<f8', [2, 2], new Uint8Array(floats.buffer).subarray(0, 30)), 'e.npy')).toThrow(/^e\.npy is truncated \(\d+ bytes, \d+ expected for shape \[2, 2\]\)/);
+    expect(() => readNpy(npyBytes('>f8', [1], new Uint8Array(8)), 'f.npy')).toThrow(/^f\.npy holds numbers of type >f8, which this reader does not know/);
+    expect(() => readNpy(new TextEncoder().encode('0,1,2\n'), 'g.csv')).toThrow(/^g\.csv is not a \.npy file/);
+  });
+
+  it('writes float32 in the layout numpy.save uses (header padded with spaces and a newline to 64 bytes)', () => {
+    const bytes = writeNpy(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
+    const header = new TextDecoder().decode(bytes.subarray(10, 10 + (bytes[8] | (bytes[9] << 8))));
+    // numpy 2.4's own bytes for np.save(f, np.arange(1, 7, dtype=np.float32).reshape(2, 3)) have this header.
+    expect(header).toBe(`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }${' '.repeat(58)}\n`);
+    expect((10 + header.length) % 64).toBe(0);
+    expect(Array.from(new Float32Array(bytes.slice(10 + header.length).buffer))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(readNpy(writeNpy(Float32Array.from([7]), [1]), 'one.npy')).toEqual({ shape: [1], dtype: '<f4', values: Float64Array.from([7]) });
+  });
+});
