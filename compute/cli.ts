@@ -3,6 +3,7 @@
  * profile and writes artifacts plus manifest; `train` trains (or finds in the
  * cache) one model and prints its checkpoint folder.
  */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendEnvVar, backendNames, describeBackend, startBackend } from './backend/index.ts';
@@ -10,7 +11,7 @@ import { defaultWorkers, planWorkers } from './backend/native.ts';
 import { z } from 'zod';
 import { checkResults } from './artifacts/check.ts';
 import { writeJsonArtifact } from './artifacts/json.ts';
-import { writeManifest } from './artifacts/manifest.ts';
+import { writeManifest, type Manifest } from './artifacts/manifest.ts';
 import { artifactSchemas } from './artifacts/schemas.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
 import { TaskFailures } from './experiments/failures.ts';
@@ -161,6 +162,8 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
     await pool.close();
   }
   writeSummary(outDir, profile);
+  // A run of some experiments (--only) keeps the previous run's times for the others, so the manifest still says what the whole profile took.
+  const previousStages = previousManifestStages(outDir, profile.name);
   writeManifest(outDir, {
     profile: profile.name,
     seeds: { split: profile.split.splitSeed, training: profile.trainingSeed },
@@ -169,13 +172,23 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
     data: Object.fromEntries(
       profile.datasets.map((dataset) => [dataset, verifyDataFiles(dataset).map((file) => ({ file: file.path.split('/').slice(-1)[0], sha256: file.sha256 }))]),
     ),
-    run: { stages, node: process.version, platform: `${process.platform}-${process.arch}`, finishedAt: new Date().toISOString() },
+    run: { stages: { ...previousStages, ...stages }, node: process.version, platform: `${process.platform}-${process.arch}`, finishedAt: new Date().toISOString() },
   });
   console.log('stage times:');
   for (const [stage, seconds] of Object.entries(stages)) console.log(`  ${stage.padEnd(12)} ${formatDuration(seconds)}`);
   if (failures.list.length > 0) {
     const names = failures.list.map((failure) => failure.task).join(', ');
     throw new RunFailedError(`${failures.list.length} task${failures.list.length > 1 ? 's' : ''} failed (${names}); the others' artifacts are written. Fix the cause named above and run again: finished tasks are reused.`);
+  }
+}
+
+/** The stage times of the manifest already in `outDir`, when it is of the same profile; none otherwise. */
+function previousManifestStages(outDir: string, profileName: string): Record<string, number> {
+  try {
+    const previous = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as Manifest;
+    return previous.profile === profileName ? (previous.run?.stages ?? {}) : {};
+  } catch {
+    return {};
   }
 }
 
