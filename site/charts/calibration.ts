@@ -421,11 +421,11 @@ export function methodCalibrationCurves(artifacts: MethodArtifact[], variant = 0
   const description =
     `Calibration error (confidence − accuracy, above zero = overconfident) against confidence on a logit scale, one line per method, ${networksOf(artifacts)}: ` +
     `${chosen.map((entry) => curveSummary(entry.label, entry.chosen)).join('; ')}.${variantNote(artifacts, variant)}`;
-  const errors = rows.flat().map((row) => row.error);
   const note = coincidenceNote(
     rows.map((curve, index) => ({ label: chosen[index].label, points: curve.map((row) => ({ key: row.lowerLogit, y: row.error })) })),
     methodLabel('sgd'),
-    0.01 * (Math.max(...errors) - Math.min(...errors)),
+    // A tenth of a percentage point: the curves' own noise is larger, so closer than that is the same curve.
+    0.001,
     (gap) => `${(100 * gap).toFixed(2)} points`,
   );
   const spec = curvesSpec(rows, color, {}, note ? `${description} ${note}.` : description);

@@ -49,9 +49,9 @@ export const defaultPick: Pick = { dataset: 'mnist', model: 'lenet5' };
 /** The structures whose width sweeps are drawn together. */
 const sweepStructures: MethodName[] = ['diag', 'kfac', 'efb', 'last-layer'];
 
+// One artifact per method: the summary has a row per posterior (tuned, marginal likelihood, …) of the same method.
 const methodsOf = (results: Results, { dataset, model }: Pick): MethodArtifact[] =>
-  results
-    .methods(dataset, model)
+  [...new Set(results.methods(dataset, model))]
     .map((method) => results.method(dataset, model, method))
     .filter((artifact): artifact is MethodArtifact => artifact !== null);
 
