@@ -5,6 +5,7 @@
  * small JSON made here (its sha256 computed here), so the page can refuse any
  * file that does not match what the build saw.
  */
+import { datasetLabels } from '../charts/common.ts';
 import { createHash } from 'node:crypto';
 import type { Results } from './results.ts';
 
@@ -38,6 +39,12 @@ export interface DemoSetup {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** "mnist-test" → "MNIST test images": the page names sets, not their identifiers. */
+const readableSet = (set: string) => {
+  const [dataset, rest] = set.split('-test');
+  return rest === undefined ? set : `${datasetLabels[dataset] ?? dataset} test images`;
+};
+
 /** The playground's files, or null when the results hold no demo export (then the section says how to make one). */
 export function demoSetup(results: Results): DemoSetup | null {
   const { dataset, model } = demoNetwork;
@@ -55,7 +62,7 @@ export function demoSetup(results: Results): DemoSetup | null {
       const wanted = method === 'sgd' ? variant.posterior === 'map' : variant.predictive === 'glm' && (variant.posterior === 'marglik' || (variant.posterior === 'tuned' && variant.objective === 'nll'));
       const unknown = variant.ood.unknown[0];
       if (!wanted || !unknown) continue;
-      methods.push({ method, posterior: variant.posterior, known: { set: variant.ood.known.set, histogram: variant.ood.known.histogram }, unknown: { set: unknown.set, histogram: unknown.histogram } });
+      methods.push({ method, posterior: variant.posterior, known: { set: readableSet(variant.ood.known.set), histogram: variant.ood.known.histogram }, unknown: { set: readableSet(unknown.set), histogram: unknown.histogram } });
     }
   }
   const entropy: DemoEntropy = { ...grid!, methods };
