@@ -21,7 +21,7 @@
  * n · tr(D_kᵀ A D_l G), with n examples and A, G their means.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeJacobianBatch, glmBatchSize, jacobianBatch, type JacobianBatch } from '../laplace/functional.ts';
+import { forEachJacobianBatchOver, glmBatchSize, type JacobianBatch } from '../laplace/functional.ts';
 import type { KroneckerFactors } from '../laplace/curvature.ts';
 import type { LaplaceData, LayerMatrix, Network } from '../laplace/index.ts';
 import { LandscapeError, checkDirection, checkWeights, directionTensors, layerRows, type Direction } from './directions.ts';
@@ -82,16 +82,14 @@ export async function planeCurvature(network: Network, weights: LayerMatrix[], d
   const probabilities = new Float64Array(classes);
   const weighted = new Float64Array(k);
   try {
-    for (let start = 0; start < data.count; start += batchSize) {
-      const end = Math.min(data.count, start + batchSize);
-      const x = data.inputs(start, end);
-      let batch: JacobianBatch;
-      try {
-        batch = jacobianBatch(network, weights, x, layers);
-      } finally {
-        x.dispose();
-      }
-      try {
+    await forEachJacobianBatchOver(
+      network,
+      weights,
+      data,
+      layers,
+      batchSize,
+      async (batch, start) => {
+        const end = Math.min(data.count, start + batchSize);
         const tangents = tf.tidy(() => tf.stack(directionLayers.map((direction) => jacobianVectorProduct(network, batch, direction))));
         const products = await tangents.data<'float32'>();
         tangents.dispose();
@@ -122,12 +120,9 @@ export async function planeCurvature(network: Network, weights: LayerMatrix[], d
             }
           }
         }
-      } finally {
-        disposeJacobianBatch(batch);
-      }
-      options.onProgress?.(end, data.count);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+      },
+      options.onProgress,
+    );
   } finally {
     tf.dispose(directionLayers.flat());
   }

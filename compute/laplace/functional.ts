@@ -385,7 +385,19 @@ export async function forEachJacobianBatch(
   visit: (batch: JacobianBatch, start: number) => Promise<void> | void,
   onProgress?: (done: number, total: number) => void,
 ): Promise<void> {
-  const layers = neededLayers(covariances);
+  await forEachJacobianBatchOver(network, weights, data, neededLayers(covariances), batchSize, visit, onProgress);
+}
+
+/** The same walk for the Jacobians of the given parameter layers, for callers without posteriors (the landscape's plane curvature). */
+export async function forEachJacobianBatchOver(
+  network: Network,
+  weights: LayerMatrix[],
+  data: LaplaceData,
+  layers: number[],
+  batchSize: number,
+  visit: (batch: JacobianBatch, start: number) => Promise<void> | void,
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
   for (let start = 0; start < data.count; start += batchSize) {
     const end = Math.min(data.count, start + batchSize);
     const x = data.inputs(start, end);
