@@ -4,19 +4,9 @@
  * one off as real data.
  */
 import { Random } from '../random/index.ts';
+import { applyRotation, rotationSampling } from './rotation.ts';
 import { DataError } from './errors.ts';
 import { describeSet, type ImageSet } from './sets.ts';
-
-/** cos and sin of an angle in degrees, exact at multiples of 90° so those rotations move whole pixels. */
-function cosSinDegrees(degrees: number): [number, number] {
-  const quarterTurns = degrees / 90;
-  if (Number.isInteger(quarterTurns)) {
-    const exact: [number, number][] = [[1, 0], [0, 1], [-1, 0], [0, -1]];
-    return exact[((quarterTurns % 4) + 4) % 4];
-  }
-  const radians = (degrees * Math.PI) / 180;
-  return [Math.cos(radians), Math.sin(radians)];
-}
 
 /**
  * Rotates every image counter-clockwise (as displayed, rows running down) by
@@ -27,50 +17,10 @@ function cosSinDegrees(degrees: number): [number, number] {
 export function rotate(set: ImageSet, degrees: number): ImageSet {
   if (!Number.isFinite(degrees)) throw new DataError(`A rotation angle must be a finite number of degrees, got ${degrees}.`);
   const { height, width, count } = set;
-  const [cos, sin] = cosSinDegrees(degrees);
-  const centreX = (width - 1) / 2;
-  const centreY = (height - 1) / 2;
   const pixels = height * width;
-  // The sampling pattern is the same for every image: four source offsets and
-  // weights per output pixel, -1 marking an offset outside the image.
-  const sourceIndex = new Int32Array(pixels * 4);
-  const sourceWeight = new Float64Array(pixels * 4);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const dx = x - centreX;
-      const dy = y - centreY;
-      const sourceX = centreX + cos * dx - sin * dy;
-      const sourceY = centreY + sin * dx + cos * dy;
-      const x0 = Math.floor(sourceX);
-      const y0 = Math.floor(sourceY);
-      const fx = sourceX - x0;
-      const fy = sourceY - y0;
-      const corners: [number, number, number][] = [
-        [x0, y0, (1 - fx) * (1 - fy)],
-        [x0 + 1, y0, fx * (1 - fy)],
-        [x0, y0 + 1, (1 - fx) * fy],
-        [x0 + 1, y0 + 1, fx * fy],
-      ];
-      const slot = (y * width + x) * 4;
-      corners.forEach(([cx, cy, weight], corner) => {
-        const inside = cx >= 0 && cx < width && cy >= 0 && cy < height && weight !== 0;
-        sourceIndex[slot + corner] = inside ? cy * width + cx : -1;
-        sourceWeight[slot + corner] = inside ? weight : 0;
-      });
-    }
-  }
+  const sampling = rotationSampling(height, width, degrees);
   const images = new Float32Array(count * pixels);
-  for (let n = 0; n < count; n++) {
-    const base = n * pixels;
-    for (let p = 0; p < pixels; p++) {
-      let value = 0;
-      for (let corner = 0; corner < 4; corner++) {
-        const from = sourceIndex[p * 4 + corner];
-        if (from >= 0) value += sourceWeight[p * 4 + corner] * set.images[base + from];
-      }
-      images[base + p] = value;
-    }
-  }
+  for (let n = 0; n < count; n++) applyRotation(sampling, set.images, images, n * pixels, pixels);
   return {
     name: `${set.name}-rot${degrees}`,
     images,

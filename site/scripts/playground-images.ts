@@ -1,50 +1,19 @@
 /**
  * The playground's image operations on one 28×28 grey image (row-major floats
- * in [0, 1]), browser-safe, written to match the study's: rotation as
- * compute/data/derived.ts does it (bilinear, about the centre, zero outside),
+ * in [0, 1]), browser-safe, written to match the study's: rotation by the
+ * study's own sampling (compute/data/rotation.ts: bilinear, about the centre, zero outside),
  * inversion, seeded uniform noise, and FGSM as compute/attacks does it with the
  * deterministic network (tests/site/playground-images.test.ts compares them).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerMatrix, Network } from '../../compute/laplace/network.ts';
+import { applyRotation, rotationSampling } from '../../compute/data/rotation.ts';
 import { Random } from '../../compute/random/index.ts';
 
-/** cos and sin in degrees, exact at multiples of 90° so those turns move whole pixels. */
-function cosSin(degrees: number): [number, number] {
-  const quarter = degrees / 90;
-  if (Number.isInteger(quarter)) return ([[1, 0], [0, 1], [-1, 0], [0, -1]] as [number, number][])[((quarter % 4) + 4) % 4];
-  const radians = (degrees * Math.PI) / 180;
-  return [Math.cos(radians), Math.sin(radians)];
-}
-
-/** Counter-clockwise rotation by `degrees` about the centre: each output pixel reads the input bilinearly at the inversely rotated point. */
+/** Counter-clockwise rotation by `degrees` about the centre, by the study's own sampling (compute/data/rotation.ts). */
 export function rotateImage(image: Float32Array, height: number, width: number, degrees: number): Float32Array {
-  const [cos, sin] = cosSin(degrees);
-  const cx = (width - 1) / 2;
-  const cy = (height - 1) / 2;
   const out = new Float32Array(height * width);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const dx = x - cx;
-      const dy = y - cy;
-      const sx = cx + cos * dx - sin * dy;
-      const sy = cy + sin * dx + cos * dy;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      // Summed in the same corner order and precision as compute/data, so both give the same floats.
-      let value = 0;
-      const corner = (px: number, py: number, weight: number) => {
-        if (px >= 0 && px < width && py >= 0 && py < height && weight !== 0) value += weight * image[py * width + px];
-      };
-      corner(x0, y0, (1 - fx) * (1 - fy));
-      corner(x0 + 1, y0, fx * (1 - fy));
-      corner(x0, y0 + 1, (1 - fx) * fy);
-      corner(x0 + 1, y0 + 1, fx * fy);
-      out[y * width + x] = value;
-    }
-  }
+  applyRotation(rotationSampling(height, width, degrees), image, out, 0, height * width);
   return out;
 }
 
