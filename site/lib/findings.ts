@@ -100,19 +100,9 @@ export function effect(difference: Difference, metric: Metric): string {
   return `${verb} the ${name} by ${unsigned(k * difference.estimate, digits)}${points} (95% interval ${a.toFixed(digits)} to ${b.toFixed(digits)})`;
 }
 
-/** One summary row by data set, network, method and posterior; throws naming what is missing. */
-export function findRow(rows: SummaryRow[], dataset: string, model: string, method: SummaryRow['method'], posterior?: Posterior): SummaryRow {
-  const row = rows.find((candidate) => candidate.dataset === dataset && candidate.model === model && candidate.method === method && (posterior === undefined || candidate.posterior === posterior));
-  if (!row) throw new Error(`summary.json has no row for ${dataset}/${model}/${method}${posterior ? ` (${posterior})` : ''}; the page needs it.`);
-  return row;
-}
-
+/** One summary row by data set, network, method and posterior (any posterior when none is given), or null. */
 export function maybeRow(rows: SummaryRow[], dataset: string, model: string, method: SummaryRow['method'], posterior?: Posterior): SummaryRow | null {
-  try {
-    return findRow(rows, dataset, model, method, posterior);
-  } catch {
-    return null;
-  }
+  return rows.find((candidate) => candidate.dataset === dataset && candidate.model === model && candidate.method === method && (posterior === undefined || candidate.posterior === posterior)) ?? null;
 }
 
 /** A row's paired difference against a baseline, or throws when the row has none (baselines have none). */
