@@ -3,7 +3,7 @@
  * profile and writes artifacts plus manifest; `train` trains (or finds in the
  * cache) one model and prints its checkpoint folder.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendEnvVar, backendNames, describeBackend, startBackend } from './backend/index.ts';
@@ -11,11 +11,12 @@ import { defaultWorkers, planWorkers } from './backend/native.ts';
 import { z } from 'zod';
 import { checkResults } from './artifacts/check.ts';
 import { writeJsonArtifact } from './artifacts/json.ts';
-import { writeManifest, type Manifest } from './artifacts/manifest.ts';
+import { describeMachine, writeManifest, type Manifest, type StageRecord } from './artifacts/manifest.ts';
 import { artifactSchemas } from './artifacts/schemas.ts';
+import { checkStageTimes } from './artifacts/stage-times.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
 import { TaskFailures } from './experiments/failures.ts';
-import { removeStaleTemps, runOnce, scopes } from './experiments/finished.ts';
+import { removeStaleTemps, runOnce, scopes, taskTally } from './experiments/finished.ts';
 import { runDemoExperiment } from './experiments/demo.ts';
 import { runLaplaceExperiment } from './experiments/run-laplace.ts';
 import { writeSummary } from './experiments/summary.ts';
@@ -118,8 +119,9 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   console.log(`${describeBackend(backend)}; profile ${profile.name}; writing to ${outDir}`);
   const settings: RunSettings = { profile: profile.name, backend: backend.name, cacheDir: resolve(values.cache ?? '.cache') };
   const board = new ProgressBoard();
-  const pool = new TaskPool(workerCount(values.workers, backend.name), backend.name, board);
-  const stages: Record<string, number> = {};
+  const workers = workerCount(values.workers, backend.name);
+  const pool = new TaskPool(workers, backend.name, board);
+  const stages: Record<string, StageRecord> = {};
   const finished = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
   const failures = new TaskFailures((line) => board.log(line));
   const leftovers = removeStaleTemps(outDir);
@@ -155,8 +157,9 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   try {
     for (const experiment of experiments) {
       const started = performance.now();
+      const before = { ...taskTally };
       await runners[experiment]();
-      stages[experiment] = (performance.now() - started) / 1000;
+      stages[experiment] = { seconds: (performance.now() - started) / 1000, ran: taskTally.ran - before.ran, reused: taskTally.reused - before.reused, workers };
     }
   } finally {
     await pool.close();
@@ -172,21 +175,32 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
     data: Object.fromEntries(
       profile.datasets.map((dataset) => [dataset, verifyDataFiles(dataset).map((file) => ({ file: file.path.split('/').slice(-1)[0], sha256: file.sha256 }))]),
     ),
-    run: { stages: { ...previousStages, ...stages }, node: process.version, platform: `${process.platform}-${process.arch}`, finishedAt: new Date().toISOString() },
+    run: {
+      stages: { ...previousStages, ...stages },
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      machine: describeMachine(),
+      finishedAt: new Date().toISOString(),
+    },
   });
   console.log('stage times:');
-  for (const [stage, seconds] of Object.entries(stages)) console.log(`  ${stage.padEnd(12)} ${formatDuration(seconds)}`);
+  for (const [stage, record] of Object.entries(stages)) {
+    console.log(`  ${stage.padEnd(12)} ${formatDuration(record.seconds).padEnd(8)} ${record.ran} task${record.ran === 1 ? '' : 's'} ran, ${record.reused} reused`);
+  }
   if (failures.list.length > 0) {
     const names = failures.list.map((failure) => failure.task).join(', ');
     throw new RunFailedError(`${failures.list.length} task${failures.list.length > 1 ? 's' : ''} failed (${names}); the others' artifacts are written. Fix the cause named above and run again: finished tasks are reused.`);
   }
 }
 
-/** The stage times of the manifest already in `outDir`, when it is of the same profile; none otherwise. */
-function previousManifestStages(outDir: string, profileName: string): Record<string, number> {
+/** The stages of the manifest already in `outDir`, when it is of the same profile, marked as carried over; none otherwise. */
+function previousManifestStages(outDir: string, profileName: string): Manifest['run']['stages'] {
   try {
     const previous = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as Manifest;
-    return previous.profile === profileName ? (previous.run?.stages ?? {}) : {};
+    if (previous.profile !== profileName) return {};
+    return Object.fromEntries(
+      Object.entries(previous.run?.stages ?? {}).map(([stage, record]) => [stage, typeof record === 'number' ? record : { ...record, carriedOver: true as const }]),
+    );
   } catch {
     return {};
   }
@@ -221,6 +235,11 @@ async function trainCommand(values: ReturnType<typeof parse>['values']): Promise
 function checkCommand(values: ReturnType<typeof parse>['values']): number {
   const outDir = values.out ?? 'results';
   const problems = checkResults(outDir);
+  // The committed results also vouch for the README's stated times.
+  if (resolve(outDir) === resolve('results') && existsSync('README.md') && existsSync(join(outDir, 'manifest.json'))) {
+    const problem = checkStageTimes(readFileSync('README.md', 'utf8'), JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as Manifest);
+    if (problem) problems.push(problem);
+  }
   for (const problem of problems) console.error(`error: ${problem}`);
   if (problems.length === 0) console.log(`${outDir}: every artifact matches its schema and the manifest`);
   return problems.length === 0 ? 0 : 1;
