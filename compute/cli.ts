@@ -3,10 +3,10 @@
  * profile and writes artifacts plus manifest; `train` trains (or finds in the
  * cache) one model and prints its checkpoint folder.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backendEnvVar, backendNames, describeBackend, startBackend } from './backend/index.ts';
+import { BackendError, backendEnvVar, backendNames, describeBackend, isBackendName, startBackend } from './backend/index.ts';
 import { defaultWorkers, planWorkers } from './backend/native.ts';
 import { z } from 'zod';
 import { checkResults } from './artifacts/check.ts';
@@ -43,6 +43,7 @@ Options of run:
   --workers N      worker threads, each with its own backend (default 2 on cpu, wasm and node, 1 on gpu; 0 runs in this thread)
   --models LIST    with --only laplace, ensemble, landscape or demo: only these models (comma-separated)
   --data LIST      with --only laplace, ensemble, landscape or demo: only these data sets (comma-separated)
+  --check-options  check the options (and that --out can be written) and exit: 0, or 2 with the problem
 
 Options of train:
   --data NAME      ${datasetNames.join(' | ')}
@@ -69,6 +70,7 @@ const options = {
   models: { type: 'string' },
   backend: { type: 'string' },
   cache: { type: 'string' },
+  'check-options': { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
 
@@ -99,20 +101,50 @@ function workerCount(value: string | undefined, backend: string): number {
   return count;
 }
 
-async function runCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
+/** A folder we can create or write into: refused before any work when its nearest existing ancestor is a file or read-only. */
+function checkOutputFolder(outDir: string): void {
+  let existing = outDir;
+  while (!existsSync(existing)) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) {
+    throw new UsageError(`--out ${outDir} cannot be made: ${existing} is a file, not a folder; choose another --out.`);
+  }
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch {
+    throw new UsageError(`--out ${outDir} cannot be written: ${existing} is not writable by this user; choose another --out.`);
+  }
+}
+
+/** Every option of `run` checked, before anything is started or installed. */
+function planRun(values: ReturnType<typeof parse>['values']) {
   const profile = getProfile(values.profile ?? 'full');
   const experiments = parseExperiments(values.only);
   const outDir = resolve(values.out ?? profile.defaultOut);
   if (profile.name !== 'full' && outDir === resolve('results')) {
     throw new UsageError(`The ${profile.name} profile may not write into results/, which holds the committed full-profile results; pass another --out folder.`);
   }
+  checkOutputFolder(outDir);
+  if (values.cache !== undefined) checkOutputFolder(resolve(values.cache));
   const chosenModels = parseNames(values.models, modelNames, 'model');
   const chosenData = parseNames(values.data, datasetNames, 'data set');
   if ((chosenModels || chosenData) && experiments.includes('models')) {
     throw new UsageError('--models and --data restrict the laplace, ensemble and landscape experiments; models.json always holds the whole zoo, so pass --only without models.');
   }
+  const requestedBackend = values.backend ?? process.env[backendEnvVar] ?? '';
+  if (requestedBackend !== '' && !isBackendName(requestedBackend)) {
+    throw new BackendError(`Unknown backend "${requestedBackend}"; choose one of ${backendNames.join(', ')} (or leave ${backendEnvVar} unset to pick automatically).`);
+  }
+  // The worker count's own check needs the backend's default only when --workers is absent.
+  if (values.workers !== undefined) workerCount(values.workers, 'wasm');
   const selected = (model: string) => !chosenModels || chosenModels.includes(model);
   const datasets = profile.datasets.filter((dataset) => !chosenData || chosenData.includes(dataset));
+  return { profile, experiments, outDir, selected, datasets };
+}
+
+async function runCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
+  const { profile, experiments, outDir, selected, datasets } = planRun(values);
+  // --check-options: what npm run reproduce asks before it installs anything.
+  if (values['check-options']) return;
   // The native backend sizes its thread pool for the workers before it starts.
   planWorkers(values.workers === undefined ? defaultWorkers('node') : Number(values.workers));
   const backend = await startBackend(values.backend);
