@@ -283,14 +283,15 @@ export function patchBindingSources(dir) {
   const headerPath = join(dir, 'binding', bindingPatch.header);
   if (!existsSync(headerPath) || readFileSync(headerPath, 'utf8') !== header) writeFileSync(headerPath, header);
   const path = join(dir, 'binding', bindingPatch.file);
-  let text = readFileSync(path, 'utf8');
+  const original = readFileSync(path, 'utf8');
+  let text = original;
   for (const { after, insert } of bindingPatch.edits) {
     if (text.includes(after + insert)) continue;
     const at = text.indexOf(after);
     if (at < 0) throw new SetupError(`The binding's ${bindingPatch.file} no longer has the line the signal-stack patch follows (${after.trim()}); update bindingPatch in scripts/native.mjs for this package version.`);
     text = text.slice(0, at + after.length) + insert + text.slice(at + after.length);
   }
-  writeFileSync(path, text);
+  if (text !== original) writeFileSync(path, text);
 }
 
 function bindingSourcesHash(dir) {
