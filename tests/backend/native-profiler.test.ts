@@ -18,11 +18,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeBinding } from '../../compute/backend/native.ts';
 
+const require = createRequire(import.meta.url);
 const built = 'path' in nativeBinding('@tensorflow/tfjs-node');
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const child = 'tests/backend/profiled-fit.ts';
@@ -55,6 +57,11 @@ function runFit(profiled: boolean, label: string): FitRun {
 }
 
 describe.skipIf(!built)('native backend under the 1 ms profiler', () => {
+  it('runs a binding built with the signal-stack patch', () => {
+    const source = readFileSync(join(dirname(require.resolve('@tensorflow/tfjs-node/package.json')), 'binding', 'tfjs_binding.cc'), 'utf8');
+    expect(source.includes('laplace_signal_stack::Install(env);'), 'the binding predates scripts/native-signal-stack.h: rebuild it with `npm run setup -- --native`').toBe(true);
+  });
+
   it('fits diag and last-layer three times under --cpu-prof, each exiting 0 with the unprofiled bytes', { timeout: 600_000 }, () => {
     const plain = runFit(false, 'plain');
     expect(plain.status, plain.stderrTail).toBe(0);
