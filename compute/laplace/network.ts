@@ -157,6 +157,18 @@ export class Network {
     this.classes = last.fanOut;
   }
 
+  /**
+   * True when the logits are the last parameter layer's pre-activations: a linear Dense layer with
+   * nothing after it (a stripped softmax aside). Its per-class gradients are then e_c, so its
+   * curvature has a closed form in its input and the probabilities, with no backward pass.
+   */
+  get logitsAreLastLayerOutput(): boolean {
+    const lastOperation = this.operations[this.operations.length - 1];
+    const lastIndex = this.layers.length - 1;
+    const last = this.layers[lastIndex];
+    return lastOperation.kind === 'parameter' && lastOperation.layer === lastIndex && last.kind === 'dense' && last.activation === 'linear';
+  }
+
   /** Number of parameters of layer i (entries of W̄). */
   parameterCount(layer: number): number {
     const spec = this.layers[layer];
