@@ -397,24 +397,17 @@ async function sweep(
       accumulate(store, 'loss', batchLoss!);
       accumulatePerSet(store, network, plan, inputs, [gradients], batch);
     } else {
-      // Every label vector in one forward and one backward pass over the batch stacked `sets` times:
-      // row k·B + b carries example b and vector k.
+      // Every label vector in one forward pass and one backward pass carrying all of them (network.tapedForward).
       let probabilities: tf.Tensor2D | null = null;
-      const stackedInputs = tf.concat(Array.from({ length: sets }, () => x), 0);
-      const zeros = shapesFor(sets * batch).map((shape) => tf.zeros(shape));
-      const gradients = tf.grads((...offsetArgs: tf.Tensor[]) => {
+      let gradients: tf.Tensor[] = [];
+      tf.tidy(() => {
         const captured: tf.Tensor[] = [];
-        const out = network.forward(stackedInputs, weights, { offsets: offsetArgs, inputs: captured });
-        captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(tf.slice(input, 0, batch), network.layers[index]))));
-        const logits = tf.slice(out, 0, batch);
+        const { logits, backward } = network.tapedForward(x, weights, { inputs: captured });
+        captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
         batchLoss = tf.keep(crossEntropySum(logits, labels));
         probabilities = tf.keep(tf.softmax(logits));
-        const vectors = tf.concat(backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random), 0);
-        // A copy from its values, so no gradient flows back through p into the vectors.
-        const constant = tf.tensor2d(vectors.dataSync(), vectors.shape);
-        return tf.sum(tf.mul(out, constant));
-      })(zeros);
-      tf.dispose([zeros, stackedInputs]);
+        gradients = backward(tf.concat(backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random), 0), sets).map((gradient) => tf.keep(gradient));
+      });
       accumulate(store, 'loss', batchLoss!);
       const exactClosedForm = lastLayerClosedForm && options.fisher === 'exact';
       if (exactClosedForm) accumulate(store, 'L-kronecker', exactLastLayerKronecker(inputs[lastIndex], probabilities!));
