@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeBackend, startBackend } from '../../compute/backend/index.ts';
 import { loadDataset, subset } from '../../compute/data/index.ts';
-import { fitCurvature, imageData, Network, type CurvatureKind, type FisherType } from '../../compute/laplace/index.ts';
+import { fitCurvature, imageData, Network, type CurvatureFit, type CurvatureKind, type FisherType } from '../../compute/laplace/index.ts';
 import { initializeWeights, trainModel } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
 
@@ -84,6 +84,26 @@ async function baselineFit(ref: string): Promise<FitFunction> {
   return module.fitCurvature;
 }
 
+/** max |new − old| / max |old| over every array of the fit: the two codes' numbers side by side on this backend. */
+function fitDifference(before: CurvatureFit, after: CurvatureFit): number {
+  const arrays = (fit: CurvatureFit): ArrayLike<number>[] => [
+    ...(fit.diag ?? []),
+    ...(fit.kfac ?? []).flatMap((factors) => [factors.a.data, factors.g.data]),
+    ...(fit.efb ?? []).map((factors) => factors.diagonal),
+    ...(fit.lastLayer ? [fit.lastLayer.data] : []),
+  ];
+  let difference = 0;
+  let scale = 0;
+  const pairs = arrays(after);
+  arrays(before).forEach((reference, index) => {
+    for (let k = 0; k < reference.length; k++) {
+      difference = Math.max(difference, Math.abs(pairs[index][k] - reference[k]));
+      scale = Math.max(scale, Math.abs(reference[k]));
+    }
+  });
+  return difference / scale;
+}
+
 const seconds = async (work: () => Promise<unknown>) => {
   const started = performance.now();
   await work();
@@ -113,7 +133,7 @@ for (const fisher of fishers) {
 }
 
 const epochs: number[] = [];
-const timings = new Map<string, { current: number[]; old: number[] }>();
+const timings = new Map<string, { current: number[]; old: number[]; difference?: number }>();
 for (let repeat = 0; repeat < repeats; repeat++) {
   epochs.push(await seconds(() => trainModel(model, fitSet, spec.recipe, 1, 2 + repeat, modelName)));
   for (const fisher of fishers) {
@@ -122,8 +142,10 @@ for (let repeat = 0; repeat < repeats; repeat++) {
       if (!timings.has(key)) timings.set(key, { current: [], old: [] });
       const entry = timings.get(key)!;
       // The old code first on even repeats, second on odd ones, so drift does not favour either.
-      const runOld = async () => old && entry.old.push(await seconds(() => old(network, weights, data, { kinds: [kind], fisher, seed: 7 })));
-      const runNew = async () => entry.current.push(await seconds(() => fitCurvature(network, weights, data, { kinds: [kind], fisher, seed: 7 })));
+      let oldFit: CurvatureFit | null = null;
+      let newFit: CurvatureFit | null = null;
+      const runOld = async () => old && entry.old.push(await seconds(async () => (oldFit = await old(network, weights, data, { kinds: [kind], fisher, seed: 7 }))));
+      const runNew = async () => entry.current.push(await seconds(async () => (newFit = await fitCurvature(network, weights, data, { kinds: [kind], fisher, seed: 7 }))));
       if (repeat % 2 === 0) {
         await runOld();
         await runNew();
@@ -131,10 +153,10 @@ for (let repeat = 0; repeat < repeats; repeat++) {
         await runNew();
         await runOld();
       }
+      if (oldFit && newFit && repeat === 0) entry.difference = fitDifference(oldFit, newFit);
     }
   }
 }
-// The epoch trained the weights on; the fits above used the weights read before it, which is what matters for timing.
 
 const rows = [...timings].map(([key, entry]) => {
   const ratios = (numerators: number[], denominators: number[]) => numerators.map((value, index) => value / denominators[Math.min(index, denominators.length - 1)]);
@@ -147,6 +169,7 @@ const rows = [...timings].map(([key, entry]) => {
     'new ÷ epoch': range(ratios(entry.current, epochs)),
     'old ÷ epoch': range(ratios(entry.old, epochs)),
     'new ÷ old': range(ratios(entry.current, entry.old)),
+    'new vs old (rel. diff)': entry.difference === undefined ? '-' : entry.difference.toExponential(1),
     'new ÷ laplace-torch*': torch !== undefined && modelName === 'lenet5' ? range(entry.current.map((value) => (value * 10000) / images / torch)) : '-',
   };
 });
@@ -160,9 +183,5 @@ console.log(
       .map(([key, value]) => `${key} ${value}`)
       .join(', '),
 );
-tf_dispose();
-
-function tf_dispose() {
-  weights.forEach((weight) => weight.dispose());
-  model.dispose();
-}
+weights.forEach((weight) => weight.dispose());
+model.dispose();
