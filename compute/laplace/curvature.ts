@@ -83,7 +83,7 @@ function flatGradient(gradient: tf.Tensor, spec: ParameterLayer): tf.Tensor {
 }
 
 /** Per-example gradients of W̄: [B, rows, cols]. */
-function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): tf.Tensor3D {
+export function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): tf.Tensor3D {
   return tf.tidy(() => {
     if (spec.kind === 'dense') return tf.mul(tf.expandDims(a, 2), tf.expandDims(g, 1)) as tf.Tensor3D;
     return tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g as tf.Tensor3D);
@@ -91,7 +91,7 @@ function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): 
 }
 
 /** Vectors pushed back from the logits for each label draw, [B, C] each. */
-function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher: FisherType, mcSamples: number, random: Random): tf.Tensor2D[] {
+export function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher: FisherType, mcSamples: number, random: Random): tf.Tensor2D[] {
   const [batch, classes] = probabilities.shape;
   if (fisher === 'empirical') return [tf.tidy(() => tf.sub(probabilities, tf.oneHot(tf.tensor1d(labels, 'int32'), classes)) as tf.Tensor2D)];
   if (fisher === 'exact') {
@@ -120,12 +120,12 @@ function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher:
 }
 
 /** Σ_i −log softmax(logits_i)[y_i], a scalar. */
-function crossEntropySum(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+export function crossEntropySum(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1])))) as tf.Scalar);
 }
 
 /** xᵀy for tall 2-D x, y. An explicit transpose: wasm's matMul with transposeA is ~10× slower on tall inputs. */
-function crossProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
+export function crossProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
   return tf.matMul(tf.transpose(x as tf.Tensor2D), y as tf.Tensor2D);
 }
 
@@ -307,7 +307,7 @@ function accumulateStacked(store: Accumulator, network: Network, plan: PassPlan,
  * with the bias 1), as [rows·rows, C·C] with entry [i·rows + k, j·C + l] = Σ_b φ̄_i φ̄_k H_jl: one product
  * of the batch's input outer products with its output Hessians. lastLayerMatrix puts it in W̄'s layout.
  */
-function exactLastLayerKronecker(input: tf.Tensor, probabilities: tf.Tensor2D): tf.Tensor2D {
+export function exactLastLayerKronecker(input: tf.Tensor, probabilities: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const [batch, rows] = input.shape;
     const classes = probabilities.shape[1];
@@ -319,7 +319,7 @@ function exactLastLayerKronecker(input: tf.Tensor, probabilities: tf.Tensor2D): 
 }
 
 /** exactLastLayerKronecker's [rows·rows, C·C] sum as the Fisher of vec(W̄), [(i, j), (k, l)] = [i·C + j, k·C + l]. */
-function lastLayerMatrix(kronecker: tf.Tensor, rows: number, classes: number): tf.Tensor {
+export function lastLayerMatrix(kronecker: tf.Tensor, rows: number, classes: number): tf.Tensor {
   return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(kronecker, [rows, rows, classes, classes]), [0, 2, 1, 3]), [rows * classes, rows * classes]));
 }
 
