@@ -1,7 +1,10 @@
 /**
  * Curvature of the log likelihood at the trained weights, from per-example
- * gradients with respect to each layer's pre-activations (one backward pass
- * per label draw gives them for a whole batch).
+ * gradients with respect to each layer's pre-activations: one draw per input
+ * takes one tf.grads pass over the batch; the exact Fisher's C vectors (or M
+ * draws) go back together in one backward pass (Network.tapedForward); a last
+ * layer that gives the logits needs no backward pass at all (its gradient for
+ * vector v is v, so exact: Σ φ̄φ̄ᵀ ⊗ (diag p − ppᵀ)).
  *
  * Fisher types, as vectors v pushed back from the logits (v = ∂ loss/∂ logits
  * for a label y is p − e_y):
