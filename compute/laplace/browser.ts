@@ -15,6 +15,7 @@ export { imageData, tensorData, type GreyImages, type LaplaceData } from './data
 export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
 export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
 export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes } from './format.ts';
+export { fitLastLayerFromModel, splitLastLayer, type LastLayerFitOptions, type LastLayerSplit } from './last-layer.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
 export { defaultSamples, finiteDifferences, predict, predictGlmTogether, preparePredictive, predictiveTypes, type FiniteDifference, type PredictOptions, type PredictiveType, type PreparedPredictive } from './predictive.ts';

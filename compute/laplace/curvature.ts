@@ -1,7 +1,10 @@
 /**
  * Curvature of the log likelihood at the trained weights, from per-example
- * gradients with respect to each layer's pre-activations (one backward pass
- * per label draw gives them for a whole batch).
+ * gradients with respect to each layer's pre-activations: one draw per input
+ * takes one tf.grads pass over the batch; the exact Fisher's C vectors (or M
+ * draws) go back together in one backward pass (Network.tapedForward); a last
+ * layer that gives the logits needs no backward pass at all (its gradient for
+ * vector v is v, so exact: Σ φ̄φ̄ᵀ ⊗ (diag p − ppᵀ)).
  *
  * Fisher types, as vectors v pushed back from the logits (v = ∂ loss/∂ logits
  * for a label y is p − e_y):
@@ -83,7 +86,7 @@ function flatGradient(gradient: tf.Tensor, spec: ParameterLayer): tf.Tensor {
 }
 
 /** Per-example gradients of W̄: [B, rows, cols]. */
-function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): tf.Tensor3D {
+export function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): tf.Tensor3D {
   return tf.tidy(() => {
     if (spec.kind === 'dense') return tf.mul(tf.expandDims(a, 2), tf.expandDims(g, 1)) as tf.Tensor3D;
     return tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g as tf.Tensor3D);
@@ -91,7 +94,7 @@ function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): 
 }
 
 /** Vectors pushed back from the logits for each label draw, [B, C] each. */
-function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher: FisherType, mcSamples: number, random: Random): tf.Tensor2D[] {
+export function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher: FisherType, mcSamples: number, random: Random): tf.Tensor2D[] {
   const [batch, classes] = probabilities.shape;
   if (fisher === 'empirical') return [tf.tidy(() => tf.sub(probabilities, tf.oneHot(tf.tensor1d(labels, 'int32'), classes)) as tf.Tensor2D)];
   if (fisher === 'exact') {
@@ -120,12 +123,12 @@ function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher:
 }
 
 /** Σ_i −log softmax(logits_i)[y_i], a scalar. */
-function crossEntropySum(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+export function crossEntropySum(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1])))) as tf.Scalar);
 }
 
 /** xᵀy for tall 2-D x, y. An explicit transpose: wasm's matMul with transposeA is ~10× slower on tall inputs. */
-function crossProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
+export function crossProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
   return tf.matMul(tf.transpose(x as tf.Tensor2D), y as tf.Tensor2D);
 }
 
@@ -148,6 +151,181 @@ interface PassPlan {
   efbBases: [tf.Tensor2D, tf.Tensor2D][] | null;
 }
 
+/** Per-layer sums of one batch whose gradients come one set per label draw, each [B, …]: the original accumulation, kept float for float. */
+function accumulatePerSet(store: Accumulator, network: Network, plan: PassPlan, inputs: tf.Tensor[], gradientSets: tf.Tensor[][], batch: number): void {
+  const lastIndex = network.layers.length - 1;
+  for (let layer = 0; layer < network.layers.length; layer++) {
+    const spec = network.layers[layer];
+    if (plan.kfac) accumulate(store, `A${layer}`, inputFactor(inputs[layer], spec));
+  }
+  for (const gradients of gradientSets) {
+    for (let layer = 0; layer < network.layers.length; layer++) {
+      const spec = network.layers[layer];
+      const a = inputs[layer];
+      const g = flatGradient(gradients[layer], spec);
+      if (plan.kfac) {
+        accumulate(
+          store,
+          `G${layer}`,
+          tf.tidy(() => {
+            const rows = tf.reshape(g, [-1, spec.fanOut]);
+            return crossProduct(rows, rows);
+          }),
+        );
+      }
+      if (plan.diag) {
+        accumulate(
+          store,
+          `D${layer}`,
+          tf.tidy(() => {
+            if (spec.kind === 'dense') return crossProduct(tf.square(a), tf.square(g));
+            return tf.sum(tf.square(perExampleGradients(a, g, spec)), 0);
+          }),
+        );
+      }
+      if (plan.efbBases) {
+        const [qa, qg] = plan.efbBases[layer];
+        accumulate(
+          store,
+          `E${layer}`,
+          tf.tidy(() => {
+            if (spec.kind === 'dense') return crossProduct(tf.square(tf.matMul(a, qa)), tf.square(tf.matMul(g, qg)));
+            const perExample = perExampleGradients(a, g, spec);
+            const [b, rows, cols] = perExample.shape;
+            const projectedRows = tf.reshape(tf.matMul(tf.reshape(tf.transpose(perExample, [0, 2, 1]), [b * cols, rows]), qa), [b, cols, rows]);
+            const projected = tf.matMul(tf.reshape(tf.transpose(projectedRows, [0, 2, 1]), [b * rows, cols]), qg);
+            return tf.reshape(tf.sum(tf.square(tf.reshape(projected, [b, rows * cols])), 0), [rows, cols]);
+          }),
+        );
+      }
+      if (plan.lastLayer && layer === lastIndex) {
+        accumulate(
+          store,
+          'L',
+          tf.tidy(() => {
+            const perExample = tf.reshape(perExampleGradients(a, g, spec), [batch, -1]);
+            return crossProduct(perExample, perExample);
+          }),
+        );
+      }
+      if (g !== gradients[layer]) g.dispose();
+    }
+    tf.dispose(gradients);
+  }
+}
+
+/** KFAC's A of one batch: E[ā āᵀ], for a convolution averaged over positions too. */
+function inputFactor(input: tf.Tensor, spec: ParameterLayer): tf.Tensor {
+  return tf.tidy(() => {
+    const rows = tf.reshape(input, [-1, input.shape[input.rank - 1]]);
+    const positions = spec.kind === 'dense' ? 1 : input.shape[1]!;
+    return tf.div(crossProduct(rows, rows), positions);
+  });
+}
+
+/**
+ * Per-example, per-set W̄ gradients of a convolution, [B, rows, K·cols]: example b's input patches
+ * [T, rows] times its K sets' gradients side by side [T, K·cols], one batched product for all sets.
+ */
+function stackedConvGradients(patches: tf.Tensor, gradientRows: tf.Tensor, sets: number, batch: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [, positions, rows] = patches.shape;
+    const cols = gradientRows.shape[1]!;
+    const byExample = tf.reshape(tf.transpose(tf.reshape(gradientRows, [sets, batch, positions!, cols]), [1, 2, 0, 3]), [batch, positions!, sets * cols]);
+    return tf.matMul(tf.transpose(tf.reshape(patches, [batch, positions!, rows!]), [0, 2, 1]) as tf.Tensor3D, byExample as tf.Tensor3D);
+  });
+}
+
+/** Σ over examples and sets of the squared entries of stackedConvGradients' output, [rows, cols]. */
+function summedSquares(stacked: tf.Tensor3D, sets: number): tf.Tensor {
+  return tf.tidy(() => {
+    const [, rows, width] = stacked.shape;
+    return tf.sum(tf.reshape(tf.sum(tf.square(stacked), 0), [rows, sets, width / sets]), 1);
+  });
+}
+
+/**
+ * Per-layer sums of one batch whose gradients stack K sets of it in one tensor, [K·B, …] with row
+ * k·B + b for example b and set k (one backward pass carried every set). Sums that separate over
+ * examples use the inputs once: a dense layer's diagonal is (ā²)ᵀ Σ_k g_k².
+ */
+function accumulateStacked(store: Accumulator, network: Network, plan: PassPlan, inputs: tf.Tensor[], gradients: tf.Tensor[], sets: number, batch: number, lastLayerFromGradients: boolean): void {
+  const lastIndex = network.layers.length - 1;
+  for (let layer = 0; layer < network.layers.length; layer++) {
+    const spec = network.layers[layer];
+    const a = inputs[layer];
+    const cols = spec.fanOut;
+    const gradientRows = tf.reshape(gradients[layer], [-1, cols]);
+    if (plan.kfac) {
+      accumulate(store, `A${layer}`, inputFactor(a, spec));
+      accumulate(store, `G${layer}`, crossProduct(gradientRows, gradientRows));
+    }
+    if (plan.diag) {
+      accumulate(
+        store,
+        `D${layer}`,
+        tf.tidy(() => {
+          if (spec.kind === 'dense') return crossProduct(tf.square(a), tf.sum(tf.square(tf.reshape(gradientRows, [sets, batch, cols])), 0));
+          return summedSquares(stackedConvGradients(a, gradientRows, sets, batch), sets);
+        }),
+      );
+    }
+    if (plan.efbBases) {
+      const [qa, qg] = plan.efbBases[layer];
+      accumulate(
+        store,
+        `E${layer}`,
+        tf.tidy(() => {
+          // Rotating the factors first: Q_Aᵀ (Σ_t ā_t g_tᵀ) Q_G = Σ_t (Q_Aᵀ ā_t)(Q_Gᵀ g_t)ᵀ.
+          const rotatedGradients = tf.matMul(gradientRows as tf.Tensor2D, qg);
+          if (spec.kind === 'dense') return crossProduct(tf.square(tf.matMul(a as tf.Tensor2D, qa)), tf.sum(tf.square(tf.reshape(rotatedGradients, [sets, batch, cols])), 0));
+          const [, positions, rows] = a.shape;
+          const rotatedPatches = tf.reshape(tf.matMul(tf.reshape(a, [-1, rows!]) as tf.Tensor2D, qa), [batch, positions!, rows!]);
+          return summedSquares(stackedConvGradients(rotatedPatches, rotatedGradients, sets, batch), sets);
+        }),
+      );
+    }
+    if (plan.lastLayer && lastLayerFromGradients && layer === lastIndex) {
+      accumulate(
+        store,
+        'L',
+        tf.tidy(() => {
+          const rows = a.shape[a.rank - 1]!;
+          const perExample =
+            spec.kind === 'dense'
+              ? tf.mul(tf.reshape(a, [1, batch, rows, 1]), tf.reshape(gradientRows, [sets, batch, 1, cols]))
+              : tf.transpose(tf.reshape(stackedConvGradients(a, gradientRows, sets, batch), [batch, rows, sets, cols]), [2, 0, 1, 3]);
+          const flat = tf.reshape(perExample, [sets * batch, rows * cols]);
+          return crossProduct(flat, flat);
+        }),
+      );
+    }
+    gradientRows.dispose();
+  }
+  tf.dispose(gradients);
+}
+
+/**
+ * The exact Fisher of a linear Dense output layer, Σ_b φ̄_b φ̄_bᵀ ⊗ (diag(p_b) − p_b p_bᵀ) (φ̄ its input
+ * with the bias 1), as [rows·rows, C·C] with entry [i·rows + k, j·C + l] = Σ_b φ̄_i φ̄_k H_jl: one product
+ * of the batch's input outer products with its output Hessians. lastLayerMatrix puts it in W̄'s layout.
+ */
+export function exactLastLayerKronecker(input: tf.Tensor, probabilities: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [batch, rows] = input.shape;
+    const classes = probabilities.shape[1];
+    const outer = tf.reshape(tf.mul(tf.expandDims(input, 2), tf.expandDims(input, 1)), [batch, rows! * rows!]);
+    const column = tf.expandDims(probabilities, 2);
+    const hessian = tf.reshape(tf.sub(tf.mul(column, tf.eye(classes)), tf.mul(column, tf.expandDims(probabilities, 1))), [batch, classes * classes]);
+    return crossProduct(outer, hessian);
+  });
+}
+
+/** exactLastLayerKronecker's [rows·rows, C·C] sum as the Fisher of vec(W̄), [(i, j), (k, l)] = [i·C + j, k·C + l]. */
+export function lastLayerMatrix(kronecker: tf.Tensor, rows: number, classes: number): tf.Tensor {
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(kronecker, [rows, rows, classes, classes]), [0, 2, 1, 3]), [rows * classes, rows * classes]));
+}
+
 /** One sweep over the data accumulating the requested sums; returns them keyed by name. */
 async function sweep(
   network: Network,
@@ -164,122 +342,91 @@ async function sweep(
     return shapeCache.get(batch)!;
   };
   const lastIndex = network.layers.length - 1;
+  const lastSpec = network.layers[lastIndex];
+  // A linear Dense output's gradient for label vector v is v itself, so its curvature needs its input
+  // and the vectors only; the backward pass is for the other structures.
+  const lastLayerClosedForm = plan.lastLayer && network.logitsAreLastLayerOutput;
+  const needsBackward = plan.kfac || plan.diag || plan.efbBases !== null || (plan.lastLayer && !lastLayerClosedForm);
+  // Label vectors per input: the exact Fisher's C, the mc Fisher's M draws; all go back in one pass over the batch stacked that many times.
+  const sets = options.fisher === 'exact' ? network.classes : options.fisher === 'mc' ? options.mcSamples : 1;
   for (let start = 0; start < data.count; start += options.batchSize) {
     const end = Math.min(data.count, start + options.batchSize);
     const batch = end - start;
     const x = data.inputs(start, end);
     const labels = Int32Array.from({ length: batch }, (_, i) => data.labels[start + i]);
     const inputs: tf.Tensor[] = [];
-    const offsets = () => shapesFor(batch).map((shape) => tf.zeros(shape));
-    // Per-example pre-activation gradients, one set per label draw.
-    const gradientSets: tf.Tensor[][] = [];
     // Made inside a tidy or grads, so summed into the store only after it.
     let batchLoss: tf.Scalar | null = null;
-    if (options.fisher === 'exact' || options.mcSamples > 1) {
+    if (!needsBackward) {
+      // Last layer alone: one forward pass, then its closed form.
       const probabilities = tf.tidy(() => {
         const captured: tf.Tensor[] = [];
         const logits = network.forward(x, weights, { inputs: captured });
-        captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
+        inputs[lastIndex] = tf.keep(augmentedInput(captured[lastIndex], lastSpec));
         batchLoss = tf.keep(crossEntropySum(logits, labels));
-        return tf.softmax(logits);
+        return tf.softmax(logits) as tf.Tensor2D;
       });
-      const vectors = backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random);
-      for (const vector of vectors) {
-        const zeros = offsets();
-        gradientSets.push(tf.grads((...offsetArgs: tf.Tensor[]) => tf.sum(tf.mul(network.forward(x, weights, { offsets: offsetArgs }), vector)))(zeros));
-        tf.dispose(zeros);
-      }
-      tf.dispose([probabilities, ...vectors]);
-    } else {
-      // One label per input: draw it from the same forward pass that is differentiated.
-      const zeros = offsets();
-      gradientSets.push(
-        tf.grads((...offsetArgs: tf.Tensor[]) => {
-          const captured: tf.Tensor[] = [];
-          const logits = network.forward(x, weights, { offsets: offsetArgs, inputs: captured });
-          captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
-          batchLoss = tf.keep(crossEntropySum(logits as tf.Tensor2D, labels));
-          const [vector] = backpropVectors(tf.softmax(logits) as tf.Tensor2D, labels, options.fisher, 1, random);
-          // A copy from its values, so no gradient flows back through p into the vector.
-          const constant = tf.tensor2d(vector.dataSync(), vector.shape);
-          return tf.sum(tf.mul(logits, constant));
-        })(zeros),
-      );
-      tf.dispose(zeros);
-    }
-    accumulate(store, 'loss', batchLoss!);
-    for (let layer = 0; layer < network.layers.length; layer++) {
-      const spec = network.layers[layer];
-      if (plan.kfac) {
-        accumulate(
-          store,
-          `A${layer}`,
-          tf.tidy(() => {
-            const rows = tf.reshape(inputs[layer], [-1, inputs[layer].shape[inputs[layer].rank - 1]]);
-            const positions = spec.kind === 'dense' ? 1 : inputs[layer].shape[1]!;
-            return tf.div(crossProduct(rows, rows), positions);
-          }),
-        );
-      }
-    }
-    for (const gradients of gradientSets) {
-      for (let layer = 0; layer < network.layers.length; layer++) {
-        const spec = network.layers[layer];
-        const a = inputs[layer];
-        const g = flatGradient(gradients[layer], spec);
-        if (plan.kfac) {
-          accumulate(
-            store,
-            `G${layer}`,
-            tf.tidy(() => {
-              const rows = tf.reshape(g, [-1, spec.fanOut]);
-              return crossProduct(rows, rows);
-            }),
-          );
-        }
-        if (plan.diag) {
-          accumulate(
-            store,
-            `D${layer}`,
-            tf.tidy(() => {
-              if (spec.kind === 'dense') return crossProduct(tf.square(a), tf.square(g));
-              return tf.sum(tf.square(perExampleGradients(a, g, spec)), 0);
-            }),
-          );
-        }
-        if (plan.efbBases) {
-          const [qa, qg] = plan.efbBases[layer];
-          accumulate(
-            store,
-            `E${layer}`,
-            tf.tidy(() => {
-              if (spec.kind === 'dense') return crossProduct(tf.square(tf.matMul(a, qa)), tf.square(tf.matMul(g, qg)));
-              const perExample = perExampleGradients(a, g, spec);
-              const [b, rows, cols] = perExample.shape;
-              const projectedRows = tf.reshape(tf.matMul(tf.reshape(tf.transpose(perExample, [0, 2, 1]), [b * cols, rows]), qa), [b, cols, rows]);
-              const projected = tf.matMul(tf.reshape(tf.transpose(projectedRows, [0, 2, 1]), [b * rows, cols]), qg);
-              return tf.reshape(tf.sum(tf.square(tf.reshape(projected, [b, rows * cols])), 0), [rows, cols]);
-            }),
-          );
-        }
-        if (plan.lastLayer && layer === lastIndex) {
+      accumulate(store, 'loss', batchLoss!);
+      if (options.fisher === 'exact') accumulate(store, 'L-kronecker', exactLastLayerKronecker(inputs[lastIndex], probabilities));
+      else {
+        // The same draws from the same stream, and the same products, as the backward pass gave: its gradient is the vector.
+        for (const vector of backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random)) {
           accumulate(
             store,
             'L',
             tf.tidy(() => {
-              const perExample = tf.reshape(perExampleGradients(a, g, spec), [batch, -1]);
+              const perExample = tf.reshape(perExampleGradients(inputs[lastIndex], vector, lastSpec), [batch, -1]);
               return crossProduct(perExample, perExample);
             }),
           );
+          vector.dispose();
         }
-        if (g !== gradients[layer]) g.dispose();
       }
-      tf.dispose(gradients);
+      probabilities.dispose();
+    } else if (sets === 1) {
+      // One label per input: draw it from the same forward pass that is differentiated.
+      const zeros = shapesFor(batch).map((shape) => tf.zeros(shape));
+      const gradients = tf.grads((...offsetArgs: tf.Tensor[]) => {
+        const captured: tf.Tensor[] = [];
+        const logits = network.forward(x, weights, { offsets: offsetArgs, inputs: captured });
+        captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
+        batchLoss = tf.keep(crossEntropySum(logits as tf.Tensor2D, labels));
+        const [vector] = backpropVectors(tf.softmax(logits) as tf.Tensor2D, labels, options.fisher, 1, random);
+        // A copy from its values, so no gradient flows back through p into the vector.
+        const constant = tf.tensor2d(vector.dataSync(), vector.shape);
+        return tf.sum(tf.mul(logits, constant));
+      })(zeros);
+      tf.dispose(zeros);
+      accumulate(store, 'loss', batchLoss!);
+      accumulatePerSet(store, network, plan, inputs, [gradients], batch);
+    } else {
+      // Every label vector in one forward pass and one backward pass carrying all of them (network.tapedForward).
+      let probabilities: tf.Tensor2D | null = null;
+      let gradients: tf.Tensor[] = [];
+      tf.tidy(() => {
+        const captured: tf.Tensor[] = [];
+        const { logits, backward } = network.tapedForward(x, weights, { inputs: captured });
+        captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
+        batchLoss = tf.keep(crossEntropySum(logits, labels));
+        probabilities = tf.keep(tf.softmax(logits));
+        gradients = backward(tf.concat(backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random), 0), sets).map((gradient) => tf.keep(gradient));
+      });
+      accumulate(store, 'loss', batchLoss!);
+      const exactClosedForm = lastLayerClosedForm && options.fisher === 'exact';
+      if (exactClosedForm) accumulate(store, 'L-kronecker', exactLastLayerKronecker(inputs[lastIndex], probabilities!));
+      accumulateStacked(store, network, plan, inputs, gradients, sets, batch, !exactClosedForm);
+      tf.dispose(probabilities!);
     }
-    tf.dispose([x, ...inputs]);
+    tf.dispose([x, ...inputs.filter((input) => input !== undefined)]);
     options.onProgress?.(end);
     // Yield so worker messages (progress) get out between batches.
     await yieldToEventLoop();
+  }
+  const kronecker = store.get('L-kronecker');
+  if (kronecker) {
+    store.set('L', lastLayerMatrix(kronecker, lastSpec.fanIn + (lastSpec.hasBias ? 1 : 0), lastSpec.fanOut));
+    store.delete('L-kronecker');
+    kronecker.dispose();
   }
   const out = new Map<string, Float64Array>();
   for (const [key, tensor] of store) {

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { registerGradientFixes } from '../backend/gradients.ts';
+import { averagePoolGradient, registerGradientFixes } from '../backend/gradients.ts';
 
 export class UnsupportedModelError extends Error {
   override name = 'UnsupportedModelError';
@@ -157,6 +157,18 @@ export class Network {
     this.classes = last.fanOut;
   }
 
+  /**
+   * True when the logits are the last parameter layer's pre-activations: a linear Dense layer with
+   * nothing after it (a stripped softmax aside). Its per-class gradients are then e_c, so its
+   * curvature has a closed form in its input and the probabilities, with no backward pass.
+   */
+  get logitsAreLastLayerOutput(): boolean {
+    const lastOperation = this.operations[this.operations.length - 1];
+    const lastIndex = this.layers.length - 1;
+    const last = this.layers[lastIndex];
+    return lastOperation.kind === 'parameter' && lastOperation.layer === lastIndex && last.kind === 'dense' && last.activation === 'linear';
+  }
+
   /** Number of parameters of layer i (entries of W̄). */
   parameterCount(layer: number): number {
     const spec = this.layers[layer];
@@ -198,6 +210,93 @@ export class Network {
       head: (x, matrices) => this.run(x, matrices, 0, cut),
       tail: (h, matrices) => this.run(h, matrices, cut, this.operations.length) as tf.Tensor2D,
     };
+  }
+
+  /**
+   * One forward pass that keeps what its backward pass needs, and that backward pass for K vectors
+   * per input at once: `backward(vectors, K)` takes [K·B, C] (row k·B + b: vector k of example b)
+   * and returns each parameter layer's pre-activation gradient of Σ vᵀ f(x), [K·B, …] in the same
+   * row order. tf.grads would need the forward pass over the batch stacked K times; here the
+   * activation derivatives and the pooling choices come from the one pass and serve all K copies.
+   * Call both inside a tidy and keep what you need.
+   */
+  tapedForward(x: tf.Tensor, matrices: LayerMatrix[], capture?: Pick<ForwardCapture, 'inputs'>): { logits: tf.Tensor2D; backward(vectors: tf.Tensor2D, sets: number): tf.Tensor[] } {
+    const steps: { input: tf.Tensor; output: tf.Tensor; preActivation: tf.Tensor | undefined }[] = [];
+    let h = x;
+    for (let index = 0; index < this.operations.length; index++) {
+      const preActivations: tf.Tensor[] = [];
+      const output = this.run(h, matrices, index, index + 1, { inputs: capture?.inputs, preActivations });
+      steps.push({ input: h, output, preActivation: preActivations[0] });
+      h = output;
+    }
+    const batch = x.shape[0];
+    const firstParameter = this.operations.findIndex((operation) => operation.kind === 'parameter');
+    const backward = (vectors: tf.Tensor2D, sets: number): tf.Tensor[] => {
+      const stackedShape = (t: tf.Tensor) => [sets * batch, ...t.shape.slice(1)];
+      const stack = (t: tf.Tensor) => (sets === 1 ? t : tf.concat(Array.from({ length: sets }, () => t), 0));
+      const gradients: tf.Tensor[] = [];
+      let d: tf.Tensor = vectors;
+      for (let index = this.operations.length - 1; index >= firstParameter; index--) {
+        const operation = this.operations[index];
+        const step = steps[index];
+        switch (operation.kind) {
+          case 'parameter': {
+            const spec = this.layers[operation.layer];
+            const dz = activationBackward(d, step.preActivation!, step.output, spec.activation, sets);
+            gradients[operation.layer] = dz;
+            if (index === firstParameter) break;
+            const kernel = tf.slice(matrices[operation.layer], [0, 0], [spec.fanIn, spec.fanOut]);
+            d =
+              spec.kind === 'dense'
+                ? tf.matMul(dz as tf.Tensor2D, tf.transpose(kernel))
+                : tf.conv2dTranspose(
+                    dz as tf.Tensor4D,
+                    tf.reshape(kernel, spec.kernelShape as [number, number, number, number]) as tf.Tensor4D,
+                    stackedShape(step.input) as [number, number, number, number],
+                    spec.conv!.strides,
+                    spec.conv!.padding,
+                  );
+            break;
+          }
+          case 'activation':
+            d = activationBackward(d, step.input, step.output, operation.activation, sets);
+            break;
+          case 'maxPool': {
+            const maxPoolGradient = (dy: tf.Tensor, input: tf.Tensor, output: tf.Tensor) =>
+              tf.engine().runKernel(
+                tf.MaxPoolGrad,
+                { dy, input, output } as unknown as tf.NamedTensorMap,
+                { filterSize: operation.poolSize, strides: operation.strides, pad: operation.padding } as unknown as tf.NamedAttrMap,
+              ) as tf.Tensor4D;
+            const [ph, pw] = operation.poolSize;
+            const disjoint = operation.padding === 'valid' && operation.strides[0] === ph && operation.strides[1] === pw;
+            if (!disjoint || sets === 1) {
+              d = maxPoolGradient(d, stack(step.input), stack(step.output));
+              break;
+            }
+            // Disjoint windows: each sends its gradient to the one cell the forward pass chose, so the
+            // gradient is dy repeated over the window times the 0/1 mask of chosen cells (the kernel's
+            // own choice, ties included, from one pass with dy = 1), with no copies of x and y.
+            const chosen = maxPoolGradient(tf.onesLike(step.output), step.input, step.output);
+            const [, height, width] = step.input.shape;
+            const [, rows, cols] = step.output.shape;
+            let spread = tf.image.resizeNearestNeighbor(d as tf.Tensor4D, [rows! * ph, cols! * pw]);
+            if (rows! * ph < height! || cols! * pw < width!) spread = tf.pad(spread, [[0, 0], [0, height! - rows! * ph], [0, width! - cols! * pw], [0, 0]]);
+            d = broadcastOverSets(spread, chosen, sets);
+            break;
+          }
+          case 'avgPool':
+            d = averagePoolGradient(d as tf.Tensor4D, tf.zeros(stackedShape(step.input) as [number, number, number, number]) as tf.Tensor4D, { filterSize: operation.poolSize, strides: operation.strides, pad: operation.padding });
+            break;
+          case 'flatten':
+          case 'reshape':
+            d = tf.reshape(d, stackedShape(step.input));
+            break;
+        }
+      }
+      return gradients;
+    };
+    return { logits: h as tf.Tensor2D, backward };
   }
 
   /** Runs operations [start, end) on h. */
@@ -264,6 +363,24 @@ function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
     case 'sigmoid':
       return tf.sigmoid(z);
   }
+}
+
+/**
+ * d·σ'(z) for d stacked K times over the batch ([K·B, …]) and z, h = σ(z) of the batch alone
+ * ([B, …]): the derivative is formed once and broadcast over the K copies. The derivatives are
+ * tfjs's own (relu: step(z), tanh: 1 − h², sigmoid: h(1 − h)).
+ */
+function activationBackward(d: tf.Tensor, z: tf.Tensor, h: tf.Tensor, activation: Activation, sets: number): tf.Tensor {
+  if (activation === 'linear') return d;
+  const derivative =
+    activation === 'relu' ? tf.cast(tf.greater(z, 0), 'float32') : activation === 'tanh' ? tf.sub(1, tf.square(h)) : tf.mul(h, tf.sub(1, h));
+  return broadcastOverSets(d, derivative, sets);
+}
+
+/** d ⊙ m for d stacked K times over the batch ([K·B, …]) and m of the batch alone ([B, …]), as a 2-D broadcast. */
+function broadcastOverSets(d: tf.Tensor, m: tf.Tensor, sets: number): tf.Tensor {
+  if (sets === 1) return tf.mul(d, m);
+  return tf.reshape(tf.mul(tf.reshape(d, [sets, -1]), tf.reshape(m, [-1])), d.shape);
 }
 
 export function convOutputSize(height: number, width: number, conv: ConvGeometry): [number, number] {

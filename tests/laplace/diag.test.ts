@@ -5,11 +5,12 @@
  * stride 1 and 2, max-pool, dense, fused and separate activations).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, Network, tensorData, type FisherType } from '../../compute/laplace/index.ts';
 import { Random } from '../../compute/random/index.ts';
-import { buildCnnA, buildCnnB, buildCnnC, buildMlp, example, exampleGradients, probabilities, randomInputs, randomLabels, relativeError, type Model } from './helpers.ts';
+import { buildCnnA, buildCnnB, buildCnnC, buildMlp, example, exampleGradients, probabilities, randomInputs, randomLabels, relativeError, seedWeights, type Model } from './helpers.ts';
 
 beforeAll(async () => {
   await startBackend('wasm');
@@ -27,7 +28,22 @@ const cases: Case[] = [
   { name: 'CNN A (conv same/2 relu, conv valid/1 tanh, max-pool, dense)', model: () => buildCnnA(12), shape: [8, 8, 2], count: 4 },
   { name: 'CNN B (conv same/1 + sigmoid layer, conv valid/2 relu, max-pool, dense softmax)', model: () => buildCnnB(13), shape: [5, 5, 1], count: 4 },
   { name: 'CNN C (conv 3×2 stride 2×1 without bias, avg-pool, dropout, reshape, dense without bias)', model: () => buildCnnC(14), shape: [6, 5, 2], count: 4 },
+  { name: 'CNN D (conv valid to 5×5, disjoint max-pool 2 that drops the last row and column, dense)', model: () => buildCnnD(15), shape: [7, 7, 1], count: 4 },
 ];
+
+/** Conv k3 'valid' relu on 7×7 → 5×5, max-pool 2 stride 2 (windows disjoint, row and column 5 unused) → flatten → dense 3. */
+function buildCnnD(seed: number): Model {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [7, 7, 1], filters: 2, kernelSize: 3, padding: 'valid', activation: 'relu', name: `cnnD_conv_${seed}` }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 3, name: `cnnD_dense_${seed}` }),
+    ],
+  });
+  seedWeights(model, seed, 2);
+  return model;
+}
 
 /** Brute force: for every example, the probabilities and the W̄ gradient of −log p_c for every class c. */
 function bruteForce(model: Model, x: tf.Tensor, count: number) {
