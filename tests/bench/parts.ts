@@ -12,4 +12,5 @@ export interface BenchPart {
 export const benchParts: BenchPart[] = [
   { name: 'backends', file: 'backends.ts', backend: false, measures: 'native ÷ wasm: training, a KFAC fit and the linearised predictive, each backend in its own process' },
   { name: 'core', file: 'run.ts', backend: true, measures: 'GLM predictive and search vs what they replace; training throughput; fits ÷ one epoch; Monte Carlo predictive ÷ T forward passes' },
+  { name: 'fits', file: 'fits.ts', backend: true, measures: 'curvature fits (exact and mc; diag, kfac, efb, last-layer) ÷ one epoch, ÷ the code before the one-pass fits, ÷ laplace-torch' },
 ];
