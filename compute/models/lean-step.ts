@@ -100,9 +100,11 @@ export class FlatAdam {
     this.secondMoment = secondMoment as tf.Tensor1D;
     this.accumulatedBeta1 = accumulatedBeta1 as tf.Scalar;
     this.accumulatedBeta2 = accumulatedBeta2 as tf.Scalar;
-    const pieces = tf.split(this.parameters, this.sizes);
-    this.variables.forEach((variable, index) => variable.assign(tf.reshape(pieces[index], this.shapes[index])));
-    tf.dispose(pieces);
+    // In a tidy, as tfjs-core's optimizers assign: the variable keeps the data, the tensor handed to it goes.
+    tf.tidy(() => {
+      const pieces = tf.split(this.parameters, this.sizes);
+      this.variables.forEach((variable, index) => variable.assign(tf.reshape(pieces[index], this.shapes[index])));
+    });
   }
 
   dispose(): void {
