@@ -1,0 +1,75 @@
+/**
+ * Images per second of one model's training, three ways on the same images,
+ * interleaved round by round: the reference step (optimizer.minimize over
+ * model.apply), the lean step (the default), and the floor under both, a
+ * forward and backward pass of the cross-entropy alone on one fixed batch
+ * (no optimizer, no weight decay, no batch assembly).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadDataset, subset } from '../../compute/data/index.ts';
+import { sequentialForward } from '../../compute/models/lean-step.ts';
+import { imageBatch, labelBatch } from '../../compute/models/tensors.ts';
+import { crossEntropy, initializeWeights, trainModel, type TrainingStepKind } from '../../compute/models/train.ts';
+import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
+
+export interface StepMeasurement {
+  model: string;
+  batchSize: number;
+  steps: number;
+  rounds: number;
+}
+
+export interface StepRates {
+  model: string;
+  batchSize: number;
+  /** Images per second, one entry per round. */
+  reference: number[];
+  lean: number[];
+  forwardBackward: number[];
+  forward: number[];
+}
+
+async function imagesPerSecond(images: number, work: () => Promise<unknown> | unknown): Promise<number> {
+  const started = performance.now();
+  await work();
+  return images / ((performance.now() - started) / 1000);
+}
+
+export async function measureTrainingSteps({ model: name, batchSize, steps, rounds }: StepMeasurement): Promise<StepRates> {
+  const { train } = loadDataset('mnist');
+  const spec = getModelSpec(name);
+  const recipe = { ...spec.recipe, batchSize };
+  const model = buildModel(spec);
+  initializeWeights(model, 1);
+  const data = subset(train, batchSize * steps);
+  const trainOnce = (step: TrainingStepKind, set = data) => trainModel(model, set, recipe, 1, 2, name, { step });
+  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const forward = sequentialForward(model);
+  const rows = Array.from({ length: batchSize }, (_, row) => row);
+  const images = imageBatch(train, rows);
+  const labels = tf.tensor1d(labelBatch(train, rows), 'int32');
+  const forwardBackward = () => {
+    for (let step = 0; step < steps; step++) {
+      const { value, grads } = tf.variableGrads(() => crossEntropy(forward(images), labels), variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+  };
+  const forwardOnly = () => {
+    for (let step = 0; step < steps; step++) tf.tidy(() => crossEntropy(forward(images), labels));
+  };
+  // Warm-up: kernels chosen, buffers allocated; not timed.
+  const warmSet = subset(train, batchSize * 2);
+  await trainOnce('reference', warmSet);
+  await trainOnce('lean', warmSet);
+  const rates: StepRates = { model: name, batchSize, reference: [], lean: [], forwardBackward: [], forward: [] };
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which step goes first, so a neighbour's burst does not always land on the same one.
+    const order: TrainingStepKind[] = round % 2 === 0 ? ['reference', 'lean'] : ['lean', 'reference'];
+    for (const kind of order) rates[kind].push(await imagesPerSecond(data.count, () => trainOnce(kind)));
+    rates.forwardBackward.push(await imagesPerSecond(batchSize * steps, forwardBackward));
+    rates.forward.push(await imagesPerSecond(batchSize * steps, forwardOnly));
+  }
+  tf.dispose([images, labels]);
+  model.dispose();
+  return rates;
+}
