@@ -188,15 +188,25 @@ export class FlatAdam {
   }
 }
 
+/**
+ * The forward and backward pass of the lean step: `objective` and its
+ * gradient with respect to the model's trainable variables (as tf.variableGrads).
+ */
+export function leanGradients(model: tfl.LayersModel, objective: Objective): (images: tf.Tensor4D, labels: tf.Tensor1D) => { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const forward = sequentialForward(model);
+  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  return (images, labels) => tf.variableGrads(() => withLeanReluGradient(() => objective(forward(images), labels)), variables);
+}
+
 /** The lean step for `model` with objective mean cross-entropy + (λ/2)·‖θ‖², λ = `weightDecay`. */
 export function leanStep(model: tfl.LayersModel, crossEntropy: Objective, weightDecay: number): TrainingStep {
-  const forward = sequentialForward(model);
+  const gradients = leanGradients(model, crossEntropy);
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const optimizer = new FlatAdam(variables);
   const decayFactor = 0.5 * weightDecay;
   return {
     run(images, labels, learningRate) {
-      const { value: crossEntropyValue, grads } = tf.variableGrads(() => withLeanReluGradient(() => crossEntropy(forward(images), labels)), variables);
+      const { value: crossEntropyValue, grads } = gradients(images, labels);
       const [objective, gradient] = tf.tidy(() => {
         // As the reference computes it, from per-variable sums, so the reported objective is the same float.
         const decay = tf.mul(decayFactor, tf.addN(variables.map((variable) => tf.sum(tf.square(variable)))));

@@ -1,13 +1,14 @@
 /**
  * Images per second of one model's training, three ways on the same images,
  * interleaved round by round: the reference step (optimizer.minimize over
- * model.apply), the lean step (the default), and the floor under both, a
- * forward and backward pass of the cross-entropy alone on one fixed batch
- * (no optimizer, no weight decay, no batch assembly).
+ * model.apply), the lean step (the default), and the floor under both: the
+ * lean step's forward and backward pass of the cross-entropy alone on one
+ * fixed batch (no optimizer, no weight decay, no batch assembly), and its
+ * forward pass alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadDataset, subset } from '../../compute/data/index.ts';
-import { sequentialForward } from '../../compute/models/lean-step.ts';
+import { leanGradients, sequentialForward } from '../../compute/models/lean-step.ts';
 import { imageBatch, labelBatch } from '../../compute/models/tensors.ts';
 import { crossEntropy, initializeWeights, trainModel, type TrainingStepKind } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
@@ -43,14 +44,14 @@ export async function measureTrainingSteps({ model: name, batchSize, steps, roun
   initializeWeights(model, 1);
   const data = subset(train, batchSize * steps);
   const trainOnce = (step: TrainingStepKind, set = data) => trainModel(model, set, recipe, 1, 2, name, { step });
-  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const gradients = leanGradients(model, crossEntropy);
   const forward = sequentialForward(model);
   const rows = Array.from({ length: batchSize }, (_, row) => row);
   const images = imageBatch(train, rows);
   const labels = tf.tensor1d(labelBatch(train, rows), 'int32');
   const forwardBackward = () => {
     for (let step = 0; step < steps; step++) {
-      const { value, grads } = tf.variableGrads(() => crossEntropy(forward(images), labels), variables);
+      const { value, grads } = gradients(images, labels);
       tf.dispose([value, ...Object.values(grads)]);
     }
   };
