@@ -3,19 +3,20 @@
  * profile and writes artifacts plus manifest; `train` trains (or finds in the
  * cache) one model and prints its checkpoint folder.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backendEnvVar, backendNames, describeBackend, startBackend } from './backend/index.ts';
+import { BackendError, backendEnvVar, backendNames, describeBackend, isBackendName, startBackend } from './backend/index.ts';
 import { defaultWorkers, planWorkers } from './backend/native.ts';
 import { z } from 'zod';
 import { checkResults } from './artifacts/check.ts';
 import { writeJsonArtifact } from './artifacts/json.ts';
-import { writeManifest, type Manifest } from './artifacts/manifest.ts';
+import { describeMachine, writeManifest, type Manifest, type StageRecord } from './artifacts/manifest.ts';
 import { artifactSchemas } from './artifacts/schemas.ts';
+import { checkStageTimes } from './artifacts/stage-times.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
 import { TaskFailures } from './experiments/failures.ts';
-import { removeStaleTemps, runOnce, scopes } from './experiments/finished.ts';
+import { removeStaleTemps, runOnce, scopes, taskTally } from './experiments/finished.ts';
 import { runDemoExperiment } from './experiments/demo.ts';
 import { runLaplaceExperiment } from './experiments/run-laplace.ts';
 import { writeSummary } from './experiments/summary.ts';
@@ -42,6 +43,7 @@ Options of run:
   --workers N      worker threads, each with its own backend (default 2 on cpu, wasm and node, 1 on gpu; 0 runs in this thread)
   --models LIST    with --only laplace, ensemble, landscape or demo: only these models (comma-separated)
   --data LIST      with --only laplace, ensemble, landscape or demo: only these data sets (comma-separated)
+  --check-options  check the options (and that --out can be written) and exit: 0, or 2 with the problem
 
 Options of train:
   --data NAME      ${datasetNames.join(' | ')}
@@ -68,6 +70,7 @@ const options = {
   models: { type: 'string' },
   backend: { type: 'string' },
   cache: { type: 'string' },
+  'check-options': { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
 
@@ -98,28 +101,59 @@ function workerCount(value: string | undefined, backend: string): number {
   return count;
 }
 
-async function runCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
+/** A folder we can create or write into: refused before any work when its nearest existing ancestor is a file or read-only. */
+function checkOutputFolder(outDir: string): void {
+  let existing = outDir;
+  while (!existsSync(existing)) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) {
+    throw new UsageError(`--out ${outDir} cannot be made: ${existing} is a file, not a folder; choose another --out.`);
+  }
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch {
+    throw new UsageError(`--out ${outDir} cannot be written: ${existing} is not writable by this user; choose another --out.`);
+  }
+}
+
+/** Every option of `run` checked, before anything is started or installed. */
+function planRun(values: ReturnType<typeof parse>['values']) {
   const profile = getProfile(values.profile ?? 'full');
   const experiments = parseExperiments(values.only);
   const outDir = resolve(values.out ?? profile.defaultOut);
   if (profile.name !== 'full' && outDir === resolve('results')) {
     throw new UsageError(`The ${profile.name} profile may not write into results/, which holds the committed full-profile results; pass another --out folder.`);
   }
+  checkOutputFolder(outDir);
+  if (values.cache !== undefined) checkOutputFolder(resolve(values.cache));
   const chosenModels = parseNames(values.models, modelNames, 'model');
   const chosenData = parseNames(values.data, datasetNames, 'data set');
   if ((chosenModels || chosenData) && experiments.includes('models')) {
     throw new UsageError('--models and --data restrict the laplace, ensemble and landscape experiments; models.json always holds the whole zoo, so pass --only without models.');
   }
+  const requestedBackend = values.backend ?? process.env[backendEnvVar] ?? '';
+  if (requestedBackend !== '' && !isBackendName(requestedBackend)) {
+    throw new BackendError(`Unknown backend "${requestedBackend}"; choose one of ${backendNames.join(', ')} (or leave ${backendEnvVar} unset to pick automatically).`);
+  }
+  // The worker count's own check needs the backend's default only when --workers is absent.
+  if (values.workers !== undefined) workerCount(values.workers, 'wasm');
   const selected = (model: string) => !chosenModels || chosenModels.includes(model);
   const datasets = profile.datasets.filter((dataset) => !chosenData || chosenData.includes(dataset));
+  return { profile, experiments, outDir, selected, datasets };
+}
+
+async function runCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
+  const { profile, experiments, outDir, selected, datasets } = planRun(values);
+  // --check-options: what npm run reproduce asks before it installs anything.
+  if (values['check-options']) return;
   // The native backend sizes its thread pool for the workers before it starts.
   planWorkers(values.workers === undefined ? defaultWorkers('node') : Number(values.workers));
   const backend = await startBackend(values.backend);
   console.log(`${describeBackend(backend)}; profile ${profile.name}; writing to ${outDir}`);
   const settings: RunSettings = { profile: profile.name, backend: backend.name, cacheDir: resolve(values.cache ?? '.cache') };
   const board = new ProgressBoard();
-  const pool = new TaskPool(workerCount(values.workers, backend.name), backend.name, board);
-  const stages: Record<string, number> = {};
+  const workers = workerCount(values.workers, backend.name);
+  const pool = new TaskPool(workers, backend.name, board);
+  const stages: Record<string, StageRecord> = {};
   const finished = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
   const failures = new TaskFailures((line) => board.log(line));
   const leftovers = removeStaleTemps(outDir);
@@ -155,8 +189,9 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   try {
     for (const experiment of experiments) {
       const started = performance.now();
+      const before = { ...taskTally };
       await runners[experiment]();
-      stages[experiment] = (performance.now() - started) / 1000;
+      stages[experiment] = { seconds: (performance.now() - started) / 1000, ran: taskTally.ran - before.ran, reused: taskTally.reused - before.reused, workers };
     }
   } finally {
     await pool.close();
@@ -172,21 +207,32 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
     data: Object.fromEntries(
       profile.datasets.map((dataset) => [dataset, verifyDataFiles(dataset).map((file) => ({ file: file.path.split('/').slice(-1)[0], sha256: file.sha256 }))]),
     ),
-    run: { stages: { ...previousStages, ...stages }, node: process.version, platform: `${process.platform}-${process.arch}`, finishedAt: new Date().toISOString() },
+    run: {
+      stages: { ...previousStages, ...stages },
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      machine: describeMachine(),
+      finishedAt: new Date().toISOString(),
+    },
   });
   console.log('stage times:');
-  for (const [stage, seconds] of Object.entries(stages)) console.log(`  ${stage.padEnd(12)} ${formatDuration(seconds)}`);
+  for (const [stage, record] of Object.entries(stages)) {
+    console.log(`  ${stage.padEnd(12)} ${formatDuration(record.seconds).padEnd(8)} ${record.ran} task${record.ran === 1 ? '' : 's'} ran, ${record.reused} reused`);
+  }
   if (failures.list.length > 0) {
     const names = failures.list.map((failure) => failure.task).join(', ');
     throw new RunFailedError(`${failures.list.length} task${failures.list.length > 1 ? 's' : ''} failed (${names}); the others' artifacts are written. Fix the cause named above and run again: finished tasks are reused.`);
   }
 }
 
-/** The stage times of the manifest already in `outDir`, when it is of the same profile; none otherwise. */
-function previousManifestStages(outDir: string, profileName: string): Record<string, number> {
+/** The stages of the manifest already in `outDir`, when it is of the same profile, marked as carried over; none otherwise. */
+function previousManifestStages(outDir: string, profileName: string): Manifest['run']['stages'] {
   try {
     const previous = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as Manifest;
-    return previous.profile === profileName ? (previous.run?.stages ?? {}) : {};
+    if (previous.profile !== profileName) return {};
+    return Object.fromEntries(
+      Object.entries(previous.run?.stages ?? {}).map(([stage, record]) => [stage, typeof record === 'number' ? record : { ...record, carriedOver: true as const }]),
+    );
   } catch {
     return {};
   }
@@ -221,6 +267,11 @@ async function trainCommand(values: ReturnType<typeof parse>['values']): Promise
 function checkCommand(values: ReturnType<typeof parse>['values']): number {
   const outDir = values.out ?? 'results';
   const problems = checkResults(outDir);
+  // The committed results also vouch for the README's stated times.
+  if (resolve(outDir) === resolve('results') && existsSync('README.md') && existsSync(join(outDir, 'manifest.json'))) {
+    const problem = checkStageTimes(readFileSync('README.md', 'utf8'), JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as Manifest);
+    if (problem) problems.push(problem);
+  }
   for (const problem of problems) console.error(`error: ${problem}`);
   if (problems.length === 0) console.log(`${outDir}: every artifact matches its schema and the manifest`);
   return problems.length === 0 ? 0 : 1;

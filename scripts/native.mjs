@@ -260,6 +260,40 @@ function linkTree(from, to) {
   }
 }
 
+/**
+ * Our one change to the binding's source: an alternate signal stack for every
+ * JavaScript thread that loads it (native-signal-stack.h says why: oneDNN's
+ * GEMM kernels in TensorFlow 2.21 point rsp at the heap, and a profiler's
+ * SIGPROF landing there corrupted it). Applied in place before the sources
+ * are hashed, so the binding key, and with it the cached build, follows it;
+ * applying it twice changes nothing.
+ */
+export const bindingPatch = {
+  header: 'laplace_signal_stack.h',
+  source: new URL('./native-signal-stack.h', import.meta.url),
+  file: 'tfjs_binding.cc',
+  edits: [
+    { after: '#include "utils.h"\n', insert: '#include "laplace_signal_stack.h"  // added by scripts/native.mjs\n' },
+    { after: 'static napi_value InitTFNodeJSBinding(napi_env env, napi_value exports) {\n', insert: '  laplace_signal_stack::Install(env);  // added by scripts/native.mjs\n' },
+  ],
+};
+
+export function patchBindingSources(dir) {
+  const header = readFileSync(bindingPatch.source, 'utf8');
+  const headerPath = join(dir, 'binding', bindingPatch.header);
+  if (!existsSync(headerPath) || readFileSync(headerPath, 'utf8') !== header) writeFileSync(headerPath, header);
+  const path = join(dir, 'binding', bindingPatch.file);
+  const original = readFileSync(path, 'utf8');
+  let text = original;
+  for (const { after, insert } of bindingPatch.edits) {
+    if (text.includes(after + insert)) continue;
+    const at = text.indexOf(after);
+    if (at < 0) throw new SetupError(`The binding's ${bindingPatch.file} no longer has the line the signal-stack patch follows (${after.trim()}); update bindingPatch in scripts/native.mjs for this package version.`);
+    text = text.slice(0, at + after.length) + insert + text.slice(at + after.length);
+  }
+  if (text !== original) writeFileSync(path, text);
+}
+
 function bindingSourcesHash(dir) {
   const hash = createHash('sha256');
   hash.update(readFileSync(join(dir, 'binding.gyp')));
@@ -314,6 +348,7 @@ export async function ensureNative(recipe, { cacheRoot = resolve('.cache/native'
   }
   await ensurePackage(recipe, log);
   const dir = packageDir(recipe);
+  patchBindingSources(dir);
   const manifest = readJson(join(dir, 'package.json'));
   const stampPath = join(dir, 'deps', stampFile);
   const stamp = readJson(stampPath);

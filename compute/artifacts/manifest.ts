@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { filesUnder } from './files.ts';
 import { sha256, writeJsonArtifact } from './json.ts';
@@ -20,8 +21,46 @@ export interface Manifest {
   packages: Record<string, string>;
   data: Record<string, { file: string; sha256: string }[]>;
   artifacts: Record<string, string>;
-  run: { stages: Record<string, number>; node: string; platform: string; finishedAt: string };
+  run: RunRecord;
 }
+
+/**
+ * One stage of the run that wrote the manifest: its wall time and how many of
+ * its tasks ran and how many were restored from the cache. Only a stage with
+ * `reused: 0` measured its own cost. Manifests written before the counts were
+ * recorded hold a bare number of seconds: their reuse is unknown.
+ */
+export interface StageRecord {
+  seconds: number;
+  ran: number;
+  reused: number;
+  /** The backend's worker threads the stage ran on. */
+  workers: number;
+  /** Set on a stage a partial run (--only) kept from the run before it: not measured with the others. */
+  carriedOver?: true;
+}
+
+export interface RunRecord {
+  stages: Record<string, StageRecord | number>;
+  node: string;
+  platform: string;
+  /** The processor and memory the times were measured on. */
+  machine?: { cpu: string; cores: number; memoryGiB: number };
+  finishedAt: string;
+}
+
+/** This machine, as a manifest names it. */
+export function describeMachine(): NonNullable<RunRecord['machine']> {
+  const processors = cpus();
+  return { cpu: processors[0]?.model.trim() ?? 'unknown', cores: processors.length, memoryGiB: Math.round(totalmem() / 2 ** 30) };
+}
+
+/** True when every stage was measured in this one run and ran all its tasks (none restored from a cache). */
+export function isColdRun(run: RunRecord): boolean {
+  const stages = Object.values(run.stages);
+  return stages.length > 0 && stages.every((stage) => typeof stage === 'object' && stage.reused === 0 && !stage.carriedOver);
+}
+
 
 /**
  * Every artifact under `outDir` except the manifest, by path relative to it (always with '/'):

@@ -31,6 +31,14 @@ export interface TaskRunner {
   run<Result>(kind: string, params: unknown, label: string): Promise<Result>;
 }
 
+/**
+ * How many tasks of this process ran and how many were restored from the cache:
+ * the run reads it before and after each stage, so the manifest can say whether
+ * a stage's time is a cold one. A task whose result says `reused` (a training
+ * that found its checkpoint cached) counts as reused too.
+ */
+export const taskTally = { ran: 0, reused: 0 };
+
 export interface FinishedOptions {
   cacheDir: string;
   outDir: string;
@@ -147,11 +155,14 @@ export async function runOnceDetailed<Result>(
       if (!existsSync(target) || sha256(readFileSync(target)) !== entry.sha256) writeFileAtomic(target, entry.text);
     }
     options.log(`reusing finished ${label}`);
+    taskTally.reused += 1;
     return { result: record.result as Result, restored: true };
   }
   // Whatever the task owned from an earlier, different run is removed so it cannot outlive its inputs.
   for (const stale of owned()) rmSync(join(options.outDir, stale));
   const result = await runner.run<Result>(kind, params, label);
+  if ((result as { reused?: unknown } | null)?.reused === true) taskTally.reused += 1;
+  else taskTally.ran += 1;
   const artifacts: FinishedRecord['artifacts'] = {};
   for (const artifact of owned()) {
     const text = readFileSync(join(options.outDir, artifact), 'utf8');

@@ -76,7 +76,11 @@ export async function compareBackends(models: string[], log: (line: string) => v
   return rows;
 }
 
-const { values } = parseArgs({ options: { child: { type: 'string' }, models: { type: 'string' } }, strict: false });
+const { values } = parseArgs({ options: { child: { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean' } }, strict: false });
+if (values.help) {
+  console.log('Usage: npx tsx tests/bench/backends.ts [--models mlp-2,lenet5,cnn-3]');
+  process.exit(0);
+}
 if (values.child !== undefined) {
   const [model] = String(values.models).split(',');
   console.log(JSON.stringify(await child(String(values.child), model)));

@@ -24,7 +24,13 @@ import { benchTrainingThroughput } from './training.ts';
 import { benchWasmConvBackprop } from './wasm-conv.ts';
 import { benchWasmMatMul } from './wasm-matmul.ts';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' }, models: { type: 'string' }, examples: { type: 'string' }, 'glm-models': { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { backend: { type: 'string' }, models: { type: 'string' }, examples: { type: 'string' }, 'glm-models': { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean' } },
+});
+if (values.help) {
+  console.log('Usage: npx tsx tests/bench/run.ts [--backend NAME] [--models a,b] [--examples N] [--glm-models a,b] [--only glm]');
+  process.exit(0);
+}
 const backend = await startBackend(values.backend);
 console.log(describeBackend(backend));
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import { listArtifacts, manifestFile, type Manifest } from '../../compute/artifacts/manifest.ts';
+import { isColdRun, listArtifacts, manifestFile, type Manifest, type StageRecord } from '../../compute/artifacts/manifest.ts';
 import { sha256 } from '../../compute/artifacts/json.ts';
 import { checkResults } from '../../compute/artifacts/check.ts';
 import { methodArtifact, modelsArtifact, summaryArtifact, sweepArtifact } from '../../compute/artifacts/schemas.ts';
@@ -71,6 +71,12 @@ describe.skipIf(shared.reused)('quick profile', () => {
     expect(manifest.backend.name).toBe(expectedBackend);
     for (const path of artifacts) expect(manifest.artifacts[path]).toBe(sha256(readFileSync(join(outA, path))));
     expect(manifest.data.mnist.map((file) => file.sha256)).toContain('ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db');
+    // From empty caches every task ran and none was restored: a cold run, whose times the README may state.
+    const stages = manifest.run.stages as Record<string, StageRecord>;
+    expect(Object.keys(stages).sort()).toEqual(['demo', 'ensemble', 'landscape', 'laplace', 'models']);
+    expect(Object.values(stages).map((stage) => stage.reused)).toEqual([0, 0, 0, 0, 0]);
+    expect([stages.models.ran, stages.laplace.ran, stages.ensemble.ran, stages.landscape.ran, stages.demo.ran]).toEqual([12, 4, 2, 2, 0]);
+    expect(isColdRun(manifest.run)).toBe(true);
   }, pipelineTimeout);
 
   it('trains models that beat chance (10%) by a wide margin', () => {
@@ -165,6 +171,16 @@ describe.skipIf(shared.reused)('quick profile', () => {
     expect(again.code, again.stderr).toBe(0);
     // 12 trainings, 4 Laplace tasks, 2 ensembles, 2 landscapes.
     expect(again.stdout.match(/reusing finished /g)).toHaveLength(20);
+    // The manifest says so: every task of every stage reused, none ran, so not a cold run.
+    const warm = JSON.parse(readFileSync(join(outR, manifestFile), 'utf8')) as Manifest;
+    const warmStages = warm.run.stages as Record<string, StageRecord>;
+    expect([warmStages.models, warmStages.laplace, warmStages.ensemble, warmStages.landscape].map((stage) => [stage.ran, stage.reused])).toEqual([
+      [0, 12],
+      [0, 4],
+      [0, 2],
+      [0, 2],
+    ]);
+    expect(isColdRun(warm.run)).toBe(false);
     // Only the demo export loads a checkpoint again.
     expect(again.stdout.match(/reusing cached checkpoint/g)).toHaveLength(1);
     for (const path of listArtifacts(outB)) {
