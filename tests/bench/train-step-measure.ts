@@ -23,17 +23,33 @@ export interface StepMeasurement {
 export interface StepRates {
   model: string;
   batchSize: number;
-  /** Images per second, one entry per round. */
+  /** Images per second of wall time, one entry per round. */
   reference: number[];
   lean: number[];
   forwardBackward: number[];
   forward: number[];
+  /**
+   * Images per second of the process's CPU time, one entry per round. On a
+   * machine shared with other work a wall-clock rate moves with the
+   * neighbours; CPU time moves far less. With one intra-op thread TensorFlow
+   * runs each op on the calling thread, so in a one-worker process this is
+   * the step's own cost (in a two-worker one it counts both workers).
+   */
+  referenceCpu: number[];
+  leanCpu: number[];
 }
 
-async function imagesPerSecond(images: number, work: () => Promise<unknown> | unknown): Promise<number> {
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+async function imagesPerSecond(images: number, work: () => Promise<unknown> | unknown): Promise<Rate> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   await work();
-  return images / ((performance.now() - started) / 1000);
+  const cpu = process.cpuUsage(cpuStarted);
+  return { wall: images / ((performance.now() - started) / 1000), cpu: images / ((cpu.user + cpu.system) / 1e6) };
 }
 
 export async function measureTrainingSteps({ model: name, batchSize, steps, rounds }: StepMeasurement): Promise<StepRates> {
@@ -62,13 +78,17 @@ export async function measureTrainingSteps({ model: name, batchSize, steps, roun
   const warmSet = subset(train, batchSize * 2);
   await trainOnce('reference', warmSet);
   await trainOnce('lean', warmSet);
-  const rates: StepRates = { model: name, batchSize, reference: [], lean: [], forwardBackward: [], forward: [] };
+  const rates: StepRates = { model: name, batchSize, reference: [], lean: [], forwardBackward: [], forward: [], referenceCpu: [], leanCpu: [] };
   for (let round = 0; round < rounds; round++) {
     // Alternate which step goes first, so a neighbour's burst does not always land on the same one.
     const order: TrainingStepKind[] = round % 2 === 0 ? ['reference', 'lean'] : ['lean', 'reference'];
-    for (const kind of order) rates[kind].push(await imagesPerSecond(data.count, () => trainOnce(kind)));
-    rates.forwardBackward.push(await imagesPerSecond(batchSize * steps, forwardBackward));
-    rates.forward.push(await imagesPerSecond(batchSize * steps, forwardOnly));
+    for (const kind of order) {
+      const rate = await imagesPerSecond(data.count, () => trainOnce(kind));
+      rates[kind].push(rate.wall);
+      rates[kind === 'lean' ? 'leanCpu' : 'referenceCpu'].push(rate.cpu);
+    }
+    rates.forwardBackward.push((await imagesPerSecond(batchSize * steps, forwardBackward)).wall);
+    rates.forward.push((await imagesPerSecond(batchSize * steps, forwardOnly)).wall);
   }
   tf.dispose([images, labels]);
   model.dispose();

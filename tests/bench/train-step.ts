@@ -4,7 +4,9 @@
  * intra-op threads) runs in a child process of its own, because the intra-op
  * pool is sized once per process from its environment. Within a layout every
  * ratio comes from the same worker's interleaved rounds; across layouts the
- * figures are only as comparable as the machine's load was steady.
+ * figures are only as comparable as the machine's load was steady. The
+ * ratio of CPU times says the same as the ratio of wall times on an idle
+ * machine and much less noisily on a busy one.
  *
  *   npx tsx tests/bench/train-step.ts [--models lenet5,cnn-3] [--layouts 1x1,2x1,1x2]
  *     [--batch 128] [--steps 30] [--rounds 3]
@@ -98,7 +100,7 @@ const range = (numbers: number[], digits = 2) => {
   return low.toFixed(digits) === high.toFixed(digits) ? low.toFixed(digits) : `${low.toFixed(digits)}–${high.toFixed(digits)}`;
 };
 /** Images/s of all workers together in each round (they ran side by side). */
-const summed = (perWorker: StepRates[], key: 'reference' | 'lean' | 'forwardBackward' | 'forward') =>
+const summed = (perWorker: StepRates[], key: 'reference' | 'lean' | 'forwardBackward' | 'forward' | 'referenceCpu' | 'leanCpu') =>
   perWorker[0][key].map((_, round) => perWorker.reduce((total, worker) => total + worker[key][round], 0));
 
 console.log(`# Training step on the native backend, ${availableParallelism()} cores; ${steps} steps per run, ${rounds} interleaved rounds; ranges over rounds`);
@@ -114,6 +116,8 @@ for (const layout of layouts) {
     measurements.map((perWorker) => {
       const [reference, lean, forwardBackward, forward] = (['reference', 'lean', 'forwardBackward', 'forward'] as const).map((key) => summed(perWorker, key));
       const { model, batchSize } = perWorker[0];
+      // Each worker's CPU rate counts the whole process; the ratio holds all the same, both steps being timed alike.
+      const [referenceCpu, leanCpu] = [perWorker[0].referenceCpu, perWorker[0].leanCpu];
       const mark = pytorchPerCore[model];
       return {
         model,
@@ -121,6 +125,7 @@ for (const layout of layouts) {
         'reference img/s': range(reference, 0),
         'lean img/s': range(lean, 0),
         'lean ÷ reference': range(lean.map((rate, round) => rate / reference[round])),
+        'lean ÷ reference (CPU time)': range(leanCpu.map((rate, round) => rate / referenceCpu[round])),
         'lean step ÷ fwd+bwd (time)': range(lean.map((rate, round) => forwardBackward[round] / rate)),
         'fwd+bwd ÷ forward (time)': range(forwardBackward.map((rate, round) => forward[round] / rate)),
         'lean per core ÷ PyTorch 1 thread': mark ? range(lean.map((rate) => rate / cores / mark)) : '–',
