@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageSet } from '../data/index.ts';
 import { Random } from '../random/index.ts';
+import { leanStep, type TrainingStep } from './lean-step.ts';
 import { imageBatch, labelBatch } from './tensors.ts';
 import { classCount, type TrainingRecipe } from './zoo.ts';
 
@@ -69,6 +70,47 @@ export interface TrainingRun {
 }
 
 /**
+ * How a step is computed. 'reference': `optimizer.minimize` of tfjs-core's
+ * Adam over `model.apply`, objective and decay on the tape (the study's loop
+ * up to training-code version 3). 'lean': the same floats with fewer ops
+ * (lean-step.ts); the default because it is bit-identical to 'reference'.
+ */
+export type TrainingStepKind = 'reference' | 'lean';
+export const trainingStepKinds: readonly TrainingStepKind[] = ['reference', 'lean'];
+
+export interface TrainingOptions {
+  onProgress?: (progress: TrainingProgress) => void;
+  step?: TrainingStepKind;
+}
+
+/** The step of the study's loop up to training-code version 3, kept as the reference the lean step is checked against. */
+export function referenceStep(model: tfl.LayersModel, recipe: TrainingRecipe): TrainingStep {
+  const optimizer = tf.train.adam(recipe.learningRate);
+  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  return {
+    run(images, labels, learningRate) {
+      setLearningRate(optimizer, learningRate);
+      return optimizer.minimize(
+        () => {
+          const logits = model.apply(images, { training: true }) as tf.Tensor;
+          const decay = tf.mul(0.5 * recipe.weightDecay, tf.addN(variables.map((variable) => tf.sum(tf.square(variable)))));
+          return tf.add(crossEntropy(logits, labels), decay) as tf.Scalar;
+        },
+        true,
+        variables,
+      )!;
+    },
+    dispose() {
+      optimizer.dispose();
+    },
+  };
+}
+
+export function makeTrainingStep(kind: TrainingStepKind, model: tfl.LayersModel, recipe: TrainingRecipe): TrainingStep {
+  return kind === 'lean' ? leanStep(model, crossEntropy, recipe.weightDecay) : referenceStep(model, recipe);
+}
+
+/**
  * Train `model` in place on `train` for `epochs` epochs. Calls `onProgress`
  * after every step. Stops with a TrainingError when the loss stops being finite.
  */
@@ -79,13 +121,12 @@ export async function trainModel(
   epochs: number,
   seed: number,
   label: string,
-  onProgress?: (progress: TrainingProgress) => void,
+  { onProgress, step: stepKind = 'lean' }: TrainingOptions = {},
 ): Promise<TrainingRun> {
   const random = new Random(seed);
   const stepsPerEpoch = Math.ceil(train.count / recipe.batchSize);
   const totalSteps = stepsPerEpoch * epochs;
-  const optimizer = tf.train.adam(recipe.learningRate);
-  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const trainingStep = makeTrainingStep(stepKind, model, recipe);
   const history: EpochRecord[] = [];
   let step = 0;
   try {
@@ -94,18 +135,9 @@ export async function trainModel(
       let objectiveSum = tf.scalar(0);
       for (let start = 0; start < train.count; start += recipe.batchSize) {
         const indices = order.subarray(start, Math.min(train.count, start + recipe.batchSize));
-        setLearningRate(optimizer, learningRateAt(recipe, step, totalSteps));
         const images = imageBatch(train, indices);
         const labels = tf.tensor1d(labelBatch(train, indices), 'int32');
-        const objective = optimizer.minimize(
-          () => {
-            const logits = model.apply(images, { training: true }) as tf.Tensor;
-            const decay = tf.mul(0.5 * recipe.weightDecay, tf.addN(variables.map((variable) => tf.sum(tf.square(variable)))));
-            return tf.add(crossEntropy(logits, labels), decay) as tf.Scalar;
-          },
-          true,
-          variables,
-        )!;
+        const objective = trainingStep.run(images, labels, learningRateAt(recipe, step, totalSteps));
         const nextSum = tf.add(objectiveSum, objective) as tf.Scalar;
         tf.dispose([images, labels, objective, objectiveSum]);
         objectiveSum = nextSum;
@@ -119,12 +151,12 @@ export async function trainModel(
       history.push({ epoch, trainObjective: meanObjective });
     }
   } finally {
-    optimizer.dispose();
+    trainingStep.dispose();
   }
   return { epochs, steps: step, history };
 }
 
-function learningRateAt(recipe: TrainingRecipe, step: number, totalSteps: number): number {
+export function learningRateAt(recipe: TrainingRecipe, step: number, totalSteps: number): number {
   if (recipe.schedule === 'constant') return recipe.learningRate;
   return 0.5 * recipe.learningRate * (1 + Math.cos((Math.PI * step) / totalSteps));
 }

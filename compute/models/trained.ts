@@ -98,7 +98,7 @@ export async function obtainTrainedModel(
   }
   const model = buildModel(request.spec);
   initializeWeights(model, request.seed);
-  const run = await trainModel(model, train, request.recipe, request.epochs, request.seed + 1, label, onProgress);
+  const run = await trainModel(model, train, request.recipe, request.epochs, request.seed + 1, label, { onProgress });
   const record: TrainingRecord = {
     dataset: request.dataset,
     model: request.spec.name,
