@@ -38,16 +38,20 @@ export const metricInfo: Record<Metric, MetricInfo> = {
 const scale = (metric: Metric) => (metricInfo[metric].percent ? 100 : 1);
 /** Half a unit of the last digit printed at `digits`: a number inside ±this prints as zero. */
 const halfUnit = (digits: number) => 0.5 * 10 ** -digits;
-/** Digits added at most to show a small difference (0.001 → 0.0000001). */
+/** Digits added at most to show a small difference in fixed notation (0.001 → 0.0000001); beyond them it is printed as 1.9e-9. */
 const extraDigits = 4;
+/** Digits never needed for a value a float can hold. */
+const maxDigits = 40;
 
 const minus = '−';
-const signed = (value: number, digits: number) => {
-  const text = Math.abs(value).toFixed(digits);
+/** Fixed to `digits`, or in exponent notation (1.9e-9) where the digits are more than fixed notation should show. */
+const magnitude = (value: number, digits: number, metric: Metric) =>
+  digits > metricInfo[metric].digits + extraDigits && value !== 0 ? Math.abs(value).toExponential(1) : Math.abs(value).toFixed(digits);
+const signed = (value: number, digits: number, metric: Metric) => {
+  const text = magnitude(value, digits, metric);
   if (Number(text) === 0) return text;
   return `${value < 0 ? minus : '+'}${text}`;
 };
-const unsigned = (value: number, digits: number) => Math.abs(value).toFixed(digits);
 
 /** A metric's value as the page prints it: "98.91%", "0.041". */
 export function showValue(value: number, metric: Metric): string {
@@ -83,7 +87,8 @@ export function negligible(difference: Difference, metric: Metric): boolean {
  * Digits to print a difference with: the metric's own, more where the
  * interval's far end would print as zero, and for a real difference more
  * where its near end would, so the printed interval excludes zero exactly
- * when the rule says it does.
+ * when the rule says it does (past a few extra digits the numbers are
+ * printed in exponent notation instead).
  */
 export function differenceDigits(difference: Difference, metric: Metric): number {
   const k = scale(metric);
@@ -91,7 +96,7 @@ export function differenceDigits(difference: Difference, metric: Metric): number
   const real = verdict(difference, metric) !== 'indistinguishable';
   const shown = real ? Math.min(...ends) : Math.max(...ends);
   let digits = metricInfo[metric].digits;
-  while (shown > 0 && shown < halfUnit(digits) && digits < metricInfo[metric].digits + extraDigits) digits += 1;
+  while (shown > 0 && shown < halfUnit(digits) && digits < maxDigits) digits += 1;
   return digits;
 }
 
@@ -101,7 +106,7 @@ export function showDifference(difference: Difference, metric: Metric): string {
   const k = scale(metric);
   const digits = differenceDigits(difference, metric);
   const points = percent ? ' points' : '';
-  return `${signed(k * difference.estimate, digits)}${points}, 95% interval ${signed(k * difference.low, digits)} to ${signed(k * difference.high, digits)}`;
+  return `${signed(k * difference.estimate, digits, metric)}${points}, 95% interval ${signed(k * difference.low, digits, metric)} to ${signed(k * difference.high, digits, metric)}`;
 }
 
 /**
@@ -121,7 +126,7 @@ export function effect(difference: Difference, metric: Metric): string {
   const verb = difference.low > 0 ? 'raises' : 'lowers';
   const [a, b] = [Math.abs(k * difference.low), Math.abs(k * difference.high)].sort((x, y) => x - y);
   const points = percent ? ' points' : '';
-  return `${verb} the ${name} by ${unsigned(k * difference.estimate, digits)}${points} (95% interval ${a.toFixed(digits)} to ${b.toFixed(digits)})`;
+  return `${verb} the ${name} by ${magnitude(k * difference.estimate, digits, metric)}${points} (95% interval ${magnitude(a, digits, metric)} to ${magnitude(b, digits, metric)})`;
 }
 
 /** One summary row by data set, network, method and posterior (any posterior when none is given), or null. */

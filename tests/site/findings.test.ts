@@ -57,6 +57,11 @@ describe('effect: one wording per case', () => {
     expect(effect(d(0.000061, 0.00001, 0.000104), 'nll')).toBe('makes a real but negligible change to the NLL (+0.00006, 95% interval +0.00001 to +0.00010)');
     expect(effect(d(-0.00003, -0.00004, -0.00001), 'ece')).toBe('makes a real but negligible change to the ECE (−0.003 points, 95% interval −0.004 to −0.001)');
   });
+  it('real but negligible down to float rounding: exponent notation rather than a row of zeros', () => {
+    // The quick profile's KFAC − deterministic ECE on LeNet-5: identical predictions up to float32 rounding.
+    expect(effect(d(9.68576e-10, 2.98023e-10, 1.86265e-9), 'ece')).toBe('makes a real but negligible change to the ECE (+9.7e-8 points, 95% interval +3.0e-8 to +1.9e-7)');
+    expect(showDifference(d(2.16404e-9, 4.51812e-10, 4.51417e-9), 'nll')).toBe('+2.2e-9, 95% interval +4.5e-10 to +4.5e-9');
+  });
   it('prints a real difference with enough digits that neither end reads as zero', () => {
     expect(showDifference(d(0.0006, 0.0002, 0.0011), 'nll')).toBe('+0.0006, 95% interval +0.0002 to +0.0011');
     expect(effect(d(0.0006, 0.0002, 0.0011), 'nll')).toBe('raises the NLL by 0.0006 (95% interval 0.0002 to 0.0011)');
