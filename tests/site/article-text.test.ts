@@ -190,7 +190,7 @@ describe('the article, built from the committed results', () => {
     const seeded = rows.filter((row) => row.seeds).length;
     expect(table.match(/class="seed-spread"/g)?.length).toBe(5 * seeded);
     const kfac = rows.find((row) => row.dataset === 'fashion-mnist' && row.model === 'lenet5-overconfident' && row.method === 'kfac' && row.posterior === 'tuned')!;
-    expect(table).toContain(`3 seeds: ${kfac.seeds!.auroc.mean.toFixed(3)} ± ${kfac.seeds!.auroc.standardDeviation!.toFixed(3)}`);
+    expect(table).toContain(`training seeds, mean and standard deviation: </span>${kfac.seeds!.auroc.mean.toFixed(3)}±${kfac.seeds!.auroc.standardDeviation!.toFixed(3)}</span>`);
   });
 
   it('numbers footnotes 1, 2, 3 in reading order and lists them in that order', () => {
