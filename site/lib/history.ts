@@ -8,7 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, isAbsolute } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+// Imported, not read from disk: the build bundles this module, and a path beside it would point into the bundle.
+import committed from './results-history.json' with { type: 'json' };
 
 export interface ResultsChange {
   commit: string;
@@ -23,7 +25,8 @@ export interface ResultsHistory {
   source: 'git' | 'file' | 'none';
 }
 
-export const historyFile = fileURLToPath(new URL('./results-history.json', import.meta.url));
+/** The committed list, relative to the repository's top folder (where `--write` runs). */
+export const historyFile = 'site/lib/results-history.json';
 
 const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 });
 
@@ -61,12 +64,13 @@ export function gitHistory(resultsDir: string, cwd = process.cwd()): ResultsChan
   }
 }
 
-export function committedHistory(file = historyFile): ResultsChange[] {
-  return JSON.parse(readFileSync(file, 'utf8')) as ResultsChange[];
+/** The committed list as bundled, or as read from `file`. */
+export function committedHistory(file?: string): ResultsChange[] {
+  return file === undefined ? (committed as ResultsChange[]) : (JSON.parse(readFileSync(file, 'utf8')) as ResultsChange[]);
 }
 
 /** The history the page shows: git where it can answer, else the committed list (only for the repository's own results). */
-export function resultsHistory(resultsDir: string, cwd = process.cwd(), file = historyFile): ResultsHistory {
+export function resultsHistory(resultsDir: string, cwd = process.cwd(), file?: string): ResultsHistory {
   const fromGit = gitHistory(resultsDir, cwd);
   if (fromGit !== null) return { changes: fromGit, source: fromGit.length > 0 ? 'git' : 'none' };
   const ownResults = resolve(resultsDir) === resolve(cwd, 'results');
@@ -76,6 +80,6 @@ export function resultsHistory(resultsDir: string, cwd = process.cwd(), file = h
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href && process.argv.includes('--write')) {
   const changes = gitHistory(join(process.cwd(), 'results'));
   if (!changes) throw new Error('git cannot read the results history here; run this in a checkout of the repository.');
-  writeFileSync(historyFile, `${JSON.stringify(changes, null, 2)}\n`);
+  writeFileSync(join(process.cwd(), historyFile), `${JSON.stringify(changes, null, 2)}\n`);
   console.log(`${historyFile}: ${changes.length} changes`);
 }
