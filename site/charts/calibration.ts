@@ -10,6 +10,7 @@
 import type { z } from 'zod';
 import type { methodArtifact } from '../../compute/artifacts/schemas.ts';
 import { coincidenceNote, datasetLabels, legendPick, methodLabels, noteLines, methodScale, pickedOpacity, size, topLevel, unknownSetLabel, type Method, type Spec } from './common.ts';
+import { choiceLabel, variantWords } from '../lib/names.ts';
 
 export type MethodArtifact = z.infer<typeof methodArtifact>;
 export type Variant = MethodArtifact['variants'][number];
@@ -36,10 +37,9 @@ export function pickVariant(artifact: MethodArtifact, index = 0): Variant {
 export const methodLabel = (method: string) => methodLabels[method as Method] ?? method;
 export const datasetLabel = (dataset: string) => datasetLabels[dataset] ?? dataset;
 
-/** "glm / nll" for a tuned Laplace variant, "glm / textbook" for an untuned one; "point estimate" for a baseline, which has no choices. */
+/** A variant in words (site/lib/names.ts): "linearised, tuned on validation likelihood", "linearised, textbook prior"; "point estimate" for a baseline. */
 export function variantLabel(variant: Variant): string {
-  if (variant.predictive === 'map') return 'point estimate';
-  return `${variant.predictive} / ${variant.objective ?? variant.posterior}`;
+  return variantWords(variant);
 }
 
 /** A method with its variant, for descriptions: "KFAC Laplace (linearised / nll)". */
@@ -463,7 +463,7 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
       index,
       variant: repeat === 0 ? base : `${base} (${index})`,
       predictive: variant.predictive,
-      objective: variant.objective ?? 'none',
+      objective: choiceLabel(variant.objective, variant.posterior),
       logN: variant.logN,
       logTau: variant.logTau,
       accuracy: variant.calibration.accuracy,

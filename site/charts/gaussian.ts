@@ -10,6 +10,7 @@
 import type { z } from 'zod';
 import type { covarianceArtifact } from '../../compute/artifacts/schemas.ts';
 import { datasetLabels, size, topLevel, type Spec } from './common.ts';
+import { layerLabel, modelLabel } from '../lib/names.ts';
 
 export type CovarianceArtifact = z.infer<typeof covarianceArtifact>;
 
@@ -160,7 +161,7 @@ export function nTauSliders(covariance: CovarianceArtifact): Spec {
 
   const fmt = (value: number) => Number(value.toPrecision(3)).toString();
   const description =
-    `The posterior of two weights of layer ${covariance.layer} of ${covariance.model} (${datasetLabels[covariance.dataset] ?? covariance.dataset}): ${weightName(covariance.weights[0])} (w₁) and ${weightName(covariance.weights[1])} (w₂), ` +
+    `The posterior of two weights of ${layerLabel(covariance.layer)} of ${modelLabel(covariance.model)} (${datasetLabels[covariance.dataset] ?? covariance.dataset}): ${weightName(covariance.weights[0])} (w₁) and ${weightName(covariance.weights[1])} (w₂), ` +
     `whose Fisher block F = [[${fmt(F[0][0])}, ${fmt(F[0][1])}], [${fmt(F[1][0])}, ${fmt(F[1][1])}]] has correlation ${covariance.correlation.toFixed(2)}. ` +
     `The 1σ and 2σ ellipses of Σ = (N·F + τ·I)⁻¹ follow sliders for log₁₀ N and log₁₀ τ; at the start (log₁₀ N = ${defaults.logN}, log₁₀ τ = ${defaults.logTau}) ` +
     `the variances are ${fmt(start[0][0])} and ${fmt(start[1][1])} and the correlation ${startCorrelation.toFixed(2)}.`;

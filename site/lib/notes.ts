@@ -1,22 +1,27 @@
 /**
- * Numbered footnotes and citations for one page. Footnotes are numbered in
- * the order they are declared (declare them in reading order); references in
- * the order they are first cited, as in a paper.
+ * Footnotes and citations for one page. Footnotes are declared anywhere and
+ * numbered by numberFootnotes, on the rendered page, in the order their marks
+ * appear in the text: the order in which templates run (slots render after
+ * the page's own expressions) cannot put 2 before 1. References are numbered
+ * in the order they are first cited, as in a paper.
  */
 
 export interface Note {
-  n: number;
   key: string;
   html: string;
 }
 
+/** What a footnote's number reads until numberFootnotes replaces it. */
+export const footnoteNumberSlot = '#FN#';
+
 export class Footnotes {
   private readonly notes = new Map<string, Note>();
 
-  /** Declare a note; its number is its place among the declarations. */
+  /** Declare a note; numberFootnotes numbers it where its mark first appears. */
   add(key: string, html: string): Note {
     if (this.notes.has(key)) throw new Error(`Footnote "${key}" is declared twice.`);
-    const note = { n: this.notes.size + 1, key, html };
+    if (!/^[a-z0-9-]+$/.test(key)) throw new Error(`Footnote key "${key}" must be lower-case letters, digits and hyphens (it becomes an id).`);
+    const note = { key, html };
     this.notes.set(key, note);
     return note;
   }
@@ -30,6 +35,35 @@ export class Footnotes {
   all(): Note[] {
     return [...this.notes.values()];
   }
+}
+
+const markPattern = /(<a\b[^>]*\sdata-footnote="([a-z0-9-]+)"[^>]*>)#FN#(<\/a>)/g;
+const itemPattern = /<li\b[^>]*\sdata-footnote-item="([a-z0-9-]+)"[^>]*>[\s\S]*?<\/li>/g;
+
+/**
+ * Numbers a rendered page's footnotes in reading order: each mark (an <a
+ * data-footnote="key"> reading #FN#) gets the number of its note's first mark,
+ * and the list (<li data-footnote-item="key">, #FN# wherever it names its
+ * number) is put in that order; a declared note no mark uses is left out.
+ * Throws when a mark has no item in the list.
+ */
+export function numberFootnotes(html: string): string {
+  const numbers = new Map<string, number>();
+  for (const match of html.matchAll(markPattern)) if (!numbers.has(match[2])) numbers.set(match[2], numbers.size + 1);
+  const marked = html.replace(markPattern, (_, open: string, key: string, close: string) => `${open}${numbers.get(key)}${close}`);
+  const items = [...marked.matchAll(itemPattern)];
+  for (const key of numbers.keys()) if (!items.some((item) => item[1] === key)) throw new Error(`Footnote "${key}" is marked in the text but missing from the list of notes.`);
+  if (items.length === 0) return marked;
+  const ordered = items
+    .filter((item) => numbers.has(item[1]))
+    .sort((a, b) => numbers.get(a[1])! - numbers.get(b[1])!)
+    .map((item) => item[0].replaceAll(footnoteNumberSlot, String(numbers.get(item[1]))))
+    .join('');
+  const start = items[0].index!;
+  const last = items.at(-1)!;
+  const end = last.index! + last[0].length;
+  // The items sit together in one list: replace that run, whatever lay between items goes.
+  return marked.slice(0, start) + ordered + marked.slice(end);
 }
 
 export interface Reference {

@@ -35,3 +35,38 @@ export function insideByModel(searches: SearchArtifact[], objective: SearchObjec
   }
   return [...counts.values()];
 }
+
+/** The box edges the search artifacts name (SearchArtifact['edges']). */
+export const gridEdges = ['logN-low', 'logN-high', 'logTau-low', 'logTau-high'] as const;
+export type GridEdge = (typeof gridEdges)[number];
+
+export interface EdgeTally {
+  searches: number;
+  /** Choices on any edge of the grid. */
+  onEdge: number;
+  /** Choices on an edge where the objective still improved towards a narrower posterior (largest N or largest τ). */
+  narrower: number;
+  /** Choices on an edge where it still improved towards a wider posterior (smallest N or smallest τ). */
+  wider: number;
+  byEdge: Record<GridEdge, number>;
+}
+
+/**
+ * Where the chosen points of a set of searches sit, from the edges each
+ * artifact records: beyond the largest N or τ the grid could only have
+ * given a narrower posterior, beyond the smallest a wider one.
+ */
+export function edgeTally(searches: SearchArtifact[], objective: SearchObjectiveName): EdgeTally {
+  const byEdge = Object.fromEntries(gridEdges.map((edge) => [edge, 0])) as Record<GridEdge, number>;
+  let onEdge = 0;
+  let narrower = 0;
+  let wider = 0;
+  for (const search of searches) {
+    const edges = search.edges[objective].filter((edge): edge is GridEdge => (gridEdges as readonly string[]).includes(edge));
+    for (const edge of edges) byEdge[edge] += 1;
+    if (edges.length > 0) onEdge += 1;
+    if (edges.some((edge) => edge.endsWith('-high'))) narrower += 1;
+    if (edges.some((edge) => edge.endsWith('-low'))) wider += 1;
+  }
+  return { searches: searches.length, onEdge, narrower, wider, byEdge };
+}

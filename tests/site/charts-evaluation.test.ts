@@ -664,8 +664,8 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
         expect(baseline[0].datum.value).toBe(sgdValue);
       }
       const labels = items(view, 'variant_bars_ece').map((b) => b.datum.variant);
-      expect(labels).toContain('glm / nll');
-      expect(labels).toContain('glm / textbook');
+      expect(labels).toContain('linearised, tuned on likelihood');
+      expect(labels).toContain('linearised, textbook prior');
       expect(new Set(labels).size).toBe(artifact.variants.length);
       expect(spec.description).toContain(`ECE from ${pct(Math.min(...expected.ece))}`);
       expect(spec.description).toContain(`to ${pct(Math.max(...expected.ece))}`);

@@ -2,7 +2,7 @@
  * Whether a tuned (N, τ) sits on the grid's upper edge, on hand-made 3 × 3 grids.
  */
 import { describe, expect, it } from 'vitest';
-import { atUpperEdge, insideByModel } from '../../site/lib/search-edges.ts';
+import { atUpperEdge, edgeTally, insideByModel } from '../../site/lib/search-edges.ts';
 import type { SearchArtifact } from '../../site/lib/results.ts';
 
 const axis = [2, 5, 8];
@@ -40,5 +40,23 @@ describe('upper edge of the (N, τ) grid', () => {
       { model: 'a', searches: 3, inside: 1 },
       { model: 'b', searches: 1, inside: 1 },
     ]);
+  });
+});
+
+describe('edgeTally', () => {
+  const withEdges = (edges: string[]) => ({ ...search('m', [5, 1], [5, 1]), edges: { nll: edges, 'error+ece': [] } });
+  it('counts choices per edge, and says which way a wider grid would move the posterior', () => {
+    const tally = edgeTally([withEdges([]), withEdges(['logN-low']), withEdges(['logN-high']), withEdges(['logN-high', 'logTau-high']), withEdges(['logTau-high']), withEdges(['logTau-low'])], 'nll');
+    expect(tally).toEqual({
+      searches: 6,
+      onEdge: 5,
+      // Largest N or τ: the objective still improved towards a narrower posterior.
+      narrower: 3,
+      // Smallest N or τ: towards a wider one.
+      wider: 2,
+      byEdge: { 'logN-low': 1, 'logN-high': 2, 'logTau-low': 1, 'logTau-high': 2 },
+    });
+    // The other objective's edges are not counted.
+    expect(edgeTally([withEdges(['logN-low'])], 'error+ece').onEdge).toBe(0);
   });
 });

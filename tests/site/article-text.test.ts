@@ -1,0 +1,287 @@
+/**
+ * What the article says, built from the committed full results: every count
+ * it states equals a recount from the artifacts done here (not through
+ * site/lib/findings.ts), under the page's one rule (a paired 95% interval
+ * containing zero is indistinguishable); footnotes read 1, 2, 3 in order;
+ * abbreviations are spelled out where first used; the licence and the
+ * results' history are on the page; without JavaScript no caption or control
+ * promises what the script alone draws (in Chromium).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitHistory } from '../../site/lib/history.ts';
+import { serveStatic } from './serve.ts';
+
+const run = promisify(execFile);
+const base = '/laplace/';
+const resultsDir = 'results';
+const chromiumPath = '/usr/bin/chromium';
+
+interface Diff { estimate: number; low: number; high: number }
+type Metric = 'ece' | 'nll' | 'auroc';
+interface Spread { mean: number; standardDeviation: number | null; min: number; max: number }
+interface Row {
+  dataset: string;
+  model: string;
+  method: string;
+  posterior: string;
+  versus: Record<'sgd' | 'temperature', Record<Metric, Diff>> | null;
+  seeds: (Record<Metric, Spread> & { count: number }) | null;
+}
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(join(resultsDir, path), 'utf8')) as T;
+
+// The recount: written out here from the rule the page states, independently of site/lib/findings.ts.
+const lowerIsBetter: Record<Metric, boolean> = { ece: true, nll: true, auroc: false };
+function side(d: Diff, metric: Metric): 'better' | 'worse' | 'indistinguishable' {
+  const below = d.high < 0;
+  const above = d.low > 0;
+  if (!below && !above) return 'indistinguishable';
+  return below === lowerIsBetter[metric] ? 'better' : 'worse';
+}
+const structures = ['diag', 'kfac', 'efb', 'last-layer'];
+const overconfident = (row: { model: string }) => row.model.endsWith('-overconfident');
+
+function recount(key: string, rows: Row[]): number {
+  const parts = key.split('/');
+  const scopeRows = (scope: string) => rows.filter((row) => (scope === 'all' ? true : scope === 'overconfident' ? overconfident(row) : !overconfident(row)));
+  if (parts[0] === 'best-of-structures') {
+    const [, scope, baseline, metric, posterior, field] = parts as [string, string, 'sgd' | 'temperature', Metric, string, string];
+    const groups = new Map<string, string[]>();
+    for (const row of scopeRows(scope)) {
+      if (!structures.includes(row.method) || row.posterior !== posterior || !row.versus) continue;
+      const id = `${row.dataset}/${row.model}`;
+      groups.set(id, [...(groups.get(id) ?? []), side(row.versus[baseline][metric], metric)]);
+    }
+    const outcomes = [...groups.values()].map((sides) => (sides.includes('better') ? 'laplaceBetter' : sides.every((s) => s === 'worse') ? 'baselineBetter' : 'indistinguishable'));
+    return field === 'networks' ? outcomes.length : outcomes.filter((outcome) => outcome === field).length;
+  }
+  if (parts[0] === 'structure') {
+    const [, scope, baseline, metric, posterior, structure, field] = parts as [string, string, 'sgd' | 'temperature', Metric, string, string, string];
+    const sides = scopeRows(scope).filter((row) => row.method === structure && row.posterior === posterior && row.versus).map((row) => side(row.versus![baseline][metric], metric));
+    if (field === 'networks') return sides.length;
+    if (field === 'not-better') return sides.filter((s) => s !== 'better').length;
+    return sides.filter((s) => s === field).length;
+  }
+  if (parts[0] === 'seeds') {
+    const [, scope, baseline, metric, structure, field] = parts as [string, string, string, Metric, string, string];
+    const outcomes = scopeRows(scope)
+      .filter((row) => row.method === structure && row.posterior === 'tuned' && row.seeds)
+      .flatMap((row) => {
+        const other = rows.find((candidate) => candidate.dataset === row.dataset && candidate.model === row.model && candidate.method === baseline);
+        if (!other?.seeds) return [];
+        const [a, b] = [row.seeds![metric], other.seeds[metric]];
+        const higher = a.min > b.max;
+        const lower = a.max < b.min;
+        if (!higher && !lower) return ['indistinguishable'];
+        return [lower === lowerIsBetter[metric] ? 'better' : 'worse'];
+      });
+    return field === 'networks' ? outcomes.length : outcomes.filter((outcome) => outcome === field).length;
+  }
+  if (parts[0] === 'search-edges') {
+    const field = parts[3];
+    const searches = listFiles(resultsDir).filter((path) => /\/search\/[a-z-]+-glm\.json$/.test(path)).map((path) => JSON.parse(readFileSync(path, 'utf8')) as { edges: { nll: string[] } });
+    const count = (test: (edges: string[]) => boolean) => searches.filter((search) => test(search.edges.nll)).length;
+    if (field === 'searches') return searches.length;
+    if (field === 'on-edge') return count((edges) => edges.length > 0);
+    if (field === 'narrower') return count((edges) => edges.includes('logN-high') || edges.includes('logTau-high'));
+    if (field === 'wider') return count((edges) => edges.includes('logN-low') || edges.includes('logTau-low'));
+  }
+  if (parts[0] === 'models') {
+    const names = [...new Set(readJson<{ models: { model: string }[] }>('models.json').models.map((model) => model.model))];
+    if (parts[1] === 'all') return names.length;
+    if (parts[1] === 'overconfident') return names.filter((name) => name.endsWith('-overconfident')).length;
+    if (parts[1] === 'weight-decay') return names.filter((name) => !name.endsWith('-overconfident')).length;
+  }
+  if (parts[0] === 'sweep') {
+    const [, method, field] = parts;
+    interface Point { k: number; auroc: number; intervals: { auroc: { low: number; high: number } } }
+    const sweeps = listFiles(resultsDir).filter((path) => path.endsWith(`/sweep/${method}.json`)).map((path) => JSON.parse(readFileSync(path, 'utf8')) as { points: Point[]; deterministic: Point });
+    const outcomes = sweeps.map((sweep) => {
+      const widest = sweep.points.reduce((a, b) => (a.k < b.k ? a : b));
+      if (widest.intervals.auroc.low > sweep.deterministic.intervals.auroc.high) return 'up';
+      if (widest.intervals.auroc.high < sweep.deterministic.intervals.auroc.low) return 'down';
+      return 'same';
+    });
+    return field === 'networks' ? outcomes.length : outcomes.filter((outcome) => outcome === field).length;
+  }
+  throw new Error(`The test cannot recount "${key}"; teach it.`);
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]));
+}
+
+/** The page's text in reading order, without charts' drawings, their hidden descriptions or the tag soup. */
+function readingText(html: string): string {
+  return html
+    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
+    .replace(/<p class="visually-hidden chart-alt"[\s\S]*?<\/p>/g, ' ')
+    .replace(/<(script|style)[\s\S]*?<\/\1>/g, ' ')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+}
+
+async function build(outDir: string) {
+  // Vitest puts Vite's own variables into process.env; Astro would read them back.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !['BASE_URL', 'MODE', 'DEV', 'PROD', 'SSR', 'NODE_ENV'].includes(name)));
+  try {
+    const { stdout, stderr } = await run('npx', ['astro', 'build'], { env: { ...env, RESULTS_DIR: resultsDir, SITE_OUT: outDir, SITE_BASE: base }, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe('the article, built from the committed results', () => {
+  const dist = join(mkdtempSync(join(tmpdir(), 'article-')), 'dist');
+  const rows = readJson<{ rows: Row[] }>('summary.json').rows;
+  let built: Awaited<ReturnType<typeof build>>;
+  let html = '';
+  let text = '';
+
+  beforeAll(async () => {
+    built = await build(dist);
+    if (built.code === 0) html = readFileSync(join(dist, 'index.html'), 'utf8');
+    text = readingText(html);
+  }, 900_000);
+
+  it('builds', () => {
+    expect(built.code, built.stderr + built.stdout).toBe(0);
+  });
+
+  it('states every count as the artifacts recount it', () => {
+    const tallies = [...html.matchAll(/<span data-tally="([^"]+)">(\d+)<\/span>/g)].map((match) => ({ key: match[1], shown: Number(match[2]) }));
+    expect(tallies.length).toBeGreaterThan(60);
+    for (const { key, shown } of tallies) expect(shown, key).toBe(recount(key, rows));
+    // No count is printed unmarked where the findings state them.
+    const findings = html.slice(html.indexOf('<section id="findings">'), html.indexOf('</section>', html.indexOf('<section id="findings">')));
+    expect(readingText(findings.replace(/<span data-tally="[^"]+">\d+<\/span>/g, 'N'))).not.toMatch(/\bon \d+ of \d+\b|\b\d+ of (those|the) \d+\b/);
+  });
+
+  it('gives the issue’s tallies under the one rule (NLL 8/5/5 and AUROC 14/3/1 against temperature scaling)', () => {
+    const shown = (key: string) => Number(html.match(new RegExp(`data-tally="${key}">(\\d+)<`))?.[1]);
+    const nll = 'best-of-structures/all/temperature/nll/tuned';
+    const auroc = 'best-of-structures/all/temperature/auroc/tuned';
+    expect([shown(`${nll}/laplaceBetter`), shown(`${nll}/baselineBetter`), shown(`${nll}/indistinguishable`)]).toEqual([8, 5, 5]);
+    expect([shown(`${auroc}/laplaceBetter`), shown(`${auroc}/baselineBetter`), shown(`${auroc}/indistinguishable`)]).toEqual([14, 3, 1]);
+    expect([shown('search-edges/glm/nll/searches'), shown('search-edges/glm/nll/on-edge'), shown('search-edges/glm/nll/narrower'), shown('search-edges/glm/nll/wider')]).toEqual([72, 27, 20, 7]);
+  });
+
+  it('words a real difference below the printed precision as such, with the digits it needs', () => {
+    expect(text).toContain('makes a real but negligible change to the NLL (+0.00006, 95% interval +0.00001 to +0.00010)');
+    expect(text).not.toMatch(/below 0\.0+1 either way/);
+  });
+
+  it('names the cases that go against a heading: temperature scaling ahead of KFAC on an overconfident network', () => {
+    expect(text).toMatch(/LeNet-5 \(overconfident\) for MNIST by AUROC \(KFAC − temperature −0\.010, 95% interval −0\.010 to −0\.009\)/);
+    expect(text).toMatch(/LeNet-5 \(overconfident\) for Fashion-MNIST by ECE \(KFAC − temperature \+1\.49 points/);
+    expect(text).toContain('every seed of KFAC is better than every seed of temperature scaling');
+  });
+
+  it('puts the spread over training seeds in the results table', () => {
+    const table = html.slice(html.indexOf('<table class="summary"'), html.indexOf('</table>', html.indexOf('<table class="summary"')));
+    const seeded = rows.filter((row) => row.seeds).length;
+    expect(table.match(/class="seed-spread"/g)?.length).toBe(5 * seeded);
+    const kfac = rows.find((row) => row.dataset === 'fashion-mnist' && row.model === 'lenet5-overconfident' && row.method === 'kfac' && row.posterior === 'tuned')!;
+    expect(table).toContain(`training seeds, mean and standard deviation: </span>${kfac.seeds!.auroc.mean.toFixed(3)}±${kfac.seeds!.auroc.standardDeviation!.toFixed(3)}</span>`);
+  });
+
+  it('numbers footnotes 1, 2, 3 in reading order and lists them in that order', () => {
+    const marks = [...html.matchAll(/data-footnote="([a-z0-9-]+)">(\d+)<\/a>/g)].map((match) => ({ key: match[1], n: Number(match[2]) }));
+    expect(marks.length).toBeGreaterThan(5);
+    const firsts = marks.filter((mark, index) => marks.findIndex((other) => other.key === mark.key) === index);
+    expect(firsts.map((mark) => mark.n)).toEqual(firsts.map((_, index) => index + 1));
+    const listed = [...html.matchAll(/<li id="fn-([a-z0-9-]+)" data-footnote-item/g)].map((match) => match[1]);
+    expect(listed).toEqual(firsts.map((mark) => mark.key));
+    expect(html).not.toContain('#FN#');
+  });
+
+  it('spells out every abbreviation where it is first used', () => {
+    const expansions: Record<string, string> = {
+      AUROC: 'area under the receiver operating characteristic curve',
+      ECE: 'expected calibration error',
+      NLL: 'negative log likelihood',
+      KFAC: 'Kronecker-factored',
+      DIAG: 'diagonal',
+      EFB: 'eigenvalue-corrected Kronecker factors',
+      GLM: 'generalised linear model',
+      KFC: 'Kronecker factors for convolution',
+      MAP: 'maximum a posteriori',
+      FGSM: 'fast gradient sign method',
+      FPR95: 'false-positive rate',
+      MLP: 'multilayer perceptron',
+      CNN: 'convolutional network',
+      ReLU: 'rectified linear unit',
+    };
+    const body = text.slice(text.indexOf('What we found'));
+    for (const [abbreviation, expansion] of Object.entries(expansions)) {
+      const first = body.search(new RegExp(`\\b${abbreviation}\\b`));
+      expect(first, abbreviation).toBeGreaterThanOrEqual(0);
+      const around = body.slice(Math.max(0, first - 160), first + 160).toLowerCase();
+      expect(around, `${abbreviation} at its first use: …${body.slice(Math.max(0, first - 80), first + 40)}…`).toContain(expansion.toLowerCase());
+    }
+  });
+
+  it('says the settings a reader could not guess', () => {
+    expect(text).toContain('on only 10,000 of the 55,000 training images');
+    expect(text).toContain('a weight decay of 5e-4 for this prior');
+    expect(text).toMatch(/T = 30 samples on the test images; .* only 8 samples on 1,000 validation images/);
+    expect(text).not.toMatch(/dense_\d|lenet5 \(/);
+  });
+
+  it('carries its licence and its history of updates', () => {
+    expect(html).toContain('href="https://creativecommons.org/licenses/by/4.0/"');
+    expect(text).toContain('CC BY 4.0');
+    expect(text).toContain('MIT licence');
+    const updates = html.slice(html.indexOf('<section id="updates">'), html.indexOf('</section>', html.indexOf('<section id="updates">')));
+    const entries = updates.match(/<li>/g)?.length ?? 0;
+    expect(entries).toBe(gitHistory(resultsDir)!.length);
+    expect(entries).toBeGreaterThan(0);
+    expect(updates).toMatch(/<time datetime="\d{4}-\d{2}-\d{2}">/);
+  });
+
+  describe('in Chromium', () => {
+    let browser: Browser;
+    let server: Awaited<ReturnType<typeof serveStatic>>;
+
+    beforeAll(async () => {
+      if (!existsSync(chromiumPath)) throw new Error(`These tests need Chromium at ${chromiumPath}.`);
+      server = await serveStatic(dist, base);
+      browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    }, 120_000);
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    it('without JavaScript, captions describe what is drawn and the playground says what it needs', async () => {
+      const context = await browser.newContext({ javaScriptEnabled: false });
+      const page = await context.newPage();
+      await page.goto(server.url, { waitUntil: 'load' });
+      const caption = async (id: string) => page.locator(`#figure-${id} figcaption`).innerText();
+      expect(await caption('gaussian')).not.toMatch(/The sliders set/);
+      expect(await caption('n-tau')).not.toMatch(/Move log/);
+      expect(await caption('n-tau')).toMatch(/drawn at log₁₀ N = /);
+      expect(await page.locator('.playground-needs').isVisible()).toBe(true);
+      expect(await page.locator('.playground-needs').innerText()).toContain('The playground needs JavaScript');
+      await context.close();
+    });
+
+    it('with JavaScript, the same captions name their sliders and the no-script note is gone', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(server.url, { waitUntil: 'load' });
+      expect(await page.locator('#figure-gaussian figcaption').innerText()).toMatch(/The sliders set/);
+      expect(await page.locator('#figure-n-tau figcaption').innerText()).not.toMatch(/With JavaScript/);
+      expect(await page.locator('.playground-needs').count()).toBe(0);
+      await context.close();
+    });
+  });
+});
