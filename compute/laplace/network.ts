@@ -42,12 +42,14 @@ export interface ParameterLayer {
   conv: ConvGeometry | null;
 }
 
-type Operation =
+/** One step of the forward pass; `parameter` runs parameter layer `layer` with its activation. */
+export type NetworkOperation =
   | { kind: 'parameter'; layer: number }
   | { kind: 'activation'; activation: Activation }
   | { kind: 'maxPool' | 'avgPool'; poolSize: [number, number]; strides: [number, number]; padding: 'same' | 'valid' }
   | { kind: 'flatten' }
   | { kind: 'reshape'; shape: number[] };
+type Operation = NetworkOperation;
 
 /** Weights of one parameter layer as W̄ = [kernel rows; bias row], shape [fanIn + 1, fanOut] (no bias row without a bias). */
 export type LayerMatrix = tf.Tensor2D;
@@ -155,6 +157,11 @@ export class Network {
     if (this.layers.length === 0) throw new UnsupportedModelError('The model has no Dense or Conv2D layer, so there is nothing to put a posterior on.');
     const last = this.layers[this.layers.length - 1];
     this.classes = last.fanOut;
+  }
+
+  /** The forward pass's steps in order, for callers that run it their own way (many weight samples at once: stacked.ts). */
+  get operationList(): readonly NetworkOperation[] {
+    return this.operations;
   }
 
   /** Number of parameters of layer i (entries of W̄). */
