@@ -6,8 +6,10 @@
  *    on the validation images), old against new the same way;
  *  - one pass of GLM statistics (Jacobians of every class) serving diag, kfac, efb and last-layer;
  * and every phase against its arithmetic: its multiply-adds ÷ the rate of a 1024 × 1024 matrix
- * product on the same backend, timed in the same script. Repeats are interleaved; each ratio
- * is given as the range over them. Not a test: `npx tsx tests/bench/sampled.ts --help`.
+ * product on the same backend, timed in the same script. Times are CPU time of the process (all
+ * threads; on a shared machine it moves far less than wall time), the matrix product's rate too;
+ * repeats are interleaved, and each ratio is the range over them.
+ * Not a test: `npx tsx tests/bench/sampled.ts --help`.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -61,10 +63,12 @@ const repeats = positive('repeats', values.repeats);
 const backend = await startBackend(values.backend);
 console.log(describeBackend(backend));
 
+/** CPU seconds of the process (every thread) spent on `work`. */
 const seconds = async (work: () => Promise<unknown> | unknown) => {
-  const started = performance.now();
+  const started = process.cpuUsage();
   await work();
-  return (performance.now() - started) / 1000;
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / 1e6;
 };
 const range = (list: number[], digits = 3) => {
   const fmt = (value: number) => String(Number(value.toPrecision(digits)));
@@ -73,18 +77,21 @@ const range = (list: number[], digits = 3) => {
   return low === high ? fmt(low) : `${fmt(low)}–${fmt(high)}`;
 };
 
-/** Multiply-add rate of the backend's matrix product, FLOP/s (2 per multiply-add). */
-function matmulRate(): number {
+/** Rate of the backend's 1024 × 1024 matrix product, FLOP per CPU second (2 per multiply-add). */
+async function matmulRate(): Promise<number> {
   const a = tf.randomNormal([1024, 1024]);
   const b = tf.randomNormal([1024, 1024]);
   tf.matMul(a, b).dispose();
   let best = Infinity;
   for (let i = 0; i < 5; i++) {
-    const started = performance.now();
-    const product = tf.matMul(a, b);
-    product.dataSync();
-    best = Math.min(best, (performance.now() - started) / 1000);
-    product.dispose();
+    best = Math.min(
+      best,
+      await seconds(() => {
+        const product = tf.matMul(a, b);
+        product.dataSync();
+        product.dispose();
+      }),
+    );
   }
   tf.dispose([a, b]);
   return (2 * 1024 ** 3) / best;
@@ -113,9 +120,9 @@ const sampledStructures = posteriors.filter((posterior) => posterior.structure =
 const evaluation = imageData(subset(test, images));
 const searchData = imageData(subset(validation, searchImages));
 
-const rate = matmulRate();
+const rate = await matmulRate();
 const flops = forwardFlops(network);
-console.log(`1024² matmul: ${(rate / 1e9).toFixed(1)} GFLOP/s; LeNet-5 forward: ${(flops / 1e6).toFixed(3)} MFLOP per image`);
+console.log(`1024² matmul: ${(rate / 1e9).toFixed(1)} GFLOP per CPU second; LeNet-5 forward: ${(flops / 1e6).toFixed(3)} MFLOP per image`);
 
 // Warm-up of both paths, and the check that they agree to the bit.
 const differing = new Map<string, number>();
