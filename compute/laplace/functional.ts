@@ -29,7 +29,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { augmentedInput } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
-import type { LayerMatrix, Network } from './network.ts';
+import { averagePoolGradient } from '../backend/gradients.ts';
+import type { Activation, LayerMatrix, Network } from './network.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 import { yieldToEventLoop } from './yield.ts';
 
@@ -56,8 +57,138 @@ export interface JacobianBatch {
   convJacobians: Map<number, tf.Tensor3D>;
 }
 
-/** One backward pass over the batch replicated C times gives every class's pre-activation gradients. */
+/**
+ * One backward pass over the batch replicated C times gives every class's pre-activation
+ * gradients. The forward pass runs once, on the batch itself: only the backward pass differs
+ * per class, so the replicated forward pass of tf.grads (jacobianBatchByGrads) did the same
+ * work C times. The backward pass here is tfjs's own gradients op for op (ReLU mul(dy, step(x)),
+ * tanh (1 − y²)·dy, sigmoid dy·y(1 − y), MaxPoolGrad, the corrected average-pool gradient,
+ * Conv2DBackpropInput, dy Wᵀ) on the forward tensors repeated per class, so the gradients are
+ * the same numbers (tested against jacobianBatchByGrads).
+ */
 export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Tensor, layers: number[]): JacobianBatch {
+  const batch = x.shape[0];
+  const classes = network.classes;
+  const last = network.layers.length - 1;
+  const wanted = new Set(layers);
+  const needsBackward = layers.some((layer) => layer !== last || network.layers[last].activation !== 'linear');
+  if (!needsBackward) return jacobianBatchByGrads(network, weights, x, layers);
+  const inputs: (tf.Tensor | undefined)[] = network.layers.map(() => undefined);
+  const gradients: (tf.Tensor | null | undefined)[] = network.layers.map(() => undefined);
+  let logits: tf.Tensor2D | null = null;
+  const earliest = Math.min(...layers);
+  tf.tidy(() => {
+    // Forward once, recording what each step's gradient needs.
+    const trace: TraceStep[] = [];
+    let h = x;
+    for (const operation of network.operationList) {
+      switch (operation.kind) {
+        case 'parameter': {
+          const spec = network.layers[operation.layer];
+          const matrix = weights[operation.layer];
+          if (wanted.has(operation.layer)) inputs[operation.layer] = tf.keep(augmentedInput(h, spec));
+          const kernel = tf.slice(matrix, [0, 0], [spec.fanIn, spec.fanOut]);
+          const filter = spec.kind === 'conv2d' ? (tf.reshape(kernel, spec.kernelShape as [number, number, number, number]) as tf.Tensor4D) : null;
+          let z: tf.Tensor = filter ? tf.conv2d(h as tf.Tensor4D, filter, spec.conv!.strides, spec.conv!.padding) : tf.matMul(h as tf.Tensor2D, kernel);
+          if (spec.hasBias) z = tf.add(z, tf.reshape(tf.slice(matrix, [spec.fanIn, 0], [1, spec.fanOut]), [spec.fanOut]));
+          const out = activate(z, spec.activation);
+          trace.push({ kind: 'parameter', layer: operation.layer, input: h, kernel, filter, activation: spec.activation, z, out });
+          h = out;
+          break;
+        }
+        case 'activation': {
+          const out = activate(h, operation.activation);
+          trace.push({ kind: 'activation', activation: operation.activation, z: h, out });
+          h = out;
+          break;
+        }
+        case 'maxPool':
+        case 'avgPool': {
+          const out = operation.kind === 'maxPool' ? tf.maxPool(h as tf.Tensor4D, operation.poolSize, operation.strides, operation.padding) : tf.avgPool(h as tf.Tensor4D, operation.poolSize, operation.strides, operation.padding);
+          trace.push({ kind: operation.kind, poolSize: operation.poolSize, strides: operation.strides, padding: operation.padding, input: h, out });
+          h = out;
+          break;
+        }
+        case 'flatten':
+        case 'reshape': {
+          const out = operation.kind === 'flatten' ? tf.reshape(h, [h.shape[0], -1]) : tf.reshape(h, [h.shape[0], ...operation.shape]);
+          trace.push({ kind: 'reshape', input: h, out });
+          h = out;
+          break;
+        }
+      }
+    }
+    logits = tf.keep(h) as tf.Tensor2D;
+    // Row c·B + b carries example b, differentiated for logit c: the forward tensors repeated per class.
+    const repeated = (t: tf.Tensor) => tf.concat(Array.from({ length: classes }, () => t), 0);
+    const rowClass = Int32Array.from({ length: classes * batch }, (_, row) => Math.floor(row / batch));
+    // d Σ f·selector / d f = selector, as tf.grads has it (ones times the one-hot rows).
+    let dy: tf.Tensor = tf.cast(tf.oneHot(tf.tensor1d(rowClass, 'int32'), classes), 'float32');
+    for (let index = trace.length - 1; index >= 0; index--) {
+      const step = trace[index];
+      if (step.kind === 'parameter') {
+        const dz = activationGradient(dy, step.activation, step.z, step.out, repeated);
+        const spec = network.layers[step.layer];
+        if (wanted.has(step.layer)) {
+          const shape = spec.kind === 'dense' ? [classes, batch, spec.fanOut] : [classes, batch, -1, spec.fanOut];
+          gradients[step.layer] = tf.keep(tf.transpose(tf.reshape(dz, shape), spec.kind === 'dense' ? [1, 0, 2] : [1, 0, 2, 3]));
+        }
+        if (step.layer === earliest) break;
+        const inputShape = [classes * batch, ...step.input.shape.slice(1)] as [number, number, number, number];
+        dy = step.filter ? tf.conv2dTranspose(dz as tf.Tensor4D, step.filter, inputShape, spec.conv!.strides, spec.conv!.padding) : tf.matMul(dz as tf.Tensor2D, step.kernel as tf.Tensor2D, false, true);
+      } else if (step.kind === 'activation') {
+        dy = activationGradient(dy, step.activation, step.z, step.out, repeated);
+      } else if (step.kind === 'maxPool') {
+        const attrs = { filterSize: step.poolSize, strides: step.strides, pad: step.padding, dimRoundingMode: undefined };
+        dy = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: repeated(step.input), output: repeated(step.out) } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      } else if (step.kind === 'avgPool') {
+        dy = averagePoolGradient(dy as tf.Tensor4D, repeated(step.input) as tf.Tensor4D, { filterSize: step.poolSize, strides: step.strides, pad: step.padding } as unknown as tf.AvgPoolAttrs);
+      } else {
+        dy = tf.reshape(dy, [classes * batch, ...step.input.shape.slice(1)]);
+      }
+    }
+  });
+  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map() };
+}
+
+type TraceStep =
+  | { kind: 'parameter'; layer: number; input: tf.Tensor; kernel: tf.Tensor; filter: tf.Tensor4D | null; activation: Activation; z: tf.Tensor; out: tf.Tensor }
+  | { kind: 'activation'; activation: Activation; z: tf.Tensor; out: tf.Tensor }
+  | { kind: 'maxPool' | 'avgPool'; poolSize: [number, number]; strides: [number, number]; padding: 'same' | 'valid'; input: tf.Tensor; out: tf.Tensor }
+  | { kind: 'reshape'; input: tf.Tensor; out: tf.Tensor };
+
+function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return z;
+    case 'relu':
+      return tf.relu(z);
+    case 'tanh':
+      return tf.tanh(z);
+    case 'sigmoid':
+      return tf.sigmoid(z);
+  }
+}
+
+/** tfjs's gradient of each activation, op for op, with its saved tensor computed once and repeated per class. */
+function activationGradient(dy: tf.Tensor, activation: Activation, z: tf.Tensor, out: tf.Tensor, repeated: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return dy;
+    case 'relu':
+      return tf.mul(dy, repeated(tf.cast(tf.step(z), 'float32')));
+    case 'tanh':
+      return tf.mul(repeated(tf.sub(tf.scalar(1), tf.square(out))), dy);
+    case 'sigmoid':
+      return tf.mul(dy, repeated(tf.mul(out, tf.sub(tf.scalar(1), out))));
+  }
+}
+
+/**
+ * jacobianBatch the straightforward way, kept as its reference: tf.grads through the forward
+ * pass of the batch replicated C times, with zero offsets on the pre-activations to differentiate.
+ */
+export function jacobianBatchByGrads(network: Network, weights: LayerMatrix[], x: tf.Tensor, layers: number[]): JacobianBatch {
   const batch = x.shape[0];
   const classes = network.classes;
   const last = network.layers.length - 1;

@@ -4,6 +4,8 @@
  *    sample at a time (samplesPerPass 1, the old way) against the samples run together (the default);
  *  - the direct search of the sampled predictive (a g × g grid of (N, τ), T' samples per point,
  *    on the validation images), old against new the same way;
+ *  - the Jacobians of every class for a batch: the forward pass once and the backward pass per class
+ *    (jacobianBatch, new) against tf.grads through the batch replicated per class (old);
  *  - one pass of GLM statistics (Jacobians of every class) serving diag, kfac, efb and last-layer;
  * and every phase against its arithmetic: its multiply-adds ÷ the rate of a 1024 × 1024 matrix
  * product on the same backend, timed in the same script. Times are CPU time of the process (all
@@ -16,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, startBackend } from '../../compute/backend/index.ts';
 import { loadDataset, subset } from '../../compute/data/index.ts';
 import { fitCurvature, imageData, Network, Posterior, predict, type CurvatureKind, type LaplaceData } from '../../compute/laplace/index.ts';
+import { disposeJacobianBatch, jacobianBatch, jacobianBatchByGrads, type JacobianBatch } from '../../compute/laplace/functional.ts';
 import { glmStatisticsTogether } from '../../compute/laplace/search.ts';
 import { initializeWeights, trainModel } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
@@ -181,19 +184,62 @@ for (const posterior of sampledStructures) {
 console.log('\n# Sampled predictive and its search: one sample at a time (old) vs samples run together (new)');
 console.table(sampledRows);
 
+// The Jacobian batches alone, old and new, and whether they agree to the bit.
+const allLayers = network.layers.map((_, index) => index);
+const jacobianPass = (make: typeof jacobianBatch, visit?: (batch: JacobianBatch, start: number) => void) => async () => {
+  for (let start = 0; start < images; start += 100) {
+    const end = Math.min(images, start + 100);
+    const x = evaluation.inputs(start, end);
+    const batch = make(network, weights, x, allLayers);
+    visit?.(batch, start);
+    disposeJacobianBatch(batch);
+    x.dispose();
+  }
+};
+let jacobianDiffering = 0;
+let jacobianValues = 0;
+{
+  const x = evaluation.inputs(0, 100);
+  const [fresh, reference] = [jacobianBatch(network, weights, x, allLayers), jacobianBatchByGrads(network, weights, x, allLayers)];
+  for (const [a, b] of [[fresh.logits, reference.logits], ...fresh.gradients.map((g, i) => [g, reference.gradients[i]]), ...fresh.inputs.map((t, i) => [t, reference.inputs[i]])] as [tf.Tensor | null, tf.Tensor | null][]) {
+    if (!a || !b) continue;
+    const [u, v] = [a.dataSync(), b.dataSync()];
+    jacobianValues += u.length;
+    for (let i = 0; i < u.length; i++) if (!Object.is(u[i], v[i])) jacobianDiffering++;
+  }
+  disposeJacobianBatch(fresh);
+  disposeJacobianBatch(reference);
+  x.dispose();
+}
+const jacobianTimes: Record<string, number[]> = { old: [], new: [] };
+for (let repeat = 0; repeat < repeats; repeat++) {
+  jacobianTimes.old.push(await seconds(jacobianPass(jacobianBatchByGrads)));
+  jacobianTimes.new.push(await seconds(jacobianPass(jacobianBatch)));
+}
+
 // One pass of Jacobian statistics for the four structures, at three values of s each.
 const ratios = kinds.map(() => [2, 4, 6].map((r) => r * Math.LN10));
 await glmStatisticsTogether(posteriors, imageData(subset(test, 100)), ratios);
 const glmTimes: number[] = [];
 for (let repeat = 0; repeat < repeats; repeat++) glmTimes.push(await seconds(() => glmStatisticsTogether(posteriors, evaluation, ratios)));
-// Forward and backward (≈ 3 forward passes) of the batch replicated once per class.
+// Forward and backward (≈ 3 forward passes) of the batch replicated once per class; the new way
+// runs the forward pass once and the backward pass (≈ 2 forward passes) per class.
 const jacobianArithmetic = (images * network.classes * 3 * flops) / rate;
 console.log('\n# GLM statistics: one pass of per-class Jacobians serving diag, kfac, efb and last-layer');
+const jacobianArithmeticNew = (images * (network.classes * 2 + 1) * flops) / rate;
 console.table([
+  {
+    phase: 'Jacobians of every class (all layers)',
+    work: `${images} images × ${network.classes} classes, batches of 100`,
+    'old / new': range(jacobianTimes.old.map((old, i) => old / jacobianTimes.new[i])),
+    'old / arithmetic': range(jacobianTimes.old.map((old) => old / jacobianArithmetic)),
+    'new / arithmetic (forward once, backward per class)': range(jacobianTimes.new.map((time) => time / jacobianArithmeticNew)),
+    'values that differ': `${jacobianDiffering} of ${jacobianValues}`,
+  },
   {
     phase: 'GLM statistics, 4 structures',
     work: `${images} images × ${network.classes} classes`,
-    'time / arithmetic (replicated forward + backward)': range(glmTimes.map((time) => time / jacobianArithmetic)),
+    'new / arithmetic (forward once, backward per class)': range(glmTimes.map((time) => time / jacobianArithmeticNew)),
     'time / one forward pass': range(glmTimes.map((time) => time / ((images * flops) / rate))),
   },
 ]);

@@ -1,0 +1,88 @@
+/**
+ * The GLM pass's Jacobian statistics with the forward pass run once (jacobianBatch) against the
+ * straightforward computation, tf.grads through the forward pass of the batch replicated per
+ * class (jacobianBatchByGrads): logits, layer inputs and every class's pre-activation gradients,
+ * on networks with every supported step (ReLU, tanh and sigmoid, as layer activations and as
+ * Activation layers; max-pool overlapping and not; average pool; Reshape; no bias), for all
+ * layers and for the last one alone. And one check against finite differences of the logits,
+ * so neither side is trusted.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startBackend } from '../../compute/backend/index.ts';
+import { disposeJacobianBatch, jacobianBatch, jacobianBatchByGrads } from '../../compute/laplace/functional.ts';
+import { Network } from '../../compute/laplace/index.ts';
+import { buildCnnA, buildCnnB, buildCnnC, buildMlp, maxAbsDifference, randomInputs, type Model } from './helpers.ts';
+
+const cases: { name: string; build: () => Model; inputShape: number[] }[] = [
+  { name: 'mlp (tanh, softmax output)', build: () => buildMlp(5, 4, 3, 401, 'tanh'), inputShape: [5] },
+  { name: 'mlp (relu, linear output)', build: () => buildMlp(5, 4, 3, 402, 'relu', 'linear'), inputShape: [5] },
+  { name: 'CNN A (strided same conv relu, tanh conv, overlapping max-pool)', build: () => buildCnnA(403), inputShape: [8, 8, 2] },
+  { name: 'CNN B (sigmoid Activation layer, relu conv, max-pool)', build: () => buildCnnB(404), inputShape: [5, 5, 1] },
+  { name: 'CNN C (no bias, average pool, reshape, sigmoid dense)', build: () => buildCnnC(405), inputShape: [6, 5, 2] },
+];
+
+beforeAll(async () => {
+  await startBackend('wasm');
+});
+
+describe.each(cases)('jacobianBatch: $name', ({ build, inputShape }) => {
+  let model: Model;
+  let network: Network;
+  beforeAll(() => {
+    model = build();
+    network = new Network(model);
+  });
+
+  it.each([{ which: 'every layer' }, { which: 'the last layer' }, { which: 'the first layer' }])('equals tf.grads through the replicated batch: $which', ({ which }) => {
+    const weights = network.matricesFromModel(model);
+    const x = randomInputs([6, ...inputShape], 406);
+    const all = network.layers.map((_, index) => index);
+    const layers = which === 'every layer' ? all : which === 'the last layer' ? [all.length - 1] : [0];
+    const fast = jacobianBatch(network, weights, x, layers);
+    const reference = jacobianBatchByGrads(network, weights, x, layers);
+    expect(maxAbsDifference(fast.logits.dataSync(), reference.logits.dataSync())).toBeLessThan(1e-6);
+    for (const layer of all) {
+      expect(fast.inputs[layer] === undefined).toBe(reference.inputs[layer] === undefined);
+      expect(fast.gradients[layer] === undefined).toBe(reference.gradients[layer] === undefined);
+      if (fast.inputs[layer]) {
+        expect(fast.inputs[layer]!.shape).toEqual(reference.inputs[layer]!.shape);
+        expect(maxAbsDifference(fast.inputs[layer]!.dataSync(), reference.inputs[layer]!.dataSync())).toBeLessThan(1e-6);
+      }
+      const [g, r] = [fast.gradients[layer], reference.gradients[layer]];
+      if (g && r) {
+        expect(g.shape).toEqual(r.shape);
+        expect(maxAbsDifference(g.dataSync(), r.dataSync())).toBeLessThan(1e-6);
+      } else {
+        expect(g).toBe(r);
+      }
+    }
+    disposeJacobianBatch(fast);
+    disposeJacobianBatch(reference);
+    tf.dispose([x, ...weights]);
+  });
+
+  it("gives the first layer's bias gradient of every logit as finite differences do", () => {
+    // The first layer's bias gradient is Σ over positions of g_c: compare with (f(b + h e_j) − f(b − h e_j)) / 2h.
+    const weights = network.matricesFromModel(model);
+    const x = randomInputs([2, ...inputShape], 407);
+    const spec = network.layers[0];
+    if (!spec.hasBias) {
+      tf.dispose([x, ...weights]);
+      return;
+    }
+    const batch = jacobianBatch(network, weights, x, [0]);
+    const g = batch.gradients[0]!; // [B, C, (T,) cols]
+    const summed = (g.rank === 4 ? tf.sum(g, 2) : g).arraySync() as number[][][];
+    const h = 1e-2;
+    for (let j = 0; j < spec.fanOut; j++) {
+      const shift = tf.tidy(() => tf.scatterND([[spec.fanIn, j]], [h], weights[0].shape) as tf.Tensor2D);
+      const plus = tf.tidy(() => network.forward(x, [tf.add(weights[0], shift) as tf.Tensor2D, ...weights.slice(1)]).arraySync() as number[][]);
+      const minus = tf.tidy(() => network.forward(x, [tf.sub(weights[0], shift) as tf.Tensor2D, ...weights.slice(1)]).arraySync() as number[][]);
+      for (let b = 0; b < 2; b++) for (let c = 0; c < network.classes; c++) expect(summed[b][c][j]).toBeCloseTo((plus[b][c] - minus[b][c]) / (2 * h), 2);
+      shift.dispose();
+    }
+    disposeJacobianBatch(batch);
+    tf.dispose([x, ...weights]);
+  });
+});
