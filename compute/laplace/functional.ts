@@ -139,8 +139,17 @@ export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Te
       } else if (step.kind === 'activation') {
         dy = activationGradient(dy, step.activation, step.z, step.out, repeated);
       } else if (step.kind === 'maxPool') {
-        const attrs = { filterSize: step.poolSize, strides: step.strides, pad: step.padding, dimRoundingMode: undefined };
-        dy = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: repeated(step.input), output: repeated(step.out) } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const mask = firstMaximumMask(step.input as tf.Tensor4D, step.out as tf.Tensor4D, step.poolSize, step.strides, step.padding);
+        if (mask) {
+          // Each window's gradient to its first maximum, as MaxPoolGrad routes it (non-overlapping windows only).
+          const [rows, cols, channels] = step.out.shape.slice(1) as [number, number, number];
+          const [ph, pw] = step.poolSize;
+          const spread = tf.mul(tf.reshape(dy, [classes * batch, rows, 1, cols, 1, channels]), repeated(mask));
+          dy = tf.reshape(spread, [classes * batch, rows * ph, cols * pw, channels]);
+        } else {
+          const attrs = { filterSize: step.poolSize, strides: step.strides, pad: step.padding, dimRoundingMode: undefined };
+          dy = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: repeated(step.input), output: repeated(step.out) } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        }
       } else if (step.kind === 'avgPool') {
         dy = averagePoolGradient(dy as tf.Tensor4D, repeated(step.input) as tf.Tensor4D, { filterSize: step.poolSize, strides: step.strides, pad: step.padding } as unknown as tf.AvgPoolAttrs);
       } else {
@@ -156,6 +165,26 @@ type TraceStep =
   | { kind: 'activation'; activation: Activation; z: tf.Tensor; out: tf.Tensor }
   | { kind: 'maxPool' | 'avgPool'; poolSize: [number, number]; strides: [number, number]; padding: 'same' | 'valid'; input: tf.Tensor; out: tf.Tensor }
   | { kind: 'reshape'; input: tf.Tensor; out: tf.Tensor };
+
+/**
+ * For max-pooling in non-overlapping windows that tile the input ('valid', stride = window,
+ * sides divisible): 1 at each window's first maximum in row-major order, the cell MaxPoolGrad
+ * gives the window's gradient to on every backend (ties included, checked in
+ * tests/laplace/jacobian-batch.test.ts), 0 elsewhere, as [B, rows, ph, cols, pw, channels].
+ * Made once per batch, where MaxPoolGrad ran once per class on repeated tensors and, with
+ * LeNet-5's 6 channels, took a quarter of the GLM pass. Null for any other pooling.
+ */
+function firstMaximumMask(input: tf.Tensor4D, out: tf.Tensor4D, [ph, pw]: [number, number], [sh, sw]: [number, number], padding: 'same' | 'valid'): tf.Tensor | null {
+  const [batch, height, width, channels] = input.shape;
+  if (padding !== 'valid' || sh !== ph || sw !== pw || height % ph !== 0 || width % pw !== 0) return null;
+  const [rows, cols] = [height / ph, width / pw];
+  // Window cells last: [B, rows, cols, channels, ph·pw] in row-major order within the window.
+  const cells = tf.reshape(tf.transpose(tf.reshape(input, [batch, rows, ph, cols, pw, channels]), [0, 1, 3, 5, 2, 4]), [batch, rows, cols, channels, ph * pw]);
+  const isMaximum = tf.cast(tf.equal(cells, tf.expandDims(out, 4)), 'float32');
+  // First maximum: a maximum with none before it in the window.
+  const first = tf.mul(isMaximum, tf.cast(tf.equal(tf.cumsum(isMaximum, 4, true), 0), 'float32'));
+  return tf.transpose(tf.reshape(first, [batch, rows, cols, channels, ph, pw]), [0, 1, 4, 2, 5, 3]);
+}
 
 function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
   switch (activation) {

@@ -3,18 +3,40 @@
  * straightforward computation, tf.grads through the forward pass of the batch replicated per
  * class (jacobianBatchByGrads): logits, layer inputs and every class's pre-activation gradients,
  * on networks with every supported step (ReLU, tanh and sigmoid, as layer activations and as
- * Activation layers; max-pool overlapping and not; average pool; Reshape; no bias), for all
+ * Activation layers; max-pool overlapping and not, with tied windows; average pool; Reshape; no bias), for all
  * layers and for the last one alone. And one check against finite differences of the logits,
  * so neither side is trusted.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { disposeJacobianBatch, jacobianBatch, jacobianBatchByGrads } from '../../compute/laplace/functional.ts';
 import { Network } from '../../compute/laplace/index.ts';
-import { buildCnnA, buildCnnB, buildCnnC, buildMlp, maxAbsDifference, randomInputs, type Model } from './helpers.ts';
+import { buildCnnA, buildCnnB, buildCnnC, buildMlp, maxAbsDifference, randomInputs, seedWeights, type Model } from './helpers.ts';
 
-const cases: { name: string; build: () => Model; inputShape: number[] }[] = [
+/** LeNet-shaped on 12×12×1 (conv relu, 2×2 max-pool, twice): its pools take the per-batch mask route. */
+function buildMiniLenet(seed: number): Model {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [12, 12, 1], filters: 3, kernelSize: 3, padding: 'valid', activation: 'relu', name: `jlenet_conv1_${seed}` }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'valid', activation: 'relu', name: `jlenet_conv2_${seed}` }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 5, activation: 'relu', name: `jlenet_dense1_${seed}` }),
+      tfl.layers.dense({ units: 3, activation: 'linear', name: `jlenet_dense2_${seed}` }),
+    ],
+  });
+  seedWeights(model, seed);
+  return model;
+}
+
+/** Inputs whose left half is zero, like MNIST's background: every pool window there is a tie. */
+const halfBlank = (shape: number[], seed: number) => tf.tidy(() => tf.mul(randomInputs(shape, seed), tf.concat([tf.zeros([1, shape[1], shape[2] / 2, 1]), tf.ones([1, shape[1], shape[2] / 2, 1])], 2)));
+
+const cases: { name: string; build: () => Model; inputShape: number[]; inputs?: (shape: number[], seed: number) => tf.Tensor }[] = [
+  { name: 'LeNet-shaped, half-blank inputs (tied max-pool windows)', build: () => buildMiniLenet(408), inputShape: [12, 12, 1], inputs: halfBlank },
   { name: 'mlp (tanh, softmax output)', build: () => buildMlp(5, 4, 3, 401, 'tanh'), inputShape: [5] },
   { name: 'mlp (relu, linear output)', build: () => buildMlp(5, 4, 3, 402, 'relu', 'linear'), inputShape: [5] },
   { name: 'CNN A (strided same conv relu, tanh conv, overlapping max-pool)', build: () => buildCnnA(403), inputShape: [8, 8, 2] },
@@ -26,7 +48,7 @@ beforeAll(async () => {
   await startBackend('wasm');
 });
 
-describe.each(cases)('jacobianBatch: $name', ({ build, inputShape }) => {
+describe.each(cases)('jacobianBatch: $name', ({ build, inputShape, inputs = randomInputs }) => {
   let model: Model;
   let network: Network;
   beforeAll(() => {
@@ -36,7 +58,7 @@ describe.each(cases)('jacobianBatch: $name', ({ build, inputShape }) => {
 
   it.each([{ which: 'every layer' }, { which: 'the last layer' }, { which: 'the first layer' }])('equals tf.grads through the replicated batch: $which', ({ which }) => {
     const weights = network.matricesFromModel(model);
-    const x = randomInputs([6, ...inputShape], 406);
+    const x = inputs([6, ...inputShape], 406);
     const all = network.layers.map((_, index) => index);
     const layers = which === 'every layer' ? all : which === 'the last layer' ? [all.length - 1] : [0];
     const fast = jacobianBatch(network, weights, x, layers);
