@@ -16,8 +16,8 @@
  *
  * The per-class Jacobian of a Dense layer is ā g_cᵀ (layer input with the bias
  * 1, pre-activation gradient of logit c), of a Conv2D layer Σ_t ā_t g_c,tᵀ over
- * positions. One replicated backward pass gives g_c for every class and layer,
- * and a convolution's J_c is formed once per batch in the natural basis (the
+ * positions. One forward pass, then one backward pass of the batch repeated per
+ * class, gives g_c for every class and layer, and a convolution's J_c is formed once per batch in the natural basis (the
  * per-example product is the costly step); those statistics serve every
  * posterior fitted on the network, each rotating them into its own basis.
  *
