@@ -145,7 +145,8 @@ export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Te
           const [rows, cols, channels] = step.out.shape.slice(1) as [number, number, number];
           const [ph, pw] = step.poolSize;
           const spread = tf.mul(tf.reshape(dy, [classes * batch, rows, 1, cols, 1, channels]), repeated(mask));
-          dy = tf.reshape(spread, [classes * batch, rows * ph, cols * pw, channels]);
+          // + 0 turns the −0 of a negative dy times 0 into MaxPoolGrad's +0, so the gradients match it bit for bit.
+          dy = tf.add(tf.reshape(spread, [classes * batch, rows * ph, cols * pw, channels]), 0);
         } else {
           const attrs = { filterSize: step.poolSize, strides: step.strides, pad: step.padding, dimRoundingMode: undefined };
           dy = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: repeated(step.input), output: repeated(step.out) } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
