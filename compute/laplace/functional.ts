@@ -55,7 +55,14 @@ export interface JacobianBatch {
    * costly step; each structure then rotates it with plain matrix products).
    */
   convJacobians: Map<number, tf.Tensor3D>;
+  /**
+   * A layer's Jacobians in a rotated basis, keyed by layer and basis, made on first use: kfac
+   * and efb of one fit share their Kronecker eigenbasis, so one rotation serves both.
+   */
+  projections: Map<string, Projection>;
 }
+
+type Projection = { inputs: tf.Tensor2D; gradients: tf.Tensor3D } | { jacobian: tf.Tensor3D };
 
 /**
  * One backward pass over the batch replicated C times gives every class's pre-activation
@@ -158,7 +165,7 @@ export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Te
       }
     }
   });
-  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map() };
+  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map(), projections: new Map() };
 }
 
 type TraceStep =
@@ -260,12 +267,14 @@ export function jacobianBatchByGrads(network: Network, weights: LayerMatrix[], x
       gradients[layer] = tf.keep(tf.transpose(tf.reshape(gradient, shape), spec.kind === 'dense' ? [1, 0, 2] : [1, 0, 2, 3]));
     });
   });
-  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map() };
+  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map(), projections: new Map() };
 }
 
 export function disposeJacobianBatch(batch: JacobianBatch): void {
-  tf.dispose([batch.logits, ...batch.inputs.filter((t): t is tf.Tensor => !!t), ...batch.gradients.filter((t): t is tf.Tensor => !!t), ...batch.convJacobians.values()]);
+  const projected = [...batch.projections.values()].flatMap((parts) => ('jacobian' in parts ? [parts.jacobian] : [parts.inputs, parts.gradients]));
+  tf.dispose([batch.logits, ...batch.inputs.filter((t): t is tf.Tensor => !!t), ...batch.gradients.filter((t): t is tf.Tensor => !!t), ...batch.convJacobians.values(), ...projected]);
   batch.convJacobians.clear();
+  batch.projections.clear();
 }
 
 /** How one layer's posterior covariance is diagonalised. */
@@ -277,6 +286,8 @@ interface LayerBasis {
   qg: tf.Tensor2D | null;
   /** full only: Q as [rows, cols·d], entry [i, j·d + k] = Q[(i, j), k]. */
   q: tf.Tensor2D | null;
+  /** separable rotated bases: equal for two posteriors whose Q_A and Q_G are equal entry for entry (their projections are shared). */
+  sharedKey?: string;
   /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
   scaledVariances(logRatio: number): Float64Array;
 }
@@ -311,6 +322,7 @@ export class FunctionalCovariance {
       throw new PosteriorError(`The last-layer functional covariance needs a Dense last layer, but ${network.layers[last].name} is a Conv2D; use diag, kfac or efb.`);
     }
     this.layers = posterior.perturbedLayers.map((layer) => this.basis(layer));
+    for (const basis of this.layers) if (basis.qa && basis.qg) basis.sharedKey = sharedBasisKey(posterior.curvature, basis.layer, basis.qa, basis.qg);
   }
 
   private basis(layer: number): LayerBasis {
@@ -373,7 +385,20 @@ export class FunctionalCovariance {
    * as the factors (ã [B, rows], g̃ [B, C, cols]) since J_c = ã g̃_cᵀ is rank one;
    * everything else as explicit J̃ [B, C, K].
    */
-  private projected(batch: JacobianBatch, basis: LayerBasis): { inputs: tf.Tensor2D; gradients: tf.Tensor3D } | { jacobian: tf.Tensor3D } {
+  private projected(batch: JacobianBatch, basis: LayerBasis): Projection {
+    if (!basis.sharedKey) return this.project(batch, basis);
+    const key = `${basis.sharedKey} ${this.convolutionRoute}`;
+    let parts = batch.projections.get(key);
+    if (!parts) {
+      // Made inside a caller's tidy: keep it for the batch, which frees it.
+      const made = this.project(batch, basis);
+      parts = 'jacobian' in made ? { jacobian: tf.keep(made.jacobian) } : { inputs: tf.keep(made.inputs), gradients: tf.keep(made.gradients) };
+      batch.projections.set(key, parts);
+    }
+    return parts;
+  }
+
+  private project(batch: JacobianBatch, basis: LayerBasis): Projection {
     const network = this.posterior.network;
     const spec = network.layers[basis.layer];
     const classes = network.classes;
@@ -496,6 +521,22 @@ export class FunctionalCovariance {
     this.varianceColumns = null;
     this.scaledStacks.clear();
   }
+}
+
+/** Per fit, the rotated bases seen so far, by layer: a new one equal entry for entry to one of them gets its key. */
+const basesByFit = new WeakMap<object, { layer: number; qa: Float32Array; qg: Float32Array; key: string }[]>();
+let basisCount = 0;
+
+function sharedBasisKey(fit: object, layer: number, qa: tf.Tensor2D, qg: tf.Tensor2D): string {
+  const [a, g] = [qa.dataSync() as Float32Array, qg.dataSync() as Float32Array];
+  const seen = basesByFit.get(fit) ?? [];
+  basesByFit.set(fit, seen);
+  const equal = (x: Float32Array, y: Float32Array) => x.length === y.length && x.every((value, i) => Object.is(value, y[i]));
+  const match = seen.find((entry) => entry.layer === layer && equal(entry.qa, a) && equal(entry.qg, g));
+  if (match) return match.key;
+  const key = `layer ${layer} basis ${basisCount++}`;
+  seen.push({ layer, qa: a, qg: g, key });
+  return key;
 }
 
 /** Σ_t a_t g_c,tᵀ per example and class: a [B, T, rows], g [B, C, T, cols] → [B, C, rows·cols]. */

@@ -5,15 +5,16 @@
  * on networks with every supported step (ReLU, tanh and sigmoid, as layer activations and as
  * Activation layers; max-pool overlapping and not, with tied windows; average pool; Reshape; no bias), for all
  * layers and for the last one alone. And one check against finite differences of the logits,
- * so neither side is trusted.
+ * so neither side is trusted. And kfac and efb of one fit, sharing their rotated Jacobians on a
+ * batch, get the variances each gets from a batch of its own.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
-import { disposeJacobianBatch, jacobianBatch, jacobianBatchByGrads } from '../../compute/laplace/functional.ts';
-import { Network } from '../../compute/laplace/index.ts';
-import { buildCnnA, buildCnnB, buildCnnC, buildMlp, maxAbsDifference, randomInputs, seedWeights, type Model } from './helpers.ts';
+import { disposeJacobianBatch, FunctionalCovariance, jacobianBatch, jacobianBatchByGrads } from '../../compute/laplace/functional.ts';
+import { fitCurvature, Network, Posterior, tensorData } from '../../compute/laplace/index.ts';
+import { buildCnnA, buildCnnB, buildCnnC, buildMlp, maxAbsDifference, randomInputs, randomLabels, seedWeights, type Model } from './helpers.ts';
 
 /** LeNet-shaped on 12×12×1 (conv relu, 2×2 max-pool, twice): its pools take the per-batch mask route. */
 function buildMiniLenet(seed: number): Model {
@@ -106,5 +107,39 @@ describe.each(cases)('jacobianBatch: $name', ({ build, inputShape, inputs = rand
     }
     disposeJacobianBatch(batch);
     tf.dispose([x, ...weights]);
+  });
+});
+
+describe('kfac and efb of one fit share their rotated Jacobians', () => {
+  it('gives each the variances it gets from a batch of its own', async () => {
+    const model = buildCnnA(409);
+    const network = new Network(model);
+    const weights = network.matricesFromModel(model);
+    const x = randomInputs([5, 8, 8, 2], 410);
+    const fit = await fitCurvature(network, weights, tensorData(x, randomLabels(5, 3, 411)), { kinds: ['kfac', 'efb'], fisher: 'exact' });
+    const [kfac, efb] = (['kfac', 'efb'] as const).map((structure) => new FunctionalCovariance(new Posterior(network, weights, fit, { structure, n: 30, tau: 2, kfacDamping: 'exact' })));
+    // The efb fit's bases are the K-FAC factors' eigenvectors, so the projections are shared.
+    expect(efb.layers.map((basis) => basis.sharedKey)).toEqual(kfac.layers.map((basis) => basis.sharedKey));
+    const ratios = [0.5, 3];
+    const together = jacobianBatch(network, weights, x, [0, 1, 2]);
+    const [sharedKfac, sharedEfb] = [kfac.scaledVariancesAt(together, ratios), efb.scaledVariancesAt(together, ratios)];
+    expect(together.projections.size).toBe(3);
+    const alone = (covariance: FunctionalCovariance) => {
+      const batch = jacobianBatch(network, weights, x, [0, 1, 2]);
+      const values = covariance.scaledVariancesAt(batch, ratios);
+      const out = values.dataSync();
+      values.dispose();
+      disposeJacobianBatch(batch);
+      return out;
+    };
+    expect(Array.from(sharedKfac.dataSync())).toEqual(Array.from(alone(kfac)));
+    expect(Array.from(sharedEfb.dataSync())).toEqual(Array.from(alone(efb)));
+    // and the two structures' variances do differ (different diagonals in the shared basis)
+    expect(maxAbsDifference(sharedKfac.dataSync(), sharedEfb.dataSync())).toBeGreaterThan(1e-6);
+    tf.dispose([sharedKfac, sharedEfb, x, ...weights]);
+    disposeJacobianBatch(together);
+    kfac.dispose();
+    efb.dispose();
+    model.dispose();
   });
 });
