@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradient functions in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
 import { registerGradientFixes } from './gradients.ts';
+import { registerNativeKernelFixes } from './native-kernels.ts';
 import { nativeBinding, nvidiaDriverPresent, prepareNativeEnvironment, type NativePackage } from './native.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 
@@ -68,6 +69,7 @@ export async function startBackend(forced?: string): Promise<BackendInfo> {
       const info = await tryStart(name);
       if (info) {
         registerGradientFixes();
+        registerNativeKernelFixes();
         started = info;
         return info;
       }

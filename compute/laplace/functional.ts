@@ -16,8 +16,8 @@
  *
  * The per-class Jacobian of a Dense layer is ā g_cᵀ (layer input with the bias
  * 1, pre-activation gradient of logit c), of a Conv2D layer Σ_t ā_t g_c,tᵀ over
- * positions. One replicated backward pass gives g_c for every class and layer,
- * and a convolution's J_c is formed once per batch in the natural basis (the
+ * positions. One forward pass, then one backward pass of the batch repeated per
+ * class, gives g_c for every class and layer, and a convolution's J_c is formed once per batch in the natural basis (the
  * per-example product is the costly step); those statistics serve every
  * posterior fitted on the network, each rotating them into its own basis.
  *
@@ -29,7 +29,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { augmentedInput } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
-import type { LayerMatrix, Network } from './network.ts';
+import { averagePoolGradient } from '../backend/gradients.ts';
+import type { Activation, LayerMatrix, Network } from './network.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 import { yieldToEventLoop } from './yield.ts';
 
@@ -54,10 +55,177 @@ export interface JacobianBatch {
    * costly step; each structure then rotates it with plain matrix products).
    */
   convJacobians: Map<number, tf.Tensor3D>;
+  /**
+   * A layer's Jacobians in a rotated basis, keyed by layer and basis, made on first use: kfac
+   * and efb of one fit share their Kronecker eigenbasis, so one rotation serves both.
+   */
+  projections: Map<string, Projection>;
 }
 
-/** One backward pass over the batch replicated C times gives every class's pre-activation gradients. */
+type Projection = { inputs: tf.Tensor2D; gradients: tf.Tensor3D } | { jacobian: tf.Tensor3D };
+
+/**
+ * One backward pass over the batch replicated C times gives every class's pre-activation
+ * gradients. The forward pass runs once, on the batch itself: only the backward pass differs
+ * per class, so the replicated forward pass of tf.grads (jacobianBatchByGrads) did the same
+ * work C times. The backward pass here is tfjs's own gradients op for op (ReLU mul(dy, step(x)),
+ * tanh (1 − y²)·dy, sigmoid dy·y(1 − y), MaxPoolGrad, the corrected average-pool gradient,
+ * Conv2DBackpropInput, dy Wᵀ) on the forward tensors repeated per class, so the gradients are
+ * the same numbers (tested against jacobianBatchByGrads).
+ */
 export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Tensor, layers: number[]): JacobianBatch {
+  const batch = x.shape[0];
+  const classes = network.classes;
+  const last = network.layers.length - 1;
+  const wanted = new Set(layers);
+  const needsBackward = layers.some((layer) => layer !== last || network.layers[last].activation !== 'linear');
+  if (!needsBackward) return jacobianBatchByGrads(network, weights, x, layers);
+  const inputs: (tf.Tensor | undefined)[] = network.layers.map(() => undefined);
+  const gradients: (tf.Tensor | null | undefined)[] = network.layers.map(() => undefined);
+  let logits: tf.Tensor2D | null = null;
+  const earliest = Math.min(...layers);
+  tf.tidy(() => {
+    // Forward once, recording what each step's gradient needs.
+    const trace: TraceStep[] = [];
+    let h = x;
+    for (const operation of network.operationList) {
+      switch (operation.kind) {
+        case 'parameter': {
+          const spec = network.layers[operation.layer];
+          const matrix = weights[operation.layer];
+          if (wanted.has(operation.layer)) inputs[operation.layer] = tf.keep(augmentedInput(h, spec));
+          const kernel = tf.slice(matrix, [0, 0], [spec.fanIn, spec.fanOut]);
+          const filter = spec.kind === 'conv2d' ? (tf.reshape(kernel, spec.kernelShape as [number, number, number, number]) as tf.Tensor4D) : null;
+          let z: tf.Tensor = filter ? tf.conv2d(h as tf.Tensor4D, filter, spec.conv!.strides, spec.conv!.padding) : tf.matMul(h as tf.Tensor2D, kernel);
+          if (spec.hasBias) z = tf.add(z, tf.reshape(tf.slice(matrix, [spec.fanIn, 0], [1, spec.fanOut]), [spec.fanOut]));
+          const out = activate(z, spec.activation);
+          trace.push({ kind: 'parameter', layer: operation.layer, input: h, kernel, filter, activation: spec.activation, z, out });
+          h = out;
+          break;
+        }
+        case 'activation': {
+          const out = activate(h, operation.activation);
+          trace.push({ kind: 'activation', activation: operation.activation, z: h, out });
+          h = out;
+          break;
+        }
+        case 'maxPool':
+        case 'avgPool': {
+          const out = operation.kind === 'maxPool' ? tf.maxPool(h as tf.Tensor4D, operation.poolSize, operation.strides, operation.padding) : tf.avgPool(h as tf.Tensor4D, operation.poolSize, operation.strides, operation.padding);
+          trace.push({ kind: operation.kind, poolSize: operation.poolSize, strides: operation.strides, padding: operation.padding, input: h, out });
+          h = out;
+          break;
+        }
+        case 'flatten':
+        case 'reshape': {
+          const out = operation.kind === 'flatten' ? tf.reshape(h, [h.shape[0], -1]) : tf.reshape(h, [h.shape[0], ...operation.shape]);
+          trace.push({ kind: 'reshape', input: h, out });
+          h = out;
+          break;
+        }
+      }
+    }
+    logits = tf.keep(h) as tf.Tensor2D;
+    // Row c·B + b carries example b, differentiated for logit c: the forward tensors repeated per class.
+    const repeated = (t: tf.Tensor) => tf.concat(Array.from({ length: classes }, () => t), 0);
+    const rowClass = Int32Array.from({ length: classes * batch }, (_, row) => Math.floor(row / batch));
+    // d Σ f·selector / d f = selector, as tf.grads has it (ones times the one-hot rows).
+    let dy: tf.Tensor = tf.cast(tf.oneHot(tf.tensor1d(rowClass, 'int32'), classes), 'float32');
+    for (let index = trace.length - 1; index >= 0; index--) {
+      const step = trace[index];
+      if (step.kind === 'parameter') {
+        const dz = activationGradient(dy, step.activation, step.z, step.out, repeated);
+        const spec = network.layers[step.layer];
+        if (wanted.has(step.layer)) {
+          const shape = spec.kind === 'dense' ? [classes, batch, spec.fanOut] : [classes, batch, -1, spec.fanOut];
+          gradients[step.layer] = tf.keep(tf.transpose(tf.reshape(dz, shape), spec.kind === 'dense' ? [1, 0, 2] : [1, 0, 2, 3]));
+        }
+        if (step.layer === earliest) break;
+        const inputShape = [classes * batch, ...step.input.shape.slice(1)] as [number, number, number, number];
+        dy = step.filter ? tf.conv2dTranspose(dz as tf.Tensor4D, step.filter, inputShape, spec.conv!.strides, spec.conv!.padding) : tf.matMul(dz as tf.Tensor2D, step.kernel as tf.Tensor2D, false, true);
+      } else if (step.kind === 'activation') {
+        dy = activationGradient(dy, step.activation, step.z, step.out, repeated);
+      } else if (step.kind === 'maxPool') {
+        const mask = firstMaximumMask(step.input as tf.Tensor4D, step.out as tf.Tensor4D, step.poolSize, step.strides, step.padding);
+        if (mask) {
+          // Each window's gradient to its first maximum, as MaxPoolGrad routes it (non-overlapping windows only).
+          const [rows, cols, channels] = step.out.shape.slice(1) as [number, number, number];
+          const [ph, pw] = step.poolSize;
+          const spread = tf.mul(tf.reshape(dy, [classes * batch, rows, 1, cols, 1, channels]), repeated(mask));
+          // + 0 turns the −0 of a negative dy times 0 into MaxPoolGrad's +0, so the gradients match it bit for bit.
+          dy = tf.add(tf.reshape(spread, [classes * batch, rows * ph, cols * pw, channels]), 0);
+        } else {
+          const attrs = { filterSize: step.poolSize, strides: step.strides, pad: step.padding, dimRoundingMode: undefined };
+          dy = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: repeated(step.input), output: repeated(step.out) } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        }
+      } else if (step.kind === 'avgPool') {
+        dy = averagePoolGradient(dy as tf.Tensor4D, repeated(step.input) as tf.Tensor4D, { filterSize: step.poolSize, strides: step.strides, pad: step.padding } as unknown as tf.AvgPoolAttrs);
+      } else {
+        dy = tf.reshape(dy, [classes * batch, ...step.input.shape.slice(1)]);
+      }
+    }
+  });
+  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map(), projections: new Map() };
+}
+
+type TraceStep =
+  | { kind: 'parameter'; layer: number; input: tf.Tensor; kernel: tf.Tensor; filter: tf.Tensor4D | null; activation: Activation; z: tf.Tensor; out: tf.Tensor }
+  | { kind: 'activation'; activation: Activation; z: tf.Tensor; out: tf.Tensor }
+  | { kind: 'maxPool' | 'avgPool'; poolSize: [number, number]; strides: [number, number]; padding: 'same' | 'valid'; input: tf.Tensor; out: tf.Tensor }
+  | { kind: 'reshape'; input: tf.Tensor; out: tf.Tensor };
+
+/**
+ * For max-pooling in non-overlapping windows that tile the input ('valid', stride = window,
+ * sides divisible): 1 at each window's first maximum in row-major order, the cell MaxPoolGrad
+ * gives the window's gradient to on every backend (ties included, checked in
+ * tests/laplace/jacobian-batch.test.ts), 0 elsewhere, as [B, rows, ph, cols, pw, channels].
+ * Made once per batch, where MaxPoolGrad ran once per class on repeated tensors and, with
+ * LeNet-5's 6 channels, took a quarter of the GLM pass. Null for any other pooling.
+ */
+function firstMaximumMask(input: tf.Tensor4D, out: tf.Tensor4D, [ph, pw]: [number, number], [sh, sw]: [number, number], padding: 'same' | 'valid'): tf.Tensor | null {
+  const [batch, height, width, channels] = input.shape;
+  if (padding !== 'valid' || sh !== ph || sw !== pw || height % ph !== 0 || width % pw !== 0) return null;
+  const [rows, cols] = [height / ph, width / pw];
+  // Window cells last: [B, rows, cols, channels, ph·pw] in row-major order within the window.
+  const cells = tf.reshape(tf.transpose(tf.reshape(input, [batch, rows, ph, cols, pw, channels]), [0, 1, 3, 5, 2, 4]), [batch, rows, cols, channels, ph * pw]);
+  const isMaximum = tf.cast(tf.equal(cells, tf.expandDims(out, 4)), 'float32');
+  // First maximum: a maximum with none before it in the window.
+  const first = tf.mul(isMaximum, tf.cast(tf.equal(tf.cumsum(isMaximum, 4, true), 0), 'float32'));
+  return tf.transpose(tf.reshape(first, [batch, rows, cols, channels, ph, pw]), [0, 1, 4, 2, 5, 3]);
+}
+
+function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return z;
+    case 'relu':
+      return tf.relu(z);
+    case 'tanh':
+      return tf.tanh(z);
+    case 'sigmoid':
+      return tf.sigmoid(z);
+  }
+}
+
+/** tfjs's gradient of each activation, op for op, with its saved tensor computed once and repeated per class. */
+function activationGradient(dy: tf.Tensor, activation: Activation, z: tf.Tensor, out: tf.Tensor, repeated: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return dy;
+    case 'relu':
+      return tf.mul(dy, repeated(tf.cast(tf.step(z), 'float32')));
+    case 'tanh':
+      return tf.mul(repeated(tf.sub(tf.scalar(1), tf.square(out))), dy);
+    case 'sigmoid':
+      return tf.mul(dy, repeated(tf.mul(out, tf.sub(tf.scalar(1), out))));
+  }
+}
+
+/**
+ * jacobianBatch the straightforward way, kept as its reference: tf.grads through the forward
+ * pass of the batch replicated C times, with zero offsets on the pre-activations to differentiate.
+ */
+export function jacobianBatchByGrads(network: Network, weights: LayerMatrix[], x: tf.Tensor, layers: number[]): JacobianBatch {
   const batch = x.shape[0];
   const classes = network.classes;
   const last = network.layers.length - 1;
@@ -99,12 +267,14 @@ export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Te
       gradients[layer] = tf.keep(tf.transpose(tf.reshape(gradient, shape), spec.kind === 'dense' ? [1, 0, 2] : [1, 0, 2, 3]));
     });
   });
-  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map() };
+  return { count: batch, logits: logits!, inputs, gradients, convJacobians: new Map(), projections: new Map() };
 }
 
 export function disposeJacobianBatch(batch: JacobianBatch): void {
-  tf.dispose([batch.logits, ...batch.inputs.filter((t): t is tf.Tensor => !!t), ...batch.gradients.filter((t): t is tf.Tensor => !!t), ...batch.convJacobians.values()]);
+  const projected = [...batch.projections.values()].flatMap((parts) => ('jacobian' in parts ? [parts.jacobian] : [parts.inputs, parts.gradients]));
+  tf.dispose([batch.logits, ...batch.inputs.filter((t): t is tf.Tensor => !!t), ...batch.gradients.filter((t): t is tf.Tensor => !!t), ...batch.convJacobians.values(), ...projected]);
   batch.convJacobians.clear();
+  batch.projections.clear();
 }
 
 /** How one layer's posterior covariance is diagonalised. */
@@ -116,6 +286,8 @@ interface LayerBasis {
   qg: tf.Tensor2D | null;
   /** full only: Q as [rows, cols·d], entry [i, j·d + k] = Q[(i, j), k]. */
   q: tf.Tensor2D | null;
+  /** separable rotated bases: equal for two posteriors whose Q_A and Q_G are equal entry for entry (their projections are shared). */
+  sharedKey?: string;
   /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
   scaledVariances(logRatio: number): Float64Array;
 }
@@ -150,6 +322,7 @@ export class FunctionalCovariance {
       throw new PosteriorError(`The last-layer functional covariance needs a Dense last layer, but ${network.layers[last].name} is a Conv2D; use diag, kfac or efb.`);
     }
     this.layers = posterior.perturbedLayers.map((layer) => this.basis(layer));
+    for (const basis of this.layers) if (basis.qa && basis.qg) basis.sharedKey = sharedBasisKey(posterior.curvature, basis.layer, basis.qa, basis.qg);
   }
 
   private basis(layer: number): LayerBasis {
@@ -212,7 +385,20 @@ export class FunctionalCovariance {
    * as the factors (ã [B, rows], g̃ [B, C, cols]) since J_c = ã g̃_cᵀ is rank one;
    * everything else as explicit J̃ [B, C, K].
    */
-  private projected(batch: JacobianBatch, basis: LayerBasis): { inputs: tf.Tensor2D; gradients: tf.Tensor3D } | { jacobian: tf.Tensor3D } {
+  private projected(batch: JacobianBatch, basis: LayerBasis): Projection {
+    if (!basis.sharedKey) return this.project(batch, basis);
+    const key = `${basis.sharedKey} ${this.convolutionRoute}`;
+    let parts = batch.projections.get(key);
+    if (!parts) {
+      // Made inside a caller's tidy: keep it for the batch, which frees it.
+      const made = this.project(batch, basis);
+      parts = 'jacobian' in made ? { jacobian: tf.keep(made.jacobian) } : { inputs: tf.keep(made.inputs), gradients: tf.keep(made.gradients) };
+      batch.projections.set(key, parts);
+    }
+    return parts;
+  }
+
+  private project(batch: JacobianBatch, basis: LayerBasis): Projection {
     const network = this.posterior.network;
     const spec = network.layers[basis.layer];
     const classes = network.classes;
@@ -335,6 +521,22 @@ export class FunctionalCovariance {
     this.varianceColumns = null;
     this.scaledStacks.clear();
   }
+}
+
+/** Per fit, the rotated bases seen so far, by layer: a new one equal entry for entry to one of them gets its key. */
+const basesByFit = new WeakMap<object, { layer: number; qa: Float32Array; qg: Float32Array; key: string }[]>();
+let basisCount = 0;
+
+function sharedBasisKey(fit: object, layer: number, qa: tf.Tensor2D, qg: tf.Tensor2D): string {
+  const [a, g] = [qa.dataSync() as Float32Array, qg.dataSync() as Float32Array];
+  const seen = basesByFit.get(fit) ?? [];
+  basesByFit.set(fit, seen);
+  const equal = (x: Float32Array, y: Float32Array) => x.length === y.length && x.every((value, i) => Object.is(value, y[i]));
+  const match = seen.find((entry) => entry.layer === layer && equal(entry.qa, a) && equal(entry.qg, g));
+  if (match) return match.key;
+  const key = `layer ${layer} basis ${basisCount++}`;
+  seen.push({ layer, qa: a, qg: g, key });
+  return key;
 }
 
 /** Σ_t a_t g_c,tᵀ per example and class: a [B, T, rows], g [B, C, T, cols] → [B, C, rows·cols]. */

@@ -42,12 +42,14 @@ export interface ParameterLayer {
   conv: ConvGeometry | null;
 }
 
-type Operation =
+/** One step of the forward pass; `parameter` runs parameter layer `layer` with its activation. */
+export type NetworkOperation =
   | { kind: 'parameter'; layer: number }
   | { kind: 'activation'; activation: Activation }
   | { kind: 'maxPool' | 'avgPool'; poolSize: [number, number]; strides: [number, number]; padding: 'same' | 'valid' }
   | { kind: 'flatten' }
   | { kind: 'reshape'; shape: number[] };
+type Operation = NetworkOperation;
 
 /** Weights of one parameter layer as W̄ = [kernel rows; bias row], shape [fanIn + 1, fanOut] (no bias row without a bias). */
 export type LayerMatrix = tf.Tensor2D;
@@ -167,6 +169,11 @@ export class Network {
     const lastIndex = this.layers.length - 1;
     const last = this.layers[lastIndex];
     return lastOperation.kind === 'parameter' && lastOperation.layer === lastIndex && last.kind === 'dense' && last.activation === 'linear';
+  }
+
+  /** The forward pass's steps in order, for callers that run it their own way (many weight samples at once: stacked.ts). */
+  get operationList(): readonly NetworkOperation[] {
+    return this.operations;
   }
 
   /** Number of parameters of layer i (entries of W̄). */

@@ -24,6 +24,8 @@ export const backendSensitiveSuites = [
   'tests/laplace/evidence.test.ts',
   'tests/laplace/search.test.ts',
   'tests/laplace/functional.test.ts',
+  'tests/laplace/stacked.test.ts',
+  'tests/laplace/jacobian-batch.test.ts',
 ];
 
 export default defineConfig({
