@@ -14,7 +14,8 @@ export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type Curv
 export { imageData, tensorData, type GreyImages, type LaplaceData } from './data.ts';
 export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
 export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
-export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes } from './format.ts';
+export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes, type ChecksumKind, type ReadOptions } from './format.ts';
+export { sha256Digest, sha256Hex } from './sha256.ts';
 export { fitLastLayerFromModel, splitLastLayer, type LastLayerFitOptions, type LastLayerSplit } from './last-layer.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';

@@ -7,7 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { fitCurvature, type CurvatureKind, type CurvatureOptions } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
 import { optimizeMarginalLikelihood, type EvidenceOptimum, type OptimizeEvidenceOptions } from './evidence.ts';
-import { posteriorFromBytes, posteriorToBytes, PosteriorFileError } from './format.ts';
+import { posteriorFromBytes, posteriorToBytes, PosteriorFileError, type ReadOptions } from './format.ts';
 import { Network, type LayerMatrix } from './network.ts';
 import { Posterior, type KfacDamping } from './posterior.ts';
 import { predict, type PredictOptions } from './predictive.ts';
@@ -93,14 +93,17 @@ export async function fitLaplace(model: tfl.LayersModel, data: LaplaceData, opti
   return new LaplaceModel(posterior, model.toJSON(undefined, false));
 }
 
-/** A posterior from the bytes of a posterior file; `source` names them in errors (a path or URL). */
-export async function loadLaplaceFromBytes(bytes: Uint8Array | ArrayBuffer, source?: string): Promise<LaplaceModel> {
-  const { posterior, modelTopology } = await posteriorFromBytes(bytes, source);
+/**
+ * A posterior from the bytes of a posterior file; `source` names them in errors (a path or URL).
+ * A file older than the format's checksum loads with a warning (`options.onWarning`, default console.warn).
+ */
+export async function loadLaplaceFromBytes(bytes: Uint8Array | ArrayBuffer, source?: string, options?: ReadOptions): Promise<LaplaceModel> {
+  const { posterior, modelTopology } = await posteriorFromBytes(bytes, source, options);
   return new LaplaceModel(posterior, modelTopology);
 }
 
 /** Fetch a posterior file and read it with the same reader as `loadLaplace` (fetch: browsers, Node 18+). */
-export async function loadLaplaceFromUrl(url: string | URL, init?: RequestInit): Promise<LaplaceModel> {
+export async function loadLaplaceFromUrl(url: string | URL, init?: RequestInit, options?: ReadOptions): Promise<LaplaceModel> {
   let response: Response;
   try {
     response = await fetch(url, init);
@@ -108,5 +111,5 @@ export async function loadLaplaceFromUrl(url: string | URL, init?: RequestInit):
     throw new PosteriorFileError(`Posterior file ${String(url)} cannot be fetched (${(error as Error).message}); check the URL and that its server is reachable.`);
   }
   if (!response.ok) throw new PosteriorFileError(`Posterior file ${String(url)} cannot be fetched (HTTP ${response.status}); check the URL.`);
-  return loadLaplaceFromBytes(await response.arrayBuffer(), String(url));
+  return loadLaplaceFromBytes(await response.arrayBuffer(), String(url), options);
 }
