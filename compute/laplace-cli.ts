@@ -19,9 +19,10 @@
  *  - Defaults a new user can trust: fit's N is the size of the training split
  *    (55,000, also with --subset, which only thins the curvature's estimate),
  *    τ the one that maximises the marginal likelihood; predict and tune use the
- *    GLM predictive with the probit link. A sampled prediction far less accurate
- *    than the deterministic network on the same images draws a warning naming
- *    the remedy (the posterior is too wide to sample).
+ *    GLM predictive with the probit link. A prediction far less accurate than
+ *    the deterministic network on the same images, or near-uniform where it is
+ *    confident, draws a warning naming the cause and the remedy (the posterior
+ *    is too wide; warnings.ts in the library).
  *  - tune may write over its own --posterior (the file is read first and
  *    replaced atomically), and notes on stderr when the chosen point lies on
  *    an edge of the grid, since a wider range could then do better.
@@ -53,6 +54,7 @@ import {
   kfacDampings,
   loadLaplace,
   objectiveValue,
+  predictionWarning,
   predictiveTypes,
   saveLaplace,
   searchObjectives,
@@ -190,9 +192,10 @@ Options:
 The JSON holds "probabilities" as an array of arrays ([examples][classes],
 one row per example in the split's order), "labels", "metrics" (accuracy,
 nll in nats, ece over ${eceBins} equal-width confidence bins), and what produced
-them (data, posterior, predictive). Prints accuracy, NLL and ECE; with the
-sampled predictive, warns when its accuracy falls far below the deterministic
-network's on the same images (the posterior is then too wide to sample).
+them (data, posterior, predictive). Prints accuracy, NLL and ECE; warns when a
+posterior's accuracy falls far below the deterministic network's on the same
+images, or its entropy sits near the maximum ln C (the posterior is then too
+wide, as the marginal likelihood's τ is for a network trained without weight decay).
 `;
 
 export class UsageError extends Error {
@@ -683,16 +686,17 @@ async function predictCommand(values: Values): Promise<void> {
       ece: calibration(probabilities, set.labels, classes, { bins: eceBins }).ece,
       eceBins,
     };
-    if (settings.predictive === 'sampled') {
-      // Sampling a posterior far wider than the network tolerates scrambles its predictions; nothing else would say so.
-      const deterministic = accuracy(await laplace.predict(imageData(set), { predictive: 'map' }), set.labels, classes);
-      if (metrics.accuracy < deterministic - sampledAccuracyWarning) {
-        console.error(
-          `warning: the sampled predictive's accuracy (${percent(metrics.accuracy)}) is far below the deterministic network's (${percent(deterministic)}) on these images: ` +
-            `the posterior (N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}) is too wide to sample; use --predictive glm, or a larger τ ` +
-            `(\`npm run laplace -- tune --objective marglik\` picks one).`,
-        );
-      }
+    if (settings.predictive !== 'map') {
+      // A posterior far wider than the network tolerates scrambles or flattens its predictions; nothing else would say so.
+      const mapProbabilities = await laplace.predict(imageData(set), { predictive: 'map' });
+      const warning = predictionWarning(laplace, {
+        predictive: settings.predictive,
+        probabilities,
+        mapProbabilities,
+        labels: set.labels,
+        advice: { tauOption: 'a larger --tau', tuneByValidation: '`npm run laplace -- tune --objective nll`', tuneByEvidence: '`npm run laplace -- tune --objective marglik`' },
+      });
+      if (warning) console.error(warning);
     }
     const rows = Array.from({ length: set.count }, (_, row) => probabilities.subarray(row * classes, (row + 1) * classes));
     writeJsonArtifact(settings.out, {
@@ -723,7 +727,9 @@ async function predictCommand(values: Values): Promise<void> {
       metrics,
     });
     console.log(
-      `${set.name}, ${settings.predictive} predictive${settings.predictive === 'glm' ? ` (${settings.link} link${samples === null ? '' : `, ${samples} draws`})` : samples === null ? '' : ` (${samples} samples)`}, N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}: ` +
+      `${set.name}, ${settings.predictive} predictive${settings.predictive === 'glm' ? ` (${settings.link} link${samples === null ? '' : `, ${samples} draws`})` : samples === null ? '' : ` (${samples} samples)`}` +
+        // The map predictive is the network itself: N and τ do not enter it.
+        `${settings.predictive === 'map' ? ' (the network at its trained weights)' : `, N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}`}: ` +
         `accuracy ${metrics.accuracy.toFixed(4)}, NLL ${metrics.nll.toFixed(4)}, ECE ${metrics.ece.toFixed(4)} (${seconds.toFixed(1)} s); wrote ${settings.out}`,
     );
   } finally {
@@ -731,17 +737,12 @@ async function predictCommand(values: Values): Promise<void> {
   }
 }
 
-/** Percentage points by which a sampled prediction may trail the deterministic network before a warning. */
-const sampledAccuracyWarning = 0.05;
-
-const percent = (fraction: number) => `${(100 * fraction).toFixed(1)}%`;
-
 function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
 }
 
 /** Error types whose message is meant for the user: exit code 2 and the message alone. */
-const userErrors = ['UsageError', 'DataError', 'BackendError', 'CheckpointError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'NotPositiveDefiniteError'];
+const userErrors = ['UsageError', 'DataError', 'BackendError', 'CheckpointError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'LaplaceDataError', 'NotPositiveDefiniteError'];
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -29,6 +29,7 @@ import { loadLaplace, saveLaplace, writeFileAtomic } from './files.ts';
 import { glmLinks, type GlmLink } from './links.ts';
 import { fitLaplace, type LaplaceModel } from './model.ts';
 import { readNpy, writeNpy } from './npy.ts';
+import { predictionWarning } from './warnings.ts';
 import { kfacDampings, type KfacDamping } from './posterior.ts';
 import { predictiveTypes, type PredictiveType } from './predictive.ts';
 import { objectiveValue, searchObjectives, type SearchEdge } from './search.ts';
@@ -405,6 +406,17 @@ async function predictCommand(values: Values): Promise<void> {
         const json = { posterior: posteriorPath, structure: laplace.posterior.structure, n: laplace.n, tau: laplace.tau, predictive, link: predictive === 'glm' ? link : null, classes, probabilities: rows, metrics };
         writeFileAtomic(out, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
       }
+      if (predictive !== 'map') {
+        const mapProbabilities = await laplace.predict(data, { predictive: 'map', batchSize });
+        const warning = predictionWarning(laplace, {
+          predictive,
+          probabilities,
+          mapProbabilities,
+          labels,
+          advice: { tauOption: 'a larger τ (fit --tau)', tuneByValidation: 'tfjs-laplace tune --objective nll --inputs … --labels …', tuneByEvidence: 'tfjs-laplace tune --objective marglik' },
+        });
+        if (warning) console.error(warning);
+      }
       const metricsText = metrics ? `: accuracy ${metrics.accuracy.toFixed(4)}, NLL ${metrics.nll.toFixed(4)}, ECE ${metrics.ece.toFixed(4)}` : '';
       console.log(`${count} examples, ${predictive} predictive${predictive === 'glm' ? ` (${link} link)` : ''}${metricsText} (${seconds.toFixed(1)} s on ${backend}); wrote ${out}`);
     } finally {
@@ -435,7 +447,7 @@ async function infoCommand(values: Values, file: string | undefined): Promise<vo
 }
 
 /** Error types whose message is meant for the user: exit code 2 and the message alone. */
-const userErrors = ['UsageError', 'NpyError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'NotPositiveDefiniteError'];
+const userErrors = ['UsageError', 'NpyError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'LaplaceDataError', 'NotPositiveDefiniteError'];
 
 export async function main(argv: string[]): Promise<number> {
   try {
