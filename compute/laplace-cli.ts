@@ -33,7 +33,7 @@
  *    them; numbers carry the JSON writer's 6 significant digits.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeJsonArtifact } from './artifacts/json.ts';
@@ -84,7 +84,9 @@ const programUsage = `Usage: npm run laplace -- <command> [options]
 
 Commands:
   fit       fit a Laplace posterior around a saved checkpoint and write the posterior file
-  tune      choose N and τ on a grid, scored on the validation split, and write the tuned posterior file
+            (τ by the marginal likelihood unless --tau)
+  tune      choose N and τ on a grid, scored on the validation split, or τ alone by the marginal
+            likelihood (--objective marglik, no data), and write the tuned posterior file
   predict   predict a data split with a posterior file and write probabilities and metrics as JSON
 
 Run \`npm run laplace -- <command> --help\` for a command's options.
@@ -313,6 +315,12 @@ function datasetName(text: string): DatasetName {
 function outputPath(command: CommandName, text: string | undefined, option = 'out'): string {
   if (!text) throw new UsageError(`${command} needs --${option} FILE, the file to write.`);
   if (existsSync(text) && statSync(text).isDirectory()) throw new UsageError(`--${option} ${text} is a folder; pass a file path.`);
+  // The folders above it are made when the file is written; a file among them would fail only after the whole computation.
+  for (let parent = dirname(resolve(text)); parent !== dirname(parent); parent = dirname(parent)) {
+    if (!existsSync(parent)) continue;
+    if (!statSync(parent).isDirectory()) throw new UsageError(`--${option} ${text} cannot be written: ${parent} is a file, not a folder; pass a path in a folder.`);
+    break;
+  }
   return text;
 }
 
@@ -353,6 +361,9 @@ interface FitSettings {
 
 function fitSettings(values: Values): FitSettings {
   const checkpoint = required('fit', values.checkpoint, '--checkpoint DIR (a folder written by `npm run compute -- train`)');
+  if (existsSync(checkpoint) && !statSync(checkpoint).isDirectory()) {
+    throw new UsageError(`--checkpoint ${checkpoint} is a file, not a checkpoint folder; pass the folder \`npm run compute -- train\` printed (they live under .cache/models/).`);
+  }
   const curvature = choice('curvature', required('fit', values.curvature, `--curvature (one of ${curvatureKinds.join(', ')})`), curvatureKinds);
   const fisher = choice('Fisher type', values.fisher ?? 'mc', fisherTypes);
   const mcSamples = values['mc-samples'] === undefined ? undefined : positiveInteger('mc-samples', values['mc-samples']);

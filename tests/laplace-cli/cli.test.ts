@@ -360,7 +360,7 @@ describe('defaults a new user can trust', () => {
 
 describe.concurrent('help', () => {
   it.each([
-    [['--help'], /^Usage: npm run laplace -- <command>/],
+    [['--help'], /^Usage: npm run laplace -- <command>(.|\n)*--objective marglik/],
     [['fit', '--help'], /^Usage: npm run laplace -- fit --checkpoint DIR/],
     [['predict', '-h'], /^Usage: npm run laplace -- predict --posterior FILE(.|\n)*"probabilities" as an array of arrays/],
   ])('%j prints usage and exits 0', async (args, pattern) => {
@@ -420,6 +420,11 @@ const errorCases: [string, string[], RegExp][] = [
   ['kfac damping on a last-layer posterior', ['predict', '--posterior', lastLayerPosterior, '--data', 'mnist', '--kfac-damping', 'per-factor', '--out', 'OUT'], /^--kfac-damping applies only to kfac posteriors, but .* holds a last-layer posterior; drop it\.$/],
   ['output is the posterior', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--out', kfacPosterior], /^--out is the posterior file itself; pass another path for the predictions\.$/],
   ['output is a folder', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--out', root], /^--out .* is a folder; pass a file path\.$/],
+  // Before the fix these failed only after the whole fit, with a stack trace and exit code 1.
+  ['output under a file', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--subset', '16', '--out', join(garbagePosterior, 'sub', 'x.laplace')], /^--out .*garbage\.laplace\/sub\/x\.laplace cannot be written: .*garbage\.laplace is a file, not a folder; pass a path in a folder\.$/],
+  ['predictions under a file', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--subset', '16', '--out', join(garbagePosterior, 'p.json')], /^--out .*garbage\.laplace\/p\.json cannot be written: .*garbage\.laplace is a file, not a folder;/],
+  // Before the fix: "has no readable checkpoint.json; ... retrain it", as if a text file were a damaged checkpoint.
+  ['a text file as the checkpoint', ['fit', '--checkpoint', garbagePosterior, '--curvature', 'kfac', '--out', 'OUT'], /^--checkpoint .*garbage\.laplace is a file, not a checkpoint folder; pass the folder `npm run compute -- train` printed/],
 ];
 
 describe.concurrent('user errors: exit code 2, one line on stderr, nothing written', () => {
