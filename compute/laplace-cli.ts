@@ -19,9 +19,10 @@
  *  - Defaults a new user can trust: fit's N is the size of the training split
  *    (55,000, also with --subset, which only thins the curvature's estimate),
  *    τ the one that maximises the marginal likelihood; predict and tune use the
- *    GLM predictive with the probit link. A sampled prediction far less accurate
- *    than the deterministic network on the same images draws a warning naming
- *    the remedy (the posterior is too wide to sample).
+ *    GLM predictive with the probit link. A prediction far less accurate than
+ *    the deterministic network on the same images, or near-uniform where it is
+ *    confident, draws a warning naming the cause and the remedy (the posterior
+ *    is too wide; warnings.ts in the library).
  *  - tune may write over its own --posterior (the file is read first and
  *    replaced atomically), and notes on stderr when the chosen point lies on
  *    an edge of the grid, since a wider range could then do better.
@@ -32,7 +33,7 @@
  *    them; numbers carry the JSON writer's 6 significant digits.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeJsonArtifact } from './artifacts/json.ts';
@@ -53,6 +54,7 @@ import {
   kfacDampings,
   loadLaplace,
   objectiveValue,
+  predictionWarning,
   predictiveTypes,
   saveLaplace,
   searchObjectives,
@@ -82,7 +84,9 @@ const programUsage = `Usage: npm run laplace -- <command> [options]
 
 Commands:
   fit       fit a Laplace posterior around a saved checkpoint and write the posterior file
-  tune      choose N and τ on a grid, scored on the validation split, and write the tuned posterior file
+            (τ by the marginal likelihood unless --tau)
+  tune      choose N and τ on a grid, scored on the validation split, or τ alone by the marginal
+            likelihood (--objective marglik, no data), and write the tuned posterior file
   predict   predict a data split with a posterior file and write probabilities and metrics as JSON
 
 Run \`npm run laplace -- <command> --help\` for a command's options.
@@ -190,9 +194,10 @@ Options:
 The JSON holds "probabilities" as an array of arrays ([examples][classes],
 one row per example in the split's order), "labels", "metrics" (accuracy,
 nll in nats, ece over ${eceBins} equal-width confidence bins), and what produced
-them (data, posterior, predictive). Prints accuracy, NLL and ECE; with the
-sampled predictive, warns when its accuracy falls far below the deterministic
-network's on the same images (the posterior is then too wide to sample).
+them (data, posterior, predictive). Prints accuracy, NLL and ECE; warns when a
+posterior's accuracy falls far below the deterministic network's on the same
+images, or its entropy sits near the maximum ln C (the posterior is then too
+wide, as the marginal likelihood's τ is for a network trained without weight decay).
 `;
 
 export class UsageError extends Error {
@@ -310,6 +315,12 @@ function datasetName(text: string): DatasetName {
 function outputPath(command: CommandName, text: string | undefined, option = 'out'): string {
   if (!text) throw new UsageError(`${command} needs --${option} FILE, the file to write.`);
   if (existsSync(text) && statSync(text).isDirectory()) throw new UsageError(`--${option} ${text} is a folder; pass a file path.`);
+  // The folders above it are made when the file is written; a file among them would fail only after the whole computation.
+  for (let parent = dirname(resolve(text)); parent !== dirname(parent); parent = dirname(parent)) {
+    if (!existsSync(parent)) continue;
+    if (!statSync(parent).isDirectory()) throw new UsageError(`--${option} ${text} cannot be written: ${parent} is a file, not a folder; pass a path in a folder.`);
+    break;
+  }
   return text;
 }
 
@@ -350,6 +361,9 @@ interface FitSettings {
 
 function fitSettings(values: Values): FitSettings {
   const checkpoint = required('fit', values.checkpoint, '--checkpoint DIR (a folder written by `npm run compute -- train`)');
+  if (existsSync(checkpoint) && !statSync(checkpoint).isDirectory()) {
+    throw new UsageError(`--checkpoint ${checkpoint} is a file, not a checkpoint folder; pass the folder \`npm run compute -- train\` printed (they live under .cache/models/).`);
+  }
   const curvature = choice('curvature', required('fit', values.curvature, `--curvature (one of ${curvatureKinds.join(', ')})`), curvatureKinds);
   const fisher = choice('Fisher type', values.fisher ?? 'mc', fisherTypes);
   const mcSamples = values['mc-samples'] === undefined ? undefined : positiveInteger('mc-samples', values['mc-samples']);
@@ -683,16 +697,17 @@ async function predictCommand(values: Values): Promise<void> {
       ece: calibration(probabilities, set.labels, classes, { bins: eceBins }).ece,
       eceBins,
     };
-    if (settings.predictive === 'sampled') {
-      // Sampling a posterior far wider than the network tolerates scrambles its predictions; nothing else would say so.
-      const deterministic = accuracy(await laplace.predict(imageData(set), { predictive: 'map' }), set.labels, classes);
-      if (metrics.accuracy < deterministic - sampledAccuracyWarning) {
-        console.error(
-          `warning: the sampled predictive's accuracy (${percent(metrics.accuracy)}) is far below the deterministic network's (${percent(deterministic)}) on these images: ` +
-            `the posterior (N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}) is too wide to sample; use --predictive glm, or a larger τ ` +
-            `(\`npm run laplace -- tune --objective marglik\` picks one).`,
-        );
-      }
+    if (settings.predictive !== 'map') {
+      // A posterior far wider than the network tolerates scrambles or flattens its predictions; nothing else would say so.
+      const mapProbabilities = await laplace.predict(imageData(set), { predictive: 'map' });
+      const warning = predictionWarning(laplace, {
+        predictive: settings.predictive,
+        probabilities,
+        mapProbabilities,
+        labels: set.labels,
+        advice: { tauOption: 'a larger --tau', tuneByValidation: '`npm run laplace -- tune --objective nll`', tuneByEvidence: '`npm run laplace -- tune --objective marglik`' },
+      });
+      if (warning) console.error(warning);
     }
     const rows = Array.from({ length: set.count }, (_, row) => probabilities.subarray(row * classes, (row + 1) * classes));
     writeJsonArtifact(settings.out, {
@@ -723,7 +738,9 @@ async function predictCommand(values: Values): Promise<void> {
       metrics,
     });
     console.log(
-      `${set.name}, ${settings.predictive} predictive${settings.predictive === 'glm' ? ` (${settings.link} link${samples === null ? '' : `, ${samples} draws`})` : samples === null ? '' : ` (${samples} samples)`}, N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}: ` +
+      `${set.name}, ${settings.predictive} predictive${settings.predictive === 'glm' ? ` (${settings.link} link${samples === null ? '' : `, ${samples} draws`})` : samples === null ? '' : ` (${samples} samples)`}` +
+        // The map predictive is the network itself: N and τ do not enter it.
+        `${settings.predictive === 'map' ? ' (the network at its trained weights)' : `, N = ${formatNumber(laplace.n)}, τ = ${formatNumber(laplace.tau)}`}: ` +
         `accuracy ${metrics.accuracy.toFixed(4)}, NLL ${metrics.nll.toFixed(4)}, ECE ${metrics.ece.toFixed(4)} (${seconds.toFixed(1)} s); wrote ${settings.out}`,
     );
   } finally {
@@ -731,17 +748,12 @@ async function predictCommand(values: Values): Promise<void> {
   }
 }
 
-/** Percentage points by which a sampled prediction may trail the deterministic network before a warning. */
-const sampledAccuracyWarning = 0.05;
-
-const percent = (fraction: number) => `${(100 * fraction).toFixed(1)}%`;
-
 function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
 }
 
 /** Error types whose message is meant for the user: exit code 2 and the message alone. */
-const userErrors = ['UsageError', 'DataError', 'BackendError', 'CheckpointError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'NotPositiveDefiniteError'];
+const userErrors = ['UsageError', 'DataError', 'BackendError', 'CheckpointError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'LaplaceDataError', 'NotPositiveDefiniteError'];
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -11,10 +11,11 @@
  */
 export { fitLaplace, LaplaceModel, loadLaplaceFromBytes, loadLaplaceFromUrl, type FitLaplaceOptions } from './model.ts';
 export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type CurvatureKind, type CurvatureOptions, type FisherType } from './curvature.ts';
-export { imageData, tensorData, type GreyImages, type LaplaceData } from './data.ts';
+export { checkedData, imageData, labelIndices, LaplaceDataError, tensorData, type DataExpectations, type DataInput, type GreyImages, type LabelsInput, type LaplaceData } from './data.ts';
 export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
 export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
-export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes } from './format.ts';
+export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes, type ChecksumKind, type ReadOptions } from './format.ts';
+export { sha256Digest, sha256Hex } from './sha256.ts';
 export { fitLastLayerFromModel, splitLastLayer, type LastLayerFitOptions, type LastLayerSplit } from './last-layer.ts';
 export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
@@ -36,3 +37,4 @@ export {
   type SearchResult,
 } from './search.ts';
 export { layerLogDetPrecision, logDetPrecision, logMarginalLikelihood, optimizeMarginalLikelihood, type EvidenceOptimum, type EvidenceOptions, type OptimizeEvidenceOptions, type RangeEdge } from './evidence.ts';
+export { accuracyWarningGap, entropyWarningFraction, predictionWarning, tauIsMarginalLikelihoodOptimum, type PredictionCheck } from './warnings.ts';

@@ -15,7 +15,7 @@
  * is one sentence on stderr and exit code 2, and outputs are written
  * atomically at the end, so a failed run leaves nothing behind.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +29,7 @@ import { loadLaplace, saveLaplace, writeFileAtomic } from './files.ts';
 import { glmLinks, type GlmLink } from './links.ts';
 import { fitLaplace, type LaplaceModel } from './model.ts';
 import { readNpy, writeNpy } from './npy.ts';
+import { predictionWarning } from './warnings.ts';
 import { kfacDampings, type KfacDamping } from './posterior.ts';
 import { predictiveTypes, type PredictiveType } from './predictive.ts';
 import { objectiveValue, searchObjectives, type SearchEdge } from './search.ts';
@@ -51,11 +52,13 @@ const usage = {
 
 Commands:
   fit       fit a Laplace posterior around a trained tfjs-layers model and write the posterior file
-  tune      choose τ by the marginal likelihood (no data), or N and τ on validation data, and write the posterior file
+  tune      choose τ by the marginal likelihood (--objective marglik, the default; no data), or N and τ
+            on validation data (--objective nll or error+ece), and write the posterior file
   predict   predict inputs with a posterior file and write the class probabilities
   info      print what a posterior file holds
 
 Run \`tfjs-laplace <command> --help\` for a command's options. Arrays are .npy files (numpy.save).
+fit, tune and predict show their progress on a terminal (not when stderr is redirected, nor under CI).
 User errors (bad option, missing file, unsupported model, corrupt posterior) exit with code 2.
 `,
   fit: `Usage: tfjs-laplace fit --model model.json --inputs X.npy --labels y.npy --curvature KIND --out FILE [options]
@@ -195,6 +198,45 @@ function required(command: CommandName, value: string | undefined, what: string)
   return value;
 }
 
+/** An output path, checked before any work so that a long run never ends at an unwritable target. */
+function outputPath(command: CommandName, value: string | undefined, what: string): string {
+  const path = required(command, value, what);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out ${path} is a folder; pass a file path.`);
+  // Missing folders above it are made when it is written; a file among them would fail only at the end.
+  for (let parent = dirname(resolve(path)); parent !== dirname(parent); parent = dirname(parent)) {
+    if (!existsSync(parent)) continue;
+    if (!statSync(parent).isDirectory()) throw new UsageError(`--out ${path} cannot be written: ${parent} is a file, not a folder; pass a path in a folder.`);
+    break;
+  }
+  return path;
+}
+
+/**
+ * One progress line on stderr while long work runs (what, how far, time left), on a
+ * terminal only: quiet when stderr is a pipe or a file, or under CI.
+ */
+class Progress {
+  private readonly enabled = process.stderr.isTTY === true && !process.env.CI;
+  private readonly started = performance.now();
+  private shown = 0;
+
+  constructor(private readonly task: string) {}
+
+  update = (done: number, total: number): void => {
+    const now = performance.now();
+    if (!this.enabled || (now - this.shown < 100 && done < total)) return;
+    this.shown = now;
+    const elapsed = (now - this.started) / 1000;
+    const left = done > 0 ? (elapsed * (total - done)) / done : NaN;
+    const leftText = Number.isFinite(left) && done < total ? `, ${left < 60 ? `${Math.ceil(left)} s` : `${Math.ceil(left / 60)} min`} left` : '';
+    process.stderr.write(`\r\x1b[K${this.task}: ${done} of ${total} (${Math.floor((100 * done) / Math.max(total, 1))}%)${leftText}`);
+  };
+
+  finish(): void {
+    if (this.enabled && this.shown > 0) process.stderr.write('\r\x1b[K');
+  }
+}
+
 function readBytes(path: string, what: string): Uint8Array {
   try {
     return readFileSync(path);
@@ -285,7 +327,7 @@ async function fitCommand(values: Values): Promise<void> {
   const inputsPath = required('fit', values.inputs, '--inputs FILE (.npy)');
   const labelsPath = required('fit', values.labels, '--labels FILE (.npy)');
   const curvature: CurvatureKind = choice('curvature', values.curvature, curvatureKinds);
-  const out = required('fit', values.out, '--out FILE, the posterior file to write');
+  const out = outputPath('fit', values.out, '--out FILE, the posterior file to write');
   const fisher: FisherType = choice('fisher', values.fisher, fisherTypes, 'mc');
   const mcSamples = numberOption('mc-samples', values['mc-samples'], 'whole');
   if (mcSamples !== undefined && fisher !== 'mc') throw new UsageError(`--mc-samples applies only to --fisher mc, not ${fisher}; drop it.`);
@@ -302,7 +344,9 @@ async function fitCommand(values: Values): Promise<void> {
   const { data, inputs, count } = readData(inputsPath, labelsPath, inputShape, classes);
   try {
     const started = performance.now();
-    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', kfacDamping, batchSize, seed });
+    const progress = new Progress(`fit ${curvature} on ${count} examples`);
+    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', kfacDamping, batchSize, seed, onProgress: progress.update });
+    progress.finish();
     await saveLaplace(laplace, out);
     const seconds = (performance.now() - started) / 1000;
     console.log(
@@ -323,7 +367,7 @@ function edgeText(edge: SearchEdge): string {
 
 async function tuneCommand(values: Values): Promise<void> {
   const posteriorPath = required('tune', values.posterior, '--posterior FILE');
-  const out = required('tune', values.out, '--out FILE, the posterior file to write');
+  const out = outputPath('tune', values.out, '--out FILE, the posterior file to write');
   const objective = choice('objective', values.objective, tuneObjectives, 'marglik');
   const logTau = rangeOption('log-tau', values['log-tau']);
   if (objective === 'marglik') {
@@ -354,7 +398,9 @@ async function tuneCommand(values: Values): Promise<void> {
     const network = loaded.posterior.network;
     const { data, inputs } = readData(inputsPath!, labelsPath, network.inputShape, network.classes);
     try {
-      const { model: tuned, search } = await loaded.tune(data, objective, { method: 'grid', gridSize: grid, logNRange: logN, logTauRange: logTau });
+      const progress = new Progress(`tune ${loaded.posterior.structure} (${objective})`);
+      const { model: tuned, search } = await loaded.tune(data, objective, { method: 'grid', gridSize: grid, logNRange: logN, logTauRange: logTau, onProgress: progress.update });
+      progress.finish();
       await saveLaplace(tuned, out);
       const best = search.best[objective];
       console.log(
@@ -375,7 +421,7 @@ async function tuneCommand(values: Values): Promise<void> {
 async function predictCommand(values: Values): Promise<void> {
   const posteriorPath = required('predict', values.posterior, '--posterior FILE');
   const inputsPath = required('predict', values.inputs, '--inputs FILE (.npy)');
-  const out = required('predict', values.out, '--out FILE (.npy or .json)');
+  const out = outputPath('predict', values.out, '--out FILE (.npy or .json)');
   if (resolve(out) === resolve(posteriorPath)) throw new UsageError('--out is the posterior file itself; pass another path for the probabilities.');
   const predictive: PredictiveType = choice('predictive', values.predictive, predictiveTypes, 'glm');
   const link: GlmLink = choice('link', values.link, glmLinks, 'probit');
@@ -393,7 +439,9 @@ async function predictCommand(values: Values): Promise<void> {
     const { data, inputs, count, labels } = readData(inputsPath, values.labels, network.inputShape, network.classes);
     try {
       const started = performance.now();
-      const probabilities = await laplace.predict(data, { predictive, link, samples, seed, batchSize });
+      const progress = new Progress(`predict ${count} examples (${predictive})`);
+      const probabilities = await laplace.predict(data, { predictive, link, samples, seed, batchSize, onProgress: progress.update });
+      progress.finish();
       const seconds = (performance.now() - started) / 1000;
       const classes = network.classes;
       const metrics = labels
@@ -404,6 +452,17 @@ async function predictCommand(values: Values): Promise<void> {
         const rows = Array.from({ length: count }, (_, row) => Array.from(probabilities.subarray(row * classes, (row + 1) * classes)));
         const json = { posterior: posteriorPath, structure: laplace.posterior.structure, n: laplace.n, tau: laplace.tau, predictive, link: predictive === 'glm' ? link : null, classes, probabilities: rows, metrics };
         writeFileAtomic(out, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
+      }
+      if (predictive !== 'map') {
+        const mapProbabilities = await laplace.predict(data, { predictive: 'map', batchSize });
+        const warning = predictionWarning(laplace, {
+          predictive,
+          probabilities,
+          mapProbabilities,
+          labels,
+          advice: { tauOption: 'a larger τ (fit --tau)', tuneByValidation: 'tfjs-laplace tune --objective nll --inputs … --labels …', tuneByEvidence: 'tfjs-laplace tune --objective marglik' },
+        });
+        if (warning) console.error(warning);
       }
       const metricsText = metrics ? `: accuracy ${metrics.accuracy.toFixed(4)}, NLL ${metrics.nll.toFixed(4)}, ECE ${metrics.ece.toFixed(4)}` : '';
       console.log(`${count} examples, ${predictive} predictive${predictive === 'glm' ? ` (${link} link)` : ''}${metricsText} (${seconds.toFixed(1)} s on ${backend}); wrote ${out}`);
@@ -435,7 +494,7 @@ async function infoCommand(values: Values, file: string | undefined): Promise<vo
 }
 
 /** Error types whose message is meant for the user: exit code 2 and the message alone. */
-const userErrors = ['UsageError', 'NpyError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'NotPositiveDefiniteError'];
+const userErrors = ['UsageError', 'NpyError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'LaplaceDataError', 'NotPositiveDefiniteError'];
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -470,6 +529,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const failure = error as Error;
+    // A progress line may still be on the terminal.
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     if (userErrors.includes(failure.name)) {
       console.error(`error: ${failure.message}`);
       return 2;

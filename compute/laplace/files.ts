@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { posteriorFromBytes, posteriorToBytes, PosteriorFileError } from './format.ts';
+import { posteriorFromBytes, posteriorToBytes, PosteriorFileError, type ReadOptions } from './format.ts';
 import { LaplaceModel } from './model.ts';
 
 /** Write the posterior file atomically (temp file beside it, then rename), so a reader never sees half a file. */
@@ -13,15 +13,15 @@ export async function saveLaplace(laplace: LaplaceModel, path: string): Promise<
   writeFileAtomic(path, await posteriorToBytes(laplace.posterior, laplace.modelTopology));
 }
 
-/** Load a posterior file written by `saveLaplace` (or by `LaplaceModel.toBytes`, saved by any means). */
-export async function loadLaplace(path: string): Promise<LaplaceModel> {
+/** Load a posterior file written by `saveLaplace` (or by `LaplaceModel.toBytes`, saved by any means); `options` as for loadLaplaceFromBytes. */
+export async function loadLaplace(path: string, options?: ReadOptions): Promise<LaplaceModel> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch {
     throw new PosteriorFileError(`Posterior file ${path} cannot be read; check the path (posterior files are written by saveLaplace or the CLI's fit command).`);
   }
-  const { posterior, modelTopology } = await posteriorFromBytes(bytes, path);
+  const { posterior, modelTopology } = await posteriorFromBytes(bytes, path, options);
   return new LaplaceModel(posterior, modelTopology);
 }
 

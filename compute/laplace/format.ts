@@ -4,8 +4,12 @@
  *   bytes 0–7    "LAPLACE1"
  *   bytes 8–11   header length H in bytes (uint32, little-endian)
  *   next H bytes JSON header (UTF-8, space-padded to a multiple of 4)
- *   rest         float32 little-endian data; each array of the header
+ *   next         float32 little-endian data; each array of the header
  *                names its offset and length in floats
+ *   last 32      SHA-256 of every byte before it, when the header says
+ *                "checksum": "sha256" (files written before it lack both and
+ *                still load, with a warning; readers that predate it ignore
+ *                the trailing bytes, so they read new files too)
  *
  * The header names the structure, N, τ, the KFAC damping, the Fisher type,
  * the layers (name, kind, kernel shape, bias, W̄ shape, activation,
@@ -22,9 +26,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { matrix, type Matrix } from '../linalg/index.ts';
-import type { CurvatureFit, FisherType } from './curvature.ts';
+import { curvatureKinds, fisherTypes, type CurvatureFit, type FisherType } from './curvature.ts';
 import { Network, type ParameterLayer } from './network.ts';
-import { Posterior, type PosteriorSpec } from './posterior.ts';
+import { kfacDampings, Posterior, type PosteriorSpec } from './posterior.ts';
+import { sha256Digest } from './sha256.ts';
 
 const magic = 'LAPLACE1';
 
@@ -63,8 +68,13 @@ interface Header {
   layout: string;
   layers: ParameterLayer[];
   modelTopology: unknown;
+  /** The checksum after the data (absent in files written before it). */
+  checksum?: ChecksumKind;
   arrays: ArrayEntry[];
 }
+
+export type ChecksumKind = 'sha256';
+const checksumLength = 32;
 
 export class PosteriorFileError extends Error {
   override name = 'PosteriorFileError';
@@ -111,6 +121,7 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     layout: layoutConventions,
     layers: posterior.network.layers,
     modelTopology,
+    checksum: 'sha256',
     arrays,
   };
   let headerText = JSON.stringify(header);
@@ -118,7 +129,8 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
   headerText += ' '.repeat((4 - (utf8.encode(headerText).length % 4)) % 4);
   const headerBytes = utf8.encode(headerText);
   const dataStart = 12 + headerBytes.length;
-  const bytes = new Uint8Array(dataStart + offset * 4);
+  const dataEnd = dataStart + offset * 4;
+  const bytes = new Uint8Array(dataEnd + checksumLength);
   for (let i = 0; i < magic.length; i++) bytes[i] = magic.charCodeAt(i);
   new DataView(bytes.buffer).setUint32(8, headerBytes.length, true);
   bytes.set(headerBytes, 12);
@@ -127,6 +139,7 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     writeFloats(chunk, bytes, at);
     at += chunk.byteLength;
   }
+  bytes.set(sha256Digest(bytes.subarray(0, dataEnd)), dataEnd);
   return bytes;
 }
 
@@ -154,19 +167,56 @@ function readFloats(bytes: Uint8Array, start: number, count: number): Float32Arr
   return Float32Array.from({ length: count }, (_, index) => view.getFloat32(start + 4 * index, true));
 }
 
+/** What a reader of a posterior file may be told besides the posterior: a file too old to carry a checksum. */
+export interface ReadOptions {
+  /** Called with a one-sentence warning (default: console.warn). */
+  onWarning?: (message: string) => void;
+}
+
+const isWhole = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isPositive = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0;
+
+/** The header's fields, each of the type the reader goes on to use: a damaged header fails here, in one sentence. */
+function headerProblem(header: Header): string | null {
+  if (!(curvatureKinds as readonly unknown[]).includes(header.structure)) return `an unknown structure ${JSON.stringify(header.structure)}`;
+  if (!isPositive(header.n) || !isPositive(header.tau)) return 'an N or τ that is not a positive number';
+  if (header.layerTau !== undefined && !(Array.isArray(header.layerTau) && header.layerTau.every(isPositive))) return 'per-layer τ that are not positive numbers';
+  if (!(kfacDampings as readonly unknown[]).includes(header.kfacDamping)) return `an unknown KFAC damping ${JSON.stringify(header.kfacDamping)}`;
+  if (!(fisherTypes as readonly unknown[]).includes(header.fisher)) return `an unknown Fisher type ${JSON.stringify(header.fisher)}`;
+  if (!isWhole(header.mcSamples) || !isWhole(header.count)) return 'a sample or example count that is not a whole number';
+  if (header.meanLoss !== undefined && !(typeof header.meanLoss === 'number' && Number.isFinite(header.meanLoss))) return 'a mean loss that is not a number';
+  if (typeof header.modelTopology !== 'object' || header.modelTopology === null) return 'no model topology';
+  for (const entry of header.arrays as unknown[]) {
+    const { name, shape, offset, length } = (entry ?? {}) as Partial<ArrayEntry>;
+    if (typeof name !== 'string' || !Array.isArray(shape) || !shape.every(isWhole) || !isWhole(offset) || !isWhole(length)) return 'an array index entry that is malformed';
+    if (shape.reduce((product, size) => product * size, 1) !== length) return `an array ${name} whose shape [${shape.join(', ')}] does not hold its ${length} values`;
+  }
+  return null;
+}
+
 /**
- * Read the bytes of a posterior file; every way they can be wrong is one sentence naming
- * `source` (the path or URL they came from).
+ * Read the bytes of a posterior file; every way they can be wrong is a
+ * PosteriorFileError of one sentence naming `source` (the path or URL they
+ * came from). Files that carry a checksum are refused if any byte changed;
+ * files written before the checksum (no `checksum` in the header) still load,
+ * with a warning that their integrity cannot be checked.
  */
-export async function posteriorFromBytes(input: Uint8Array | ArrayBuffer, source = '(given as bytes)'): Promise<{ posterior: Posterior; modelTopology: unknown }> {
+export async function posteriorFromBytes(
+  input: Uint8Array | ArrayBuffer,
+  source = '(given as bytes)',
+  options: ReadOptions = {},
+): Promise<{ posterior: Posterior; modelTopology: unknown; checksum: ChecksumKind | null }> {
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   if (bytes.length < 12 || !startsWithMagic(bytes)) {
     throw new PosteriorFileError(`${source} is not a posterior file (it does not start with "${magic}"); pass a file written by saveLaplace or the CLI's fit command.`);
   }
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  if (12 + headerLength > bytes.length) {
+    throw new PosteriorFileError(`Posterior file ${source} is truncated or corrupt (its header length, ${headerLength} bytes, runs past the end of its ${bytes.length} bytes); fit the posterior again.`);
+  }
   let header: Header;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))) as Header;
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength))) as Header;
   } catch {
     throw new PosteriorFileError(`Posterior file ${source} has an unreadable header (truncated or corrupt); fit the posterior again.`);
   }
@@ -174,37 +224,106 @@ export async function posteriorFromBytes(input: Uint8Array | ArrayBuffer, source
     throw new PosteriorFileError(`Posterior file ${source} has a header without its array and layer lists (corrupt or not written by this project); fit the posterior again.`);
   }
   if (header.format !== posteriorFormat) throw new PosteriorFileError(`Posterior file ${source} has format ${String(header.format)}, expected ${posteriorFormat}; fit it again with this version.`);
-  const dataStart = 12 + headerLength;
-  const floats = (bytes.length - dataStart) / 4;
-  const needed = header.arrays.reduce((max, entry) => Math.max(max, entry.offset + entry.length), 0);
-  if (!Number.isInteger(floats) || floats < needed) {
-    throw new PosteriorFileError(`Posterior file ${source} is truncated (${bytes.length} bytes, ${dataStart + needed * 4} expected); fit the posterior again.`);
+  if (header.checksum !== undefined && header.checksum !== 'sha256') {
+    throw new PosteriorFileError(`Posterior file ${source} names an unknown checksum ${JSON.stringify(header.checksum)} (corrupt, or written by a newer version); fit the posterior again.`);
   }
-  const data = readFloats(bytes, dataStart, needed);
+  const trailer = header.checksum === undefined ? 0 : checksumLength;
+  const dataStart = 12 + headerLength;
+  // The length the index implies, when its offsets are numbers (a damaged index is the checksum's or the header check's to report).
+  const needed = (header.arrays as Partial<ArrayEntry>[]).reduce((max, entry) => (isWhole(entry?.offset) && isWhole(entry?.length) ? Math.max(max, entry.offset + entry.length) : NaN), 0);
+  if (Number.isFinite(needed)) {
+    // Exactly the data the index names: a file that lost its checksum's mention in the header keeps its 32 checksum bytes and is refused here.
+    const expected = dataStart + needed * 4 + trailer;
+    if (bytes.length < expected) throw new PosteriorFileError(`Posterior file ${source} is truncated (${bytes.length} bytes, ${expected} expected); fit the posterior again.`);
+    if (bytes.length > expected) throw new PosteriorFileError(`Posterior file ${source} has ${bytes.length - expected} bytes beyond its data (${bytes.length} bytes, ${expected} expected); fit the posterior again.`);
+  }
+  const dataEnd = bytes.length - trailer;
+  if (trailer > 0) {
+    if (dataEnd < dataStart) throw new PosteriorFileError(`Posterior file ${source} is truncated (${bytes.length} bytes, too short for its header and checksum); fit the posterior again.`);
+    const stored = bytes.subarray(dataEnd);
+    const computed = sha256Digest(bytes.subarray(0, dataEnd));
+    if (computed.some((byte, index) => byte !== stored[index])) {
+      throw new PosteriorFileError(`Posterior file ${source} fails its SHA-256 checksum (a byte of it changed); fit the posterior again or fetch an intact copy.`);
+    }
+  } else {
+    (options.onWarning ?? console.warn)(
+      `warning: posterior file ${source} was written before posterior files carried a checksum, so damage to it cannot be detected; load and save it again to add one.`,
+    );
+  }
+  const problem = headerProblem(header);
+  if (problem) throw new PosteriorFileError(`Posterior file ${source} has a header with ${problem} (corrupt or not written by this project); fit the posterior again.`);
+  try {
+    return { ...(await posteriorFromHeader(header, readFloats(bytes, dataStart, needed), source)), checksum: header.checksum ?? null };
+  } catch (error) {
+    if (error instanceof PosteriorFileError) throw error;
+    // Whatever else a damaged file trips over (tfjs-layers' model parser, the posterior's checks) is still a damaged file.
+    throw new PosteriorFileError(`Posterior file ${source} is inconsistent (${(error as Error).message.replace(/\.$/, '')}); fit the posterior again.`);
+  }
+}
+
+async function posteriorFromHeader(header: Header, data: Float32Array, source: string): Promise<{ posterior: Posterior; modelTopology: unknown }> {
   const arrays = new Map(header.arrays.map((entry) => [entry.name, entry]));
-  const read = (name: string): Float32Array => {
+  const entryOf = (name: string, rank?: number): ArrayEntry => {
     const entry = arrays.get(name);
     if (!entry) throw new PosteriorFileError(`Posterior file ${source} lacks the array ${name}; fit the posterior again.`);
+    if (rank !== undefined && entry.shape.length !== rank) throw new PosteriorFileError(`Posterior file ${source} holds ${name} with ${entry.shape.length} dimensions, not ${rank}; fit the posterior again.`);
+    return entry;
+  };
+  const read = (name: string, rank?: number): Float32Array => {
+    const entry = entryOf(name, rank);
     const values = data.subarray(entry.offset, entry.offset + entry.length);
     if (values.some((value) => !Number.isFinite(value))) throw new PosteriorFileError(`Posterior file ${source} holds NaN or infinite values in ${name}; fit the posterior again.`);
     return values;
   };
   const readMatrix = (name: string): Matrix => {
-    const entry = arrays.get(name);
-    const values = read(name);
-    return matrix(entry!.shape[0], entry!.shape[1], Float64Array.from(values));
+    const values = read(name, 2);
+    const [rows, cols] = entryOf(name).shape;
+    return matrix(rows, cols, Float64Array.from(values));
   };
-  const model = await tfl.models.modelFromJSON({ modelTopology: header.modelTopology } as never);
-  const network = new Network(model);
-  model.dispose();
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.models.modelFromJSON({ modelTopology: header.modelTopology } as never);
+  } catch (error) {
+    throw new PosteriorFileError(`Posterior file ${source} holds a model topology that tfjs-layers cannot build (${(error as Error).message.replace(/\.$/, '')}); fit the posterior again.`);
+  }
+  let network: Network;
+  try {
+    network = new Network(model);
+  } finally {
+    model.dispose();
+  }
   if (JSON.stringify(network.layers) !== JSON.stringify(header.layers)) {
     throw new PosteriorFileError(`Posterior file ${source} describes layers that do not match its own model topology; the file is corrupt: fit the posterior again.`);
   }
   const layers = network.layers.map((_, index) => index);
-  const mapWeights = layers.map((layer) => {
-    const entry = arrays.get(`map/${layer}`);
-    return tf.tensor2d(read(`map/${layer}`), entry!.shape as [number, number]);
-  });
+  const layerShapes = network.layers.map((layer) => [layer.fanIn + (layer.hasBias ? 1 : 0), layer.fanOut]);
+  for (const layer of layers) {
+    const shape = entryOf(`map/${layer}`, 2).shape;
+    if (shape[0] !== layerShapes[layer][0] || shape[1] !== layerShapes[layer][1]) {
+      throw new PosteriorFileError(`Posterior file ${source} holds MAP weights map/${layer} of shape [${shape.join(', ')}], but its model's layer needs [${layerShapes[layer].join(', ')}]; fit the posterior again.`);
+    }
+  }
+  // The curvature's shapes follow from the layers; a file whose index disagrees would fail later, deep in a sample or a solve.
+  const parameters = layerShapes.map(([rows, cols]) => rows * cols);
+  const expectedShapes = new Map<string, number[]>();
+  for (const layer of layers) {
+    const [rows, cols] = layerShapes[layer];
+    expectedShapes.set(`diag/${layer}`, [parameters[layer]]);
+    expectedShapes.set(`kfac/${layer}/A`, [rows, rows]);
+    expectedShapes.set(`kfac/${layer}/G`, [cols, cols]);
+    expectedShapes.set(`efb/${layer}/A/values`, [rows]);
+    expectedShapes.set(`efb/${layer}/A/vectors`, [rows, rows]);
+    expectedShapes.set(`efb/${layer}/G/values`, [cols]);
+    expectedShapes.set(`efb/${layer}/G/vectors`, [cols, cols]);
+    expectedShapes.set(`efb/${layer}/diagonal`, [parameters[layer]]);
+  }
+  expectedShapes.set('last-layer/fisher', [parameters.at(-1)!, parameters.at(-1)!]);
+  for (const entry of header.arrays) {
+    const expected = expectedShapes.get(entry.name);
+    if (expected && (entry.shape.length !== expected.length || entry.shape.some((size, index) => size !== expected[index]))) {
+      throw new PosteriorFileError(`Posterior file ${source} holds ${entry.name} of shape [${entry.shape.join(', ')}], but its model needs [${expected.join(', ')}]; fit the posterior again.`);
+    }
+  }
   const fit: CurvatureFit = { fisher: header.fisher, mcSamples: header.mcSamples, count: header.count, ...(header.meanLoss !== undefined ? { meanLoss: header.meanLoss } : {}) };
   if (arrays.has('diag/0')) fit.diag = layers.map((layer) => Float64Array.from(read(`diag/${layer}`)));
   if (arrays.has('kfac/0/A')) fit.kfac = layers.map((layer) => ({ a: readMatrix(`kfac/${layer}/A`), g: readMatrix(`kfac/${layer}/G`) }));
@@ -216,10 +335,12 @@ export async function posteriorFromBytes(input: Uint8Array | ArrayBuffer, source
     }));
   }
   if (arrays.has('last-layer/fisher')) fit.lastLayer = readMatrix('last-layer/fisher');
+  const mapWeights = layers.map((layer) => tf.tensor2d(read(`map/${layer}`), entryOf(`map/${layer}`).shape as [number, number]));
   try {
-    return { posterior: new Posterior(network, mapWeights, fit, { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping }), modelTopology: header.modelTopology };
+    const spec: PosteriorSpec = { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping };
+    return { posterior: new Posterior(network, mapWeights, fit, spec), modelTopology: header.modelTopology };
   } catch (error) {
     tf.dispose(mapWeights);
-    throw new PosteriorFileError(`Posterior file ${source} is inconsistent (${(error as Error).message}); fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} is inconsistent (${(error as Error).message.replace(/\.$/, '')}); fit the posterior again.`);
   }
 }

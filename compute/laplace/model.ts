@@ -4,12 +4,12 @@
  * back. Nothing here touches the file system (files.ts does, for Node).
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { fitCurvature, type CurvatureKind, type CurvatureOptions } from './curvature.ts';
-import type { LaplaceData } from './data.ts';
+import { curvatureKinds, fisherTypes, fitCurvature, type CurvatureKind, type CurvatureOptions } from './curvature.ts';
+import { checkedData, type DataInput } from './data.ts';
 import { optimizeMarginalLikelihood, type EvidenceOptimum, type OptimizeEvidenceOptions } from './evidence.ts';
-import { posteriorFromBytes, posteriorToBytes, PosteriorFileError } from './format.ts';
+import { posteriorFromBytes, posteriorToBytes, PosteriorFileError, type ReadOptions } from './format.ts';
 import { Network, type LayerMatrix } from './network.ts';
-import { Posterior, type KfacDamping } from './posterior.ts';
+import { kfacDampings, Posterior, PosteriorError, type KfacDamping } from './posterior.ts';
 import { predict, type PredictOptions } from './predictive.ts';
 import { searchHyperparameters, type SearchOptions, type SearchResult } from './search.ts';
 
@@ -42,8 +42,17 @@ export class LaplaceModel {
     return this.posterior.sample(count, seed);
   }
 
-  predict(data: LaplaceData, options?: PredictOptions): Promise<Float32Array> {
-    return predict(this.posterior, data, options);
+  /**
+   * Class probabilities [count × classes] row-major. `data` is LaplaceData, a tensor of
+   * inputs [n, ...inputShape], or a tf.data.Dataset of inputs (or { xs, ys } / [xs, ys]).
+   */
+  async predict(data: DataInput, options?: PredictOptions): Promise<Float32Array> {
+    const checked = await checkedData(data, this.posterior.network, 'predict');
+    try {
+      return await predict(this.posterior, checked.data, options);
+    } finally {
+      checked.dispose();
+    }
   }
 
   /** Same curvature, other N and τ: no refit. */
@@ -52,8 +61,15 @@ export class LaplaceModel {
   }
 
   /** Search N and τ on validation data and return the posterior at the best point for `objective`. */
-  async tune(validation: LaplaceData, objective: 'error+ece' | 'nll', options?: SearchOptions): Promise<{ model: LaplaceModel; search: SearchResult }> {
-    const search = await searchHyperparameters(this.posterior, validation, options);
+  async tune(validation: DataInput, objective: 'error+ece' | 'nll', options?: SearchOptions): Promise<{ model: LaplaceModel; search: SearchResult }> {
+    if (!(['error+ece', 'nll'] as unknown[]).includes(objective)) throw new PosteriorError(`Unknown objective "${String(objective)}"; choose nll or error+ece (or tuneMarginalLikelihood for the evidence).`);
+    const checked = await checkedData(validation, this.posterior.network, 'tune');
+    let search: SearchResult;
+    try {
+      search = await searchHyperparameters(this.posterior, checked.data, options);
+    } finally {
+      checked.dispose();
+    }
     const best = search.best[objective];
     return { model: this.withHyperparameters(10 ** best.logN, 10 ** best.logTau), search };
   }
@@ -77,15 +93,52 @@ export class LaplaceModel {
   }
 }
 
-/** Fit a Laplace approximation around the model's current weights (taken as the MAP). */
-export async function fitLaplace(model: tfl.LayersModel, data: LaplaceData, options: FitLaplaceOptions): Promise<LaplaceModel> {
+/** The options a caller can get wrong, each refused in one sentence before any work. */
+function checkFitOptions(options: FitLaplaceOptions): void {
+  if (typeof options !== 'object' || options === null) throw new PosteriorError(`fitLaplace needs options with at least a curvature (${curvatureKinds.join(', ')}).`);
+  const oneOf = (name: string, value: unknown, allowed: readonly string[]) => {
+    if (!allowed.includes(value as string)) throw new PosteriorError(`Unknown ${name} ${JSON.stringify(value)}; choose one of ${allowed.join(', ')}.`);
+  };
+  oneOf('curvature', options.curvature, curvatureKinds);
+  if (options.fisher !== undefined) oneOf('Fisher type', options.fisher, fisherTypes);
+  if (options.kfacDamping !== undefined) oneOf('KFAC damping', options.kfacDamping, kfacDampings);
+  const whole = (name: string, value: unknown, least: number) => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= least)) throw new PosteriorError(`${name} must be a whole number of at least ${least}, got ${String(value)}.`);
+  };
+  whole('mcSamples', options.mcSamples, 1);
+  whole('batchSize', options.batchSize, 1);
+  whole('seed', options.seed, 0);
+  if (options.mcSamples !== undefined && (options.fisher ?? 'mc') !== 'mc') throw new PosteriorError(`mcSamples applies only to the mc Fisher, not ${options.fisher}; drop it.`);
+  if (options.n !== undefined && !(typeof options.n === 'number' && Number.isFinite(options.n) && options.n > 0)) throw new PosteriorError(`N must be a positive finite number, got ${String(options.n)}.`);
+  const tau = options.tau;
+  if (tau !== undefined && tau !== 'marglik' && !(typeof tau === 'number' && Number.isFinite(tau) && tau > 0)) {
+    throw new PosteriorError(`τ must be a positive finite number or 'marglik', got ${String(tau)}.`);
+  }
+}
+
+/**
+ * Fit a Laplace approximation around the model's current weights (taken as the MAP).
+ * `data`: LaplaceData (tensorData, imageData) or a tf.data.Dataset of { xs, ys }; labels
+ * are class indices or one-hot rows, checked against the model's classes.
+ */
+export async function fitLaplace(model: tfl.LayersModel, data: DataInput, options: FitLaplaceOptions): Promise<LaplaceModel> {
+  checkFitOptions(options);
   const network = new Network(model);
+  const checked = await checkedData(data, network, 'fit');
+  let curvature: Awaited<ReturnType<typeof fitCurvature>>;
   const mapWeights = network.matricesFromModel(model);
-  const curvature = await fitCurvature(network, mapWeights, data, { ...options, kinds: [options.curvature] });
+  try {
+    curvature = await fitCurvature(network, mapWeights, checked.data, { ...options, kinds: [options.curvature] });
+  } catch (error) {
+    mapWeights.forEach((weights) => weights.dispose());
+    throw error;
+  } finally {
+    checked.dispose();
+  }
   const tau = options.tau ?? 'marglik';
   let posterior = new Posterior(network, mapWeights, curvature, {
     structure: options.curvature,
-    n: options.n ?? data.count,
+    n: options.n ?? checked.data.count,
     tau: tau === 'marglik' ? 1 : tau,
     kfacDamping: options.kfacDamping ?? 'exact',
   });
@@ -93,14 +146,17 @@ export async function fitLaplace(model: tfl.LayersModel, data: LaplaceData, opti
   return new LaplaceModel(posterior, model.toJSON(undefined, false));
 }
 
-/** A posterior from the bytes of a posterior file; `source` names them in errors (a path or URL). */
-export async function loadLaplaceFromBytes(bytes: Uint8Array | ArrayBuffer, source?: string): Promise<LaplaceModel> {
-  const { posterior, modelTopology } = await posteriorFromBytes(bytes, source);
+/**
+ * A posterior from the bytes of a posterior file; `source` names them in errors (a path or URL).
+ * A file older than the format's checksum loads with a warning (`options.onWarning`, default console.warn).
+ */
+export async function loadLaplaceFromBytes(bytes: Uint8Array | ArrayBuffer, source?: string, options?: ReadOptions): Promise<LaplaceModel> {
+  const { posterior, modelTopology } = await posteriorFromBytes(bytes, source, options);
   return new LaplaceModel(posterior, modelTopology);
 }
 
 /** Fetch a posterior file and read it with the same reader as `loadLaplace` (fetch: browsers, Node 18+). */
-export async function loadLaplaceFromUrl(url: string | URL, init?: RequestInit): Promise<LaplaceModel> {
+export async function loadLaplaceFromUrl(url: string | URL, init?: RequestInit, options?: ReadOptions): Promise<LaplaceModel> {
   let response: Response;
   try {
     response = await fetch(url, init);
@@ -108,5 +164,5 @@ export async function loadLaplaceFromUrl(url: string | URL, init?: RequestInit):
     throw new PosteriorFileError(`Posterior file ${String(url)} cannot be fetched (${(error as Error).message}); check the URL and that its server is reachable.`);
   }
   if (!response.ok) throw new PosteriorFileError(`Posterior file ${String(url)} cannot be fetched (HTTP ${response.status}); check the URL.`);
-  return loadLaplaceFromBytes(await response.arrayBuffer(), String(url));
+  return loadLaplaceFromBytes(await response.arrayBuffer(), String(url), options);
 }

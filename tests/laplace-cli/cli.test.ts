@@ -316,7 +316,7 @@ describe('tune', () => {
 });
 
 describe('defaults a new user can trust', () => {
-  it('warns when the sampled predictive is far less accurate than the deterministic network, and the GLM default is not', async () => {
+  it('warns when the sampled predictive is far less accurate than the deterministic network, or the GLM one near-uniform', async () => {
     // A tiny network trained for a moment, and a posterior far too wide for it (N = 10, τ = 0.1; the
     // issue's new user had N = 300, τ = 1, which on this network is a borderline 5 points).
     const trained = tinyModel();
@@ -324,7 +324,8 @@ describe('defaults a new user can trust', () => {
     const images = subset(loadDataset('mnist').train, 2000);
     const [x, y] = tf.tidy(() => [tf.tensor4d(images.images, [2000, 28, 28, 1]), tf.oneHot(tf.tensor1d(images.labels, 'int32'), 10)]);
     trained.compile({ optimizer: tf.train.adam(0.01), loss: (labels: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, logits) });
-    await trained.fit(x, y, { epochs: 3, batchSize: 64, verbose: 0 });
+    // No shuffling: model.fit shuffles with Math.random, which made the trained accuracy (and this test) vary run to run.
+    await trained.fit(x, y, { epochs: 3, batchSize: 64, verbose: 0, shuffle: false });
     tf.dispose([x, y]);
     const folder = join(root, 'trained');
     await saveCheckpoint(trained, folder, { dataset: 'mnist', model: 'tiny-trained' });
@@ -332,27 +333,34 @@ describe('defaults a new user can trust', () => {
     const posterior = join(root, 'wide.laplace');
     const fitted = await laplaceCli(['fit', '--checkpoint', folder, '--curvature', 'kfac', '--n', '10', '--tau', '0.1', '--subset', '300', '--out', posterior]);
     expect(fitted.code, fitted.stderr).toBe(0);
-    const [sampled, glm, map] = await Promise.all([
+    const [sampled, glm, map, flat] = await Promise.all([
       laplaceCli(['predict', '--posterior', posterior, '--data', 'mnist', '--predictive', 'sampled', '--subset', '300', '--out', join(root, 'wide-sampled.json')]),
       laplaceCli(['predict', '--posterior', posterior, '--data', 'mnist', '--subset', '300', '--out', join(root, 'wide-glm.json')]),
       laplaceCli(['predict', '--posterior', posterior, '--data', 'mnist', '--predictive', 'map', '--subset', '300', '--out', join(root, 'wide-map.json')]),
+      // τ = 1e-6 at N = 55,000: the GLM predictive's logit variances swamp their means, and its probabilities go flat.
+      laplaceCli(['predict', '--posterior', posterior, '--data', 'mnist', '--tau', '1e-6', '--n', '55000', '--subset', '300', '--out', join(root, 'flat-glm.json')]),
     ]);
-    for (const result of [sampled, glm, map]) expect(result.code, result.stderr).toBe(0);
+    for (const result of [sampled, glm, map, flat]) expect(result.code, result.stderr).toBe(0);
     const accuracyOf = (name: string) => readPredictions(join(root, name)).metrics.accuracy;
     console.log(`accuracy on 300 test images: map ${accuracyOf('wide-map.json')}, sampled ${accuracyOf('wide-sampled.json')}, glm ${accuracyOf('wide-glm.json')}`);
-    expect(accuracyOf('wide-map.json')).toBeGreaterThan(0.6);
+    expect(accuracyOf('wide-map.json')).toBeGreaterThan(0.45);
     expect(accuracyOf('wide-sampled.json')).toBeLessThan(accuracyOf('wide-map.json') - 0.2);
     expect(sampled.stderr.trim().split('\n')).toHaveLength(1);
-    expect(sampled.stderr).toMatch(/^warning: the sampled predictive's accuracy \(\S+%\) is far below the deterministic network's \(\S+%\) on these images: the posterior .* is too wide to sample; use --predictive glm/);
-    // The GLM predictive keeps the network's mean logits, so the same posterior leaves it far more accurate.
-    expect(glm.stderr).toBe('');
+    expect(sampled.stderr).toMatch(/^warning: the sampled predictive's accuracy \(\S+%\) is far below the deterministic network's \(\S+%\)( and its mean entropy .*)? on these inputs: the posterior \(N = 10, τ = 0\.1\) is too wide for this network; use a larger --tau or a smaller N, .*the glm predictive tolerates a wider posterior than sampling does\.$/m);
+    expect(map.stdout).not.toMatch(/N = |τ = /);
+    expect(map.stdout).toMatch(/map predictive \(the network at its trained weights\): accuracy/);
+    // The probit link shrinks the logits towards 0 and keeps most argmaxes: the entropy, not the accuracy, shows it.
+    expect(flat.stderr).toMatch(/^warning: the glm predictive's mean entropy \(2\.\d+ nats\) is near the maximum ln 10 = 2\.30 where the network's is \S+ on these inputs: the posterior \(N = 55000, τ = 0\.000001\) is too wide for this network; use a larger --tau or a smaller N, .* or the marginal likelihood's τ = \S+ \(`npm run laplace -- tune --objective marglik`\)\.$/m);
+    // The GLM predictive keeps the network's mean logits, so the same posterior leaves it far more accurate,
+    // but near-uniform (mean entropy about 2.2 of ln 10 = 2.30): that draws the entropy warning alone.
+    expect(glm.stderr).toMatch(/^warning: the glm predictive's mean entropy \(\S+ nats\) is near the maximum ln 10 = 2\.30 where the network's is \S+ on these inputs: the posterior \(N = 10, τ = 0\.1\) is too wide/);
     expect(accuracyOf('wide-glm.json')).toBeGreaterThan(accuracyOf('wide-sampled.json') + 0.1);
   });
 });
 
 describe.concurrent('help', () => {
   it.each([
-    [['--help'], /^Usage: npm run laplace -- <command>/],
+    [['--help'], /^Usage: npm run laplace -- <command>(.|\n)*--objective marglik/],
     [['fit', '--help'], /^Usage: npm run laplace -- fit --checkpoint DIR/],
     [['predict', '-h'], /^Usage: npm run laplace -- predict --posterior FILE(.|\n)*"probabilities" as an array of arrays/],
   ])('%j prints usage and exits 0', async (args, pattern) => {
@@ -412,6 +420,11 @@ const errorCases: [string, string[], RegExp][] = [
   ['kfac damping on a last-layer posterior', ['predict', '--posterior', lastLayerPosterior, '--data', 'mnist', '--kfac-damping', 'per-factor', '--out', 'OUT'], /^--kfac-damping applies only to kfac posteriors, but .* holds a last-layer posterior; drop it\.$/],
   ['output is the posterior', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--out', kfacPosterior], /^--out is the posterior file itself; pass another path for the predictions\.$/],
   ['output is a folder', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--out', root], /^--out .* is a folder; pass a file path\.$/],
+  // Before the fix these failed only after the whole fit, with a stack trace and exit code 1.
+  ['output under a file', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--subset', '16', '--out', join(garbagePosterior, 'sub', 'x.laplace')], /^--out .*garbage\.laplace\/sub\/x\.laplace cannot be written: .*garbage\.laplace is a file, not a folder; pass a path in a folder\.$/],
+  ['predictions under a file', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--subset', '16', '--out', join(garbagePosterior, 'p.json')], /^--out .*garbage\.laplace\/p\.json cannot be written: .*garbage\.laplace is a file, not a folder;/],
+  // Before the fix: "has no readable checkpoint.json; ... retrain it", as if a text file were a damaged checkpoint.
+  ['a text file as the checkpoint', ['fit', '--checkpoint', garbagePosterior, '--curvature', 'kfac', '--out', 'OUT'], /^--checkpoint .*garbage\.laplace is a file, not a checkpoint folder; pass the folder `npm run compute -- train` printed/],
 ];
 
 describe.concurrent('user errors: exit code 2, one line on stderr, nothing written', () => {

@@ -182,6 +182,58 @@ describe('tfjs-laplace fit, tune, predict, info', () => {
   });
 });
 
+describe('checked before the work, and progress on a terminal', () => {
+  it('an --out under a file fails at once in one sentence (before the fix: after the whole fit, with a stack trace and exit code 1)', async () => {
+    for (const command of [
+      ['fit', '--model', path('model.json'), '--inputs', path('x.npy'), '--labels', path('y.npy'), '--curvature', 'diag'],
+      ['predict', '--posterior', path('q.laplace'), '--inputs', path('x.npy')],
+    ]) {
+      const run = await cli(...command, '--out', join(path('x.npy'), 'sub', 'out.file'), '--backend', 'wasm');
+      expect(run.code).toBe(2);
+      expect(run.out).toBe('');
+      expect(run.err).toMatch(/^error: --out \S+x\.npy\/sub\/out\.file cannot be written: \S+x\.npy is a file, not a folder; pass a path in a folder\.$/);
+    }
+  });
+
+  it('the top-level help names --objective marglik', async () => {
+    const run = await cli('--help');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/tune .*--objective marglik/);
+  });
+
+  it('fit and predict draw a progress line on a terminal, and nothing when stderr is not one or under CI', async () => {
+    const writes: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (writes.push(String(chunk)), true));
+    const wasTTY = process.stderr.isTTY;
+    const ci = process.env.CI;
+    try {
+      const predict = ['predict', '--posterior', path('q.laplace'), '--inputs', path('x.npy'), '--out', path('progress.npy'), '--backend', 'wasm', '--batch-size', '2'];
+      const fit = ['fit', '--model', path('model.json'), '--inputs', path('x.npy'), '--labels', path('y.npy'), '--curvature', 'diag', '--tau', '1', '--batch-size', '2', '--out', path('progress.laplace'), '--backend', 'wasm'];
+      process.stderr.isTTY = true;
+      delete process.env.CI;
+      expect((await cli(...fit)).code).toBe(0);
+      expect((await cli(...predict)).code).toBe(0);
+      const drawn = writes.join('');
+      expect(drawn).toMatch(/\r\x1b\[Kfit diag on 6 examples: \d of 6 \(\d+%\)/);
+      expect(drawn).toMatch(/\r\x1b\[Kpredict 6 examples \(glm\): \d of 6 \(\d+%\)/);
+      // The line is cleared before the summary is printed.
+      expect(drawn.endsWith('\r\x1b[K')).toBe(true);
+      writes.length = 0;
+      process.env.CI = 'true';
+      expect((await cli(...predict)).code).toBe(0);
+      process.stderr.isTTY = false;
+      delete process.env.CI;
+      expect((await cli(...predict)).code).toBe(0);
+      expect(writes.join('')).toBe('');
+    } finally {
+      write.mockRestore();
+      process.stderr.isTTY = wasTTY;
+      if (ci === undefined) delete process.env.CI;
+      else process.env.CI = ci;
+    }
+  });
+});
+
 describe('.npy files', () => {
   it('reads the number types numpy writes, in C order, and refuses Fortran order and truncation in one sentence', () => {
     const floats = Float64Array.from([0.5, -2, 3.25, 1e-3]);
