@@ -59,6 +59,9 @@ export function phoneLayout(spec: Spec, scale: number): Spec {
       else if (name === 'legendX' && typeof value === 'number') out[name] = Math.max(0, Math.floor(value * scale));
       else out[name] = walk(value, name);
     }
+    // Stacked, every panel names its own rows: a row axis hidden beside a neighbour's comes back.
+    if (key === 'axis' && node.labels === false) Object.assign(out, { labels: true, ticks: true });
+    if (key === 'y' && node.axis === null && node.type === 'nominal') out.axis = { title: null };
     // Text drawn in a plot (read-outs, labels) breaks at its commas instead of running past a narrow plot.
     if (key === 'mark' && node.type === 'text' && node.lineBreak === undefined) out.lineBreak = ', ';
     // A unit's plot size (a view with marks or layers): shrink it, squares staying square.
