@@ -51,8 +51,10 @@ export const defaultPick: Pick = { dataset: 'mnist', model: 'lenet5' };
 const sweepStructures: MethodName[] = ['diag', 'kfac', 'efb', 'last-layer'];
 
 // One artifact per method: the summary has a row per posterior (tuned, marginal likelihood, …) of the same method.
-const methodsOf = (results: Results, { dataset, model }: Pick): MethodArtifact[] =>
+// `only` keeps the others unread, so a figure's data line names just the files it draws.
+const methodsOf = (results: Results, { dataset, model }: Pick, only?: readonly string[]): MethodArtifact[] =>
   [...new Set(results.methods(dataset, model))]
+    .filter((method) => !only || only.includes(method))
     .map((method) => results.method(dataset, model, method))
     .filter((artifact): artifact is MethodArtifact => artifact !== null);
 
@@ -202,7 +204,7 @@ export const figures: FigureDef[] = [
     pick: 'dataset+model',
     models: evaluated,
     build: (results, pick) => {
-      const artifacts = methodsOf(results, pick).filter((artifact) => ['sgd', 'diag', 'kfac'].includes(artifact.method));
+      const artifacts = methodsOf(results, pick, ['sgd', 'diag', 'kfac']);
       return artifacts.length ? inverseEcdf(artifacts, otherDatasetSet(artifacts[0])) : null;
     },
   },
@@ -222,7 +224,7 @@ export const figures: FigureDef[] = [
     pick: 'dataset+model',
     models: evaluated,
     build: (results, pick) => {
-      const artifacts = methodsOf(results, pick).filter((artifact) => ['sgd', 'diag', 'kfac'].includes(artifact.method));
+      const artifacts = methodsOf(results, pick, ['sgd', 'diag', 'kfac']);
       return artifacts.length ? fgsmCurves(artifacts, 'meanEntropy') : null;
     },
   },
