@@ -26,8 +26,8 @@ async function build(outDir: string) {
 
 /** Scroll the page through so every chart comes near the window and is drawn by the Vega runtime, then wait for all of them. */
 async function drawEveryChart(page: Page) {
-  const height = await page.evaluate(() => document.body.scrollHeight);
-  for (let y = 0; y < height; y += 500) {
+  // The page grows as phone charts replace the static ones, so its height is read again at every step.
+  for (let y = 0; y < (await page.evaluate(() => document.body.scrollHeight)); y += 500) {
     await page.evaluate((top) => window.scrollTo(0, top), y);
     await page.waitForTimeout(40);
   }

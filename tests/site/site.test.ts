@@ -204,7 +204,7 @@ describe('site', () => {
     const published = filesUnder(join(dist, 'data')).map((file) => relative(join(dist, 'data'), file));
     expect(published.sort()).toEqual([...used].sort());
     expect(published).toContain('models.json');
-    expect(published).not.toContain('summary.json');
+    expect(published).toContain('summary.json');
   });
 
   it('says who wrote it, when the results were made, the source and commit, and how to cite it', async () => {
