@@ -107,7 +107,8 @@ async function draw(chart: HTMLElement, url: string): Promise<void> {
   wanted.set(chart, url);
   chart.dataset.state = 'loading';
   try {
-    const [{ vega, tooltip }, spec] = await Promise.all([loadRuntime(), fetchSpec(fitted(chart, url))]);
+    const chosen = fitted(chart, url);
+    const [{ vega, tooltip }, spec] = await Promise.all([loadRuntime(), fetchSpec(chosen)]);
     if (wanted.get(chart) !== url) return;
     const target = document.createElement('div');
     target.className = 'chart-view';
@@ -128,6 +129,8 @@ async function draw(chart: HTMLElement, url: string): Promise<void> {
     chart.replaceChildren(target);
     chart.dataset.spec = url;
     chart.dataset.state = 'interactive';
+    // Which layout is drawn, for readers' tools and the layout test: the desktop spec or its phone variant.
+    chart.dataset.layout = chosen === url ? 'desktop' : 'phone';
     const alt = document.getElementById(chart.getAttribute('aria-labelledby') ?? '');
     if (alt && spec.description) alt.textContent = spec.description;
     showSources(chart.closest<HTMLElement>('figure'), spec.usermeta);

@@ -59,6 +59,13 @@ describe.skipIf(!existsSync(chromiumPath))('layout in a phone and a desktop wind
     }, 300_000);
     afterAll(async () => page?.close());
 
+    it(width >= 1280 ? 'draws every chart in its desktop layout' : 'draws the charts too wide for the column in their phone layout', async () => {
+      const layouts = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('.chart[data-spec]')].map((chart) => ({ id: chart.closest('figure')?.id, layout: chart.dataset.layout, natural: Number(chart.dataset.naturalWidth), column: chart.clientWidth })));
+      for (const chart of layouts) expect(chart.layout, chart.id).toBe(chart.column < 0.9 * chart.natural ? 'phone' : 'desktop');
+      if (width >= 1280) expect(layouts.filter((chart) => chart.layout === 'phone')).toEqual([]);
+      else expect(layouts.filter((chart) => chart.layout === 'phone').length).toBeGreaterThan(10);
+    });
+
     it('draws every chart’s text at 10 px or more', async () => {
       const small = await page.evaluate(() =>
         [...document.querySelectorAll<HTMLElement>('figure[data-figure]')].flatMap((figure) =>
