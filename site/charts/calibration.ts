@@ -125,32 +125,47 @@ export function logit(p: number): number {
 // Figure 8: reliability diagram
 
 const accuracyColor = '#4C78A8';
-/** The gap is coloured by its sign: above the bar (confidence > accuracy) or inside it (confidence < accuracy). */
+/** The gap is coloured by its sign: above the bar's top (confidence > accuracy) or below it (confidence < accuracy). Both at least 3:1 against white. */
 export const gapKinds = {
-  over: { label: 'gap: overconfident', color: '#E45756' },
-  under: { label: 'gap: underconfident', color: '#EECA3B' },
+  over: { label: 'gap: overconfident', color: '#CC3311' },
+  under: { label: 'gap: underconfident', color: '#B26B00' },
 } as const;
 export const accuracyLabel = 'Accuracy';
+/** Where in its bin the accuracy bar ends and the gap bar begins: side by side, so neither ever covers the other. */
+export const accuracyShare = 0.6;
 
-/** Reliability diagram over the 10 equal-width confidence bins; empty bins are left out so they draw nothing. */
+/**
+ * Reliability diagram over the 10 equal-width confidence bins; empty bins are
+ * left out so they draw nothing. Each bin draws its accuracy as a bar from
+ * zero and, beside it, the gap as a bar from the accuracy to the bin's mean
+ * confidence: side by side, so the accuracy bar shows the bin's accuracy
+ * whichever way the gap goes. The number of test images in each bin is
+ * written above it.
+ */
 export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec {
   const chosen = pickVariant(artifact, variant);
   const block = chosen.calibration;
   const rows = block.bins
     .map((bin, index) => ({ ...bin, index }))
     .filter((bin) => bin.count > 0)
-    .map((bin) => ({
-      index: bin.index,
-      range: confidenceRange(bin.lower, bin.upper),
-      // A small inset so neighbouring bars stay visibly apart.
-      start: bin.lower + 0.004,
-      end: bin.upper - 0.004,
-      count: bin.count,
-      accuracy: bin.accuracy as number,
-      confidence: bin.confidence as number,
-      gap: bin.gap as number,
-      gapKind: (bin.gap as number) >= 0 ? gapKinds.over.label : gapKinds.under.label,
-    }));
+    .map((bin) => {
+      // A small inset so neighbouring bins stay visibly apart.
+      const start = bin.lower + 0.004;
+      const end = bin.upper - 0.004;
+      return {
+        index: bin.index,
+        range: confidenceRange(bin.lower, bin.upper),
+        start,
+        split: start + accuracyShare * (end - start),
+        end,
+        middle: (bin.lower + bin.upper) / 2,
+        count: bin.count,
+        accuracy: bin.accuracy as number,
+        confidence: bin.confidence as number,
+        gap: bin.gap as number,
+        gapKind: (bin.gap as number) >= 0 ? gapKinds.over.label : gapKinds.under.label,
+      };
+    });
   const tooltip = [
     { field: 'range', title: 'Confidence bin' },
     { field: 'count', title: 'Images' },
@@ -163,11 +178,13 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
   // must look like what it names. Only gap kinds some bin has get an entry.
   const kinds = [gapKinds.over, gapKinds.under].filter((kind) => rows.some((row) => row.gapKind === kind.label));
   const legendScale = { domain: [accuracyLabel, ...kinds.map((k) => k.label)], range: [accuracyColor, ...kinds.map((k) => k.color)] };
-  const x = { field: 'start', type: 'quantitative', scale: { domain: [0, 1], nice: false }, axis: { title: 'Confidence (largest class probability)', values: [0, 0.2, 0.4, 0.6, 0.8, 1], format: '.1f' } };
+  const x = { field: 'start', type: 'quantitative', scale: { domain: [0, 1], nice: false }, axis: { title: 'Confidence (largest class probability); above each bin: its images', values: [0, 0.2, 0.4, 0.6, 0.8, 1], format: '.1f' } };
   const who = `${methodWithVariant(artifact, chosen)}, ${artifact.model} on ${datasetLabel(artifact.dataset)}`;
   const description =
     `Reliability diagram of ${who}: accuracy per confidence bin (${rows.length} of 10 bins hold test images) against the diagonal of perfect calibration, ` +
-    `with the gap to each bin's mean confidence in red where overconfident and in yellow where underconfident. ECE ${percent(block.ece)}, MCE ${percent(block.mce)}, accuracy ${percent(block.accuracy)} on ${artifact.testCount} test images.`;
+    `with the gap to each bin's mean confidence beside each bar, red where overconfident and amber where underconfident, and the number of test images above each bin` +
+    ` (${rows.map((row) => `${row.range}: ${row.count} images, accuracy ${percent(row.accuracy)}, confidence ${percent(row.confidence)}`).join('; ')}). ` +
+    `ECE ${percent(block.ece)}, MCE ${percent(block.mce)}, accuracy ${percent(block.accuracy)} on ${artifact.testCount} test images.`;
   return topLevel(description, {
     width: size.square,
     height: size.square,
@@ -179,7 +196,7 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
         mark: { type: 'rect', color: accuracyColor },
         encoding: {
           x,
-          x2: { field: 'end' },
+          x2: { field: 'split' },
           y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1], nice: false }, axis: { title: 'Accuracy', format: '.0%' } },
           y2: { datum: 0 },
           color: { datum: accuracyLabel, type: 'nominal', scale: legendScale, legend: { title: null, labelLimit: 250 } },
@@ -190,7 +207,7 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
         name: 'gap_bars',
         mark: { type: 'rect' },
         encoding: {
-          x,
+          x: { field: 'split', type: 'quantitative' },
           x2: { field: 'end' },
           y: { field: 'accuracy', type: 'quantitative' },
           y2: { field: 'confidence' },
@@ -203,6 +220,17 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
         data: { values: [{ c: 0 }, { c: 1 }] },
         mark: { type: 'line', color: '#555555', strokeDash: [4, 4], strokeWidth: 1 },
         encoding: { x: { field: 'c', type: 'quantitative' }, y: { field: 'c', type: 'quantitative' } },
+      },
+      {
+        // The images behind each bin, above the plot: a bar of 12 images and one of 9,000 look alike.
+        name: 'bin_counts',
+        mark: { type: 'text', baseline: 'bottom', dy: -3, fontSize: 10, color: '#333333' },
+        encoding: {
+          x: { field: 'middle', type: 'quantitative' },
+          y: { datum: 1, type: 'quantitative' },
+          text: { field: 'count', type: 'quantitative', format: '.2~s' },
+          tooltip,
+        },
       },
     ],
   });
@@ -489,6 +517,14 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
     { field: 'auroc', title: `AUROC vs ${unknownLabel(first)}`, format: '.4f' },
   ];
   const objectives = [...new Set(rows.map((r) => r.objective))];
+  const zoomed = (key: VariantMetric) => key === 'auroc';
+  // The AUROC axis spans the variants and the baseline, padded by a fifth of that span (at least 0.002) on each side.
+  const zoomDomain = (key: VariantMetric): [number, number] => {
+    const values = [...rows.map((r) => r[key]), ...(base ? [base[key]] : [])];
+    const [lo, hi] = [Math.min(...values), Math.max(...values)];
+    const pad = Math.max(0.002, 0.2 * (hi - lo));
+    return [Math.max(0, lo - pad), Math.min(1, hi + pad)];
+  };
   const panels = variantMetrics.map((metric, i) => ({
     // The subtitle says on what data: test images, or the unknown set AUROC separates them from.
     title: { text: metric.title, subtitle: metric.key === 'auroc' ? `vs ${unknownLabel(first)}` : 'test set', frame: 'group', limit: 160, subtitleFontSize: 11 },
@@ -498,11 +534,17 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
       {
         name: `variant_bars_${metric.key}`,
         data: { values: rows },
-        mark: { type: 'bar' },
+        // AUROC values crowd near 1, where bars from zero all look alike: dots on an axis zoomed to the data (and said to be).
+        mark: zoomed(metric.key) ? { type: 'point', filled: true, size: 90, opacity: 1 } : { type: 'bar' },
         encoding: {
           // Only the first panel names the rows; the others share its order, so their bars line up.
           y: { field: 'variant', type: 'nominal', sort: labels, axis: i === 0 ? { title: null, labelLimit: 200 } : null },
-          x: { field: metric.key, type: 'quantitative', axis: { title: metric.better, format: metric.format, tickCount: 3 } },
+          x: {
+            field: metric.key,
+            type: 'quantitative',
+            ...(zoomed(metric.key) ? { scale: { domain: zoomDomain(metric.key), nice: false, zero: false } } : {}),
+            axis: { title: zoomed(metric.key) ? [metric.better, `axis zoomed: ${zoomDomain(metric.key).map((v) => v.toFixed(3)).join(' to ')}`] : metric.better, format: zoomed(metric.key) ? '.3f' : metric.format, tickCount: 3 },
+          },
           color: { field: 'objective', type: 'nominal', scale: { domain: objectives }, legend: { title: 'Objective for N and τ:', titleOrient: 'left', titleLimit: 300 } },
           tooltip,
         },

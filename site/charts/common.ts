@@ -24,16 +24,27 @@ export const methodLabels: Record<Method, string> = {
   'last-layer': 'Last-layer Laplace',
 };
 
-/** Colour-blind-safe (Okabe–Ito) colours, one per method, used in every chart. */
+/**
+ * One colour per method, used in every chart: Okabe–Ito hues, darkened where
+ * the original (KFAC's orange, the temperature grey) has less than the 3:1
+ * contrast against the white page that WCAG asks of graphics
+ * (tests/site/contrast.test.ts computes it for every colour a chart draws).
+ */
 export const methodColors: Record<Method, string> = {
   sgd: '#000000',
-  temperature: '#999999',
+  temperature: '#767676',
   ensemble: '#CC79A7',
   diag: '#0072B2',
-  kfac: '#E69F00',
+  kfac: '#B26B00',
   efb: '#009E73',
-  'last-layer': '#D55E00',
+  'last-layer': '#CC3311',
 };
+
+/** Colours for series that are not methods (networks of a family, variants), in order; each at least 3:1 against white. */
+export const seriesColors = ['#0072B2', '#B26B00', '#009E73', '#CC3311', '#7B3294', '#555555', '#CC79A7', '#332288', '#117733', '#AA3377'] as const;
+
+/** The page's background, against which every mark colour is to stand out. */
+export const pageBackground = '#ffffff';
 
 /** A colour scale for the methods present, in the fixed order and colours above. */
 export function methodScale(methods: readonly string[]) {
@@ -51,6 +62,8 @@ export const baseConfig = {
   // No per-mark ARIA labels: a heatmap would carry one per cell (most of its bytes); the figure's text alternative describes the chart.
   aria: false,
   view: { stroke: null },
+  // Series without colours of their own (a family's networks) take these instead of Vega's scheme, whose orange and yellow are too faint on white.
+  range: { category: [...seriesColors] },
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', grid: true, gridColor: '#e6e6e6' },
   legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', orient: 'bottom', direction: 'horizontal' },
   title: { fontSize: 14, fontWeight: 'normal', anchor: 'start' },
@@ -58,7 +71,7 @@ export const baseConfig = {
 
 /** Wrap a spec body with the schema, shared config and a description (the chart's text alternative). */
 export function topLevel(description: string, body: Record<string, unknown>): Spec {
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', description, config: baseConfig, ...body } as Spec;
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', description, config: baseConfig, ...body } as unknown as Spec;
 }
 
 /** The name of the legend-bound selection on the multi-series line charts. */

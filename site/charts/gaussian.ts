@@ -87,7 +87,7 @@ export function gaussianSliders(): Spec {
           y,
           detail: { field: 'k', type: 'ordinal' },
           order: { field: 'i', type: 'quantitative' },
-          color: { field: 'band', type: 'ordinal', title: 'ellipse', scale: { domain: sigmaLabels, range: ['#08306b', '#4292c6', '#9ecae1'] } },
+          color: { field: 'band', type: 'ordinal', title: 'ellipse', scale: { domain: sigmaLabels, range: ['#08306b', '#2171b5', '#5b8fc4'] } },
         },
       },
       readout(

@@ -84,13 +84,32 @@ function cellRows(alphas: readonly number[], betas: readonly number[], surfaces:
   );
 }
 
-/** Where to write each level's label: the middle of that level's longest piece. */
-function labelRows(values: readonly number[], xs: readonly number[], ys: readonly number[], levels: readonly number[], text: (level: number) => string) {
+/**
+ * Where to write each level's label: the point of that level's contour
+ * farthest inside the plot (a label at the edge is cut by the plot's clip)
+ * and from the labels already placed (`taken`, shared between the contour
+ * sets of one plot, so the loss and accuracy labels of figure 3 do not
+ * collide). Distances are in fractions of the plot's width and height.
+ */
+function labelRows(values: readonly number[], xs: readonly number[], ys: readonly number[], levels: readonly number[], text: (level: number) => string, taken: { u: number; v: number }[] = []) {
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const toUnit = (point: { x: number; y: number }) => ({ u: (point.x - x0) / (x1 - x0 || 1), v: (point.y - y0) / (y1 - y0 || 1) });
   return levels.flatMap((level) => {
-    const longest = contourLines(values, xs, ys, level).sort((a, b) => b.points.length - a.points.length)[0];
-    if (!longest) return [];
-    const point = longest.points[Math.floor(longest.points.length / 2)];
-    return [{ level, x: point.x, y: point.y, text: text(level) }];
+    const pieces = contourLines(values, xs, ys, level);
+    let best: { point: { x: number; y: number }; score: number } | null = null;
+    for (const piece of pieces) {
+      for (const point of piece.points) {
+        const { u, v } = toUnit(point);
+        // A label is ~0.1 of the plot wide: keep its centre that far from the sides, and clear of the others.
+        const inside = Math.min(u - 0.08, 0.92 - u, v - 0.06, 0.94 - v);
+        const apart = taken.length > 0 ? Math.min(...taken.map((other) => Math.hypot((u - other.u) / 1.6, v - other.v))) - 0.08 : 1;
+        const score = Math.min(inside, apart);
+        if (best === null || score > best.score) best = { point, score };
+      }
+    }
+    if (!best) return [];
+    taken.push(toUnit(best.point));
+    return [{ level, x: best.point.x, y: best.point.y, text: text(level) }];
   });
 }
 
@@ -223,9 +242,14 @@ export function lossSurface(landscape: LandscapeArtifact): Spec {
 /** The three panels of figure 2, in order: what each shows and the field of its values. */
 export const likelihoodPanels = [
   { field: 'likelihood', title: ['Likelihood', 'exp(−ΔΣ loss)'] },
-  { field: 'laplace', title: ['Laplace approximation', '(fitted curvature)'] },
+  { field: 'laplace', title: ['Laplace approximation', '(Gauss–Newton at W*)'] },
   { field: 'fit', title: ['Least-squares', 'Gaussian fit'] },
 ] as const;
+
+/** Legend labels for a colour scale from 0 to `top`: 0, 0.5, 1 (the value at W*) and the top itself, those closer than 0.2 to it left out. */
+function legendValues(top: number): number[] {
+  return [...[0, 0.5, 1].filter((value) => value <= top - 0.2 || value === top), ...(top > 1 ? [top] : [])].filter((value, index, all) => all.indexOf(value) === index);
+}
 
 /** −t, 0, t for the largest t of one significant digit within 80% of the half-width (short labels). */
 export function symmetricTicks(halfWidth: number): number[] {
@@ -288,7 +312,7 @@ export function likelihoodAndGaussian(landscape: LandscapeArtifact): Spec {
           { name: 'cells' },
           axes,
           // One explicit domain for the three panels: equal colours mean equal heights.
-          { field, type: 'quantitative', title: 'likelihood relative to its value at W*', scale: { domain: [0, top], nice: false, scheme: 'viridis' }, legend: { titleLimit: 400 } },
+          { field, type: 'quantitative', title: 'likelihood relative to its value at W*', scale: { domain: [0, top], nice: false, scheme: 'viridis' }, legend: { titleLimit: 400, values: legendValues(top), format: '.2~f', gradientLength: 240 } },
           [
             { field, type: 'quantitative', title: title.join(' '), format: '.4g' },
             ...(field === 'likelihood' ? [] : [{ field: 'likelihood', type: 'quantitative', title: 'likelihood exp(−ΔΣ loss)', format: '.4g' }]),
@@ -328,6 +352,8 @@ export function lossAccuracyContours(landscape: LandscapeArtifact): Spec {
   const { alphas, betas, loss, accuracy } = landscape.plane;
   const axes = planeAxes(alphas, betas);
   const [lossAt, accuracyAt] = [lossLevels(loss), accuracyLevels(accuracy)];
+  // The two families' labels are placed clear of each other.
+  const placed: { u: number; v: number }[] = [];
   const p = contourParam.name;
   const description =
     `Contour lines of the loss (solid, at ${lossAt.join(', ')}) and of the accuracy (dashed, at ${accuracyAt.map((level) => pct(level, 0)).join(', ')}) of ${where(landscape)} on the same plane through W*, ` +
@@ -337,7 +363,7 @@ export function lossAccuracyContours(landscape: LandscapeArtifact): Spec {
     height: size.square,
     params: [{ name: p, value: 'both', bind: { input: 'radio', options: [...contourParam.options], name: 'Contours: ' } }],
     layer: [
-      ...contourLayers(contourRows(loss, alphas, betas, lossAt, 'loss'), labelRows(loss, alphas, betas, lossAt, String), axes, {
+      ...contourLayers(contourRows(loss, alphas, betas, lossAt, 'loss'), labelRows(loss, alphas, betas, lossAt, String, placed), axes, {
         name: 'loss_contours',
         color: contourColors.loss,
         title: 'loss level',
@@ -345,7 +371,7 @@ export function lossAccuracyContours(landscape: LandscapeArtifact): Spec {
         filter: `${p} !== 'accuracy'`,
         legend: 'loss',
       }),
-      ...contourLayers(contourRows(accuracy, alphas, betas, accuracyAt, 'accuracy'), labelRows(accuracy, alphas, betas, accuracyAt, (level) => pct(level, 0)), axes, {
+      ...contourLayers(contourRows(accuracy, alphas, betas, accuracyAt, 'accuracy'), labelRows(accuracy, alphas, betas, accuracyAt, (level) => pct(level, 0), placed), axes, {
         name: 'accuracy_contours',
         color: contourColors.accuracy,
         dash: [4, 3],

@@ -53,7 +53,8 @@ export function searchSurface(search: SearchArtifact, objective: SearchObjective
   const xDomain = isGrid ? [nEdges[0].lo, nEdges[nEdges.length - 1].hi] : [ns[0] - pad(ns), ns[ns.length - 1] + pad(ns)];
   const yDomain = isGrid ? [tauEdges[0].lo, tauEdges[tauEdges.length - 1].hi] : [taus[0] - pad(taus), taus[taus.length - 1] + pad(taus)];
   // On a grid the ticks sit on the cell centres, the values searched; scattered points keep Vega's round ticks.
-  const ticks = (values: number[]) => (isGrid ? { axis: { values, format: '~g', grid: false } } : {});
+  // Grid exponents are whole or half numbers: '~r' writes 10 as "10", where '~g' wrote "1e+1".
+  const ticks = (values: number[]) => (isGrid ? { axis: { values, format: '~r', grid: false } } : {});
   const x = { type: 'quantitative', title: 'log₁₀ N (data scale)', scale: { domain: xDomain, nice: false, zero: false }, ...ticks(ns) };
   const y = { type: 'quantitative', title: 'log₁₀ τ (prior precision)', scale: { domain: yDomain, nice: false, zero: false }, ...ticks(taus) };
   const tooltip = [

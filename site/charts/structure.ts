@@ -14,8 +14,8 @@ export type ModelRow = z.infer<typeof modelRow>;
 
 /** The four representations, in the order drawn, with their colours (DIAG and KFAC in their method colours). */
 export const representations = [
-  { key: 'full', label: 'full matrix', short: 'full', formula: 'P²', color: '#cfcfcf', ink: 'black' },
-  { key: 'block', label: 'block-diagonal', short: 'block', formula: 'Σ pᵢ²', color: '#6b6b6b', ink: 'white' },
+  { key: 'full', label: 'full matrix', short: 'full', formula: 'P²', color: '#949494', ink: 'black' },
+  { key: 'block', label: 'block-diagonal', short: 'block', formula: 'Σ pᵢ²', color: '#4a4a4a', ink: 'white' },
   { key: 'diagonal', label: 'diagonal', short: 'diagonal', formula: 'P', color: methodColors.diag, ink: 'white' },
   { key: 'kfac', label: 'KFAC factors', short: 'KFAC', formula: 'Σ aᵢ² + gᵢ²', color: methodColors.kfac, ink: 'black' },
 ] as const;

@@ -37,7 +37,11 @@ export function widthSweep(sweeps: SweepArtifact[]): Spec {
   const [smallest, largest] = [Math.min(...scales), Math.max(...scales)];
   const width = Math.floor((size.width - 150) / 3);
   const colour = { field: 'method', type: 'nominal', title: 'Structure', scale: methodScale(sweeps.map((sweep) => sweep.method)), legend: { symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 } };
-  const x = { field: 'scale', type: 'quantitative', scale: { type: 'log', domain: [smallest, largest] }, title: 'covariance ÷ textbook', axis: { format: '~g', tickCount: 5 } };
+  // Powers of ten at most four to an axis, evenly spaced in decades (1e-8, 1e-4, 1, 1e+4), so neighbouring labels never meet.
+  const decades = [Math.ceil(Math.log10(smallest) - 1e-9), Math.floor(Math.log10(largest) + 1e-9)];
+  const stride = Math.max(1, Math.ceil((decades[1] - decades[0]) / 3));
+  const tickValues = Array.from({ length: Math.floor((decades[1] - decades[0]) / stride) + 1 }, (_, index) => 10 ** (decades[0] + index * stride));
+  const x = { field: 'scale', type: 'quantitative', scale: { type: 'log', domain: [smallest, largest] }, title: 'covariance ÷ textbook (log scale)', axis: { values: tickValues, format: '~g' } };
   const ends = (sweep: SweepArtifact) => {
     const widest = sweep.points.reduce((a, b) => (a.k < b.k ? a : b));
     const narrowest = sweep.points.reduce((a, b) => (a.k > b.k ? a : b));
@@ -50,7 +54,7 @@ export function widthSweep(sweeps: SweepArtifact[]): Spec {
     data: { values: rows },
     columns: 3,
     concat: panels.map(({ metric, title, percent }) => ({
-      title: { text: title, fontSize: 12 },
+      title: { text: title, fontSize: 12, subtitle: `dashed: deterministic ${show(first.deterministic[metric], percent)}`, subtitleFontSize: 11 },
       width,
       height: 180,
       layer: [
@@ -77,10 +81,10 @@ export function widthSweep(sweeps: SweepArtifact[]): Spec {
         },
         {
           name: `sweep_deterministic_${metric}`,
-          data: { values: [{ value: (percent ? 100 : 1) * first.deterministic[metric], text: `deterministic ${show(first.deterministic[metric], percent)}` }] },
+          data: { values: [{ at: largest, value: (percent ? 100 : 1) * first.deterministic[metric], text: `deterministic ${show(first.deterministic[metric], percent)}` }] },
           layer: [
             { mark: { type: 'rule', strokeDash: [4, 3], color: '#000000' }, encoding: { y: { field: 'value', type: 'quantitative' } } },
-            { mark: { type: 'text', align: 'left', dx: 2, dy: -5, fontSize: 10, color: '#000000' }, encoding: { y: { field: 'value', type: 'quantitative' }, x: { value: 0 }, text: { field: 'text' } } },
+            // The value is said in the panel's subtitle: a label on the line itself would sit on the curves, which start there.
           ],
         },
       ],

@@ -16,6 +16,7 @@ import { fgsmCurves, fgsmPanel, shiftPanel } from '../charts/attacks.ts';
 import { datasetLabels, type Spec } from '../charts/common.ts';
 import { modelLabel } from './names.ts';
 import { widthSweep } from '../charts/sweep.ts';
+import { forestPlot } from '../charts/forest.ts';
 import type { MethodArtifact, MethodName, Results, SweepArtifact } from './results.ts';
 
 export interface Pick {
@@ -50,8 +51,10 @@ export const defaultPick: Pick = { dataset: 'mnist', model: 'lenet5' };
 const sweepStructures: MethodName[] = ['diag', 'kfac', 'efb', 'last-layer'];
 
 // One artifact per method: the summary has a row per posterior (tuned, marginal likelihood, …) of the same method.
-const methodsOf = (results: Results, { dataset, model }: Pick): MethodArtifact[] =>
+// `only` keeps the others unread, so a figure's data line names just the files it draws.
+const methodsOf = (results: Results, { dataset, model }: Pick, only?: readonly string[]): MethodArtifact[] =>
   [...new Set(results.methods(dataset, model))]
+    .filter((method) => !only || only.includes(method))
     .map((method) => results.method(dataset, model, method))
     .filter((artifact): artifact is MethodArtifact => artifact !== null);
 
@@ -111,6 +114,8 @@ function methodFigure(id: string, method: MethodName, make: (artifact: MethodArt
 }
 
 export const figures: FigureDef[] = [
+  // The findings' figure: every network, structure and metric against both baselines, from summary.json.
+  { id: 'forest', pick: 'none', build: (results) => (results.summary.rows.some((row) => row.versus) ? forestPlot(results.summary.rows, modelLabel) : null) },
   landscapeFigure('loss-surface', lossSurface),
   landscapeFigure('likelihood-gaussian', likelihoodAndGaussian),
   landscapeFigure('loss-accuracy', lossAccuracyContours),
@@ -199,7 +204,7 @@ export const figures: FigureDef[] = [
     pick: 'dataset+model',
     models: evaluated,
     build: (results, pick) => {
-      const artifacts = methodsOf(results, pick).filter((artifact) => ['sgd', 'diag', 'kfac'].includes(artifact.method));
+      const artifacts = methodsOf(results, pick, ['sgd', 'diag', 'kfac']);
       return artifacts.length ? inverseEcdf(artifacts, otherDatasetSet(artifacts[0])) : null;
     },
   },
@@ -219,7 +224,7 @@ export const figures: FigureDef[] = [
     pick: 'dataset+model',
     models: evaluated,
     build: (results, pick) => {
-      const artifacts = methodsOf(results, pick).filter((artifact) => ['sgd', 'diag', 'kfac'].includes(artifact.method));
+      const artifacts = methodsOf(results, pick, ['sgd', 'diag', 'kfac']);
       return artifacts.length ? fgsmCurves(artifacts, 'meanEntropy') : null;
     },
   },
@@ -284,6 +289,59 @@ export const pickerFigures: Record<string, string[]> = {
   when: ['variants'],
   sweep: ['sweep'],
 };
+
+/**
+ * How big the section's effect is on one network: what its picker opens on
+ * is the network where this is largest (sectionDefault), so a reader first
+ * sees a figure in which something happens. Null where it cannot be said.
+ */
+const sectionEffects: Record<string, (results: Results, dataset: string, model: string) => number | null> = {
+  // KFAC (tuned posterior) against the deterministic network, from the summary's paired differences.
+  calibration: (results, dataset, model) => tunedVersus(results, dataset, model, 'ece'),
+  ood: (results, dataset, model) => tunedVersus(results, dataset, model, 'auroc'),
+  // How far KFAC's mean entropy under the strongest attack moves from the deterministic network's.
+  fgsm: (results, dataset, model) => {
+    const [sgd, kfac] = [results.method(dataset, model, 'sgd'), results.method(dataset, model, laplaceMethod)];
+    const [before, after] = [sgd?.variants[0].fgsm.at(-1), kfac?.variants[0].fgsm.at(-1)];
+    return before && after ? Math.abs(after.meanEntropy - before.meanEntropy) : null;
+  },
+  // How much the choice of predictive and of N and τ moves KFAC's ECE.
+  when: (results, dataset, model) => {
+    const variants = results.method(dataset, model, laplaceMethod)?.variants ?? [];
+    if (variants.length < 2) return null;
+    const eces = variants.map((variant) => variant.calibration.ece);
+    return Math.max(...eces) - Math.min(...eces);
+  },
+  // How far the widest or narrowest KFAC posterior of the sweep moves the AUROC from the deterministic network's.
+  sweep: (results, dataset, model) => {
+    const sweep = results.sweep(dataset, model, laplaceMethod);
+    return sweep ? Math.max(...sweep.points.map((point) => Math.abs(point.auroc - sweep.deterministic.auroc))) : null;
+  },
+};
+
+function tunedVersus(results: Results, dataset: string, model: string, metric: 'ece' | 'auroc'): number | null {
+  const row = results.summary.rows.find((candidate) => candidate.dataset === dataset && candidate.model === model && candidate.method === laplaceMethod && candidate.posterior === 'tuned');
+  const difference = row?.versus?.sgd?.[metric];
+  return difference ? Math.abs(difference.estimate) : null;
+}
+
+/**
+ * The choice a section's picker and figures open on: for a section with an
+ * effect to show (sectionEffects), the data set and network where it is
+ * largest among those the picker offers, found in the results at build
+ * time; otherwise, and where no network has a number, defaultPick.
+ */
+export function sectionDefault(pickerId: string, results: Results): Pick {
+  const effect = sectionEffects[pickerId];
+  const ids = pickerFigures[pickerId];
+  if (!effect || !ids) return defaultPick;
+  const scored = pickerChoices(results, ids).flatMap((choice) => choice.models.map((model) => ({ dataset: choice.dataset, model, score: effect(results, choice.dataset, model) })));
+  const best = scored.reduce<{ dataset: string; model: string; score: number | null } | null>((top, entry) => (entry.score !== null && (top === null || top.score === null || entry.score > top.score) ? entry : top), null);
+  return best && best.score !== null ? { dataset: best.dataset, model: best.model } : defaultPick;
+}
+
+/** The picker a figure sits under, by pickerFigures. */
+export const pickerOf = (figureId: string): string | null => Object.entries(pickerFigures).find(([, ids]) => ids.includes(figureId))?.[0] ?? null;
 
 export const datasetLabel = (dataset: string) => datasetLabels[dataset] ?? dataset;
 
@@ -371,7 +429,7 @@ function recording(results: Results, inputs: Set<string>): Results {
     if (artifact !== null) inputs.add(path);
     return artifact;
   };
-  return {
+  const seen: Results = {
     ...results,
     method: (dataset, model, method) => note(results.method(dataset, model, method), `${dataset}/${model}/${method}.json`),
     landscape: (dataset, model) => note(results.landscape(dataset, model), `${dataset}/${model}/landscape.json`),
@@ -385,6 +443,14 @@ function recording(results: Results, inputs: Set<string>): Results {
     sweep: (dataset, model, method) => note(results.sweep(dataset, model, method), `${dataset}/${model}/sweep/${method}.json`),
     modelRow: (dataset, model) => note(results.modelRow(dataset, model), 'models.json'),
   };
+  // The summary is a property, not a lookup: reading it notes summary.json.
+  Object.defineProperty(seen, 'summary', {
+    get: () => {
+      inputs.add('summary.json');
+      return results.summary;
+    },
+  });
+  return seen;
 }
 
 /**

@@ -93,17 +93,33 @@ function showSources(figure: HTMLElement | null, meta: FigureSpec['usermeta'], m
   }
 }
 
+/**
+ * A desktop chart shown in a column narrower than 90% of its width would
+ * shrink its 11 px text below 10 px: there the phone variant of the spec
+ * (site/lib/phone.ts), laid out for the column at full text size, is drawn.
+ */
+function fitted(chart: HTMLElement, url: string): string {
+  const natural = Number(chart.dataset.naturalWidth ?? 0);
+  return natural > 0 && chart.clientWidth < 0.9 * natural ? url.replace(/\.json$/, '.phone.json') : url;
+}
+
 async function draw(chart: HTMLElement, url: string): Promise<void> {
   wanted.set(chart, url);
   chart.dataset.state = 'loading';
   try {
-    const [{ vega, tooltip }, spec] = await Promise.all([loadRuntime(), fetchSpec(url)]);
+    const chosen = fitted(chart, url);
+    const [{ vega, tooltip }, spec] = await Promise.all([loadRuntime(), fetchSpec(chosen)]);
     if (wanted.get(chart) !== url) return;
     const target = document.createElement('div');
     target.className = 'chart-view';
     const view = new vega.View(vega.parse(spec), { renderer: 'svg', logLevel: vega.Warn });
     view.tooltip(tooltip);
-    await view.initialize(target).runAsync();
+    // Inputs bound to the chart (sliders) go beside the image, where assistive technology can reach them.
+    const controls = chart.parentElement?.querySelector<HTMLElement>('.chart-controls') ?? undefined;
+    controls?.replaceChildren();
+    await view.initialize(target, controls).runAsync();
+    // The figure's container is one image with its text alternative; Vega's nodes inside are hidden from assistive technology.
+    target.querySelector('svg')?.setAttribute('aria-hidden', 'true');
     if (wanted.get(chart) !== url) {
       view.finalize();
       return;
@@ -113,7 +129,9 @@ async function draw(chart: HTMLElement, url: string): Promise<void> {
     chart.replaceChildren(target);
     chart.dataset.spec = url;
     chart.dataset.state = 'interactive';
-    const alt = document.getElementById(chart.getAttribute('aria-describedby') ?? '');
+    // Which layout is drawn, for readers' tools and the layout test: the desktop spec or its phone variant.
+    chart.dataset.layout = chosen === url ? 'desktop' : 'phone';
+    const alt = document.getElementById(chart.getAttribute('aria-labelledby') ?? '');
     if (alt && spec.description) alt.textContent = spec.description;
     showSources(chart.closest<HTMLElement>('figure'), spec.usermeta);
   } catch (error) {
@@ -164,7 +182,8 @@ function showMissing(chart: HTMLElement, choice: Choice): void {
   chart.replaceChildren(note);
   chart.dataset.spec = '';
   chart.dataset.state = 'missing';
-  const alt = document.getElementById(chart.getAttribute('aria-describedby') ?? '');
+  chart.parentElement?.querySelector('.chart-controls')?.replaceChildren();
+  const alt = document.getElementById(chart.getAttribute('aria-labelledby') ?? '');
   if (alt) alt.textContent = note.textContent;
   showSources(figure, undefined, true);
 }

@@ -221,7 +221,7 @@ describe.each(datasets)('landscape figures on %s', (dataset) => {
     const { alphas, betas, values, deltaLoss, laplace, fit, peak } = data.likelihood;
     const spec = likelihoodAndGaussian(data);
     const titles = (spec as { hconcat: { title: { text: string[] } }[] }).hconcat.map((panel) => panel.title.text.join(' '));
-    expect(titles).toEqual(['Likelihood exp(−ΔΣ loss)', 'Laplace approximation (fitted curvature)', 'Least-squares Gaussian fit']);
+    expect(titles).toEqual(['Likelihood exp(−ΔΣ loss)', 'Laplace approximation (Gauss–Newton at W*)', 'Least-squares Gaussian fit']);
     const svg = await rendered(spec);
     for (const field of ['likelihood', 'laplace', 'fit']) {
       expect(svgItemCount(svg, `${field}_cells_marks`)).toBe(alphas.length * betas.length);
