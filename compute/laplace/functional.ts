@@ -189,8 +189,10 @@ function firstMaximumMask(input: tf.Tensor4D, out: tf.Tensor4D, [ph, pw]: [numbe
   // Window cells last: [B, rows, cols, channels, ph·pw] in row-major order within the window.
   const cells = tf.reshape(tf.transpose(tf.reshape(input, [batch, rows, ph, cols, pw, channels]), [0, 1, 3, 5, 2, 4]), [batch, rows, cols, channels, ph * pw]);
   const isMaximum = tf.cast(tf.equal(cells, tf.expandDims(out, 4)), 'float32');
-  // First maximum: a maximum with none before it in the window.
-  const first = tf.mul(isMaximum, tf.cast(tf.equal(tf.cumsum(isMaximum, 4, true), 0), 'float32'));
+  // First maximum: a maximum with none before it in the window. The cumulative sum runs on a 2-D view:
+  // WebGL's cumsum takes at most rank 4 (the playground runs this in the browser).
+  const maximaBefore = tf.reshape(tf.cumsum(tf.reshape(isMaximum, [-1, ph * pw]), 1, true), isMaximum.shape);
+  const first = tf.mul(isMaximum, tf.cast(tf.equal(maximaBefore, 0), 'float32'));
   return tf.transpose(tf.reshape(first, [batch, rows, cols, channels, ph, pw]), [0, 1, 4, 2, 5, 3]);
 }
 

@@ -538,14 +538,14 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
         mark: zoomed(metric.key) ? { type: 'point', filled: true, size: 90, opacity: 1 } : { type: 'bar' },
         encoding: {
           // Only the first panel names the rows; the others share its order, so their bars line up.
-          y: { field: 'variant', type: 'nominal', sort: labels, axis: i === 0 ? { title: null, labelLimit: 200 } : null },
+          y: { field: 'variant', type: 'nominal', sort: labels, axis: i === 0 ? { title: null, labelLimit: 180 } : null },
           x: {
             field: metric.key,
             type: 'quantitative',
             ...(zoomed(metric.key) ? { scale: { domain: zoomDomain(metric.key), nice: false, zero: false } } : {}),
             axis: { title: zoomed(metric.key) ? [metric.better, `axis zoomed: ${zoomDomain(metric.key).map((v) => v.toFixed(3)).join(' to ')}`] : metric.better, format: zoomed(metric.key) ? '.3f' : metric.format, tickCount: 3 },
           },
-          color: { field: 'objective', type: 'nominal', scale: { domain: objectives }, legend: { title: 'Objective for N and τ:', titleOrient: 'left', titleLimit: 300 } },
+          color: { field: 'objective', type: 'nominal', scale: { domain: objectives }, legend: { title: 'Objective for N and τ:', orient: 'bottom', direction: 'horizontal', columns: 2, titleLimit: 300 } },
           tooltip,
         },
       },

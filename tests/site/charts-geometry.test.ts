@@ -420,7 +420,9 @@ describe.each(datasets)('nTauSliders on %s', (dataset) => {
     const covariance = readQuick<CovarianceArtifact>(`${dataset}/lenet5/covariance-2x2.json`);
     const F = covariance.fisherBlock;
     const spec = nTauSliders(covariance);
-    expect(spec.description).toContain(covariance.layer);
+    // The layer in words (its tfjs name, e.g. dense_8, means nothing to a reader).
+    expect(spec.description).toMatch(/two weights of a dense layer of /);
+    expect(spec.description).not.toContain(covariance.layer);
     const svg = await rendered(spec);
     expect(svgItemCount(svg, 'ellipses_marks')).toBe(2);
     expect(svgItemCount(svg, 'readout_cov_marks')).toBe(1);
