@@ -83,7 +83,8 @@ const span = (interval: BootstrapInterval): Interval => ({ low: interval.low, hi
  * Resampled statistics already computed, by the arrays they came from (probabilities, then
  * labels or the unknown set's probabilities): a method's statistics on a set serve its own
  * intervals and every paired difference it takes part in (each row's versus the baselines,
- * the baselines' in every row), where they had been resampled again for each.
+ * the baselines' in every row), where they had been resampled again for each. The arrays
+ * are the predictions of one method on one set and never change once made.
  */
 const statisticsCache = new WeakMap<object, WeakMap<object, Map<string, ResampledStatistics>>>();
 
