@@ -22,11 +22,13 @@ import {
   negativeLogLikelihood,
 } from '../metrics/index.ts';
 import {
-  bootstrapIntervals,
-  pairedDifferenceIntervals,
+  differenceIntervalsOf,
+  intervalsOf,
+  resampleStatistics,
   resampledClassificationMetrics,
   resampledDetectionMetrics,
   type BootstrapInterval,
+  type ResampledStatistics,
 } from '../metrics/bootstrap.ts';
 
 export const classes = 10;
@@ -77,10 +79,45 @@ export function mean(values: ArrayLike<number>): number {
 export const setSeed = (settings: IntervalSettings, offset: number) => settings.seed + 7 * offset;
 const span = (interval: BootstrapInterval): Interval => ({ low: interval.low, high: interval.high });
 
-/** Intervals of the classification metrics (and the mean entropy) of one set, one pass per resample. */
+/**
+ * Resampled statistics already computed, by the arrays they came from (probabilities, then
+ * labels or the unknown set's probabilities): a method's statistics on a set serve its own
+ * intervals and every paired difference it takes part in (each row's versus the baselines,
+ * the baselines' in every row), where they had been resampled again for each. The arrays
+ * are the predictions of one method on one set and never change once made.
+ */
+const statisticsCache = new WeakMap<object, WeakMap<object, Map<string, ResampledStatistics>>>();
+
+function cachedStatistics(first: object, second: object, key: string, compute: () => ResampledStatistics): ResampledStatistics {
+  let bySecond = statisticsCache.get(first);
+  if (!bySecond) statisticsCache.set(first, (bySecond = new WeakMap()));
+  let byKey = bySecond.get(second);
+  if (!byKey) bySecond.set(second, (byKey = new Map()));
+  let statistics = byKey.get(key);
+  if (!statistics) byKey.set(key, (statistics = compute()));
+  return statistics;
+}
+
+/** Every resample's classification metrics (and mean entropy) of one set; `entropies` must be entropy(probabilities). */
+function classificationStatistics(probabilities: Float32Array, labels: Uint8Array, entropies: Float64Array, settings: IntervalSettings, offset: number) {
+  const options = { resamples: settings.resamples, seed: setSeed(settings, offset) };
+  return cachedStatistics(probabilities, labels, `classification ${options.resamples} ${options.seed}`, () =>
+    resampleStatistics(resampledClassificationMetrics(probabilities, labels, classes, { bins: calibrationBins, perExample: entropies }), options),
+  );
+}
+
+/** Every resample's AUROC, FPR95 and unknown mean entropy, the known set being `test`'s entropies. */
+function detectionStatistics(test: Float32Array, unknown: Float32Array, settings: IntervalSettings, offset: number, entropies?: { known: Float64Array; unknown: Float64Array }) {
+  const options = { resamples: settings.resamples, seed: setSeed(settings, offset) };
+  return cachedStatistics(test, unknown, `detection ${options.resamples} ${options.seed}`, () => {
+    const { known, unknown: other } = entropies ?? { known: entropy(test, classes), unknown: entropy(unknown, classes) };
+    return resampleStatistics(resampledDetectionMetrics(known, other, 0.95), options);
+  });
+}
+
+/** Intervals of the classification metrics (and the mean entropy) of one set, one pass per resample; `entropies` must be entropy(probabilities). */
 export function classificationIntervals(probabilities: Float32Array, labels: Uint8Array, entropies: Float64Array, settings: IntervalSettings, offset: number) {
-  const metrics = resampledClassificationMetrics(probabilities, labels, classes, { bins: calibrationBins, perExample: entropies });
-  const intervals = bootstrapIntervals(metrics, { resamples: settings.resamples, seed: setSeed(settings, offset) });
+  const intervals = intervalsOf(classificationStatistics(probabilities, labels, entropies, settings, offset));
   return {
     accuracy: span(intervals.accuracy),
     nll: span(intervals.nll),
@@ -93,9 +130,11 @@ export function classificationIntervals(probabilities: Float32Array, labels: Uin
 
 /** Intervals of AUROC, FPR95 and the unknown set's mean entropy, known and unknown resampled independently. */
 export function detectionIntervals(known: Float64Array, unknown: Float64Array, settings: IntervalSettings, offset: number) {
-  const intervals = bootstrapIntervals(resampledDetectionMetrics(known, unknown, 0.95), { resamples: settings.resamples, seed: setSeed(settings, offset) });
-  return { auroc: span(intervals.auroc), fpr95: span(intervals.fpr), meanEntropy: span(intervals.meanUnknown) };
+  const intervals = intervalsOf(resampleStatistics(resampledDetectionMetrics(known, unknown, 0.95), { resamples: settings.resamples, seed: setSeed(settings, offset) }));
+  return detectionSpans(intervals);
 }
+
+const detectionSpans = (intervals: Record<string, BootstrapInterval>) => ({ auroc: span(intervals.auroc), fpr95: span(intervals.fpr), meanEntropy: span(intervals.meanUnknown) });
 
 export function calibrationBlock(probabilities: Float32Array, labels: Uint8Array, settings: IntervalSettings, intervals: ReturnType<typeof classificationIntervals>) {
   const summary = calibration(probabilities, labels, classes, { bins: calibrationBins });
@@ -168,7 +207,7 @@ export function evaluateProbabilities(probabilities: SetProbabilities, sets: Eva
       fpr95: fprAtTpr(known, entropies, 0.95),
       meanConfidence: meanConfidence(p, classes),
       fractionAboveKnown95: fractionAboveKnownQuantile(known, entropies, 0.95),
-      intervals: detectionIntervals(known, entropies, settings, unknownOffset(u)),
+      intervals: detectionSpans(intervalsOf(detectionStatistics(probabilities.test, p, settings, unknownOffset(u), { known, unknown: entropies }))),
       ...entropyDistribution(entropies),
     };
   });
@@ -199,11 +238,10 @@ export interface Difference {
  */
 export function pairedDifferences(first: SetProbabilities, second: SetProbabilities, sets: EvaluationSets, settings: IntervalSettings) {
   const labels = sets.test.labels;
-  const options = (offset: number) => ({ resamples: settings.resamples, seed: setSeed(settings, offset) });
-  const classification = (p: SetProbabilities) => resampledClassificationMetrics(p.test, labels, classes, { bins: calibrationBins, perExample: entropy(p.test, classes) });
-  const detection = (p: SetProbabilities) => resampledDetectionMetrics(entropy(p.test, classes), entropy(p.unknown[0], classes), 0.95);
-  const test = pairedDifferenceIntervals(classification(first), classification(second), options(0));
-  const other = pairedDifferenceIntervals(detection(first), detection(second), options(unknownOffset(0)));
+  const classification = (p: SetProbabilities) => classificationStatistics(p.test, labels, entropy(p.test, classes), settings, 0);
+  const detection = (p: SetProbabilities) => detectionStatistics(p.test, p.unknown[0], settings, unknownOffset(0));
+  const test = differenceIntervalsOf(classification(first), classification(second));
+  const other = differenceIntervalsOf(detection(first), detection(second));
   const difference = (interval: BootstrapInterval): Difference => ({ estimate: interval.estimate, low: interval.low, high: interval.high });
   return { accuracy: difference(test.accuracy), nll: difference(test.nll), ece: difference(test.ece), auroc: difference(other.auroc), fpr95: difference(other.fpr) };
 }

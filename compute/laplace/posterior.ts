@@ -37,16 +37,12 @@ export function checkHyperparameters(n: number, tau: number): void {
 const toTensor = (m: Matrix) => tf.tensor2d(Float32Array.from(m.data), [m.rows, m.cols]);
 const clampedValues = (values: Float64Array) => values.map((value) => Math.max(value, 0));
 
-/** Eigendecompositions are costly; keep them with the curvature they came from. */
-const eigenCache = new WeakMap<object, SymmetricEigen>();
-function cachedEigen(m: Matrix, name: string): SymmetricEigen {
-  let eigen = eigenCache.get(m);
-  if (!eigen) {
-    eigen = symmetricEigen(m, name);
-    eigenCache.set(m, eigen);
-  }
-  return eigen;
-}
+/**
+ * Eigendecompositions are costly: symmetricEigen keeps each with the matrix it came from, so
+ * the fit (EFB's eigenbasis of the same KFAC factors), every posterior of that fit, the
+ * search and the evidence share one decomposition per factor.
+ */
+const cachedEigen = (m: Matrix, name: string): SymmetricEigen => symmetricEigen(m, name);
 
 export interface PosteriorSpec {
   structure: Structure;

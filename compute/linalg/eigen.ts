@@ -25,13 +25,52 @@ export type SymmetricEigen = {
 };
 
 /**
+ * Decompositions already computed, by the matrix object, with a fingerprint of its entries at
+ * the time: a curvature factor is decomposed once per task although the fit (EFB's eigenbasis),
+ * the posterior, the search and the evidence each ask for it (cnn-1's 3,137 × 3,137 factor
+ * costs minutes). An entry lives as long as its matrix; a matrix changed in place since no
+ * longer matches its fingerprint and is decomposed afresh.
+ */
+const decompositions = new WeakMap<Matrix, { data: Float64Array; rows: number; fingerprint: string; eigen: SymmetricEigen }>();
+let computed = 0;
+
+/** How many decompositions `symmetricEigen` has computed (not served from its memory), for tests and benches. */
+export function symmetricEigenComputations(): number {
+  return computed;
+}
+
+/** A 64-bit hash (two 32-bit lanes) of every bit of the entries, one pass. */
+function fingerprintOf(data: Float64Array): string {
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length * 2);
+  let first = 0x811c9dc5 ^ data.length;
+  let second = 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    first = Math.imul(first ^ words[i], 0x01000193);
+    second = Math.imul(second + words[i], 0x85ebca6b) ^ (second >>> 13);
+  }
+  return `${first >>> 0}:${second >>> 0}`;
+}
+
+/**
  * Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix.
  * The argument is symmetrised first, (a + aᵀ)/2, so rounding asymmetry in an
  * accumulated curvature matrix does no harm. Throws on non-finite entries;
  * `name` says what the matrix is in that message.
+ *
+ * Asked again for the same, unchanged matrix object, it returns the decomposition it
+ * computed before, the very object: callers share it and must not modify it.
  */
 export function symmetricEigen(a: Matrix, name = 'The matrix'): SymmetricEigen {
   checkSquare(a, 'symmetricEigen');
+  const known = decompositions.get(a);
+  if (known && known.data === a.data && known.rows === a.rows && known.fingerprint === fingerprintOf(a.data)) return known.eigen;
+  const eigen = computeSymmetricEigen(a, name);
+  computed++;
+  decompositions.set(a, { data: a.data, rows: a.rows, fingerprint: fingerprintOf(a.data), eigen });
+  return eigen;
+}
+
+function computeSymmetricEigen(a: Matrix, name: string): SymmetricEigen {
   const n = a.rows;
   const nonFinite = firstNonFiniteEntry(a);
   if (nonFinite !== null) {

@@ -439,7 +439,28 @@ function resampleVector(
 export interface ResampledMetrics {
   readonly counts: readonly number[];
   readonly names: readonly string[];
+  /** The statistics of the rows named by one index array per set: the full-sample estimate, and the straightforward path the weighted one is checked against. */
   readonly fill: (out: Float64Array, ...indices: Int32Array[]) => void;
+  /**
+   * The same statistics from multiplicities: weights[k][i] is how often row i of set k was
+   * drawn. Integer-valued sums (hits, bin counts, AUROC's pairs, FPR's counts) are exact, so
+   * equal `fill`'s to the bit; sums of real per-example values (NLL, Brier, ECE's confidences,
+   * means) are the same sums in another order, equal to rounding.
+   */
+  readonly fillWeighted: (out: Float64Array, ...weights: Uint16Array[]) => void;
+}
+
+/** Every resample's statistics, in resample order, before they are sorted into intervals. */
+export interface ResampledStatistics {
+  readonly names: readonly string[];
+  /** Each metric on the full sample. */
+  readonly estimates: Float64Array;
+  /** values[m][r]: metric m on resample r. */
+  readonly values: readonly Float64Array[];
+  readonly counts: readonly number[];
+  readonly resamples: number;
+  readonly level: number;
+  readonly seed: number;
 }
 
 function checkOptions(options: BootstrapOptions, counts: readonly number[]) {
@@ -460,11 +481,77 @@ function checkOptions(options: BootstrapOptions, counts: readonly number[]) {
   return { resamples, level, seed };
 }
 
+/**
+ * Every metric of `metrics` on every resample, each resample's index arrays handed to `fill`:
+ * the sums run in the order of the draws, as they always have, so the intervals keep their bits.
+ */
+export function resampleStatistics(metrics: ResampledMetrics, options: BootstrapOptions): ResampledStatistics {
+  return resampleWith(metrics, options, (seed, k, n, resamples) => resampleBlock(seed, k, n, resamples), metrics.fill);
+}
+
+/**
+ * The same statistics from the multiplicities of the same drawn indices (`fillWeighted`): each
+ * resample a weighted sum over the examples in a fixed order, with no per-draw random access.
+ * Not the study's path: sums of real values run in another order, so their last bits differ
+ * (enough to move a 6-digit paired difference of two nearly equal methods in the quick profile).
+ * On 2 cores it measured 1.7–2.4× faster on 10,000 examples' classification metrics and
+ * 1.0–1.3× on detection (tests/bench/bootstrap.ts).
+ */
+export function resampleStatisticsWeighted(metrics: ResampledMetrics, options: BootstrapOptions): ResampledStatistics {
+  return resampleWith(metrics, options, (seed, k, n, resamples) => resampleWeights(seed, k, n, resamples), metrics.fillWeighted);
+}
+
+function resampleWith<T extends Int32Array | Uint16Array>(
+  metrics: ResampledMetrics,
+  options: BootstrapOptions,
+  block: (seed: number, k: number, n: number, resamples: number) => T,
+  fill: (out: Float64Array, ...rows: T[]) => void,
+): ResampledStatistics {
+  const { resamples, level, seed } = checkOptions(options, metrics.counts);
+  const size = metrics.names.length;
+  const estimates = new Float64Array(size);
+  metrics.fill(estimates, ...metrics.counts.map((n) => identityIndices(n)));
+  const blocks = metrics.counts.map((n, k) => block(seed, k, n, resamples));
+  const values = Array.from({ length: size }, () => new Float64Array(resamples));
+  const out = new Float64Array(size);
+  for (let r = 0; r < resamples; r++) {
+    fill(out, ...blocks.map((rows, k) => rows.subarray(r * metrics.counts[k], (r + 1) * metrics.counts[k]) as T));
+    for (let m = 0; m < size; m++) values[m][r] = out[m];
+  }
+  return { names: metrics.names, estimates, values, counts: metrics.counts, resamples, level, seed };
+}
+
+/** The percentile interval of each metric of `statistics`, by name. */
+export function intervalsOf(statistics: ResampledStatistics): Record<string, BootstrapInterval> {
+  return Object.fromEntries(statistics.names.map((name, m) => [name, percentileInterval(statistics.estimates[m], statistics.values[m], statistics)]));
+}
+
+/** first − second per metric, resample by resample: the paired difference of two methods' statistics on the same resamples. */
+export function differenceIntervalsOf(first: ResampledStatistics, second: ResampledStatistics): Record<string, BootstrapInterval> {
+  if (
+    first.counts.length !== second.counts.length ||
+    first.counts.some((n, k) => n !== second.counts[k]) ||
+    first.names.join() !== second.names.join() ||
+    first.resamples !== second.resamples ||
+    first.seed !== second.seed ||
+    first.level !== second.level
+  ) {
+    throw new Error('A paired difference needs the same metrics of the same examples for both methods.');
+  }
+  return Object.fromEntries(
+    first.names.map((name, m) => {
+      const a = first.values[m];
+      const b = second.values[m];
+      const difference = new Float64Array(a.length);
+      for (let r = 0; r < a.length; r++) difference[r] = a[r] - b[r];
+      return [name, percentileInterval(first.estimates[m] - second.estimates[m], difference, first)];
+    }),
+  );
+}
+
 /** One interval per metric of `metrics`, by name: the same numbers as one `bootstrapInterval` per metric with this seed. */
 export function bootstrapIntervals(metrics: ResampledMetrics, options: BootstrapOptions): Record<string, BootstrapInterval> {
-  const { resamples, level, seed } = checkOptions(options, metrics.counts);
-  const intervals = resampleVector(metrics.counts, metrics.names.length, (out, indices) => metrics.fill(out, ...indices), resamples, level, seed);
-  return Object.fromEntries(metrics.names.map((name, m) => [name, intervals[m]]));
+  return intervalsOf(resampleStatistics(metrics, options));
 }
 
 /** first − second per metric name, on shared resamples (as `pairedDifferenceInterval`, for every metric at once). */
@@ -472,22 +559,27 @@ export function pairedDifferenceIntervals(first: ResampledMetrics, second: Resam
   if (first.counts.length !== second.counts.length || first.counts.some((n, k) => n !== second.counts[k]) || first.names.join() !== second.names.join()) {
     throw new Error('A paired difference needs the same metrics of the same examples for both methods.');
   }
-  const { resamples, level, seed } = checkOptions(options, first.counts);
-  const size = first.names.length;
-  const [a, b] = [new Float64Array(size), new Float64Array(size)];
-  const intervals = resampleVector(
-    first.counts,
-    size,
-    (out, indices) => {
-      first.fill(a, ...indices);
-      second.fill(b, ...indices);
-      for (let m = 0; m < size; m++) out[m] = a[m] - b[m];
-    },
+  return differenceIntervalsOf(resampleStatistics(first, options), resampleStatistics(second, options));
+}
+
+/** The type-7 percentiles of a sorted copy of `values`. */
+function percentileInterval(estimate: number, values: Float64Array, settings: { resamples: number; level: number; seed: number }): BootstrapInterval {
+  const sorted = Float64Array.from(values).sort();
+  const { resamples, level, seed } = settings;
+  return {
+    estimate,
+    low: interpolatedQuantile(sorted, (1 - level) / 2),
+    high: interpolatedQuantile(sorted, (1 + level) / 2),
     resamples,
     level,
     seed,
-  );
-  return Object.fromEntries(first.names.map((name, m) => [name, intervals[m]]));
+  };
+}
+
+function identityIndices(n: number): Int32Array {
+  const indices = new Int32Array(n);
+  for (let i = 0; i < n; i++) indices[i] = i;
+  return indices;
 }
 
 /**
@@ -515,9 +607,50 @@ export function resampledClassificationMetrics(
   const binCounts = new Float64Array(binCount);
   const binCorrect = new Float64Array(binCount);
   const binConfidence = new Float64Array(binCount);
+  // The weighted path walks the examples bin by bin, every per-example value laid out in that order.
+  const { order, starts } = orderByBin(binOf, binCount);
+  const permuted = (values: ArrayLike<number>) => Float64Array.from(order, (i) => values[i]);
+  const [sortedCorrect, sortedConfidence, sortedLosses, sortedBriers] = [permuted(correct), permuted(confidence), permuted(losses), permuted(briers)];
+  const sortedExtra = extra ? permuted(extra) : new Float64Array(count);
+  // 0 · ±∞ would be NaN where an example was not drawn; such values are added only where drawn.
+  const extraFinite = sortedExtra.every(Number.isFinite);
   return {
     counts: [count],
     names: ['accuracy', 'nll', 'brier', 'ece', 'meanConfidence', ...(extra ? ['mean'] : [])],
+    fillWeighted: (out, weights) => {
+      let hits = 0;
+      let loss = 0;
+      let brier = 0;
+      let top = 0;
+      let mean = 0;
+      for (let b = 0; b < binCount; b++) {
+        let drawn = 0;
+        let right = 0;
+        let sure = 0;
+        for (let k = starts[b]; k < starts[b + 1]; k++) {
+          const w = weights[order[k]];
+          drawn += w;
+          right += w * sortedCorrect[k];
+          sure += w * sortedConfidence[k];
+          loss += w * sortedLosses[k];
+          brier += w * sortedBriers[k];
+          if (extraFinite) mean += w * sortedExtra[k];
+          else if (w !== 0) mean += w * sortedExtra[k];
+        }
+        binCounts[b] = drawn;
+        binCorrect[b] = right;
+        binConfidence[b] = sure;
+        hits += right;
+        // The confidence is the top probability, so its bin sums add up to the mean confidence's sum.
+        top += sure;
+      }
+      out[0] = hits / count;
+      out[1] = loss / count;
+      out[2] = brier / count;
+      out[3] = binnedEce(binCounts, binConfidence, binCorrect, count);
+      out[4] = top / count;
+      if (extra) out[5] = mean / count;
+    },
     fill: (out, indices) => {
       binCounts.fill(0);
       binCorrect.fill(0);
@@ -556,9 +689,54 @@ export function resampledDetectionMetrics(scoresKnown: Values, scoresUnknown: Va
   const { groups, knownGroup, unknownGroup } = poolScores(scoresKnown, scoresUnknown);
   const knownPerGroup = new Int32Array(groups);
   const unknownPerGroup = new Int32Array(groups);
+  const knownCount = scoresKnown.length;
+  const unknownCount = scoresUnknown.length;
+  // The weighted path sweeps the pooled examples in ascending score, a tied group at a time;
+  // pooled example k is row source[k] of the concatenated weights (known first, then unknown).
+  const pooledGroups = new Int32Array(knownCount + unknownCount);
+  pooledGroups.set(knownGroup, 0);
+  pooledGroups.set(unknownGroup, knownCount);
+  const { order: source, starts } = orderByBin(pooledGroups, groups);
+  const isUnknown = Uint8Array.from(source, (i) => (i >= knownCount ? 1 : 0));
+  const pooledWeights = new Uint16Array(knownCount + unknownCount);
+  const unknownScores = Float64Array.from(scoresUnknown);
+  const unknownFinite = unknownScores.every(Number.isFinite);
+  const needed = Math.min(unknownCount, Math.max(1, Math.ceil(tpr * unknownCount - 1e-9)));
   return {
-    counts: [scoresKnown.length, scoresUnknown.length],
+    counts: [knownCount, unknownCount],
     names: ['auroc', 'fpr', 'meanUnknown'],
+    fillWeighted: (out, known, unknown) => {
+      pooledWeights.set(known, 0);
+      pooledWeights.set(unknown, knownCount);
+      // Integer counts throughout: twice the pairs won (a tie counts 1), known and unknown drawn below each group.
+      let twiceWins = 0;
+      let knownBelow = 0;
+      let unknownBelow = 0;
+      // FPR: the threshold group is the highest whose unknown drawn below leave at least `needed` at or above it.
+      const unknownBelowLimit = unknownCount - needed;
+      let knownBelowThreshold = 0;
+      for (let g = 0; g < groups; g++) {
+        let drawnKnown = 0;
+        let drawnUnknown = 0;
+        for (let k = starts[g]; k < starts[g + 1]; k++) {
+          const w = pooledWeights[source[k]];
+          const u = w * isUnknown[k];
+          drawnUnknown += u;
+          drawnKnown += w - u;
+        }
+        if (unknownBelow <= unknownBelowLimit) knownBelowThreshold = knownBelow;
+        twiceWins += drawnUnknown * (2 * knownBelow + drawnKnown);
+        knownBelow += drawnKnown;
+        unknownBelow += drawnUnknown;
+      }
+      // Exact integers below 2^53, halved exactly: the very number aurocOfTallies gives.
+      out[0] = twiceWins / 2 / (knownCount * unknownCount);
+      out[1] = (knownCount - knownBelowThreshold) / knownCount;
+      let sum = 0;
+      if (unknownFinite) for (let i = 0; i < unknownCount; i++) sum += unknown[i] * unknownScores[i];
+      else for (let i = 0; i < unknownCount; i++) if (unknown[i] !== 0) sum += unknown[i] * unknownScores[i];
+      out[2] = sum / unknownCount;
+    },
     fill: (out, known, unknown) => {
       tally(knownPerGroup, knownGroup, known);
       tally(unknownPerGroup, unknownGroup, unknown);
@@ -569,6 +747,67 @@ export function resampledDetectionMetrics(scoresKnown: Values, scoresUnknown: Va
       out[2] = sum / unknown.length;
     },
   };
+}
+
+/**
+ * Examples grouped by a small integer key (a bin, a tied score's rank), stable within a key:
+ * order[starts[b]] … order[starts[b + 1] − 1] are the examples with key b, ascending.
+ */
+function orderByBin(keyOf: Int32Array, keys: number): { order: Int32Array; starts: Int32Array } {
+  const starts = new Int32Array(keys + 1);
+  for (let i = 0; i < keyOf.length; i++) starts[keyOf[i] + 1]++;
+  for (let b = 0; b < keys; b++) starts[b + 1] += starts[b];
+  const next = starts.slice(0, keys);
+  const order = new Int32Array(keyOf.length);
+  for (let i = 0; i < keyOf.length; i++) order[next[keyOf[i]]++] = i;
+  return { order, starts };
+}
+
+/** Multiplicity blocks by key, oldest first; bounded with the index blocks by `blockCacheBytes`. */
+const weightCache = new Map<string, Uint16Array>();
+
+/**
+ * How often each row of set k (size n) is drawn in each of `resamples` resamples under `seed`,
+ * one resample's n counts after another: the indices of `resampleBlock`, counted. A study
+ * resamples the same sets with the same seeds for every method and metric, so they are
+ * counted once and kept.
+ */
+function resampleWeights(seed: number, k: number, n: number, resamples: number): Uint16Array {
+  const key = `${seed}:${k}:${n}:${resamples}`;
+  const cached = weightCache.get(key);
+  if (cached) return cached;
+  const master = new Random(seed);
+  for (let j = 0; j < k; j++) master.fork();
+  const stream = new IndexStream(master.fork());
+  const block = new Uint16Array(n * resamples);
+  const drawn = new Int32Array(n);
+  for (let r = 0; r < resamples; r++) {
+    stream.fill(drawn);
+    const row = block.subarray(r * n, (r + 1) * n);
+    // A row is drawn at most n times, so counts fit 16 bits whenever n does; beyond that, check.
+    if (n <= 0xffff) for (let j = 0; j < n; j++) row[drawn[j]]++;
+    else {
+      for (let j = 0; j < n; j++) {
+        if (row[drawn[j]] === 0xffff) throw new Error(`Row ${drawn[j]} was drawn more than 65,535 times in one resample; the weighted bootstrap cannot count it.`);
+        row[drawn[j]]++;
+      }
+    }
+  }
+  remember(weightCache, key, block);
+  return block;
+}
+
+/** Keeps a block in its cache, dropping the oldest blocks of either cache while the two together would pass `blockCacheBytes`. */
+function remember<T extends Int32Array | Uint16Array>(cache: Map<string, T>, key: string, block: T): void {
+  if (block.byteLength > blockCacheBytes) return;
+  while (cachedBytes + block.byteLength > blockCacheBytes) {
+    const from = blockCache.size > 0 ? (blockCache as Map<string, Int32Array | Uint16Array>) : (weightCache as Map<string, Int32Array | Uint16Array>);
+    const [oldest, value] = from.entries().next().value as [string, Int32Array | Uint16Array];
+    from.delete(oldest);
+    cachedBytes -= value.byteLength;
+  }
+  cache.set(key, block);
+  cachedBytes += block.byteLength;
 }
 
 /** Drawn index blocks by key, oldest first; bounded by `blockCacheBytes`. */
@@ -589,15 +828,7 @@ function resampleBlock(seed: number, k: number, n: number, resamples: number): I
   const stream = new IndexStream(master.fork());
   const block = new Int32Array(n * resamples);
   for (let r = 0; r < resamples; r++) stream.fill(block.subarray(r * n, (r + 1) * n));
-  if (block.byteLength <= blockCacheBytes) {
-    while (cachedBytes + block.byteLength > blockCacheBytes) {
-      const [oldest, value] = blockCache.entries().next().value as [string, Int32Array];
-      blockCache.delete(oldest);
-      cachedBytes -= value.byteLength;
-    }
-    blockCache.set(key, block);
-    cachedBytes += block.byteLength;
-  }
+  remember(blockCache, key, block);
   return block;
 }
 

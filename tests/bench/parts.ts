@@ -15,4 +15,6 @@ export const benchParts: BenchPart[] = [
   { name: 'fits', file: 'fits.ts', backend: true, measures: 'curvature fits (exact and mc; diag, kfac, efb, last-layer) ÷ one epoch, ÷ the code before the one-pass fits, ÷ laplace-torch' },
   { name: 'train-step', file: 'train-step.ts', backend: false, measures: 'training images/s: the lean step ÷ the reference step, ÷ a forward + backward pass, ÷ PyTorch on one thread; per worker layout (node)' },
   { name: 'sampled', file: 'sampled.ts', backend: true, measures: 'a Laplace task\'s sampled predictive, sampled search and Jacobian pass: new ÷ old and ÷ their arithmetic (FLOPs ÷ the same backend\'s measured matmul rate)' },
+  { name: 'bootstrap', file: 'bootstrap.ts', backend: false, measures: 'bootstrap intervals and paired differences of a Laplace task at full-profile sizes: before ÷ after, ÷ their arithmetic (one read per example per resample)' },
+  { name: 'eigen', file: 'eigen.ts', backend: false, measures: 'symmetric eigendecomposition (800 and 3,137, the KFAC factor sizes) ÷ ml-matrix, and in GFLOP/s' },
 ];

@@ -1,6 +1,6 @@
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { fromRows, matrix, symmetricEigen, symmetrize, type Matrix } from '../../compute/linalg/index.ts';
+import { fromRows, matrix, symmetricEigen, symmetricEigenComputations, symmetrize, type Matrix } from '../../compute/linalg/index.ts';
 import { Random } from '../../compute/random/index.ts';
 import {
   at,
@@ -191,5 +191,40 @@ describe('symmetricEigen on random matrices', () => {
       /^KFAC factor A of layer dense_1 has no eigendecomposition: its entry \(1, 0\) is NaN/,
     );
     expect(() => symmetricEigen(matrix(2, 3))).toThrow('symmetricEigen needs a square matrix, got 2 × 3.');
+  });
+});
+
+describe('decompositions kept with their matrix', () => {
+  const random = new Random(808);
+  const spd = (n: number) => {
+    const b = randomMatrix(random, n, n);
+    return symmetrize(referenceMatmul(b, referenceTranspose(b)));
+  };
+  const copyOf = (m: Matrix): Matrix => ({ rows: m.rows, cols: m.cols, data: Float64Array.from(m.data) });
+
+  it('decomposes an unchanged matrix once and returns that decomposition again, equal bit for bit to a fresh one of a copy', () => {
+    const a = spd(30);
+    const before = symmetricEigenComputations();
+    const first = symmetricEigen(a);
+    expect(symmetricEigen(a, 'the same matrix under another name')).toBe(first);
+    expect(symmetricEigenComputations() - before).toBe(1);
+    const fresh = symmetricEigen(copyOf(a));
+    expect(symmetricEigenComputations() - before).toBe(2);
+    expect(fresh).not.toBe(first);
+    expect(fresh).toEqual(first);
+  });
+
+  it('decomposes a matrix afresh once its entries changed in place, or its data was replaced', () => {
+    const a = spd(12);
+    const first = symmetricEigen(a);
+    a.data[3 * 12 + 5] += 1e-13;
+    a.data[5 * 12 + 3] += 1e-13;
+    const changed = symmetricEigen(a);
+    expect(changed).not.toBe(first);
+    expect(changed).toEqual(symmetricEigen(copyOf(a)));
+    a.data = Float64Array.from(a.data, (value, i) => (i % 13 === 0 ? value + 1 : value));
+    const replaced = symmetricEigen(a);
+    expect(replaced).not.toBe(changed);
+    expect(replaced).toEqual(symmetricEigen(copyOf(a)));
   });
 });

@@ -22,6 +22,7 @@ import {
   type BootstrapInterval,
   type ResampledMetric,
 } from '../../compute/metrics/index.ts';
+import { intervalsOf, resampleStatistics, resampleStatisticsWeighted } from '../../compute/metrics/bootstrap.ts';
 import { Random } from '../../compute/random/index.ts';
 import { randomIntegerScores, randomLabels, randomProbabilities } from './helpers.ts';
 
@@ -513,10 +514,86 @@ describe('several metrics in one pass', () => {
     const first = resampledClassificationMetrics(probs, labels, CLASSES);
     const second = resampledClassificationMetrics(other, labels, CLASSES);
     const paired = pairedDifferenceIntervals(first, second, options);
+    expect(paired.accuracy).toEqual(pairedDifferenceInterval(resampledAccuracy(probs, labels, CLASSES), resampledAccuracy(other, labels, CLASSES), options));
     expect(paired.nll).toEqual(pairedDifferenceInterval(resampledNegativeLogLikelihood(probs, labels, CLASSES), resampledNegativeLogLikelihood(other, labels, CLASSES), options));
     expect(paired.ece).toEqual(pairedDifferenceInterval(resampledCalibrationError(probs, labels, CLASSES), resampledCalibrationError(other, labels, CLASSES), options));
+    const detectionPaired = pairedDifferenceIntervals(resampledDetectionMetrics(known, unknown), resampledDetectionMetrics(unknown.slice(0, 400).concat(known).slice(0, 400), unknown), options);
+    expect(detectionPaired.auroc).toEqual(
+      pairedDifferenceInterval(resampledAuroc(known, unknown), resampledAuroc(unknown.slice(0, 400).concat(known).slice(0, 400), unknown), options),
+    );
     const self = pairedDifferenceIntervals(first, resampledClassificationMetrics(probs, labels, CLASSES), options);
     for (const name of ['accuracy', 'nll', 'brier', 'ece', 'meanConfidence']) expect([self[name].low, self[name].high]).toEqual([0, 0]);
     expect(() => pairedDifferenceIntervals(first, resampledDetectionMetrics(known, unknown), options)).toThrow(/same metrics of the same examples/);
+  });
+});
+
+describe('the weighted path', () => {
+  // Each resample materialised: the drawn rows gathered into new arrays and handed to the plain metric functions.
+  const { probs, labels } = classificationCase(41, 240);
+  const scores = detectionCase(42, 150, 70);
+  const random = new Random(43);
+  const extra = Float64Array.from({ length: 240 }, () => random.integer(5) / 4);
+  const options = { resamples: 60, seed: 5 };
+  const rows = (indices: Int32Array) => [gatherRows(probs, CLASSES, indices), gather(labels, indices)] as const;
+  const meanAt = (values: ArrayLike<number>, indices: Int32Array) => gather(values, indices).reduce((sum, v) => sum + v, 0) / indices.length;
+
+  it('gives each resample the plain metrics of the explicitly resampled rows, ties and bin edges included', () => {
+    const metrics = resampledClassificationMetrics(probs, labels, CLASSES, { bins: 10, perExample: extra });
+    const byIndices = resampleStatistics(metrics, options);
+    const weighted = resampleStatisticsWeighted(metrics, options);
+    // The indices the bootstrap draws for this seed, recorded through the generic index API.
+    const drawn: Int32Array[] = [];
+    bootstrapInterval(240, (indices) => drawn.push(Int32Array.from(indices)), options);
+    drawn.shift(); // the full sample comes first
+    expect(weighted.estimates).toEqual(byIndices.estimates);
+    drawn.forEach((indices, r) => {
+      const value = (name: string) => weighted.values[weighted.names.indexOf(name)][r];
+      // Counts of correct rows and of rows per bin are integers: exact.
+      expect(value('accuracy')).toBe(accuracy(...rows(indices), CLASSES));
+      expectNumbersEqual(value('nll'), negativeLogLikelihood(...rows(indices), CLASSES), false);
+      expectNumbersEqual(value('brier'), brierScore(...rows(indices), CLASSES), false);
+      expectNumbersEqual(value('ece'), calibration(...rows(indices), CLASSES).ece, false);
+      const tops = Array.from({ length: 240 }, (_, i) => Math.max(...probs.subarray(i * CLASSES, (i + 1) * CLASSES)));
+      expectNumbersEqual(value('meanConfidence'), meanAt(tops, indices), false);
+      expectNumbersEqual(value('mean'), meanAt(extra, indices), false);
+    });
+    // And the intervals of the two paths agree to rounding (accuracy to the bit).
+    const fast = intervalsOf(weighted);
+    const slow = intervalsOf(byIndices);
+    expect(fast.accuracy).toEqual(slow.accuracy);
+    for (const name of ['nll', 'brier', 'ece', 'meanConfidence', 'mean']) {
+      for (const key of ['estimate', 'low', 'high'] as const) expectNumbersEqual(fast[name][key], slow[name][key], false);
+    }
+  });
+
+  it('gives AUROC and FPR of the explicitly resampled scores to the bit, with ties, ±0 and infinities, and the unknown mean where a score is infinite', () => {
+    for (const tpr of [0.95, 0.8, 0.5, 1]) {
+      const metrics = resampledDetectionMetrics(scores.known, scores.unknown, tpr);
+      const weighted = resampleStatisticsWeighted(metrics, options);
+      const byIndices = resampleStatistics(metrics, options);
+      const drawn: [Int32Array, Int32Array][] = [];
+      bootstrapInterval([150, 70], (known, unknown) => drawn.push([Int32Array.from(known), Int32Array.from(unknown)]), options);
+      drawn.shift();
+      drawn.forEach(([known, unknown], r) => {
+        const knownScores = gather(scores.known, known);
+        const unknownScores = gather(scores.unknown, unknown);
+        expect(weighted.values[0][r]).toBe(auroc(knownScores, unknownScores));
+        expect(weighted.values[1][r]).toBe(fprAtTpr(knownScores, unknownScores, tpr));
+        expect(weighted.values[2][r]).toBe(byIndices.values[2][r]);
+      });
+      expect(weighted.estimates).toEqual(byIndices.estimates);
+    }
+  });
+
+  it('counts the draws of every resample: each resample names the rows the index stream draws, as often as it draws them', () => {
+    const finite = detectionCase(44, 30, 20);
+    finite.unknown = finite.unknown.map((s) => (Number.isFinite(s) ? s : 7));
+    const metrics = resampledDetectionMetrics(finite.known, finite.unknown);
+    const weighted = resampleStatisticsWeighted(metrics, options);
+    const drawn: Int32Array[] = [];
+    bootstrapInterval([30, 20], (_known, unknown) => drawn.push(Int32Array.from(unknown)), options);
+    drawn.shift();
+    // The unknown mean from multiplicities: Σ count·score over rows equals the sum over the draws (small integers and quarters: exact).
+    drawn.forEach((unknown, r) => expect(weighted.values[2][r]).toBe(meanAt(finite.unknown, unknown)));
   });
 });
