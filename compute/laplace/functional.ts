@@ -30,7 +30,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { augmentedInput } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
 import { averagePoolGradient } from '../backend/gradients.ts';
-import type { Activation, LayerMatrix, Network } from './network.ts';
+import { activate, type Activation, type LayerMatrix, type Network } from './network.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 import { yieldToEventLoop } from './yield.ts';
 
@@ -194,19 +194,6 @@ function firstMaximumMask(input: tf.Tensor4D, out: tf.Tensor4D, [ph, pw]: [numbe
   const maximaBefore = tf.reshape(tf.cumsum(tf.reshape(isMaximum, [-1, ph * pw]), 1, true), isMaximum.shape);
   const first = tf.mul(isMaximum, tf.cast(tf.equal(maximaBefore, 0), 'float32'));
   return tf.transpose(tf.reshape(first, [batch, rows, cols, channels, ph, pw]), [0, 1, 4, 2, 5, 3]);
-}
-
-function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
-  switch (activation) {
-    case 'linear':
-      return z;
-    case 'relu':
-      return tf.relu(z);
-    case 'tanh':
-      return tf.tanh(z);
-    case 'sigmoid':
-      return tf.sigmoid(z);
-  }
 }
 
 /** tfjs's gradient of each activation, op for op, with its saved tensor computed once and repeated per class. */

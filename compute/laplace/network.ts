@@ -359,7 +359,8 @@ export class Network {
   }
 }
 
-function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
+/** A layer's activation applied to its pre-activations (also used where the forward pass is run another way: functional.ts, stacked.ts). */
+export function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
   switch (activation) {
     case 'linear':
       return z;

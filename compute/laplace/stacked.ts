@@ -17,7 +17,7 @@
  * the first perturbed layer) get `null` from `plan` and run sample by sample.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Activation, LayerMatrix, Network, NetworkOperation } from './network.ts';
+import { activate, type Activation, type LayerMatrix, type Network, type NetworkOperation } from './network.ts';
 
 /** How the samples of a group are laid out: one shared tensor, side by side in the channels, or stacked in front. */
 type Layout = 'shared' | 'channels' | 'samples';
@@ -218,18 +218,5 @@ export class StackedSamples {
   dispose(): void {
     for (const group of this.groups) group.forEach((entry) => tf.dispose([entry.kernel, entry.bias].flat().filter((t): t is tf.Tensor => !!t)));
     this.groups.length = 0;
-  }
-}
-
-function activate(z: tf.Tensor, activation: Activation): tf.Tensor {
-  switch (activation) {
-    case 'linear':
-      return z;
-    case 'relu':
-      return tf.relu(z);
-    case 'tanh':
-      return tf.tanh(z);
-    case 'sigmoid':
-      return tf.sigmoid(z);
   }
 }
