@@ -37,12 +37,9 @@ export function checkHyperparameters(n: number, tau: number): void {
 const toTensor = (m: Matrix) => tf.tensor2d(Float32Array.from(m.data), [m.rows, m.cols]);
 const clampedValues = (values: Float64Array) => values.map((value) => Math.max(value, 0));
 
-/**
- * Eigendecompositions are costly: symmetricEigen keeps each with the matrix it came from, so
- * the fit (EFB's eigenbasis of the same KFAC factors), every posterior of that fit, the
- * search and the evidence share one decomposition per factor.
- */
-const cachedEigen = (m: Matrix, name: string): SymmetricEigen => symmetricEigen(m, name);
+// Eigendecompositions are costly: symmetricEigen keeps each with the matrix it came from, so the
+// fit (EFB's eigenbasis of the same KFAC factors), every posterior of that fit, the search and the
+// evidence share one decomposition per factor.
 
 export interface PosteriorSpec {
   structure: Structure;
@@ -155,14 +152,14 @@ export class Posterior {
 
   /** Eigendecomposition of the last-layer Fisher, computed once per fit. */
   lastLayerEigen(): SymmetricEigen {
-    return cachedEigen(this.curvature.lastLayer!, `Last-layer Fisher of layer ${this.network.layers[this.network.layers.length - 1].name}`);
+    return symmetricEigen(this.curvature.lastLayer!, `Last-layer Fisher of layer ${this.network.layers[this.network.layers.length - 1].name}`);
   }
 
   /** Eigendecompositions of layer `layer`'s KFAC factors A and G, computed once per fit and shared with the sampler (the evidence reads them). */
   kfacEigen(layer: number): { a: SymmetricEigen; g: SymmetricEigen } {
     const factors = this.curvature.kfac![layer];
     const name = this.network.layers[layer].name;
-    return { a: cachedEigen(factors.a, `KFAC factor A of layer ${name}`), g: cachedEigen(factors.g, `KFAC factor G of layer ${name}`) };
+    return { a: symmetricEigen(factors.a, `KFAC factor A of layer ${name}`), g: symmetricEigen(factors.g, `KFAC factor G of layer ${name}`) };
   }
 
   /**
@@ -184,8 +181,8 @@ export class Posterior {
       lambda = (i, j) => Math.max(factors.diagonal[i * cols + j], 0);
     } else {
       const factors = this.curvature.kfac![layer];
-      a = cachedEigen(factors.a, `KFAC factor A of layer ${name}`);
-      g = cachedEigen(factors.g, `KFAC factor G of layer ${name}`);
+      a = symmetricEigen(factors.a, `KFAC factor A of layer ${name}`);
+      g = symmetricEigen(factors.g, `KFAC factor G of layer ${name}`);
       const sa = clampedValues(a.values);
       const sg = clampedValues(g.values);
       lambda = (i, j) => sa[i] * sg[j];
