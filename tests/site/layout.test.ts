@@ -37,7 +37,9 @@ async function drawEveryChart(page: Page) {
   for (let round = 0; round < 3 && !(await page.evaluate(allDrawn)); round++) {
     const waiting = await page.locator('.chart[data-spec]:not([data-state="interactive"])').all();
     for (const chart of waiting) {
-      await chart.scrollIntoViewIfNeeded();
+      // The DOM's own scroll, not Playwright's, which first waits for the element to stop moving: it
+      // moves as long as charts above it are being redrawn, and on a busy machine that outlasts its timeout.
+      await chart.evaluate((element) => element.scrollIntoView({ block: 'center' }));
       await page.waitForFunction((element) => element?.getAttribute('data-state') === 'interactive', await chart.elementHandle(), { timeout: 60_000 }).catch(() => undefined);
     }
   }
