@@ -16,7 +16,7 @@
  * the last layer, so P, ‖W*‖² and log det H run over that layer alone.
  *
  * log det H_l, from eigenvalues or diagonals, never a P × P matrix (λ < 0 from
- * rounding clamped at 0, as posterior.ts does):
+ * rounding clamped at 0), each structure's in its own file (structures/*.ts):
  *  - diag:              Σ_k log(N d_k + τ_l);
  *  - kfac, 'exact':     Σ_ij log(N λ_A,i λ_G,j + τ_l);
  *  - kfac, 'per-factor' (H_l = (√N A + √τ_l I) ⊗ (√N G + √τ_l I), A rows × rows, G cols × cols):
@@ -30,7 +30,6 @@
  * ½[Σ_k Nλ_k/(Nλ_k + τ) − τ‖W*‖²], MacKay's γ − τ‖W*‖²), so it is unimodal and
  * a bracketing scan followed by golden-section search finds its maximum.
  */
-import type { SymmetricEigen } from '../linalg/index.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 
 /** Which end of the search range an optimum stopped at. */
@@ -44,60 +43,9 @@ interface LayerTerms {
   logDet(tau: number): number;
 }
 
-const clamped = (values: ArrayLike<number>) => Float64Array.from(values, (value) => Math.max(value, 0));
-
-/** Σ_k log(values_k + τ). */
-function sumLogShifted(values: Float64Array, tau: number): number {
-  let sum = 0;
-  for (let k = 0; k < values.length; k++) sum += Math.log(values[k] + tau);
-  return sum;
-}
-
-function scaled(values: Float64Array, factor: number): Float64Array {
-  return values.map((value) => value * factor);
-}
-
-/** N λ_A,i λ_G,j for all (i, j), row-major. */
-function kroneckerValues(a: SymmetricEigen, g: SymmetricEigen, n: number): Float64Array {
-  const sa = clamped(a.values);
-  const sg = clamped(g.values);
-  const out = new Float64Array(sa.length * sg.length);
-  for (let i = 0; i < sa.length; i++) for (let j = 0; j < sg.length; j++) out[i * sg.length + j] = n * sa[i] * sg[j];
-  return out;
-}
-
 /** log det of layer `layer`'s block of the posterior precision at data scale n, as a function of that layer's τ. */
 function layerLogDet(posterior: Posterior, layer: number, n: number): (tau: number) => number {
-  const { rows, cols } = posterior.shape(layer);
-  switch (posterior.structure) {
-    case 'diag': {
-      const values = scaled(clamped(posterior.curvature.diag![layer]), n);
-      return (tau) => sumLogShifted(values, tau);
-    }
-    case 'last-layer': {
-      const values = scaled(clamped(posterior.lastLayerEigen().values), n);
-      return (tau) => sumLogShifted(values, tau);
-    }
-    case 'efb': {
-      const values = scaled(clamped(posterior.curvature.efb![layer].diagonal), n);
-      return (tau) => sumLogShifted(values, tau);
-    }
-    case 'kfac': {
-      const { a, g } = posterior.kfacEigen(layer);
-      if (posterior.spec.kfacDamping === 'per-factor') {
-        // log det(X ⊗ Y) = dim(Y)·log det X + dim(X)·log det Y.
-        const root = Math.sqrt(n);
-        const sa = scaled(clamped(a.values), root);
-        const sg = scaled(clamped(g.values), root);
-        return (tau) => {
-          const rootTau = Math.sqrt(tau);
-          return cols * sumLogShifted(sa, rootTau) + rows * sumLogShifted(sg, rootTau);
-        };
-      }
-      const values = kroneckerValues(a, g, n);
-      return (tau) => sumLogShifted(values, tau);
-    }
-  }
+  return posterior.implementation.logDet(posterior, layer, n);
 }
 
 function layerTerms(posterior: Posterior, n: number): LayerTerms[] {

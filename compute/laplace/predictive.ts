@@ -25,6 +25,7 @@ import { defaultLinkSamples, glmLinks, linkDraws, monteCarloLink, probitLink, ty
 import type { LayerMatrix, Network } from './network.ts';
 import { Posterior, PosteriorError } from './posterior.ts';
 import { StackedSamples, stackedPlan } from './stacked.ts';
+import { lastLayerEigen } from './structures/index.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 export const predictiveTypes = ['glm', 'map', 'sampled', 'linearised', 'probit'] as const;
@@ -281,7 +282,7 @@ function probitHelper(posterior: Posterior): { predict(x: tf.Tensor): tf.Tensor2
   const network = posterior.network;
   const last = network.layers.length - 1;
   const spec = network.layers[last];
-  const eigen = posterior.lastLayerEigen();
+  const eigen = lastLayerEigen(posterior);
   const d = eigen.values.length;
   const rows = spec.fanIn + (spec.hasBias ? 1 : 0);
   const classes = spec.fanOut;
