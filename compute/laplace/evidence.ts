@@ -84,7 +84,7 @@ function dataTerm(posterior: Posterior, n: number, options: EvidenceOptions): nu
   }
   const meanLoss = posterior.curvature.meanLoss;
   if (meanLoss === undefined) throw new PosteriorError('This fit did not record its mean loss at W* (files written before it was, lack it), so log p(D | W*) is unknown; refit the curvature or pass logLikelihood.');
-  return -n * meanLoss;
+  return posterior.likelihood.logLikelihood(meanLoss, n, 1);
 }
 
 /**

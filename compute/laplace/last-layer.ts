@@ -14,8 +14,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { matrix } from '../linalg/index.ts';
 import { Random } from '../random/index.ts';
-import { backpropVectors, crossEntropySum, crossProduct, exactLastLayerKronecker, fisherTypes, lastLayerMatrix, perExampleGradients, type CurvatureFit, type FisherType } from './curvature.ts';
+import { crossProduct, exactLastLayerKronecker, fisherTypes, lastLayerMatrix, perExampleGradients, type CurvatureFit, type FisherType } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
+import { likelihoodFor, type LikelihoodKind } from './likelihoods/index.ts';
 import { UnsupportedModelError, type ParameterLayer } from './network.ts';
 import { yieldToEventLoop } from './yield.ts';
 
@@ -53,6 +54,8 @@ export interface LastLayerFitOptions {
   mcSamples?: number;
   batchSize?: number;
   seed?: number;
+  /** 'classification' (default) or 'regression' (likelihoods/). */
+  likelihood?: LikelihoodKind;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -65,6 +68,14 @@ export async function fitLastLayerFromModel(model: tfl.LayersModel, data: Laplac
   if (!Number.isInteger(mcSamples) || mcSamples < 1) throw new Error(`mcSamples must be a positive integer, got ${mcSamples}.`);
   const split = splitLastLayer(model);
   const random = new Random(options.seed ?? 0);
+  const output = { units: split.classes, activation: split.strippedSoftmax ? ('softmax' as const) : ('linear' as const), layerName: (model.outputs[0].sourceLayer as tfl.layers.Layer).name };
+  let likelihood: ReturnType<typeof likelihoodFor>;
+  try {
+    likelihood = likelihoodFor(output, options.likelihood);
+  } catch (error) {
+    split.weights.dispose();
+    throw error;
+  }
   const spec: ParameterLayer = {
     name: 'output',
     kind: 'dense',
@@ -87,19 +98,19 @@ export async function fitLastLayerFromModel(model: tfl.LayersModel, data: Laplac
       const end = Math.min(data.count, start + batchSize);
       const batch = end - start;
       const x = data.inputs(start, end);
-      const labels = Int32Array.from({ length: batch }, (_, i) => data.labels[start + i]);
+      const labels = likelihood.targets(data.labels, start, end);
       const [augmented, probabilities, batchLoss] = tf.tidy(() => {
         const features = split.body.apply(x, { training: false }) as tf.Tensor2D;
         const augmented: tf.Tensor2D = split.hasBias ? tf.concat([features, tf.ones([batch, 1])], 1) : features;
         const logits = tf.matMul(augmented, split.weights) as tf.Tensor2D;
-        return [augmented, tf.softmax(logits) as tf.Tensor2D, crossEntropySum(logits, labels)] as [tf.Tensor2D, tf.Tensor2D, tf.Scalar];
+        return [augmented, likelihood.mean(logits), likelihood.lossSum(logits, labels)] as [tf.Tensor2D, tf.Tensor2D, tf.Scalar];
       });
       const nextLoss = tf.add(loss, batchLoss);
       tf.dispose([loss, batchLoss, x]);
       loss = nextLoss;
-      if (fisher === 'exact') add(exactLastLayerKronecker(augmented, probabilities));
+      if (fisher === 'exact') add(exactLastLayerKronecker(augmented, probabilities, likelihood.outputHessian));
       else {
-        for (const vector of backpropVectors(probabilities, labels, fisher, mcSamples, random)) {
+        for (const vector of likelihood.backpropVectors(probabilities, labels, fisher, mcSamples, random)) {
           add(
             tf.tidy(() => {
               const perExample = tf.reshape(perExampleGradients(augmented, vector, spec), [batch, -1]);

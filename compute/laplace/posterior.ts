@@ -14,6 +14,7 @@ import { Random } from '../random/index.ts';
 import type { CurvatureFit, CurvatureKind } from './curvature.ts';
 import { PosteriorError } from './errors.ts';
 import type { LayerMatrix, Network } from './network.ts';
+import { likelihoodFor, type Likelihood } from './likelihoods/index.ts';
 import { structureOf, type PosteriorStructure } from './structures/index.ts';
 
 export { PosteriorError };
@@ -41,6 +42,8 @@ export interface PosteriorSpec {
 }
 
 export class Posterior {
+  private likelihoodOf?: Likelihood;
+
   constructor(
     readonly network: Network,
     /** MAP weights as W̄ matrices (owned by the posterior). */
@@ -54,6 +57,8 @@ export class Posterior {
       spec.layerTau.forEach((tau) => checkHyperparameters(spec.n, tau));
     }
     if (!structureOf(spec.structure).fitted(curvature)) throw new PosteriorError(`This fit holds no ${spec.structure} curvature; fit it with that curvature first.`);
+    // Refuses an output the fit's likelihood does not fit (a file's, say) before any use.
+    void this.likelihood;
   }
 
   get structure(): Structure {
@@ -84,6 +89,11 @@ export class Posterior {
     }
     const { layerTau: _layerTau, ...rest } = this.spec;
     return new Posterior(this.network, this.mapWeights, this.curvature, { ...rest, n, tau, kfacDamping });
+  }
+
+  /** The output distribution (likelihoods/): what the fit's curvature was taken for. */
+  get likelihood(): Likelihood {
+    return (this.likelihoodOf ??= likelihoodFor(this.network.output, this.curvature.likelihood ?? 'classification'));
   }
 
   /** The structure's own operations (structures/): variances, sampler, functional basis, log det. */
