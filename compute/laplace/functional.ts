@@ -296,7 +296,7 @@ export class FunctionalCovariance {
   /** v_k of layer `basis` at the posterior's own N and τ (per-layer τ respected). */
   variances(basis: LayerBasis): Float64Array {
     const tau = this.posterior.tauOf(basis.layer);
-    return basis.scaledVariances(Math.log(this.posterior.n / tau)).map((value) => value / tau);
+    return basis.scaledVariances(Math.log(this.posterior.dataScale / tau)).map((value) => value / tau);
   }
 
   /**

@@ -31,6 +31,8 @@ export interface LastLayerSplit {
   hasBias: boolean;
   /** True when the output layer applies a softmax, which the logits leave out. */
   strippedSoftmax: boolean;
+  /** The activation the output layer applies, which the outputs f leave out (the likelihood's: likelihoods/). */
+  outputActivation: 'softmax' | 'sigmoid' | 'linear';
 }
 
 /** Split a single-input, single-output model before its output Dense layer (softmax or linear). */
@@ -39,14 +41,14 @@ export function splitLastLayer(model: tfl.LayersModel): LastLayerSplit {
   const output = model.outputs[0].sourceLayer as tfl.layers.Layer;
   if (output.getClassName() !== 'Dense') throw new UnsupportedModelError(`The model's output layer ${output.name} is a ${output.getClassName()}; last-layer Laplace needs a Dense output layer.`);
   const activation = String((output.getConfig() as { activation?: unknown }).activation ?? 'linear');
-  if (activation !== 'softmax' && activation !== 'linear') throw new UnsupportedModelError(`The output layer ${output.name} uses activation "${activation}"; last-layer classification needs softmax or linear logits.`);
+  if (activation !== 'softmax' && activation !== 'sigmoid' && activation !== 'linear') throw new UnsupportedModelError(`The output layer ${output.name} uses activation "${activation}"; last-layer Laplace needs a softmax, a sigmoid or a linear output.`);
   const input = output.input as tfl.SymbolicTensor;
   if (input.shape.length !== 2) throw new UnsupportedModelError(`The output layer ${output.name} sees a rank-${input.shape.length} input; put a Flatten or a global pooling before it.`);
   const body = tfl.model({ inputs: model.inputs, outputs: input });
   const [kernel, bias] = output.getWeights();
   const [features, classes] = kernel.shape;
   const weights = tf.tidy(() => (bias ? tf.concat([kernel, tf.reshape(bias, [1, classes])], 0) : tf.clone(kernel)) as tf.Tensor2D);
-  return { body, weights, features, classes, hasBias: bias !== undefined, strippedSoftmax: activation === 'softmax' };
+  return { body, weights, features, classes, hasBias: bias !== undefined, strippedSoftmax: activation === 'softmax', outputActivation: activation };
 }
 
 export interface LastLayerFitOptions {
@@ -68,7 +70,7 @@ export async function fitLastLayerFromModel(model: tfl.LayersModel, data: Laplac
   if (!Number.isInteger(mcSamples) || mcSamples < 1) throw new Error(`mcSamples must be a positive integer, got ${mcSamples}.`);
   const split = splitLastLayer(model);
   const random = new Random(options.seed ?? 0);
-  const output = { units: split.classes, activation: split.strippedSoftmax ? ('softmax' as const) : ('linear' as const), layerName: (model.outputs[0].sourceLayer as tfl.layers.Layer).name };
+  const output = { units: split.classes, activation: split.outputActivation, layerName: (model.outputs[0].sourceLayer as tfl.layers.Layer).name };
   let likelihood: ReturnType<typeof likelihoodFor>;
   try {
     likelihood = likelihoodFor(output, options.likelihood);
@@ -131,7 +133,7 @@ export async function fitLastLayerFromModel(model: tfl.LayersModel, data: Laplac
     const values = Float64Array.from(await fisherMatrix.data(), (value) => Math.fround(value / data.count));
     const meanLoss = Math.fround((await loss.data())[0] / data.count);
     tf.dispose([fisherMatrix, ...(total ? [total] : [])]);
-    return { fisher, mcSamples: fisher === 'mc' ? mcSamples : 1, count: data.count, meanLoss, lastLayer: matrix(d, d, values) };
+    return { fisher, mcSamples: fisher === 'mc' ? mcSamples : 1, count: data.count, ...(likelihood.kind === 'regression' ? { likelihood: 'regression' as const } : {}), meanLoss, lastLayer: matrix(d, d, values) };
   } finally {
     loss.dispose();
     split.weights.dispose();

@@ -117,7 +117,8 @@ export class Network {
             hasBias: weights.length > 1,
             fanIn: kernelShape.slice(0, -1).reduce((a, b) => a * b, 1),
             fanOut: kernelShape[kernelShape.length - 1],
-            activation: activation === 'softmax' ? 'linear' : activation,
+            // The output's softmax or sigmoid is the likelihood's (likelihoods/): stripped to reach the outputs f.
+            activation: activation === 'softmax' || (isLast && activation === 'sigmoid') ? 'linear' : activation,
             conv:
               className === 'Conv2D'
                 ? { kernelSize: pair(config.kernelSize as number | number[]), strides: pair(config.strides as number | number[]), padding: config.padding as 'same' | 'valid' }
@@ -126,11 +127,13 @@ export class Network {
           this.operations.push({ kind: 'parameter', layer: this.layers.length });
           this.layers.push(parameterLayer);
           if (activation === 'softmax') (this as { strippedSoftmax: boolean }).strippedSoftmax = true;
+          if (isLast && activation === 'sigmoid') (this as { outputActivation: string }).outputActivation = 'sigmoid';
           break;
         }
         case 'Activation': {
           const activation = activationOf(config.activation, layer.name, isLast);
           if (activation === 'softmax') (this as { strippedSoftmax: boolean }).strippedSoftmax = true;
+          else if (isLast && activation === 'sigmoid') (this as { outputActivation: string }).outputActivation = 'sigmoid';
           else this.operations.push({ kind: 'activation', activation });
           break;
         }

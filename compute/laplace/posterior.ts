@@ -39,6 +39,8 @@ export interface PosteriorSpec {
   /** Per-layer prior precisions, one per parameter layer (the marginal likelihood can tune them); overrides `tau`. */
   layerTau?: number[];
   kfacDamping: KfacDamping;
+  /** Regression only: the Gaussian likelihood's noise σ (default 1); the precision's data term is N/σ²·F. */
+  sigma?: number;
 }
 
 export class Posterior {
@@ -58,7 +60,11 @@ export class Posterior {
     }
     if (!structureOf(spec.structure).fitted(curvature)) throw new PosteriorError(`This fit holds no ${spec.structure} curvature; fit it with that curvature first.`);
     // Refuses an output the fit's likelihood does not fit (a file's, say) before any use.
-    void this.likelihood;
+    const { kind } = this.likelihood;
+    if (spec.sigma !== undefined) {
+      if (kind !== 'regression') throw new PosteriorError(`σ is the noise of a regression's Gaussian likelihood; this posterior's likelihood is ${kind}, so drop σ.`);
+      if (!(Number.isFinite(spec.sigma) && spec.sigma > 0)) throw new PosteriorError(`σ (the observation noise) must be a positive finite number, got ${spec.sigma}.`);
+    }
   }
 
   get structure(): Structure {
@@ -101,9 +107,21 @@ export class Posterior {
     return structureOf(this.spec.structure);
   }
 
-  /** The data term's scale in the precision, N·F + τ·I: N. */
+  /** The regression's observation noise σ (1 unless given or tuned); undefined for classification. */
+  get sigma(): number | undefined {
+    return this.likelihood.kind === 'regression' ? (this.spec.sigma ?? 1) : undefined;
+  }
+
+  /** The data term's scale in the precision N·F + τ·I: N, and N/σ² for a Gaussian likelihood, whose curvature is fitted at σ = 1. */
   get dataScale(): number {
-    return this.spec.n;
+    const sigma = this.sigma;
+    return sigma === undefined ? this.spec.n : this.spec.n / (sigma * sigma);
+  }
+
+  /** The same posterior with the regression's noise σ (no refit: the curvature is σ's free). */
+  withSigma(sigma: number): Posterior {
+    if (this.likelihood.kind !== 'regression') throw new PosteriorError(`σ is the noise of a regression's Gaussian likelihood; this posterior's likelihood is ${this.likelihood.kind}.`);
+    return new Posterior(this.network, this.mapWeights, this.curvature, { ...this.spec, sigma });
   }
 
   /** Layers whose weights the posterior perturbs. */

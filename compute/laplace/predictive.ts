@@ -220,6 +220,51 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
   };
 }
 
+/** A regression's predictive: per input and output, the mean and the variance. */
+export interface RegressionPrediction {
+  /** f(x, W*), [count × outputs] row-major. */
+  mean: Float32Array;
+  /** The GLM predictive's variance, diag(J Σ Jᵀ) + σ², [count × outputs] row-major. */
+  variance: Float32Array;
+}
+
+/**
+ * The GLM predictive of a regression posterior (Gaussian likelihood): the linearised network's
+ * outputs are N(f(x, W*), J Σ Jᵀ), and an observation adds the noise σ², so the predictive is
+ * Gaussian with mean f(x, W*) and variance diag(J Σ Jᵀ) + σ² per output (functional.ts's variances).
+ */
+export async function predictRegression(
+  posterior: Posterior,
+  data: LaplaceData,
+  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<RegressionPrediction> {
+  const sigma = posterior.sigma;
+  if (sigma === undefined) throw new PosteriorError(`predictRegression is for a regression posterior; this one's likelihood is ${posterior.likelihood.kind}, so use predict.`);
+  const outputs = posterior.likelihood.outputs;
+  const mean = new Float32Array(data.count * outputs);
+  const variance = new Float32Array(data.count * outputs);
+  const functional = new FunctionalCovariance(posterior);
+  try {
+    await forEachJacobianBatch(
+      posterior.network,
+      posterior.mapWeights,
+      data,
+      [functional],
+      options.batchSize ?? glmBatchSize,
+      async (batch, start) => {
+        mean.set(await batch.logits.data<'float32'>(), start * outputs);
+        const variances = tf.tidy(() => tf.add(functional.variancesOf(batch), sigma * sigma));
+        variance.set(await variances.data<'float32'>(), start * outputs);
+        variances.dispose();
+      },
+      options.onProgress,
+    );
+  } finally {
+    functional.dispose();
+  }
+  return { mean, variance };
+}
+
 /** Floats of one layer's activations for a whole pass of stacked samples: about 64 MB. */
 const stackedActivationBudget = 2 ** 24;
 
@@ -289,7 +334,7 @@ function probitHelper(posterior: Posterior): { predict(x: tf.Tensor): tf.Tensor2
   const rows = spec.fanIn + (spec.hasBias ? 1 : 0);
   const classes = spec.fanOut;
   const q = tf.tensor2d(Float32Array.from(eigen.vectors.data), [rows, classes * d]);
-  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => 1 / (posterior.n * Math.max(value, 0) + posterior.tauOf(last))));
+  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => 1 / (posterior.dataScale * Math.max(value, 0) + posterior.tauOf(last))));
   return {
     predict: (x) =>
       tf.tidy(() => {

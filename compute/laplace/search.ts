@@ -223,6 +223,7 @@ export async function glmStatisticsTogether(
 export { probitFromStatistics } from './likelihoods/softmax.ts';
 
 export async function searchHyperparameters(posterior: Posterior, data: LaplaceData, options: SearchOptions = {}): Promise<SearchResult> {
+  if (posterior.likelihood.kind === 'regression') throw new PosteriorError('The search scores classification metrics (error, ECE, NLL of class probabilities); tune a regression posterior by the marginal likelihood (tuneMarginalLikelihood, σ and τ together).');
   const method = options.method ?? 'grid';
   const logNRange = options.logNRange ?? defaultLogNRange;
   const logTauRange = options.logTauRange ?? defaultLogTauRange;
