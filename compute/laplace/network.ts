@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { averagePoolGradient, registerGradientFixes } from '../backend/gradients.ts';
+import type { OutputDescription } from './likelihoods/likelihood.ts';
 
 export class UnsupportedModelError extends Error {
   override name = 'UnsupportedModelError';
@@ -77,6 +78,8 @@ export class Network {
   private readonly operations: Operation[] = [];
   /** True when the model ends in a softmax that we stripped to reach the logits. */
   readonly strippedSoftmax: boolean = false;
+  /** The activation the model ends in, stripped to reach the outputs f the likelihood sees (likelihoods/). */
+  readonly outputActivation: 'softmax' | 'sigmoid' | 'linear' = 'linear';
   readonly inputShape: number[];
   readonly classes: number;
 
@@ -114,7 +117,8 @@ export class Network {
             hasBias: weights.length > 1,
             fanIn: kernelShape.slice(0, -1).reduce((a, b) => a * b, 1),
             fanOut: kernelShape[kernelShape.length - 1],
-            activation: activation === 'softmax' ? 'linear' : activation,
+            // The output's softmax or sigmoid is the likelihood's (likelihoods/): stripped to reach the outputs f.
+            activation: activation === 'softmax' || (isLast && activation === 'sigmoid') ? 'linear' : activation,
             conv:
               className === 'Conv2D'
                 ? { kernelSize: pair(config.kernelSize as number | number[]), strides: pair(config.strides as number | number[]), padding: config.padding as 'same' | 'valid' }
@@ -123,11 +127,13 @@ export class Network {
           this.operations.push({ kind: 'parameter', layer: this.layers.length });
           this.layers.push(parameterLayer);
           if (activation === 'softmax') (this as { strippedSoftmax: boolean }).strippedSoftmax = true;
+          if (isLast && activation === 'sigmoid') (this as { outputActivation: string }).outputActivation = 'sigmoid';
           break;
         }
         case 'Activation': {
           const activation = activationOf(config.activation, layer.name, isLast);
           if (activation === 'softmax') (this as { strippedSoftmax: boolean }).strippedSoftmax = true;
+          else if (isLast && activation === 'sigmoid') (this as { outputActivation: string }).outputActivation = 'sigmoid';
           else this.operations.push({ kind: 'activation', activation });
           break;
         }
@@ -157,6 +163,12 @@ export class Network {
     if (this.layers.length === 0) throw new UnsupportedModelError('The model has no Dense or Conv2D layer, so there is nothing to put a posterior on.');
     const last = this.layers[this.layers.length - 1];
     this.classes = last.fanOut;
+    if (this.strippedSoftmax) this.outputActivation = 'softmax';
+  }
+
+  /** The output as the likelihood sees it: its units (the Jacobians' C) and the activation stripped from it. */
+  get output(): OutputDescription {
+    return { units: this.classes, activation: this.outputActivation, layerName: this.layers[this.layers.length - 1].name };
   }
 
   /**
