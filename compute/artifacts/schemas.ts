@@ -343,8 +343,10 @@ export const demoArtifact = z.strictObject({
   /** The other files of the folder, by role. */
   files: z.strictObject({ model: z.string(), weights: z.string(), posterior: z.string(), meta: z.string() }),
   fit: z.strictObject({ fisher: z.string(), mcSamples: z.number().int().positive(), examples: count }),
-  /** log10 N and log10 τ of each structure's posteriors: tuned on validation NLL, and τ by the marginal likelihood. */
-  posteriors: z.record(z.enum(['diag', 'kfac']), z.strictObject({ tuned: logPoint, marglik: logPoint })),
+  /** log10 N and log10 τ of the posteriors of each structure the file holds: tuned on validation NLL, and τ by the marginal likelihood. */
+  posteriors: z
+    .partialRecord(z.enum(['diag', 'kfac']), z.strictObject({ tuned: logPoint, marglik: logPoint }))
+    .refine((posteriors) => Object.keys(posteriors).length > 0, 'a demo needs at least one posterior'),
   testImages: z.strictObject({
     set: z.string(),
     height: z.number().int().positive(),
