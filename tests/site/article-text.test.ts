@@ -276,6 +276,8 @@ describe('the article, built from the committed results', () => {
       expect(await caption('n-tau')).toMatch(/drawn at log₁₀ N = /);
       expect(await page.locator('.playground-needs').isVisible()).toBe(true);
       expect(await page.locator('.playground-needs').innerText()).toContain('The playground needs JavaScript');
+      // No dead controls: the drawing pad, sliders and table appear only where the script runs.
+      expect(await page.locator('[data-playground]').isVisible()).toBe(false);
       await context.close();
     });
 
@@ -286,6 +288,7 @@ describe('the article, built from the committed results', () => {
       expect(await page.locator('#figure-gaussian figcaption').innerText()).toMatch(/The sliders set/);
       expect(await page.locator('#figure-n-tau figcaption').innerText()).not.toMatch(/With JavaScript/);
       expect(await page.locator('.playground-needs').count()).toBe(0);
+      expect(await page.locator('[data-playground]').isVisible()).toBe(true);
       await context.close();
     });
   });
