@@ -12,7 +12,7 @@
  * vector of that layer (diagonals, samples, eigenvalue grids).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { averagePoolGradient, registerGradientFixes } from '../backend/gradients.ts';
 
 export class UnsupportedModelError extends Error {
@@ -48,7 +48,9 @@ export type NetworkOperation =
   | { kind: 'activation'; activation: Activation }
   | { kind: 'maxPool' | 'avgPool'; poolSize: [number, number]; strides: [number, number]; padding: 'same' | 'valid' }
   | { kind: 'flatten' }
-  | { kind: 'reshape'; shape: number[] };
+  | { kind: 'reshape'; shape: number[] }
+  /** Any tfjs-layers model run as tfjs-layers runs it, in inference mode: the body of a last-layer-only network, never differentiated. */
+  | { kind: 'body'; body: tfl.LayersModel };
 type Operation = NetworkOperation;
 
 /** Weights of one parameter layer as W̄ = [kernel rows; bias row], shape [fanIn + 1, fanOut] (no bias row without a bias). */
@@ -72,6 +74,14 @@ function activationOf(name: unknown, layerName: string, isLast: boolean): Activa
   throw new UnsupportedModelError(`Layer ${layerName} uses activation "${activation}", which the Laplace code does not support; use linear, relu, tanh or sigmoid (softmax only on the output).`);
 }
 
+/**
+ * Which weights a network exposes: 'all' reads every layer (the whole-network structures need
+ * each layer's algebra); 'last-layer' exposes the output Dense layer alone and runs everything
+ * before it (any layers, any graph) as one opaque body.
+ */
+export type WeightSubset = 'all' | 'last-layer';
+export const weightSubsets: readonly WeightSubset[] = ['all', 'last-layer'];
+
 export class Network {
   readonly layers: ParameterLayer[] = [];
   private readonly operations: Operation[] = [];
@@ -79,13 +89,31 @@ export class Network {
   readonly strippedSoftmax: boolean = false;
   readonly inputShape: number[];
   readonly classes: number;
+  readonly subset: WeightSubset;
+  private source: tfl.LayersModel | null = null;
 
-  /** Read the architecture of a Sequential model; unsupported layers are named in the error. */
-  constructor(model: tfl.LayersModel) {
+  /**
+   * Read the architecture of a model; unsupported layers are named in the error. With subset
+   * 'last-layer' the network keeps `model` (its layers and weights, live) as its body: pass a
+   * copy the caller owns (lastLayerNetwork makes one) when the model may change afterwards.
+   */
+  constructor(model: tfl.LayersModel, subset: WeightSubset = 'all') {
     // Curvature and Jacobians differentiate through pooling, and tfjs's AvgPool gradient is wrong with 'same'
     // padding. The study's backend start-up installs the fix; a user of the package may never run it.
     registerGradientFixes();
     this.inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
+    this.subset = subset;
+    if (subset === 'last-layer') {
+      const { body, output, activation } = outputDenseLayer(model);
+      const [kernel, bias] = output.getWeights();
+      const [features, classes] = kernel.shape;
+      this.source = model;
+      this.operations.push({ kind: 'body', body }, { kind: 'parameter', layer: 0 });
+      this.layers.push({ name: output.name, kind: 'dense', kernelShape: kernel.shape, hasBias: bias !== undefined, fanIn: features, fanOut: classes, activation: 'linear', conv: null });
+      this.strippedSoftmax = activation === 'softmax';
+      this.classes = classes;
+      return;
+    }
     const modelLayers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer');
     modelLayers.forEach((layer, index) => {
       const config = layer.getConfig() as Record<string, unknown>;
@@ -343,9 +371,29 @@ export class Network {
         case 'reshape':
           h = tf.reshape(h, [h.shape[0], ...operation.shape]);
           break;
+        case 'body':
+          h = operation.body.apply(h, { training: false }) as tf.Tensor;
+          break;
       }
     }
     return h;
+  }
+
+  /** The opaque body of a last-layer network (null for 'all'). */
+  get body(): tfl.LayersModel | null {
+    const first = this.operations[0];
+    return first.kind === 'body' ? first.body : null;
+  }
+
+  /** The model a last-layer network was read from (null for 'all'): its weights are the body's, and the posterior file stores them. */
+  get sourceModel(): tfl.LayersModel | null {
+    return this.source;
+  }
+
+  /** Frees a last-layer network's model copy (the body's weights); nothing for 'all', which holds no tensors. */
+  dispose(): void {
+    this.source?.dispose();
+    this.source = null;
   }
 
   /** Shapes of each layer's pre-activations for a batch of `batch` inputs (for the zero offsets). */
@@ -357,6 +405,32 @@ export class Network {
       return preActivations.map((z) => [batch, ...z.shape.slice(1)]);
     });
   }
+}
+
+/**
+ * A single-input, single-output model's output Dense layer (softmax or linear logits) and the
+ * body before it as a model of its own (sharing the model's layers and weights).
+ */
+export function outputDenseLayer(model: tfl.LayersModel): { body: tfl.LayersModel; output: tfl.layers.Layer; activation: 'softmax' | 'linear' } {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new UnsupportedModelError(`The model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; last-layer Laplace needs one of each.`);
+  const output = model.outputs[0].sourceLayer as tfl.layers.Layer;
+  if (output.getClassName() !== 'Dense') throw new UnsupportedModelError(`The model's output layer ${output.name} is a ${output.getClassName()}; last-layer Laplace needs a Dense output layer.`);
+  const activation = String((output.getConfig() as { activation?: unknown }).activation ?? 'linear');
+  if (activation !== 'softmax' && activation !== 'linear') throw new UnsupportedModelError(`The output layer ${output.name} uses activation "${activation}"; last-layer classification needs softmax or linear logits.`);
+  const input = output.input as tfl.SymbolicTensor;
+  if (input.shape.length !== 2) throw new UnsupportedModelError(`The output layer ${output.name} sees a rank-${input.shape.length} input; put a Flatten or a global pooling before it.`);
+  return { body: tfl.model({ inputs: model.inputs, outputs: input }), output, activation };
+}
+
+/**
+ * A last-layer network over a private copy of `model` (topology and weights), so that training or
+ * disposing the model later leaves the posterior as fitted.
+ */
+export async function lastLayerNetwork(model: tfl.LayersModel): Promise<Network> {
+  outputDenseLayer(model); // refuse an unsuitable model before copying it
+  const copy = await tfl.models.modelFromJSON({ modelTopology: model.toJSON(undefined, false) } as never);
+  copy.setWeights(model.getWeights());
+  return new Network(copy, 'last-layer');
 }
 
 /** A layer's activation applied to its pre-activations (also used where the forward pass is run another way: functional.ts, stacked.ts). */
