@@ -1,6 +1,7 @@
 /**
- * Laplace approximations for TensorFlow.js Sequential models of Dense and
- * Conv2D layers (with pooling, flatten, activations, dropout between them):
+ * Laplace approximations for TensorFlow.js models: the whole network for
+ * Sequential models and residual graphs of the layers network.ts reads, the
+ * last layer of any model with a Dense output:
  * everything of the library that runs in a browser as well as in Node. It
  * imports no Node module (tests/laplace/browser-entry.test.ts checks), so a
  * bundler can take it as it is; posterior files come in as bytes or by URL.

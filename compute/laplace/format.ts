@@ -19,7 +19,8 @@
  * `kfac/<layer>/A|G`, `efb/<layer>/A|G/values|vectors` and
  * `efb/<layer>/diagonal`, `last-layer/fisher`. A last-layer-only network ("subset":
  * "last-layer": its one layer is the output Dense, on a body of any layers) also stores every
- * weight of its model, `model/<i>` in tfjs-layers' getWeights order, which the topology alone lacks.
+ * weight of its model, `model/<i>` in tfjs-layers' getWeights order, which the topology alone lacks;
+ * a BatchNormalization layer's moving statistics are `state/<layer>/mean|variance`.
  * Curvature is stored in float32 (it is accumulated in float32).
  *
  * Bytes in, bytes out, nothing else: no file system, so the browser reads
@@ -111,6 +112,13 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     add(`efb/${layer}/diagonal`, [factors.diagonal.length], factors.diagonal);
   });
   if (fit.lastLayer) addMatrix('last-layer/fisher', fit.lastLayer);
+  // BatchNormalization's moving statistics: state the forward pass needs, which the topology lacks.
+  for (const [layer, spec] of posterior.network.layers.entries()) {
+    if (spec.kind !== 'batchNorm') continue;
+    const { mean, variance } = posterior.network.normalizationState(layer);
+    add(`state/${layer}/mean`, [spec.fanOut], await mean.data());
+    add(`state/${layer}/variance`, [spec.fanOut], await variance.data());
+  }
   const source = posterior.network.sourceModel;
   if (source) for (const [index, weight] of source.getWeights().entries()) add(`model/${index}`, weight.shape, await weight.data());
   const header: Header = {
@@ -324,6 +332,15 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
     throw new PosteriorFileError(`Posterior file ${source} describes layers that do not match its own model topology; the file is corrupt: fit the posterior again.`);
   }
   const layers = network.layers.map((_, index) => index);
+  for (const layer of layers) {
+    const spec = network.layers[layer];
+    if (spec.kind !== 'batchNorm') continue;
+    for (const name of [`state/${layer}/mean`, `state/${layer}/variance`]) {
+      const shape = entryOf(name, 1).shape;
+      if (shape[0] !== spec.fanOut) throw new PosteriorFileError(`Posterior file ${source} holds ${name} of shape [${shape.join(', ')}], but its model's layer needs [${spec.fanOut}]; fit the posterior again.`);
+    }
+    network.setNormalizationState(layer, tf.tensor1d(read(`state/${layer}/mean`)), tf.tensor1d(read(`state/${layer}/variance`)));
+  }
   const layerShapes = network.layers.map((layer) => [layer.fanIn + (layer.hasBias ? 1 : 0), layer.fanOut]);
   for (const layer of layers) {
     const shape = entryOf(`map/${layer}`, 2).shape;

@@ -165,7 +165,9 @@ describe('last-layer Laplace on a functional body with BatchNormalization, depth
     const map = await laplace.predict(xTest, { predictive: 'map' });
     expect(maxAbsDifference(map, (model.predict(xTest) as tf.Tensor).dataSync())).toBeLessThanOrEqual(1e-6);
     // Sampled: softmax averaged over weight samples, against softmax averaged over draws of N(μ, Σ_f) made here.
-    const sampled = await laplace.predict(xTest, { predictive: 'sampled', samples: 2000, seed: 3 });
+    const sampled = await laplace.predict(xTest, { predictive: 'sampled', samples: 500, seed: 3 });
+    // The posterior is wide enough that sampling matters: far from the network's own probabilities.
+    expect(maxAbsDifference(sampled, map)).toBeGreaterThan(0.05);
     const random = new Random(7);
     const draws = 20000;
     const reference = testPhis.flatMap((phi) => {
@@ -186,7 +188,7 @@ describe('last-layer Laplace on a functional body with BatchNormalization, depth
       return mean;
     });
     const sampledError = maxAbsDifference(sampled, reference);
-    console.log(`any-body sampled (2,000 samples) against 20,000 Gaussian-logit draws: max |Δp| ${sampledError.toFixed(4)}`);
+    console.log(`any-body sampled (500 samples) against 20,000 Gaussian-logit draws: max |Δp| ${sampledError.toFixed(4)}`);
     expect(sampledError).toBeLessThanOrEqual(0.03);
     laplace.dispose();
   });
