@@ -166,8 +166,6 @@ describe('last-layer Laplace on a functional body with BatchNormalization, depth
     expect(maxAbsDifference(map, (model.predict(xTest) as tf.Tensor).dataSync())).toBeLessThanOrEqual(1e-6);
     // Sampled: softmax averaged over weight samples, against softmax averaged over draws of N(μ, Σ_f) made here.
     const sampled = await laplace.predict(xTest, { predictive: 'sampled', samples: 500, seed: 3 });
-    // The posterior is wide enough that sampling matters: far from the network's own probabilities.
-    expect(maxAbsDifference(sampled, map)).toBeGreaterThan(0.05);
     const random = new Random(7);
     const draws = 20000;
     const reference = testPhis.flatMap((phi) => {
