@@ -12,6 +12,7 @@
  *                the trailing bytes, so they read new files too)
  *
  * The header names the structure, N, τ, the KFAC damping, the Fisher type,
+ * the likelihood and its σ when it is a regression's (classification files say nothing of it),
  * the layers (name, kind, kernel shape, bias, W̄ shape, activation,
  * convolution geometry), the model topology (tfjs-layers JSON, so the file
  * alone can predict), the layout conventions, and the arrays: MAP weights
@@ -66,7 +67,11 @@ interface Header {
   fisher: FisherType;
   mcSamples: number;
   count: number;
-  /** Mean cross-entropy of the fitting data at W* (absent in files written before it was recorded). */
+  /** Absent for classification (and in files written before regression existed); 'regression' for a Gaussian likelihood. */
+  likelihood?: 'regression';
+  /** Regression only: the Gaussian's noise σ. */
+  sigma?: number;
+  /** Mean loss of the fitting data at W*: cross-entropy, or ½‖y − f‖² for regression (absent in files written before it was recorded). */
   meanLoss?: number;
   layout: string;
   layers: ParameterLayer[];
@@ -131,6 +136,8 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     fisher: fit.fisher,
     mcSamples: fit.mcSamples,
     count: fit.count,
+    // Only a regression says so, so classification files stay as they were.
+    ...(fit.likelihood === 'regression' ? { likelihood: fit.likelihood, sigma: posterior.sigma } : {}),
     ...(fit.meanLoss !== undefined ? { meanLoss: fit.meanLoss } : {}),
     layout: layoutConventions,
     layers: posterior.network.layers,
@@ -200,6 +207,8 @@ function headerProblem(header: Header): string | null {
   if (!(fisherTypes as readonly unknown[]).includes(header.fisher)) return `an unknown Fisher type ${JSON.stringify(header.fisher)}`;
   if (!isWhole(header.mcSamples) || !isWhole(header.count)) return 'a sample or example count that is not a whole number';
   if (header.meanLoss !== undefined && !(typeof header.meanLoss === 'number' && Number.isFinite(header.meanLoss))) return 'a mean loss that is not a number';
+  if (header.likelihood !== undefined && header.likelihood !== 'regression') return `an unknown likelihood ${JSON.stringify(header.likelihood)}`;
+  if (header.sigma !== undefined && (header.likelihood !== 'regression' || !isPositive(header.sigma))) return 'a noise σ that is not a positive number of a regression';
   if (typeof header.modelTopology !== 'object' || header.modelTopology === null) return 'no model topology';
   if (header.subset !== undefined && header.subset !== 'last-layer') return `an unknown weight subset ${JSON.stringify(header.subset)}`;
   for (const entry of header.arrays as unknown[]) {
@@ -369,7 +378,13 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
       throw new PosteriorFileError(`Posterior file ${source} holds ${entry.name} of shape [${entry.shape.join(', ')}], but its model needs [${expected.join(', ')}]; fit the posterior again.`);
     }
   }
-  const fit: CurvatureFit = { fisher: header.fisher, mcSamples: header.mcSamples, count: header.count, ...(header.meanLoss !== undefined ? { meanLoss: header.meanLoss } : {}) };
+  const fit: CurvatureFit = {
+    fisher: header.fisher,
+    mcSamples: header.mcSamples,
+    count: header.count,
+    ...(header.likelihood === 'regression' ? { likelihood: header.likelihood } : {}),
+    ...(header.meanLoss !== undefined ? { meanLoss: header.meanLoss } : {}),
+  };
   if (arrays.has('diag/0')) fit.diag = layers.map((layer) => Float64Array.from(read(`diag/${layer}`)));
   if (arrays.has('kfac/0/A')) fit.kfac = layers.map((layer) => ({ a: readMatrix(`kfac/${layer}/A`), g: readMatrix(`kfac/${layer}/G`) }));
   if (arrays.has('efb/0/diagonal')) {
@@ -382,7 +397,7 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
   if (arrays.has('last-layer/fisher')) fit.lastLayer = readMatrix('last-layer/fisher');
   const mapWeights = layers.map((layer) => tf.tensor2d(read(`map/${layer}`), entryOf(`map/${layer}`).shape as [number, number]));
   try {
-    const spec: PosteriorSpec = { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping };
+    const spec: PosteriorSpec = { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping, ...(header.sigma !== undefined ? { sigma: header.sigma } : {}) };
     return { posterior: new Posterior(network, mapWeights, fit, spec), modelTopology: header.modelTopology };
   } catch (error) {
     tf.dispose(mapWeights);

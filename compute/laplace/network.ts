@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { averagePoolGradient, registerGradientFixes } from '../backend/gradients.ts';
+import type { OutputDescription } from './likelihoods/likelihood.ts';
 
 export class UnsupportedModelError extends Error {
   override name = 'UnsupportedModelError';
@@ -117,6 +118,8 @@ export class Network {
   private readonly operations: Operation[] = [];
   /** True when the model ends in a softmax that we stripped to reach the logits. */
   readonly strippedSoftmax: boolean = false;
+  /** The activation the model ends in, stripped to reach the outputs f the likelihood sees (likelihoods/). */
+  readonly outputActivation: 'softmax' | 'sigmoid' | 'linear' = 'linear';
   readonly inputShape: number[];
   readonly classes: number;
   readonly subset: WeightSubset;
@@ -141,6 +144,7 @@ export class Network {
       this.operations.push({ kind: 'body', body }, { kind: 'parameter', layer: 0 });
       this.layers.push({ name: output.name, kind: 'dense', kernelShape: kernel.shape, hasBias: bias !== undefined, fanIn: features, fanOut: classes, activation: 'linear', conv: null });
       this.strippedSoftmax = activation === 'softmax';
+      this.outputActivation = activation;
       this.classes = classes;
       return;
     }
@@ -190,6 +194,7 @@ export class Network {
     if (this.layers.length === 0) throw new UnsupportedModelError('The model has no Dense or Conv2D layer, so there is nothing to put a posterior on.');
     const last = this.layers[this.layers.length - 1];
     this.classes = last.fanOut;
+    if (this.strippedSoftmax) this.outputActivation = 'softmax';
     this.classic =
       this.operations.every((operation) => classicOperations.includes(operation.kind) && (operation.kind !== 'activation' || (classicActivations as readonly string[]).includes(operation.activation))) &&
       this.layers.every((spec) => (spec.kind === 'dense' || spec.kind === 'conv2d') && !spec.source && (classicActivations as readonly string[]).includes(spec.activation));
@@ -220,7 +225,8 @@ export class Network {
             hasBias: weights.length > 1,
             fanIn: kernelShape.slice(0, -1).reduce((a, b) => a * b, 1),
             fanOut: kernelShape[kernelShape.length - 1],
-            activation: activation === 'softmax' ? 'linear' : activation,
+            // The output's softmax or sigmoid is the likelihood's (likelihoods/): stripped to reach the outputs f.
+            activation: activation === 'softmax' || (isLast && activation === 'sigmoid') ? 'linear' : activation,
             conv:
               className === 'Conv2D'
                 ? { kernelSize: pair(config.kernelSize as number | number[]), strides: pair(config.strides as number | number[]), padding: config.padding as 'same' | 'valid' }
@@ -229,11 +235,13 @@ export class Network {
           this.operations.push({ kind: 'parameter', layer: this.layers.length });
           this.layers.push(parameterLayer);
           if (activation === 'softmax') (this as { strippedSoftmax: boolean }).strippedSoftmax = true;
+          if (isLast && activation === 'sigmoid') (this as { outputActivation: string }).outputActivation = 'sigmoid';
           break;
         }
         case 'Activation': {
           const activation = activationOf(config.activation, layer.name, isLast);
           if (activation === 'softmax') (this as { strippedSoftmax: boolean }).strippedSoftmax = true;
+          else if (isLast && activation === 'sigmoid') (this as { outputActivation: string }).outputActivation = 'sigmoid';
           else this.operations.push({ kind: 'activation', activation });
           break;
         }
@@ -344,6 +352,11 @@ export class Network {
     if (mean.size !== previous.mean.size || variance.size !== previous.variance.size) throw new RangeError(`Layer ${this.layers[layer].name}'s moving statistics need ${previous.mean.size} values each.`);
     tf.dispose([previous.mean, previous.variance]);
     this.normalization.set(layer, { mean, variance });
+  }
+
+  /** The output as the likelihood sees it: its units (the Jacobians' C) and the activation stripped from it. */
+  get output(): OutputDescription {
+    return { units: this.classes, activation: this.outputActivation, layerName: this.layers[this.layers.length - 1].name };
   }
 
   /**
@@ -616,15 +629,15 @@ export class Network {
 }
 
 /**
- * A single-input, single-output model's output Dense layer (softmax or linear logits) and the
+ * A single-input, single-output model's output Dense layer (softmax, sigmoid or linear) and the
  * body before it as a model of its own (sharing the model's layers and weights).
  */
-export function outputDenseLayer(model: tfl.LayersModel): { body: tfl.LayersModel; output: tfl.layers.Layer; activation: 'softmax' | 'linear' } {
+export function outputDenseLayer(model: tfl.LayersModel): { body: tfl.LayersModel; output: tfl.layers.Layer; activation: 'softmax' | 'sigmoid' | 'linear' } {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new UnsupportedModelError(`The model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; last-layer Laplace needs one of each.`);
   const output = model.outputs[0].sourceLayer as tfl.layers.Layer;
   if (output.getClassName() !== 'Dense') throw new UnsupportedModelError(`The model's output layer ${output.name} is a ${output.getClassName()}; last-layer Laplace needs a Dense output layer.`);
   const activation = String((output.getConfig() as { activation?: unknown }).activation ?? 'linear');
-  if (activation !== 'softmax' && activation !== 'linear') throw new UnsupportedModelError(`The output layer ${output.name} uses activation "${activation}"; last-layer classification needs softmax or linear logits.`);
+  if (activation !== 'softmax' && activation !== 'sigmoid' && activation !== 'linear') throw new UnsupportedModelError(`The output layer ${output.name} uses activation "${activation}"; last-layer Laplace needs a softmax, a sigmoid or a linear output.`);
   const input = output.input as tfl.SymbolicTensor;
   if (input.shape.length !== 2) throw new UnsupportedModelError(`The output layer ${output.name} sees a rank-${input.shape.length} input; put a Flatten or a global pooling before it.`);
   return { body: tfl.model({ inputs: model.inputs, outputs: input }), output, activation };

@@ -160,6 +160,18 @@ describe.skipIf(shared.reused)('quick profile', () => {
     expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(23);
     expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(4);
     expect(rerun.stdout).not.toMatch(/^trained /m);
+    // Its manifest counts the tasks that took their checkpoint or curvature from the cache as reused, so it
+    // is no cold run; it carries the cold run whose copy it overwrote, the one whose times the README may state.
+    const rerunManifest = JSON.parse(readFileSync(join(outR, manifestFile), 'utf8')) as Manifest;
+    const rerunStages = rerunManifest.run.stages as Record<string, StageRecord>;
+    expect([rerunStages.models, rerunStages.laplace].map((stage) => [stage.ran, stage.reused])).toEqual([
+      [0, 12],
+      [0, 4],
+    ]);
+    expect(isColdRun(rerunManifest.run)).toBe(false);
+    const coldManifest = JSON.parse(readFileSync(join(outA, manifestFile), 'utf8')) as Manifest;
+    expect(rerunManifest.run.lastColdRun?.finishedAt).toBe(coldManifest.run.finishedAt);
+    expect(rerunManifest.run.lastColdRun?.stages).toEqual(coldManifest.run.stages);
     // Results from cached checkpoints and curvature are the same bytes as from a cold run.
     for (const path of listArtifacts(outB)) {
       expect(readFileSync(join(outR, path)).equals(readFileSync(join(outB, path))), path).toBe(true);
@@ -181,6 +193,7 @@ describe.skipIf(shared.reused)('quick profile', () => {
       [0, 2],
     ]);
     expect(isColdRun(warm.run)).toBe(false);
+    expect(warm.run.lastColdRun?.finishedAt).toBe(coldManifest.run.finishedAt);
     // Only the demo export loads a checkpoint again.
     expect(again.stdout.match(/reusing cached checkpoint/g)).toHaveLength(1);
     for (const path of listArtifacts(outB)) {
