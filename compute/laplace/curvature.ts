@@ -27,7 +27,7 @@ import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../lin
 import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
 import { likelihoodFor, softmaxOutputHessian, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
-import { unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
+import { isElementwise, UnsupportedModelError, unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 export const fisherTypes = ['mc', 'exact', 'empirical'] as const;
@@ -78,13 +78,34 @@ export interface CurvatureFit {
   lastLayer?: Matrix;
 }
 
-/** A layer's input with a column of ones for the bias: dense [B, in+1], conv [B, T, kkc+1] (also the functional covariance's). */
+/**
+ * A layer's input with a column of ones for the bias: dense [B, in+1], conv [B, T, kkc+1] (also the
+ * functional covariance's). Elementwise layers give each W̄ column its own input, [B, T, rows, cols]:
+ * a depthwise convolution's patch of that column's input channel, a BatchNormalization's normalised input.
+ */
 export function augmentedInput(input: tf.Tensor, spec: ParameterLayer): tf.Tensor {
+  if (isElementwise(spec)) return elementwiseInput(input, spec);
   return tf.tidy(() => {
     const features = spec.kind === 'dense' ? input : unfoldPatches(input as tf.Tensor4D, spec.conv!);
     if (!spec.hasBias) return features;
     const onesShape = [...features.shape.slice(0, -1), 1];
     return tf.concat([features, tf.ones(onesShape)], features.rank - 1);
+  });
+}
+
+function elementwiseInput(input: tf.Tensor, spec: ParameterLayer): tf.Tensor {
+  return tf.tidy(() => {
+    const batch = input.shape[0];
+    let features: tf.Tensor;
+    if (spec.kind === 'batchNorm') features = tf.reshape(input, [batch, -1, 1, spec.fanOut]);
+    else {
+      // Patches in (kh, kw, cin) order, each input channel repeated for its `multiplier` output channels.
+      const [, , channels, multiplier] = spec.kernelShape as [number, number, number, number];
+      const patches = tf.reshape(unfoldPatches(input as tf.Tensor4D, spec.conv!), [batch, -1, spec.fanIn, channels, 1]);
+      features = tf.reshape(multiplier === 1 ? patches : tf.tile(patches, [1, 1, 1, 1, multiplier]), [batch, -1, spec.fanIn, spec.fanOut]);
+    }
+    if (!spec.hasBias) return features;
+    return tf.concat([features, tf.ones([...features.shape.slice(0, 2), 1, spec.fanOut])], 2);
   });
 }
 
@@ -97,6 +118,7 @@ function flatGradient(gradient: tf.Tensor, spec: ParameterLayer): tf.Tensor {
 export function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): tf.Tensor3D {
   return tf.tidy(() => {
     if (spec.kind === 'dense') return tf.mul(tf.expandDims(a, 2), tf.expandDims(g, 1)) as tf.Tensor3D;
+    if (isElementwise(spec)) return tf.sum(tf.mul(a, tf.expandDims(g, 2)), 1) as tf.Tensor3D;
     return tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g as tf.Tensor3D);
   });
 }
@@ -243,6 +265,11 @@ function accumulateStacked(store: Accumulator, network: Network, plan: PassPlan,
         `D${layer}`,
         tf.tidy(() => {
           if (spec.kind === 'dense') return crossProduct(tf.square(a), tf.sum(tf.square(tf.reshape(gradientRows, [sets, batch, cols])), 0));
+          if (isElementwise(spec)) {
+            // Per set and example Σ_t ā_t[r, o] g_t[o], squared and summed over both.
+            const perExample = tf.sum(tf.mul(tf.expandDims(a, 0), tf.reshape(gradientRows, [sets, batch, -1, 1, cols])), 2);
+            return tf.sum(tf.square(tf.reshape(perExample, [-1, a.shape[2]!, cols])), 0);
+          }
           return summedSquares(stackedConvGradients(a, gradientRows, sets, batch), sets);
         }),
       );
@@ -433,6 +460,12 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
   const likelihood = likelihoodFor(network.output, options.likelihood);
   const kinds = new Set(options.kinds);
   const needsKfac = kinds.has('kfac') || kinds.has('efb');
+  // Depthwise convolutions and BatchNormalization have no ā ⊗ g form: diag (or last-layer on a Dense output) only.
+  const elementwise = network.layers.find(isElementwise);
+  if (elementwise && needsKfac) {
+    throw new UnsupportedModelError(`Layer ${elementwise.name} (${elementwise.kind === 'batchNorm' ? 'BatchNormalization' : 'a depthwise convolution'}) has no Kronecker-factored form, so ${kinds.has('kfac') ? 'kfac' : 'efb'} cannot cover it; use diag, or last-layer.`);
+  }
+  if (kinds.has('last-layer') && isElementwise(network.layers[network.layers.length - 1])) throw new UnsupportedModelError(`The last parameter layer ${network.layers[network.layers.length - 1].name} is not a Dense or Conv2D layer; last-layer Laplace needs one.`);
   const sweeps = kinds.has('efb') ? 2 : 1;
   const total = data.count * sweeps;
   const first = await sweep(

@@ -18,7 +18,10 @@
  * alone can predict), the layout conventions, and the arrays: MAP weights
  * `map/<layer>` as W̄, and the curvature apart from N and τ: `diag/<layer>`,
  * `kfac/<layer>/A|G`, `efb/<layer>/A|G/values|vectors` and
- * `efb/<layer>/diagonal`, `last-layer/fisher`.
+ * `efb/<layer>/diagonal`, `last-layer/fisher`. A last-layer-only network ("subset":
+ * "last-layer": its one layer is the output Dense, on a body of any layers) also stores every
+ * weight of its model, `model/<i>` in tfjs-layers' getWeights order, which the topology alone lacks;
+ * a BatchNormalization layer's moving statistics are `state/<layer>/mean|variance`.
  * Curvature is stored in float32 (it is accumulated in float32).
  *
  * Bytes in, bytes out, nothing else: no file system, so the browser reads
@@ -28,7 +31,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { matrix, type Matrix } from '../linalg/index.ts';
 import { curvatureKinds, fisherTypes, type CurvatureFit, type FisherType } from './curvature.ts';
-import { Network, type ParameterLayer } from './network.ts';
+import { Network, type ParameterLayer, type WeightSubset } from './network.ts';
 import { kfacDampings, Posterior, type PosteriorSpec } from './posterior.ts';
 import { sha256Digest } from './sha256.ts';
 
@@ -72,6 +75,8 @@ interface Header {
   meanLoss?: number;
   layout: string;
   layers: ParameterLayer[];
+  /** 'last-layer': the layers are the output Dense alone, on a body rebuilt from the topology and the `model/<i>` weights (absent: every layer). */
+  subset?: WeightSubset;
   modelTopology: unknown;
   /** The checksum after the data (absent in files written before it). */
   checksum?: ChecksumKind;
@@ -112,6 +117,15 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     add(`efb/${layer}/diagonal`, [factors.diagonal.length], factors.diagonal);
   });
   if (fit.lastLayer) addMatrix('last-layer/fisher', fit.lastLayer);
+  // BatchNormalization's moving statistics: state the forward pass needs, which the topology lacks.
+  for (const [layer, spec] of posterior.network.layers.entries()) {
+    if (spec.kind !== 'batchNorm') continue;
+    const { mean, variance } = posterior.network.normalizationState(layer);
+    add(`state/${layer}/mean`, [spec.fanOut], await mean.data());
+    add(`state/${layer}/variance`, [spec.fanOut], await variance.data());
+  }
+  const source = posterior.network.sourceModel;
+  if (source) for (const [index, weight] of source.getWeights().entries()) add(`model/${index}`, weight.shape, await weight.data());
   const header: Header = {
     format: posteriorFormat,
     structure: posterior.structure,
@@ -127,6 +141,7 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     ...(fit.meanLoss !== undefined ? { meanLoss: fit.meanLoss } : {}),
     layout: layoutConventions,
     layers: posterior.network.layers,
+    ...(source ? { subset: 'last-layer' as const } : {}),
     modelTopology,
     checksum: 'sha256',
     arrays,
@@ -195,6 +210,7 @@ function headerProblem(header: Header): string | null {
   if (header.likelihood !== undefined && header.likelihood !== 'regression') return `an unknown likelihood ${JSON.stringify(header.likelihood)}`;
   if (header.sigma !== undefined && (header.likelihood !== 'regression' || !isPositive(header.sigma))) return 'a noise σ that is not a positive number of a regression';
   if (typeof header.modelTopology !== 'object' || header.modelTopology === null) return 'no model topology';
+  if (header.subset !== undefined && header.subset !== 'last-layer') return `an unknown weight subset ${JSON.stringify(header.subset)}`;
   for (const entry of header.arrays as unknown[]) {
     const { name, shape, offset, length } = (entry ?? {}) as Partial<ArrayEntry>;
     if (typeof name !== 'string' || !Array.isArray(shape) || !shape.every(isWhole) || !isWhole(offset) || !isWhole(length)) return 'an array index entry that is malformed';
@@ -296,15 +312,44 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
     throw new PosteriorFileError(`Posterior file ${source} holds a model topology that tfjs-layers cannot build (${(error as Error).message.replace(/\.$/, '')}); fit the posterior again.`);
   }
   let network: Network;
-  try {
-    network = new Network(model);
-  } finally {
-    model.dispose();
+  if (header.subset === 'last-layer') {
+    // The body is any tfjs-layers graph: the model keeps its weights from the file, and the network keeps the model.
+    try {
+      const weights = model.getWeights();
+      const stored = weights.map((weight, index) => {
+        const entry = entryOf(`model/${index}`);
+        if (entry.shape.length !== weight.shape.length || entry.shape.some((size, axis) => size !== weight.shape[axis])) {
+          throw new PosteriorFileError(`Posterior file ${source} holds model/${index} of shape [${entry.shape.join(', ')}], but its model topology needs [${weight.shape.join(', ')}]; fit the posterior again.`);
+        }
+        return tf.tensor(read(`model/${index}`), weight.shape);
+      });
+      model.setWeights(stored);
+      tf.dispose(stored);
+      network = new Network(model, 'last-layer');
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  } else {
+    try {
+      network = new Network(model);
+    } finally {
+      model.dispose();
+    }
   }
   if (JSON.stringify(network.layers) !== JSON.stringify(header.layers)) {
     throw new PosteriorFileError(`Posterior file ${source} describes layers that do not match its own model topology; the file is corrupt: fit the posterior again.`);
   }
   const layers = network.layers.map((_, index) => index);
+  for (const layer of layers) {
+    const spec = network.layers[layer];
+    if (spec.kind !== 'batchNorm') continue;
+    for (const name of [`state/${layer}/mean`, `state/${layer}/variance`]) {
+      const shape = entryOf(name, 1).shape;
+      if (shape[0] !== spec.fanOut) throw new PosteriorFileError(`Posterior file ${source} holds ${name} of shape [${shape.join(', ')}], but its model's layer needs [${spec.fanOut}]; fit the posterior again.`);
+    }
+    network.setNormalizationState(layer, tf.tensor1d(read(`state/${layer}/mean`)), tf.tensor1d(read(`state/${layer}/variance`)));
+  }
   const layerShapes = network.layers.map((layer) => [layer.fanIn + (layer.hasBias ? 1 : 0), layer.fanOut]);
   for (const layer of layers) {
     const shape = entryOf(`map/${layer}`, 2).shape;

@@ -81,7 +81,8 @@ export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Te
   const last = network.layers.length - 1;
   const wanted = new Set(layers);
   const needsBackward = layers.some((layer) => layer !== last || network.layers[last].activation !== 'linear');
-  if (!needsBackward) return jacobianBatchByGrads(network, weights, x, layers);
+  // Layers beyond the hand-written backward pass (network.ts, `classic`), or an opaque body: tf.grads.
+  if (!needsBackward || !network.classic || network.body) return jacobianBatchByGrads(network, weights, x, layers);
   const inputs: (tf.Tensor | undefined)[] = network.layers.map(() => undefined);
   const gradients: (tf.Tensor | null | undefined)[] = network.layers.map(() => undefined);
   let logits: tf.Tensor2D | null = null;
@@ -209,6 +210,8 @@ function activationGradient(dy: tf.Tensor, activation: Activation, z: tf.Tensor,
       return tf.mul(repeated(tf.sub(tf.scalar(1), tf.square(out))), dy);
     case 'sigmoid':
       return tf.mul(dy, repeated(tf.mul(out, tf.sub(tf.scalar(1), out))));
+    default:
+      throw new RangeError(`No hand-written gradient for ${activation}; such networks go through jacobianBatchByGrads.`);
   }
 }
 
@@ -483,7 +486,14 @@ function rotatesJacobian(positions: number, rows: number, cols: number, classes:
 function convJacobian(batch: JacobianBatch, layer: number, cols: number, classes: number): tf.Tensor3D {
   const cached = batch.convJacobians.get(layer);
   if (cached) return cached;
-  const jacobian = tf.tidy(() => positionSums(batch.inputs[layer]!, batch.gradients[layer]!, classes, cols));
+  const inputs = batch.inputs[layer]!;
+  const gradients = batch.gradients[layer]!;
+  // An elementwise layer (depthwise, BatchNormalization: inputs [B, T, rows, cols]) has J_c[r, o] = Σ_t ā_t[r, o] g_c,t[o].
+  const jacobian = tf.tidy(() =>
+    inputs.rank === 4
+      ? (tf.reshape(tf.sum(tf.mul(tf.expandDims(inputs, 1), tf.expandDims(gradients, 3)), 2), [batch.count, classes, -1]) as tf.Tensor3D)
+      : positionSums(inputs, gradients, classes, cols),
+  );
   batch.convJacobians.set(layer, tf.keep(jacobian));
   return jacobian;
 }

@@ -11,13 +11,13 @@
  * fitCurvature's `lastLayer`, divided by the number of examples.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { matrix } from '../linalg/index.ts';
 import { Random } from '../random/index.ts';
 import { crossProduct, exactLastLayerKronecker, fisherTypes, lastLayerMatrix, perExampleGradients, type CurvatureFit, type FisherType } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
 import { likelihoodFor, type LikelihoodKind } from './likelihoods/index.ts';
-import { UnsupportedModelError, type ParameterLayer } from './network.ts';
+import { outputDenseLayer, type ParameterLayer } from './network.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 /** A model cut before its output Dense layer: the body as a model of its own, and that layer's W̄. */
@@ -35,16 +35,9 @@ export interface LastLayerSplit {
   outputActivation: 'softmax' | 'sigmoid' | 'linear';
 }
 
-/** Split a single-input, single-output model before its output Dense layer (softmax or linear). */
+/** Split a single-input, single-output model before its output Dense layer (softmax, sigmoid or linear). */
 export function splitLastLayer(model: tfl.LayersModel): LastLayerSplit {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new UnsupportedModelError(`The model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; last-layer Laplace needs one of each.`);
-  const output = model.outputs[0].sourceLayer as tfl.layers.Layer;
-  if (output.getClassName() !== 'Dense') throw new UnsupportedModelError(`The model's output layer ${output.name} is a ${output.getClassName()}; last-layer Laplace needs a Dense output layer.`);
-  const activation = String((output.getConfig() as { activation?: unknown }).activation ?? 'linear');
-  if (activation !== 'softmax' && activation !== 'sigmoid' && activation !== 'linear') throw new UnsupportedModelError(`The output layer ${output.name} uses activation "${activation}"; last-layer Laplace needs a softmax, a sigmoid or a linear output.`);
-  const input = output.input as tfl.SymbolicTensor;
-  if (input.shape.length !== 2) throw new UnsupportedModelError(`The output layer ${output.name} sees a rank-${input.shape.length} input; put a Flatten or a global pooling before it.`);
-  const body = tfl.model({ inputs: model.inputs, outputs: input });
+  const { body, output, activation } = outputDenseLayer(model);
   const [kernel, bias] = output.getWeights();
   const [features, classes] = kernel.shape;
   const weights = tf.tidy(() => (bias ? tf.concat([kernel, tf.reshape(bias, [1, classes])], 0) : tf.clone(kernel)) as tf.Tensor2D);

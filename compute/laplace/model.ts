@@ -9,7 +9,7 @@ import { checkedData, type DataExpectations, type DataInput } from './data.ts';
 import { optimizeMarginalLikelihood, type EvidenceOptimum, type OptimizeEvidenceOptions } from './evidence.ts';
 import { posteriorFromBytes, posteriorToBytes, PosteriorFileError, type ReadOptions } from './format.ts';
 import { likelihoodFor, likelihoodKinds, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
-import { Network, type LayerMatrix } from './network.ts';
+import { lastLayerNetwork, Network, UnsupportedModelError, weightSubsets, type LayerMatrix, type WeightSubset } from './network.ts';
 import { kfacDampings, Posterior, PosteriorError, type KfacDamping } from './posterior.ts';
 import { predict, predictRegression, type PredictOptions, type RegressionPrediction } from './predictive.ts';
 import { searchHyperparameters, type SearchOptions, type SearchResult } from './search.ts';
@@ -21,6 +21,13 @@ export interface FitLaplaceOptions extends Omit<CurvatureOptions, 'kinds'> {
   /** Prior precision τ; default 'marglik', the scalar τ that maximises the marginal likelihood at N. */
   tau?: number | 'marglik';
   kfacDamping?: KfacDamping;
+  /**
+   * Which weights get the posterior: 'all' (default) every layer's, for which the whole-network code
+   * must know each layer; 'last-layer' the output Dense layer's only, on any body (any layers, any
+   * graph, run by tfjs-layers in inference mode), with any structure. curvature 'last-layer' falls
+   * back to it on a body the whole-network code does not know.
+   */
+  subset?: WeightSubset;
   /**
    * 'classification' (default): a softmax over the classes, or one sigmoid unit for two classes;
    * 'regression': a Gaussian on linear outputs, with labels the real targets (regressionData).
@@ -120,6 +127,7 @@ export class LaplaceModel {
 
   dispose(): void {
     this.posterior.dispose();
+    this.posterior.network.dispose();
   }
 }
 
@@ -130,6 +138,7 @@ function checkFitOptions(options: FitLaplaceOptions): void {
     if (!allowed.includes(value as string)) throw new PosteriorError(`Unknown ${name} ${JSON.stringify(value)}; choose one of ${allowed.join(', ')}.`);
   };
   oneOf('curvature', options.curvature, curvatureKinds);
+  if (options.subset !== undefined) oneOf('subset', options.subset, weightSubsets);
   if (options.fisher !== undefined) oneOf('Fisher type', options.fisher, fisherTypes);
   if (options.kfacDamping !== undefined) oneOf('KFAC damping', options.kfacDamping, kfacDampings);
   const whole = (name: string, value: unknown, least: number) => {
@@ -154,21 +163,43 @@ function checkFitOptions(options: FitLaplaceOptions): void {
 }
 
 /**
+ * The network the posterior lives on: every layer's weights, or the output Dense layer's on an
+ * opaque body (asked for, or curvature 'last-layer' on a body the whole-network code refuses).
+ */
+async function networkFor(model: tfl.LayersModel, options: FitLaplaceOptions): Promise<Network> {
+  if (options.subset === 'last-layer') return lastLayerNetwork(model);
+  try {
+    return new Network(model);
+  } catch (error) {
+    if (error instanceof UnsupportedModelError && options.curvature === 'last-layer' && options.subset === undefined) return lastLayerNetwork(model);
+    throw error;
+  }
+}
+
+/**
  * Fit a Laplace approximation around the model's current weights (taken as the MAP).
  * `data`: LaplaceData (tensorData, imageData) or a tf.data.Dataset of { xs, ys }; labels
  * are class indices or one-hot rows, checked against the model's classes.
  */
 export async function fitLaplace(model: tfl.LayersModel, data: DataInput, options: FitLaplaceOptions): Promise<LaplaceModel> {
   checkFitOptions(options);
-  const network = new Network(model);
-  const likelihood = likelihoodFor(network.output, options.likelihood);
-  const checked = await checkedData(data, expectations(network, likelihood), 'fit');
+  const network = await networkFor(model, options);
+  let likelihood: Likelihood;
+  let checked: Awaited<ReturnType<typeof checkedData>>;
+  try {
+    likelihood = likelihoodFor(network.output, options.likelihood);
+    checked = await checkedData(data, expectations(network, likelihood), 'fit');
+  } catch (error) {
+    network.dispose();
+    throw error;
+  }
   let curvature: Awaited<ReturnType<typeof fitCurvature>>;
-  const mapWeights = network.matricesFromModel(model);
+  const mapWeights = network.matricesFromModel(network.sourceModel ?? model);
   try {
     curvature = await fitCurvature(network, mapWeights, checked.data, { ...options, kinds: [options.curvature] });
   } catch (error) {
     mapWeights.forEach((weights) => weights.dispose());
+    network.dispose();
     throw error;
   } finally {
     checked.dispose();
