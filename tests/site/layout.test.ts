@@ -24,26 +24,36 @@ async function build(outDir: string) {
   await promisify(execFile)('npx', ['astro', 'build'], { env: { ...env, RESULTS_DIR: resultsDir, SITE_OUT: outDir, SITE_BASE: '/' }, maxBuffer: 1 << 24 });
 }
 
-/** Scroll the page through so every chart comes near the window and is drawn by the Vega runtime, then wait for all of them. */
-async function drawEveryChart(page: Page) {
-  // The page grows as phone charts replace the static ones, so its height is read again at every step.
-  for (let y = 0; y < (await page.evaluate(() => document.body.scrollHeight)); y += 500) {
+/**
+ * Scroll the page through so every chart comes near the window and is drawn by the Vega runtime, then wait for all of them.
+ * Bounded in time (5 minutes for the stragglers), and on failure it names each undrawn chart, its state and the page's
+ * warnings, so a chart that never draws fails the suite with a reason instead of holding it to the hook's timeout.
+ */
+async function drawEveryChart(page: Page, warnings: string[]) {
+  // The page grows as phone charts replace the static ones, so its height is read again at every step (at most 400 steps).
+  for (let y = 0, steps = 0; y < (await page.evaluate(() => document.body.scrollHeight)) && steps < 400; y += 500, steps++) {
     await page.evaluate((top) => window.scrollTo(0, top), y);
     await page.waitForTimeout(40);
   }
   // A chart scrolled past while the machine was busy may still wait for its turn: bring each straggler
   // into view and wait for it alone, so a loaded CI machine costs time, not a failure.
   const allDrawn = () => [...document.querySelectorAll<HTMLElement>('.chart[data-spec]')].every((chart) => chart.dataset.state === 'interactive');
-  for (let round = 0; round < 3 && !(await page.evaluate(allDrawn)); round++) {
+  const deadline = Date.now() + 300_000;
+  for (let round = 0; round < 3 && Date.now() < deadline && !(await page.evaluate(allDrawn)); round++) {
     const waiting = await page.locator('.chart[data-spec]:not([data-state="interactive"])').all();
     for (const chart of waiting) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
       // The DOM's own scroll, not Playwright's, which first waits for the element to stop moving: it
       // moves as long as charts above it are being redrawn, and on a busy machine that outlasts its timeout.
       await chart.evaluate((element) => element.scrollIntoView({ block: 'center' }));
-      await page.waitForFunction((element) => element?.getAttribute('data-state') === 'interactive', await chart.elementHandle(), { timeout: 60_000 }).catch(() => undefined);
+      await page.waitForFunction((element) => element?.getAttribute('data-state') === 'interactive', await chart.elementHandle(), { timeout: Math.min(60_000, left) }).catch(() => undefined);
     }
   }
-  await page.waitForFunction(allDrawn, undefined, { timeout: 60_000 });
+  const undrawn = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('.chart[data-spec]')].filter((chart) => chart.dataset.state !== 'interactive').map((chart) => `${chart.closest('figure')?.id ?? '?'}: ${chart.dataset.state}`),
+  );
+  expect(undrawn, `charts never drawn; the page warned: ${warnings.slice(0, 5).join(' | ') || 'nothing'}`).toEqual([]);
 }
 
 describe.skipIf(!existsSync(chromiumPath))('layout in a phone and a desktop window', () => {
@@ -66,8 +76,13 @@ describe.skipIf(!existsSync(chromiumPath))('layout in a phone and a desktop wind
     let page: Page;
     beforeAll(async () => {
       page = await browser.newPage({ viewport: { width, height: 800 } });
+      const warnings: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'warning' || message.type() === 'error') warnings.push(message.text());
+      });
+      page.on('pageerror', (error) => warnings.push(error.message));
       await page.goto(server.url, { waitUntil: 'load' });
-      await drawEveryChart(page);
+      await drawEveryChart(page, warnings);
     }, 900_000);
     afterAll(async () => page?.close());
 
