@@ -26,10 +26,9 @@ async function build(outDir: string) {
 
 /**
  * Scroll the page through so every chart comes near the window and is drawn by the Vega runtime, then wait for all of them.
- * Bounded in time (5 minutes for the stragglers), and on failure it names each undrawn chart, its state and the page's
- * warnings, so a chart that never draws fails the suite with a reason instead of holding it to the hook's timeout.
+ * Bounded in time (5 minutes for the stragglers); returns the charts still undrawn, with their states.
  */
-async function drawEveryChart(page: Page, warnings: string[]) {
+async function drawEveryChart(page: Page): Promise<string[]> {
   // The page grows as phone charts replace the static ones, so its height is read again at every step (at most 400 steps).
   for (let y = 0, steps = 0; y < (await page.evaluate(() => document.body.scrollHeight)) && steps < 400; y += 500, steps++) {
     await page.evaluate((top) => window.scrollTo(0, top), y);
@@ -50,10 +49,9 @@ async function drawEveryChart(page: Page, warnings: string[]) {
       await page.waitForFunction((element) => element?.getAttribute('data-state') === 'interactive', await chart.elementHandle(), { timeout: Math.min(60_000, left) }).catch(() => undefined);
     }
   }
-  const undrawn = await page.evaluate(() =>
+  return page.evaluate(() =>
     [...document.querySelectorAll<HTMLElement>('.chart[data-spec]')].filter((chart) => chart.dataset.state !== 'interactive').map((chart) => `${chart.closest('figure')?.id ?? '?'}: ${chart.dataset.state}`),
   );
-  expect(undrawn, `charts never drawn; the page warned: ${warnings.slice(0, 5).join(' | ') || 'nothing'}`).toEqual([]);
 }
 
 describe.skipIf(!existsSync(chromiumPath))('layout in a phone and a desktop window', () => {
@@ -82,7 +80,16 @@ describe.skipIf(!existsSync(chromiumPath))('layout in a phone and a desktop wind
       });
       page.on('pageerror', (error) => warnings.push(error.message));
       await page.goto(server.url, { waitUntil: 'load' });
-      await drawEveryChart(page, warnings);
+      let undrawn = await drawEveryChart(page);
+      // Two CI runs saw some charts of the 390 px page never drawn, and nothing since on this machine has:
+      // the first time, say which and why, then load the page once more; twice is a failure, with its reason.
+      if (undrawn.length > 0) {
+        console.warn(`At ${width} px, charts not drawn after 5 minutes (${undrawn.join(', ')}); the page warned: ${warnings.slice(0, 5).join(' | ') || 'nothing'}. Loading the page once more.`);
+        warnings.length = 0;
+        await page.goto(server.url, { waitUntil: 'load' });
+        undrawn = await drawEveryChart(page);
+      }
+      expect(undrawn, `charts never drawn at ${width} px; the page warned: ${warnings.slice(0, 5).join(' | ') || 'nothing'}`).toEqual([]);
     }, 900_000);
     afterAll(async () => page?.close());
 
