@@ -21,6 +21,7 @@ import { methodColors, methodLabels, type Method, type Spec } from '../../site/c
 import { entropyHistogram, inverseEcdf, inverseEcdfFamily } from '../../site/charts/ood.ts';
 import { renderSvg, toVega } from '../../site/lib/render.ts';
 import { readQuick } from './fixtures.ts';
+import { visitScene } from './scene.ts';
 
 // ---------- helpers ----------
 
@@ -73,22 +74,18 @@ async function runView(spec: Spec): Promise<View> {
 /** Every scenegraph item of the Vega-Lite mark called `name` (Vega names it `${name}_marks`), across facet groups. */
 function items(view: View, name: string): SceneItem[] {
   const found: SceneItem[] = [];
-  const walk = (node: SceneNode) => {
+  visitScene<SceneNode>(view, (node) => {
     if (node.marktype && node.name === `${name}_marks`) found.push(...node.items);
-    for (const item of node.items ?? []) for (const child of item.items ?? []) walk(child);
-  };
-  walk((view.scenegraph() as unknown as { root: SceneNode }).root);
+  });
   return found;
 }
 
 /** Texts of every axis label in the chart. */
 function axisLabels(view: View): string[] {
   const texts: string[] = [];
-  const walk = (node: SceneNode) => {
+  visitScene<SceneNode>(view, (node) => {
     if (node.role === 'axis-label') texts.push(...node.items.map((item) => String(item.text)));
-    for (const item of node.items ?? []) for (const child of item.items ?? []) walk(child);
-  };
-  walk((view.scenegraph() as unknown as { root: SceneNode }).root);
+  });
   return texts;
 }
 
@@ -104,12 +101,10 @@ interface LegendEntry {
 function legendEntries(view: View): LegendEntry[] {
   const symbols: SceneItem[] = [];
   const labels: string[] = [];
-  const walk = (node: SceneNode) => {
+  visitScene<SceneNode>(view, (node) => {
     if (node.role === 'legend-symbol') symbols.push(...node.items);
     if (node.role === 'legend-label') labels.push(...node.items.map((item) => String(item.text)));
-    for (const item of node.items ?? []) for (const child of item.items ?? []) walk(child);
-  };
-  walk((view.scenegraph() as unknown as { root: SceneNode }).root);
+  });
   expect(symbols).toHaveLength(labels.length);
   return labels.map((label, i) => {
     const s = symbols[i] as SceneItem & { opacity?: number };

@@ -10,6 +10,7 @@ import { parse, View } from 'vega';
 import { describe, expect, it } from 'vitest';
 import { reliabilityDiagram, type MethodArtifact } from '../../site/charts/calibration.ts';
 import { toVega } from '../../site/lib/render.ts';
+import { visitScene } from './scene.ts';
 
 interface Item {
   x: number;
@@ -65,24 +66,18 @@ function fixture(): MethodArtifact {
 
 function marks(view: View, name: string): Item[] {
   const found: Item[] = [];
-  const order: string[] = [];
-  const walk = (node: Node) => {
-    if (node.name) order.push(node.name);
+  visitScene<Node>(view, (node) => {
     if (node.name === `${name}_marks`) found.push(...node.items);
-    for (const item of node.items ?? []) for (const child of item.items ?? []) walk(child);
-  };
-  walk((view.scenegraph() as unknown as { root: Node }).root);
+  });
   return found;
 }
 
 /** Names of the marks in drawing order. */
 function drawingOrder(view: View): string[] {
   const order: string[] = [];
-  const walk = (node: Node) => {
+  visitScene<Node>(view, (node) => {
     if (node.name) order.push(node.name);
-    for (const item of node.items ?? []) for (const child of item.items ?? []) walk(child);
-  };
-  walk((view.scenegraph() as unknown as { root: Node }).root);
+  });
   return order;
 }
 
