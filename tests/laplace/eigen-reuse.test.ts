@@ -37,29 +37,23 @@ describe('eigendecompositions reused within a task', () => {
 
       const afterFit = symmetricEigenComputations();
       const spec = { n: 50, tau: 0.7, kfacDamping: 'exact' as const };
-      const kfac = new Posterior(network, weights, fit, { structure: 'kfac', ...spec });
-      const lastLayer = new Posterior(network, weights, fit, { structure: 'last-layer', ...spec });
-      const reused = {
-        kfacVariances: kfac.marginalVariances(),
-        kfacLogDet: logDetPrecision(kfac),
-        // Other N and τ share the decompositions too (the search's grid).
-        retunedLogDet: logDetPrecision(kfac.withHyperparameters(7, 3)),
-        lastLayerVariances: lastLayer.marginalVariances(),
-        lastLayerLogDet: logDetPrecision(lastLayer),
+      // What the posteriors of one fit give: variances and log dets, at the fit's N and τ and at others (the search's grid).
+      const measure = (curvature: typeof fit) => {
+        const kfac = new Posterior(network, weights, curvature, { structure: 'kfac', ...spec });
+        const lastLayer = new Posterior(network, weights, curvature, { structure: 'last-layer', ...spec });
+        return {
+          kfacVariances: kfac.marginalVariances(),
+          kfacLogDet: logDetPrecision(kfac),
+          retunedLogDet: logDetPrecision(kfac.withHyperparameters(7, 3)),
+          lastLayerVariances: lastLayer.marginalVariances(),
+          lastLayerLogDet: logDetPrecision(lastLayer),
+        };
       };
+      const reused = measure(fit);
       // The KFAC factors were decomposed by the fit; only the last-layer Fisher is new.
       expect(symmetricEigenComputations() - afterFit).toBe(1);
 
-      const fresh = freshCopy(fit);
-      const kfacFresh = new Posterior(network, weights, fresh, { structure: 'kfac', ...spec });
-      const lastLayerFresh = new Posterior(network, weights, fresh, { structure: 'last-layer', ...spec });
-      const recomputed = {
-        kfacVariances: kfacFresh.marginalVariances(),
-        kfacLogDet: logDetPrecision(kfacFresh),
-        retunedLogDet: logDetPrecision(kfacFresh.withHyperparameters(7, 3)),
-        lastLayerVariances: lastLayerFresh.marginalVariances(),
-        lastLayerLogDet: logDetPrecision(lastLayerFresh),
-      };
+      const recomputed = measure(freshCopy(fit));
       expect(symmetricEigenComputations() - afterFit).toBe(1 + 2 * layers + 1);
       expect(reused).toEqual(recomputed);
       expect(Number.isFinite(reused.kfacLogDet)).toBe(true);
