@@ -776,9 +776,7 @@ function resampleWeights(seed: number, k: number, n: number, resamples: number):
   const key = `${seed}:${k}:${n}:${resamples}`;
   const cached = weightCache.get(key);
   if (cached) return cached;
-  const master = new Random(seed);
-  for (let j = 0; j < k; j++) master.fork();
-  const stream = new IndexStream(master.fork());
+  const stream = resampleStream(seed, k);
   const block = new Uint16Array(n * resamples);
   const drawn = new Int32Array(n);
   for (let r = 0; r < resamples; r++) {
@@ -815,6 +813,13 @@ const blockCache = new Map<string, Int32Array>();
 const blockCacheBytes = 512 * 2 ** 20;
 let cachedBytes = 0;
 
+/** The index stream of set k under `seed`: the k-th fork of `new Random(seed)`, as `runBootstrap` has always drawn it. */
+function resampleStream(seed: number, k: number): IndexStream {
+  const master = new Random(seed);
+  for (let j = 0; j < k; j++) master.fork();
+  return new IndexStream(master.fork());
+}
+
 /**
  * The indices of all `resamples` resamples of set k (size n) under `seed`, one resample after
  * another: stream k of `new Random(seed)`'s forks, as `runBootstrap` has always drawn them.
@@ -823,9 +828,7 @@ function resampleBlock(seed: number, k: number, n: number, resamples: number): I
   const key = `${seed}:${k}:${n}:${resamples}`;
   const cached = blockCache.get(key);
   if (cached) return cached;
-  const master = new Random(seed);
-  for (let j = 0; j < k; j++) master.fork();
-  const stream = new IndexStream(master.fork());
+  const stream = resampleStream(seed, k);
   const block = new Int32Array(n * resamples);
   for (let r = 0; r < resamples; r++) stream.fill(block.subarray(r * n, (r + 1) * n));
   remember(blockCache, key, block);
