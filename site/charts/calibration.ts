@@ -474,7 +474,7 @@ const variantMetrics: { key: VariantMetric; title: string; better: string; forma
 /**
  * ECE, NLL and AUROC (against the first unknown set; scored by entropy and by
  * the maximum probability) of every variant (predictive × objective used to
- * choose N and τ) of one method, as bars in four panels; log10 N and log10 τ in the tooltips. With `baseline` (the
+ * choose N and τ) of one method, as bars in four panels, two by two; log10 N and log10 τ in the tooltips. With `baseline` (the
  * SGD artifact of the same network) a dashed line marks its value, so the
  * chart shows which choices move the Laplace treatment away from the point
  * estimate.
@@ -532,8 +532,7 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
   const panels = variantMetrics.map((metric, i) => ({
     // The subtitle says on what data: test images, or the unknown set AUROC separates them from.
     title: { text: metric.title, subtitle: zoomed(metric.key) ? `vs ${unknownLabel(first)}` : 'test set', frame: 'group', limit: 160, subtitleFontSize: 11 },
-    // Four panels in about the width three of 130 px took.
-    width: 100,
+    width: 130,
     height: Math.max(80, 26 * rows.length),
     layer: [
       {
@@ -542,8 +541,8 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
         // AUROC values crowd near 1, where bars from zero all look alike: dots on an axis zoomed to the data (and said to be).
         mark: zoomed(metric.key) ? { type: 'point', filled: true, size: 90, opacity: 1 } : { type: 'bar' },
         encoding: {
-          // Only the first panel names the rows; the others share its order, so their bars line up.
-          y: { field: 'variant', type: 'nominal', sort: labels, axis: i === 0 ? { title: null, labelLimit: 180 } : null },
+          // Only the first panel of each row of two names the rows; the others share its order, so their bars line up.
+          y: { field: 'variant', type: 'nominal', sort: labels, axis: i % 2 === 0 ? { title: null, labelLimit: 180 } : null },
           x: {
             field: metric.key,
             type: 'quantitative',
@@ -579,5 +578,6 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
     `ECE, NLL and AUROC against ${unknownLabel(first)} (scored by predictive entropy, and by the maximum probability) for the ${rows.length} variants (predictive / objective used to choose N and τ) of ` +
     `${methodLabel(artifact.method)} on ${artifact.model} (${datasetLabel(artifact.dataset)}): ` +
     `ECE from ${ece}, NLL from ${nll}, AUROC from ${auroc}, AUROC by maximum probability from ${aurocMsp}.${baseText}`;
-  return topLevel(description, { hconcat: panels, spacing: 12 });
+  // Two by two: four panels side by side would be wider than the article's column.
+  return topLevel(description, { concat: panels, columns: 2, spacing: 12 });
 }
