@@ -11,7 +11,7 @@ import { defaultWorkers, planWorkers } from './backend/native.ts';
 import { z } from 'zod';
 import { checkResults } from './artifacts/check.ts';
 import { writeJsonArtifact } from './artifacts/json.ts';
-import { describeMachine, writeManifest, type Manifest, type StageRecord } from './artifacts/manifest.ts';
+import { carriedColdRun, describeCommit, describeMachine, writeManifest, type Manifest, type StageRecord } from './artifacts/manifest.ts';
 import { artifactSchemas } from './artifacts/schemas.ts';
 import { checkStageTimes } from './artifacts/stage-times.ts';
 import { datasetNames, isDatasetName, verifyDataFiles } from './data/index.ts';
@@ -154,6 +154,8 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   const workers = workerCount(values.workers, backend.name);
   const pool = new TaskPool(workers, backend.name, board);
   const stages: Record<string, StageRecord> = {};
+  // The code this run runs: read now, before the run rewrites results/.
+  const commit = describeCommit();
   const finished = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
   const failures = new TaskFailures((line) => board.log(line));
   const leftovers = removeStaleTemps(outDir);
@@ -197,8 +199,12 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
     await pool.close();
   }
   writeSummary(outDir, profile);
-  // A run of some experiments (--only) keeps the previous run's times for the others, so the manifest still says what the whole profile took.
-  const previousStages = previousManifestStages(outDir, profile.name);
+  // A run of some experiments (--only) keeps the previous run's times for the others, so the manifest still says what the whole profile took;
+  // a run that is not cold carries the last cold run's times, so the README can still state what the study costs.
+  const previous = previousManifest(outDir);
+  const previousStages = previousManifestStages(previous, profile.name);
+  const allStages = { ...previousStages, ...stages };
+  const lastColdRun = carriedColdRun({ stages: allStages }, previous, profile.name);
   writeManifest(outDir, {
     profile: profile.name,
     seeds: { split: profile.split.splitSeed, training: profile.trainingSeed },
@@ -208,11 +214,13 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
       profile.datasets.map((dataset) => [dataset, verifyDataFiles(dataset).map((file) => ({ file: file.path.split('/').slice(-1)[0], sha256: file.sha256 }))]),
     ),
     run: {
-      stages: { ...previousStages, ...stages },
+      stages: allStages,
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       machine: describeMachine(),
       finishedAt: new Date().toISOString(),
+      ...(commit ? { commit } : {}),
+      ...(lastColdRun ? { lastColdRun } : {}),
     },
   });
   console.log('stage times:');
@@ -225,17 +233,20 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   }
 }
 
-/** The stages of the manifest already in `outDir`, when it is of the same profile, marked as carried over; none otherwise. */
-function previousManifestStages(outDir: string, profileName: string): Manifest['run']['stages'] {
+/** The manifest already in `outDir`, or null when there is none that parses. */
+function previousManifest(outDir: string): Manifest | null {
   try {
     const previous = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as Manifest;
-    if (previous.profile !== profileName) return {};
-    return Object.fromEntries(
-      Object.entries(previous.run?.stages ?? {}).map(([stage, record]) => [stage, typeof record === 'number' ? record : { ...record, carriedOver: true as const }]),
-    );
+    return previous.run?.stages ? previous : null;
   } catch {
-    return {};
+    return null;
   }
+}
+
+/** The stages of the previous manifest, when it is of the same profile, marked as carried over; none otherwise. */
+function previousManifestStages(previous: Manifest | null, profileName: string): Manifest['run']['stages'] {
+  if (previous === null || previous.profile !== profileName) return {};
+  return Object.fromEntries(Object.entries(previous.run.stages).map(([stage, record]) => [stage, typeof record === 'number' ? record : { ...record, carriedOver: true as const }]));
 }
 
 export class RunFailedError extends Error {

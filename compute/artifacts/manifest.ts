@@ -4,6 +4,7 @@
  * section holds times and the machine, which differ run to run; diffs and
  * byte comparisons ignore it.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
@@ -47,6 +48,24 @@ export interface RunRecord {
   /** The processor and memory the times were measured on. */
   machine?: { cpu: string; cores: number; memoryGiB: number };
   finishedAt: string;
+  /** The commit the run's code came from (with "+changes" when the tree had uncommitted edits), where git could say. */
+  commit?: string;
+  /**
+   * The last cold run of this profile into the same folder, carried by every later run that was
+   * not cold, so that a warm regeneration (e.g. after a change to one experiment) keeps the
+   * measured cost of the whole study and says which run measured it.
+   */
+  lastColdRun?: ColdRunRecord;
+}
+
+/** A cold run's stage times, with what they were measured on. */
+export interface ColdRunRecord {
+  stages: Record<string, StageRecord>;
+  node: string;
+  machine?: RunRecord['machine'];
+  backend: string;
+  finishedAt: string;
+  commit?: string;
 }
 
 /** This machine, as a manifest names it. */
@@ -56,9 +75,38 @@ export function describeMachine(): NonNullable<RunRecord['machine']> {
 }
 
 /** True when every stage was measured in this one run and ran all its tasks (none restored from a cache). */
-export function isColdRun(run: RunRecord): boolean {
+export function isColdRun(run: Pick<RunRecord, 'stages'>): boolean {
   const stages = Object.values(run.stages);
   return stages.length > 0 && stages.every((stage) => typeof stage === 'object' && stage.reused === 0 && !stage.carriedOver);
+}
+
+/**
+ * The cold-run record a new manifest carries: none when the new run is itself cold (its own
+ * stages say it), else the previous manifest's run when that one was cold, else what the previous
+ * manifest carried. A different profile carries nothing.
+ */
+export function carriedColdRun(current: Pick<RunRecord, 'stages'>, previous: Pick<Manifest, 'run' | 'backend' | 'profile'> | null, profile: string): ColdRunRecord | undefined {
+  if (isColdRun(current) || previous === null || previous.profile !== profile) return undefined;
+  const run = previous.run;
+  if (isColdRun(run)) {
+    return { stages: run.stages as Record<string, StageRecord>, node: run.node, machine: run.machine, backend: previous.backend.name, finishedAt: run.finishedAt, ...(run.commit ? { commit: run.commit } : {}) };
+  }
+  return run.lastColdRun;
+}
+
+/**
+ * `git rev-parse HEAD` of the working directory, "+changes" appended when tracked files outside
+ * results/ differ (a run rewrites results/, which says nothing of the code); undefined outside git.
+ * Read when a run starts, since that is the code it runs.
+ */
+export function describeCommit(): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)results'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return undefined;
+  }
 }
 
 

@@ -220,7 +220,8 @@ const surfaceResidual = z.strictObject({ rms: z.number(), maxAbs: z.number(), ra
  * plane W* + α·d₁ + β·d₂ with the same directions as `plane`, α ∈ [−range[0], range[0]] and
  * β ∈ [−range[1], range[1]], `sigmas` standard deviations of the Laplace Gaussian along each axis.
  *  - values: exp(−(S − S(W*))), 1 at W*; above 1 wherever S is below its value at W*
- *    (W* minimises the training objective, not S on these test images: `gradient` is S's slope there).
+ *    (W* minimises the regularised objective over the whole training split, not S on this subset
+ *    without weight decay: `gradient` is S's slope there).
  *  - laplace: exp(−½ vᵀ P v), v = (α, β), P = DᵀHD with D = [d₁ d₂] and H the exact Gauss–Newton
  *    matrix Σ_n J_nᵀ (diag p_n − p_n p_nᵀ) J_n of S at W* over the same images: the second-order
  *    model of S without its linear term, centred at W* with peak 1. It is the slice of the
@@ -238,6 +239,11 @@ export const landscapeArtifact = z.strictObject({
   dataset: datasetName,
   model: z.string(),
   set: z.string(),
+  /**
+   * Which split the fixed subset comes from: 'train', the images the network was trained on, where
+   * W* is the optimum. Absent in artifacts written before it was recorded, which used the test split.
+   */
+  split: z.enum(['train', 'test']).optional(),
   count,
   seed: z.number().int(),
   directions: z.string(),
@@ -346,8 +352,10 @@ export const demoArtifact = z.strictObject({
   /** The other files of the folder, by role. */
   files: z.strictObject({ model: z.string(), weights: z.string(), posterior: z.string(), meta: z.string() }),
   fit: z.strictObject({ fisher: z.string(), mcSamples: z.number().int().positive(), examples: count }),
-  /** log10 N and log10 τ of each structure's posteriors: tuned on validation NLL, and τ by the marginal likelihood. */
-  posteriors: z.record(z.enum(['diag', 'kfac']), z.strictObject({ tuned: logPoint, marglik: logPoint })),
+  /** log10 N and log10 τ of the posteriors of each structure the file holds: tuned on validation NLL, and τ by the marginal likelihood. */
+  posteriors: z
+    .partialRecord(z.enum(['diag', 'kfac']), z.strictObject({ tuned: logPoint, marglik: logPoint }))
+    .refine((posteriors) => Object.keys(posteriors).length > 0, 'a demo needs at least one posterior'),
   testImages: z.strictObject({
     set: z.string(),
     height: z.number().int().positive(),

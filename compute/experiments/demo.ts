@@ -3,8 +3,9 @@
  * exported from what the study evaluated (training seed 0), so the page shows
  * the study's own network and posteriors. Writes under demo/<data>/<model>/:
  *   model.json, weights.bin   the checkpoint, byte for byte (tfjs-layers format)
- *   posterior.laplace         one posterior file holding the DIAG and KFAC curvature of the
- *                             study's cached fit (at the KFAC tuned N and τ; the page sets the others)
+ *   posterior.laplace         one posterior file holding the curvature of the study's cached fit for
+ *                             the structures the page offers (DIAG and KFAC on MNIST, KFAC on
+ *                             Fashion-MNIST), at the KFAC tuned N and τ (the page sets the others)
  *   demo.json                 N and τ of each posterior (tuned, marginal likelihood), read from
  *                             search/<structure>-glm.json, and a few test images as bytes
  * Cheap: it reads the cached checkpoint and fit and the laplace experiment's
@@ -22,10 +23,19 @@ import type { TaskContext } from '../workers/protocol.ts';
 import { trainedZooModel, type RunSettings } from './inputs.ts';
 import { laplaceCodeVersion } from './laplace.ts';
 
-/** The networks the playground offers: LeNet-5 on MNIST only, to stay within the page's 1.5 MB for the demo's files. */
-export const demoNetworks: readonly { dataset: DatasetName; model: string }[] = [{ dataset: 'mnist', model: 'lenet5' }];
-/** The structures the playground shows; a file with all four would be 4.5 MB for LeNet-5. */
+/** The structures the playground can show; a file with all four would be 4.5 MB for LeNet-5. */
 export const demoStructures = ['diag', 'kfac'] as const;
+export type DemoStructure = (typeof demoStructures)[number];
+/**
+ * The networks the playground offers and the structures each posterior file holds, within the
+ * page's 1.5 MB for the demo's files: LeNet-5 on MNIST with DIAG and KFAC (a 0.70 MB compressed
+ * posterior file), on Fashion-MNIST with KFAC only (0.58 MB; with DIAG too, the two files alone
+ * would take 1.4 MB).
+ */
+export const demoNetworks: readonly { dataset: DatasetName; model: string; structures: readonly DemoStructure[] }[] = [
+  { dataset: 'mnist', model: 'lenet5', structures: ['diag', 'kfac'] },
+  { dataset: 'fashion-mnist', model: 'lenet5', structures: ['kfac'] },
+];
 /** Test images shipped with the page: the first of the test split. */
 export const demoTestImages = 10;
 export const demoFiles = { model: modelFile, weights: weightsFile, posterior: 'posterior.laplace', meta: 'demo.json' } as const;
@@ -44,7 +54,14 @@ export function cachedCurvaturePath(settings: RunSettings, profile: Profile, dat
   return join(settings.cacheDir, 'laplace', dataset, `${model}-${key.slice(0, 16)}.laplace`);
 }
 
-export async function demoTask(settings: RunSettings, outDir: string, dataset: DatasetName, model: string, context: TaskContext): Promise<string[]> {
+export async function demoTask(
+  settings: RunSettings,
+  outDir: string,
+  dataset: DatasetName,
+  model: string,
+  context: TaskContext,
+  structures: readonly DemoStructure[] = demoStructures,
+): Promise<string[]> {
   const profile = getProfile(settings.profile);
   const { trained, data } = await trainedZooModel(settings, dataset, model, context, 0);
   trained.model.dispose();
@@ -53,14 +70,14 @@ export async function demoTask(settings: RunSettings, outDir: string, dataset: D
     throw new StudyError(`The demo needs the study's fitted curvature of ${dataset}/${model} (${curvaturePath}), which is not cached; run \`npm run reproduce -- --only laplace\` first.`);
   }
   const points = Object.fromEntries(
-    demoStructures.map((structure) => {
+    structures.map((structure) => {
       const path = join(outDir, dataset, model, 'search', `${structure}-glm.json`);
       if (!existsSync(path)) throw new StudyError(`The demo needs ${path}, the ${structure} search of ${dataset}/${model}; run \`npm run reproduce -- --only laplace\` first.`);
       const search = searchArtifact.parse(JSON.parse(readFileSync(path, 'utf8')));
       if (!search.marglik) throw new StudyError(`${path} has no marginal-likelihood point; rerun the laplace experiment.`);
       return [structure, { tuned: { logN: search.best.nll.logN, logTau: search.best.nll.logTau }, marglik: { logN: search.marglik.logN, logTau: search.marglik.logTau } }];
     }),
-  ) as Record<(typeof demoStructures)[number], { tuned: { logN: number; logTau: number }; marglik: { logN: number; logTau: number } }>;
+  ) as Partial<Record<DemoStructure, { tuned: { logN: number; logTau: number }; marglik: { logN: number; logTau: number } }>>;
 
   const dir = demoDir(outDir, dataset, model);
   mkdirSync(dir, { recursive: true });
@@ -71,9 +88,19 @@ export async function demoTask(settings: RunSettings, outDir: string, dataset: D
   try {
     const full = loaded.posterior.curvature;
     examples = full.count;
-    const fit: CurvatureFit = { fisher: full.fisher, mcSamples: full.mcSamples, count: full.count, diag: full.diag, kfac: full.kfac, ...(full.meanLoss !== undefined ? { meanLoss: full.meanLoss } : {}) };
-    const tuned = points.kfac.tuned;
-    const posterior = new Posterior(loaded.posterior.network, loaded.posterior.mapWeights, fit, { structure: 'kfac', n: 10 ** tuned.logN, tau: 10 ** tuned.logTau, kfacDamping: 'exact' });
+    // Only the structures the page offers for this network: the file is the page's largest download.
+    const fit: CurvatureFit = {
+      fisher: full.fisher,
+      mcSamples: full.mcSamples,
+      count: full.count,
+      ...(structures.includes('diag') ? { diag: full.diag } : {}),
+      ...(structures.includes('kfac') ? { kfac: full.kfac } : {}),
+      ...(full.meanLoss !== undefined ? { meanLoss: full.meanLoss } : {}),
+    };
+    // The file's own hyperparameters: the tuned ones of its last structure (KFAC where it has KFAC); the page sets the others.
+    const structure = structures[structures.length - 1];
+    const tuned = points[structure]!.tuned;
+    const posterior = new Posterior(loaded.posterior.network, loaded.posterior.mapWeights, fit, { structure, n: 10 ** tuned.logN, tau: 10 ** tuned.logTau, kfacDamping: 'exact' });
     writeFileAtomic(join(dir, demoFiles.posterior), await new LaplaceModel(posterior, loaded.modelTopology).toBytes());
   } finally {
     loaded.dispose();
@@ -107,9 +134,9 @@ export async function demoTask(settings: RunSettings, outDir: string, dataset: D
 
 /** Runs in the main thread: it is a few file reads and writes. */
 export async function runDemoExperiment(settings: RunSettings, profile: Profile, outDir: string, context: TaskContext, selected: (model: string) => boolean): Promise<void> {
-  for (const { dataset, model } of demoNetworks) {
+  for (const { dataset, model, structures } of demoNetworks) {
     if (!profile.datasets.includes(dataset) || !profile.laplace.models.includes(model) || !selected(model)) continue;
-    const files = await demoTask(settings, outDir, dataset, model, context);
+    const files = await demoTask(settings, outDir, dataset, model, context, structures);
     context.log(`demo ${dataset}/${model}: ${files.join(', ')}`);
   }
 }

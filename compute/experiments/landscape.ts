@@ -1,7 +1,9 @@
 /**
  * Experiment "landscape": loss and accuracy of a trained network on a 1-D
  * line and a 2-D plane through W* along filter-normalised random directions
- * (Li et al. 2018), on a fixed test subset; and, on a second plane zoomed to
+ * (Li et al. 2018), on a fixed subset of the images the network was trained
+ * on (W* is the optimum of the training objective, so that is where the
+ * surface has its minimum; a test subset would show a peak off W*); and, on a second plane zoomed to
  * ±`likelihoodSigmas` Laplace standard deviations, the likelihood
  * exp(−(S − S(W*))) of the subset (S the summed cross-entropy) beside the
  * Laplace Gaussian from the exact Gauss–Newton curvature of S at W*
@@ -60,12 +62,14 @@ export async function landscapeTask(params: LandscapeTaskParams, context: TaskCo
   const { settings, dataset, model: modelName, outDir } = params;
   const profile = getProfile(settings.profile);
   const options = profile.landscape;
-  const { trained, data } = await trainedZooModel(settings, dataset, modelName, context);
+  const { trained, train } = await trainedZooModel(settings, dataset, modelName, context);
   const network = new Network(trained.model);
   const weights = network.matricesFromModel(trained.model);
   trained.model.dispose();
   try {
-    const set = subset(data.test, Math.min(options.subset, data.test.count));
+    // The first k of the images it was trained on (validation images excluded), as the test subset before was the first k:
+    // the files are not ordered by class, and the profile's own training cut is a first-k too, so these stay inside it.
+    const set = subset(train, Math.min(options.subset, train.count));
     const images = imageData(set);
     const directionX = randomDirection(network, weights, options.seed);
     const directionY = randomDirection(network, weights, options.seed + 1);
@@ -102,13 +106,14 @@ export async function landscapeTask(params: LandscapeTaskParams, context: TaskCo
         dataset,
         model: modelName,
         set: set.name,
+        split: 'train',
         count: set.count,
         seed: options.seed,
-        directions: 'filter-normalised Gaussian directions, bias entries zero (Li et al. 2018); loss = mean cross-entropy without weight decay',
+        directions: 'filter-normalised Gaussian directions, bias entries zero (Li et al. 2018); loss = mean cross-entropy without weight decay over a fixed subset of the training images, where W* is the optimum',
         line: { alphas: line.alphas, loss: line.loss, accuracy: line.accuracy },
         plane: { alphas: plane.alphas, betas: plane.betas, layout: 'row-major, one row per beta', loss: plane.loss, accuracy: plane.accuracy },
         likelihood: {
-          definition: 'exp(-(S - S(W*))), S = sum of the cross-entropies over the subset (no weight decay), on the plane of the same two directions',
+          definition: 'exp(-(S - S(W*))), S = sum of the cross-entropies over the training subset (no weight decay), on the plane of the same two directions',
           sigmas: options.likelihoodSigmas,
           range,
           alphas,
@@ -121,14 +126,14 @@ export async function landscapeTask(params: LandscapeTaskParams, context: TaskCo
           peak: { value: likelihood.values[top], alpha: alphas[top % alphas.length], beta: betas[Math.floor(top / alphas.length)] },
           hessian: { step: hessian.step, matrix: hessian.matrix },
           laplace: {
-            curvature: 'exact Gauss-Newton (= exact Fisher for softmax) of S at W* over the subset, projected: D^T H D; its slice through the plane, no prior',
+            curvature: 'exact Gauss-Newton (= exact Fisher for softmax) of S at W* over the training subset, projected: D^T H D; its slice through the plane, no prior',
             precision,
             ...shape(precision),
             values: laplaceValues,
             residual: surfaceResidual(laplaceValues, likelihood.values),
           },
           kfac: {
-            curvature: 'KFAC n * blockdiag(A (x) G) of the exact Fisher over the subset, projected: D^T H D',
+            curvature: 'KFAC n * blockdiag(A (x) G) of the exact Fisher over the training subset, projected: D^T H D',
             precision: kfacPrecision,
             standardDeviations: kfacShape.standardDeviations,
             correlation: kfacShape.correlation,

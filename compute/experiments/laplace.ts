@@ -148,7 +148,7 @@ export function baselineProbabilities(logits: Float32Array[], sets: EvaluationSe
   };
 }
 
-/** The fitted curvature of every structure, from the cache or fitted now. */
+/** The fitted curvature of every structure, from the cache or fitted now, and which of the two. */
 async function fittedLaplace(
   settings: RunSettings,
   profile: Profile,
@@ -170,7 +170,7 @@ async function fittedLaplace(
       context.log(`reusing cached curvature for ${dataset}/${modelName} (${path})`);
       const curvature = loaded.posterior.curvature;
       loaded.dispose(); // its copy of the MAP weights; the caller has its own
-      return curvature;
+      return { curvature, fromCache: true };
     } catch (error) {
       if (!(error instanceof PosteriorFileError)) throw error;
       context.log(`cached curvature for ${dataset}/${modelName} is unusable (${error.message}); refitting it`);
@@ -187,7 +187,7 @@ async function fittedLaplace(
   const posterior = new Posterior(network, weights.map((w) => w.clone()), curvature, { structure: profile.laplace.structures[0], n: train.count, tau: 1, kfacDamping: 'exact' });
   await saveLaplace(new LaplaceModel(posterior, topology), path);
   posterior.dispose();
-  return curvature;
+  return { curvature, fromCache: false };
 }
 
 /**
@@ -233,7 +233,11 @@ interface Point {
   logTau: number;
 }
 
-export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<void> {
+/**
+ * One network's Laplace evaluation. It says it `reused` work when its curvature came from the
+ * cache: its time then leaves out the fit, so the manifest must not count it as a cold task.
+ */
+export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<{ reused: boolean }> {
   const { settings, dataset, model: modelName, outDir } = params;
   const member = params.member ?? 0;
   const profile = getProfile(settings.profile);
@@ -254,8 +258,10 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
   };
   // The posteriors share `weights`, which the finally below disposes; they hold no tensors of their own.
   const posteriors: Posterior[] = [];
+  let reused = false;
   try {
-    const curvature = await fittedLaplace(settings, profile, dataset, modelName, trained.record.key, train, topology, network, weights, context);
+    const { curvature, fromCache } = await fittedLaplace(settings, profile, dataset, modelName, trained.record.key, train, topology, network, weights, context);
+    reused = fromCache;
     phase('fit');
     const sets = member === 0 ? await evaluationSets(profile, dataset, data.test, network, weights) : seedSets(profile, dataset, data.test);
     const search = profile.laplace.search;
@@ -428,6 +434,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
   } finally {
     tf.dispose(weights);
   }
+  return { reused };
 }
 
 const variantKey = (variant: Variant) => `${variant.predictive} ${variant.objective} ${variant.posterior}`;

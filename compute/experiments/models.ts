@@ -95,7 +95,7 @@ export async function trainTask(params: TrainTaskParams, context: TaskContext): 
         finalTrainObjective: history[history.length - 1]?.trainObjective ?? 0,
         layers: new Network(trained.model).layers.map((layer) => ({
           name: layer.name,
-          kind: layer.kind,
+          kind: layer.kind as 'dense' | 'conv2d', // the study's models are Dense and Conv2D
           kernelShape: layer.kernelShape,
           fanIn: layer.fanIn,
           fanOut: layer.fanOut,

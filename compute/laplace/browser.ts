@@ -1,6 +1,7 @@
 /**
- * Laplace approximations for TensorFlow.js Sequential models of Dense and
- * Conv2D layers (with pooling, flatten, activations, dropout between them):
+ * Laplace approximations for TensorFlow.js models: the whole network for
+ * Sequential models and residual graphs of the layers network.ts reads, the
+ * last layer of any model with a Dense output:
  * everything of the library that runs in a browser as well as in Node. It
  * imports no Node module (tests/laplace/browser-entry.test.ts checks), so a
  * bundler can take it as it is; posterior files come in as bytes or by URL.
@@ -11,15 +12,16 @@
  */
 export { fitLaplace, LaplaceModel, loadLaplaceFromBytes, loadLaplaceFromUrl, type FitLaplaceOptions } from './model.ts';
 export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type CurvatureKind, type CurvatureOptions, type FisherType } from './curvature.ts';
-export { checkedData, imageData, labelIndices, LaplaceDataError, tensorData, type DataExpectations, type DataInput, type GreyImages, type LabelsInput, type LaplaceData } from './data.ts';
+export { checkedData, imageData, labelIndices, LaplaceDataError, regressionData, tensorData, type DataExpectations, type DataInput, type GreyImages, type LabelsInput, type LaplaceData } from './data.ts';
 export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
 export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
 export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes, type ChecksumKind, type ReadOptions } from './format.ts';
 export { sha256Digest, sha256Hex } from './sha256.ts';
 export { fitLastLayerFromModel, splitLastLayer, type LastLayerFitOptions, type LastLayerSplit } from './last-layer.ts';
-export { Network, UnsupportedModelError, unfoldPatches, type LayerMatrix, type ParameterLayer } from './network.ts';
+export { lastLayerNetwork, Network, outputDenseLayer, UnsupportedModelError, unfoldPatches, weightSubsets, type LayerMatrix, type ParameterLayer, type WeightSubset } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
-export { defaultSamples, finiteDifferences, predict, predictGlmTogether, preparePredictive, predictiveTypes, type FiniteDifference, type PredictOptions, type PredictiveType, type PreparedPredictive } from './predictive.ts';
+export { likelihoodFor, likelihoodKinds, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
+export { defaultSamples, finiteDifferences, predict, predictGlmTogether, predictRegression, preparePredictive, predictiveTypes, type RegressionPrediction, type FiniteDifference, type PredictOptions, type PredictiveType, type PreparedPredictive } from './predictive.ts';
 export {
   bestPoint,
   defaultGridSize,

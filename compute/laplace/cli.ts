@@ -340,7 +340,10 @@ async function fitCommand(values: Values): Promise<void> {
   const backend = await startBackend(values.backend);
   const model = await loadModel(modelPath);
   const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
-  const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0;
+  const units = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0;
+  // One sigmoid unit is a binary classifier: labels 0 and 1.
+  const sigmoidOutput = (model.layers[model.layers.length - 1].getConfig() as { activation?: unknown }).activation === 'sigmoid';
+  const classes = units === 1 && sigmoidOutput ? 2 : units;
   const { data, inputs, count } = readData(inputsPath, labelsPath, inputShape, classes);
   try {
     const started = performance.now();
@@ -396,7 +399,7 @@ async function tuneCommand(values: Values): Promise<void> {
       return;
     }
     const network = loaded.posterior.network;
-    const { data, inputs } = readData(inputsPath!, labelsPath, network.inputShape, network.classes);
+    const { data, inputs } = readData(inputsPath!, labelsPath, network.inputShape, loaded.posterior.likelihood.predictionWidth);
     try {
       const progress = new Progress(`tune ${loaded.posterior.structure} (${objective})`);
       const { model: tuned, search } = await loaded.tune(data, objective, { method: 'grid', gridSize: grid, logNRange: logN, logTauRange: logTau, onProgress: progress.update });
@@ -436,14 +439,14 @@ async function predictCommand(values: Values): Promise<void> {
       throw new UsageError(`The probit predictive needs a last-layer posterior, but ${posteriorPath} holds a ${laplace.posterior.structure} one; use glm (its probit link works for every structure).`);
     }
     const network = laplace.posterior.network;
-    const { data, inputs, count, labels } = readData(inputsPath, values.labels, network.inputShape, network.classes);
+    const { data, inputs, count, labels } = readData(inputsPath, values.labels, network.inputShape, laplace.posterior.likelihood.predictionWidth);
     try {
       const started = performance.now();
       const progress = new Progress(`predict ${count} examples (${predictive})`);
       const probabilities = await laplace.predict(data, { predictive, link, samples, seed, batchSize, onProgress: progress.update });
       progress.finish();
       const seconds = (performance.now() - started) / 1000;
-      const classes = network.classes;
+      const classes = laplace.posterior.likelihood.predictionWidth;
       const metrics = labels
         ? { accuracy: accuracy(probabilities, labels, classes), nll: negativeLogLikelihood(probabilities, labels, classes), ece: calibration(probabilities, labels, classes, { bins: eceBins }).ece }
         : null;

@@ -26,7 +26,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
 import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
-import { unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
+import { likelihoodFor, softmaxOutputHessian, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
+import { isElementwise, UnsupportedModelError, unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 export const fisherTypes = ['mc', 'exact', 'empirical'] as const;
@@ -42,6 +43,8 @@ export interface CurvatureOptions {
   mcSamples?: number;
   batchSize?: number;
   seed?: number;
+  /** The output distribution (likelihoods/): 'classification' (default; a softmax, or one sigmoid unit) or 'regression' (a Gaussian). */
+  likelihood?: LikelihoodKind;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -61,7 +64,12 @@ export interface CurvatureFit {
   fisher: FisherType;
   mcSamples: number;
   count: number;
-  /** Mean cross-entropy of the fitting data's labels at the weights fitted (for the marginal likelihood's data term). */
+  /** Absent for classification; 'regression' for a Gaussian likelihood, whose curvature is fitted at σ = 1. */
+  likelihood?: 'regression';
+  /**
+   * Mean loss of the fitting data at the weights fitted (for the marginal likelihood's data term): the
+   * cross-entropy for classification, ½‖y − f‖² for regression.
+   */
   meanLoss?: number;
   diag?: Float64Array[];
   kfac?: KroneckerFactors[];
@@ -70,13 +78,34 @@ export interface CurvatureFit {
   lastLayer?: Matrix;
 }
 
-/** A layer's input with a column of ones for the bias: dense [B, in+1], conv [B, T, kkc+1] (also the functional covariance's). */
+/**
+ * A layer's input with a column of ones for the bias: dense [B, in+1], conv [B, T, kkc+1] (also the
+ * functional covariance's). Elementwise layers give each W̄ column its own input, [B, T, rows, cols]:
+ * a depthwise convolution's patch of that column's input channel, a BatchNormalization's normalised input.
+ */
 export function augmentedInput(input: tf.Tensor, spec: ParameterLayer): tf.Tensor {
+  if (isElementwise(spec)) return elementwiseInput(input, spec);
   return tf.tidy(() => {
     const features = spec.kind === 'dense' ? input : unfoldPatches(input as tf.Tensor4D, spec.conv!);
     if (!spec.hasBias) return features;
     const onesShape = [...features.shape.slice(0, -1), 1];
     return tf.concat([features, tf.ones(onesShape)], features.rank - 1);
+  });
+}
+
+function elementwiseInput(input: tf.Tensor, spec: ParameterLayer): tf.Tensor {
+  return tf.tidy(() => {
+    const batch = input.shape[0];
+    let features: tf.Tensor;
+    if (spec.kind === 'batchNorm') features = tf.reshape(input, [batch, -1, 1, spec.fanOut]);
+    else {
+      // Patches in (kh, kw, cin) order, each input channel repeated for its `multiplier` output channels.
+      const [, , channels, multiplier] = spec.kernelShape as [number, number, number, number];
+      const patches = tf.reshape(unfoldPatches(input as tf.Tensor4D, spec.conv!), [batch, -1, spec.fanIn, channels, 1]);
+      features = tf.reshape(multiplier === 1 ? patches : tf.tile(patches, [1, 1, 1, 1, multiplier]), [batch, -1, spec.fanIn, spec.fanOut]);
+    }
+    if (!spec.hasBias) return features;
+    return tf.concat([features, tf.ones([...features.shape.slice(0, 2), 1, spec.fanOut])], 2);
   });
 }
 
@@ -89,43 +118,13 @@ function flatGradient(gradient: tf.Tensor, spec: ParameterLayer): tf.Tensor {
 export function perExampleGradients(a: tf.Tensor, g: tf.Tensor, spec: ParameterLayer): tf.Tensor3D {
   return tf.tidy(() => {
     if (spec.kind === 'dense') return tf.mul(tf.expandDims(a, 2), tf.expandDims(g, 1)) as tf.Tensor3D;
+    if (isElementwise(spec)) return tf.sum(tf.mul(a, tf.expandDims(g, 2)), 1) as tf.Tensor3D;
     return tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g as tf.Tensor3D);
   });
 }
 
-/** Vectors pushed back from the logits for each label draw, [B, C] each. */
-export function backpropVectors(probabilities: tf.Tensor2D, labels: Int32Array, fisher: FisherType, mcSamples: number, random: Random): tf.Tensor2D[] {
-  const [batch, classes] = probabilities.shape;
-  if (fisher === 'empirical') return [tf.tidy(() => tf.sub(probabilities, tf.oneHot(tf.tensor1d(labels, 'int32'), classes)) as tf.Tensor2D)];
-  if (fisher === 'exact') {
-    return Array.from({ length: classes }, (_, c) =>
-      tf.tidy(() => {
-        const target = tf.oneHot(tf.fill([batch], c, 'int32') as tf.Tensor1D, classes);
-        const weight = tf.sqrt(tf.slice(probabilities, [0, c], [batch, 1]));
-        return tf.mul(weight, tf.sub(probabilities, target)) as tf.Tensor2D;
-      }),
-    );
-  }
-  const values = probabilities.dataSync();
-  return Array.from({ length: mcSamples }, () => {
-    const drawn = new Int32Array(batch);
-    for (let i = 0; i < batch; i++) {
-      let u = random.uniform();
-      let c = 0;
-      for (; c < classes - 1; c++) {
-        u -= values[i * classes + c];
-        if (u < 0) break;
-      }
-      drawn[i] = c;
-    }
-    return tf.tidy(() => tf.div(tf.sub(probabilities, tf.oneHot(tf.tensor1d(drawn, 'int32'), classes)), Math.sqrt(mcSamples)) as tf.Tensor2D);
-  });
-}
-
-/** Σ_i −log softmax(logits_i)[y_i], a scalar. */
-export function crossEntropySum(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
-  return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1])))) as tf.Scalar);
-}
+// The softmax's vectors and loss live with its likelihood (likelihoods/softmax.ts); re-exported for callers that import them here.
+export { backpropVectors, crossEntropySum } from './likelihoods/index.ts';
 
 /** xᵀy for tall 2-D x, y. An explicit transpose: wasm's matMul with transposeA is ~10× slower on tall inputs. */
 export function crossProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
@@ -266,6 +265,11 @@ function accumulateStacked(store: Accumulator, network: Network, plan: PassPlan,
         `D${layer}`,
         tf.tidy(() => {
           if (spec.kind === 'dense') return crossProduct(tf.square(a), tf.sum(tf.square(tf.reshape(gradientRows, [sets, batch, cols])), 0));
+          if (isElementwise(spec)) {
+            // Per set and example Σ_t ā_t[r, o] g_t[o], squared and summed over both.
+            const perExample = tf.sum(tf.mul(tf.expandDims(a, 0), tf.reshape(gradientRows, [sets, batch, -1, 1, cols])), 2);
+            return tf.sum(tf.square(tf.reshape(perExample, [-1, a.shape[2]!, cols])), 0);
+          }
           return summedSquares(stackedConvGradients(a, gradientRows, sets, batch), sets);
         }),
       );
@@ -306,18 +310,16 @@ function accumulateStacked(store: Accumulator, network: Network, plan: PassPlan,
 }
 
 /**
- * The exact Fisher of a linear Dense output layer, Σ_b φ̄_b φ̄_bᵀ ⊗ (diag(p_b) − p_b p_bᵀ) (φ̄ its input
- * with the bias 1), as [rows·rows, C·C] with entry [i·rows + k, j·C + l] = Σ_b φ̄_i φ̄_k H_jl: one product
- * of the batch's input outer products with its output Hessians. lastLayerMatrix puts it in W̄'s layout.
+ * The exact Fisher of a linear Dense output layer, Σ_b φ̄_b φ̄_bᵀ ⊗ Λ_b (φ̄ its input with the bias 1, Λ
+ * the output Hessian: diag(p_b) − p_b p_bᵀ for a softmax, given the probabilities), as [rows·rows, C·C]
+ * with entry [i·rows + k, j·C + l] = Σ_b φ̄_i φ̄_k Λ_jl: one product of the batch's input outer products
+ * with its output Hessians. lastLayerMatrix puts it in W̄'s layout.
  */
-export function exactLastLayerKronecker(input: tf.Tensor, probabilities: tf.Tensor2D): tf.Tensor2D {
+export function exactLastLayerKronecker(input: tf.Tensor, mean: tf.Tensor2D, outputHessian: (mean: tf.Tensor2D) => tf.Tensor2D = softmaxOutputHessian): tf.Tensor2D {
   return tf.tidy(() => {
     const [batch, rows] = input.shape;
-    const classes = probabilities.shape[1];
     const outer = tf.reshape(tf.mul(tf.expandDims(input, 2), tf.expandDims(input, 1)), [batch, rows! * rows!]);
-    const column = tf.expandDims(probabilities, 2);
-    const hessian = tf.reshape(tf.sub(tf.mul(column, tf.eye(classes)), tf.mul(column, tf.expandDims(probabilities, 1))), [batch, classes * classes]);
-    return crossProduct(outer, hessian);
+    return crossProduct(outer, outputHessian(mean));
   });
 }
 
@@ -332,7 +334,8 @@ async function sweep(
   weights: LayerMatrix[],
   data: LaplaceData,
   plan: PassPlan,
-  options: Required<Omit<CurvatureOptions, 'onProgress' | 'kinds'>> & { onProgress?: (done: number) => void },
+  likelihood: Likelihood,
+  options: Required<Omit<CurvatureOptions, 'onProgress' | 'kinds' | 'likelihood'>> & { onProgress?: (done: number) => void },
 ): Promise<Map<string, Float64Array>> {
   const random = new Random(options.seed);
   const store: Accumulator = new Map();
@@ -347,13 +350,13 @@ async function sweep(
   // and the vectors only; the backward pass is for the other structures.
   const lastLayerClosedForm = plan.lastLayer && network.logitsAreLastLayerOutput;
   const needsBackward = plan.kfac || plan.diag || plan.efbBases !== null || (plan.lastLayer && !lastLayerClosedForm);
-  // Label vectors per input: the exact Fisher's C, the mc Fisher's M draws; all go back in one pass over the batch stacked that many times.
-  const sets = options.fisher === 'exact' ? network.classes : options.fisher === 'mc' ? options.mcSamples : 1;
+  // Label vectors per input: the exact Fisher's (C for a softmax), the mc Fisher's M draws; all go back in one pass over the batch stacked that many times.
+  const sets = options.fisher === 'exact' ? likelihood.exactVectors : options.fisher === 'mc' ? options.mcSamples : 1;
   for (let start = 0; start < data.count; start += options.batchSize) {
     const end = Math.min(data.count, start + options.batchSize);
     const batch = end - start;
     const x = data.inputs(start, end);
-    const labels = Int32Array.from({ length: batch }, (_, i) => data.labels[start + i]);
+    const labels = likelihood.targets(data.labels, start, end);
     const inputs: tf.Tensor[] = [];
     // Made inside a tidy or grads, so summed into the store only after it.
     let batchLoss: tf.Scalar | null = null;
@@ -363,14 +366,14 @@ async function sweep(
         const captured: tf.Tensor[] = [];
         const logits = network.forward(x, weights, { inputs: captured });
         inputs[lastIndex] = tf.keep(augmentedInput(captured[lastIndex], lastSpec));
-        batchLoss = tf.keep(crossEntropySum(logits, labels));
-        return tf.softmax(logits) as tf.Tensor2D;
+        batchLoss = tf.keep(likelihood.lossSum(logits, labels));
+        return likelihood.mean(logits);
       });
       accumulate(store, 'loss', batchLoss!);
-      if (options.fisher === 'exact') accumulate(store, 'L-kronecker', exactLastLayerKronecker(inputs[lastIndex], probabilities));
+      if (options.fisher === 'exact') accumulate(store, 'L-kronecker', exactLastLayerKronecker(inputs[lastIndex], probabilities, likelihood.outputHessian));
       else {
         // The same draws from the same stream, and the same products, as the backward pass gave: its gradient is the vector.
-        for (const vector of backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random)) {
+        for (const vector of likelihood.backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random)) {
           accumulate(
             store,
             'L',
@@ -390,8 +393,8 @@ async function sweep(
         const captured: tf.Tensor[] = [];
         const logits = network.forward(x, weights, { offsets: offsetArgs, inputs: captured });
         captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
-        batchLoss = tf.keep(crossEntropySum(logits as tf.Tensor2D, labels));
-        const [vector] = backpropVectors(tf.softmax(logits) as tf.Tensor2D, labels, options.fisher, 1, random);
+        batchLoss = tf.keep(likelihood.lossSum(logits, labels));
+        const [vector] = likelihood.backpropVectors(likelihood.mean(logits), labels, options.fisher, 1, random);
         // A copy from its values, so no gradient flows back through p into the vector.
         const constant = tf.tensor2d(vector.dataSync(), vector.shape);
         return tf.sum(tf.mul(logits, constant));
@@ -407,13 +410,13 @@ async function sweep(
         const captured: tf.Tensor[] = [];
         const { logits, backward } = network.tapedForward(x, weights, { inputs: captured });
         captured.forEach((input, index) => inputs.push(tf.keep(augmentedInput(input, network.layers[index]))));
-        batchLoss = tf.keep(crossEntropySum(logits, labels));
-        probabilities = tf.keep(tf.softmax(logits));
-        gradients = backward(tf.concat(backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random), 0), sets).map((gradient) => tf.keep(gradient));
+        batchLoss = tf.keep(likelihood.lossSum(logits, labels));
+        probabilities = tf.keep(likelihood.mean(logits));
+        gradients = backward(tf.concat(likelihood.backpropVectors(probabilities, labels, options.fisher, options.mcSamples, random), 0), sets).map((gradient) => tf.keep(gradient));
       });
       accumulate(store, 'loss', batchLoss!);
       const exactClosedForm = lastLayerClosedForm && options.fisher === 'exact';
-      if (exactClosedForm) accumulate(store, 'L-kronecker', exactLastLayerKronecker(inputs[lastIndex], probabilities!));
+      if (exactClosedForm) accumulate(store, 'L-kronecker', exactLastLayerKronecker(inputs[lastIndex], probabilities!, likelihood.outputHessian));
       accumulateStacked(store, network, plan, inputs, gradients, sets, batch, !exactClosedForm);
       tf.dispose(probabilities!);
     }
@@ -454,8 +457,15 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
   for (const kind of options.kinds) {
     if (!curvatureKinds.includes(kind)) throw new Error(`Unknown curvature "${kind}"; choose one of ${curvatureKinds.join(', ')}.`);
   }
+  const likelihood = likelihoodFor(network.output, options.likelihood);
   const kinds = new Set(options.kinds);
   const needsKfac = kinds.has('kfac') || kinds.has('efb');
+  // Depthwise convolutions and BatchNormalization have no ā ⊗ g form: diag (or last-layer on a Dense output) only.
+  const elementwise = network.layers.find(isElementwise);
+  if (elementwise && needsKfac) {
+    throw new UnsupportedModelError(`Layer ${elementwise.name} (${elementwise.kind === 'batchNorm' ? 'BatchNormalization' : 'a depthwise convolution'}) has no Kronecker-factored form, so ${kinds.has('kfac') ? 'kfac' : 'efb'} cannot cover it; use diag, or last-layer.`);
+  }
+  if (kinds.has('last-layer') && isElementwise(network.layers[network.layers.length - 1])) throw new UnsupportedModelError(`The last parameter layer ${network.layers[network.layers.length - 1].name} is not a Dense or Conv2D layer; last-layer Laplace needs one.`);
   const sweeps = kinds.has('efb') ? 2 : 1;
   const total = data.count * sweeps;
   const first = await sweep(
@@ -463,9 +473,10 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
     weights,
     data,
     { kfac: needsKfac, diag: kinds.has('diag'), lastLayer: kinds.has('last-layer'), efbBases: null },
+    likelihood,
     { ...settings, onProgress: (done) => options.onProgress?.(done, total) },
   );
-  const fit: CurvatureFit = { fisher: settings.fisher, mcSamples: settings.fisher === 'mc' ? settings.mcSamples : 1, count: data.count, meanLoss: first.get('loss')![0] };
+  const fit: CurvatureFit = { fisher: settings.fisher, mcSamples: settings.fisher === 'mc' ? settings.mcSamples : 1, count: data.count, ...(likelihood.kind === 'regression' ? { likelihood: 'regression' as const } : {}), meanLoss: first.get('loss')![0] };
   const shapeOf = (layer: number) => {
     const spec = network.layers[layer];
     return { rows: spec.fanIn + (spec.hasBias ? 1 : 0), cols: spec.fanOut };
@@ -501,6 +512,7 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
         weights,
         data,
         { kfac: false, diag: false, lastLayer: false, efbBases: bases },
+        likelihood,
         { ...settings, onProgress: (done) => options.onProgress?.(data.count + done, total) },
       );
       fit.efb = eigen.map((pair, layer) => ({ ...pair, diagonal: second.get(`E${layer}`)! }));

@@ -90,6 +90,25 @@ export function tensorData(inputs: tf.Tensor, labels: LabelsInput): LaplaceData 
   };
 }
 
+/**
+ * Laplace data for a regression: inputs [n, ...inputShape] and real targets, [n] or [n, outputs]
+ * (a tensor, a flat array, or rows), kept as the row-major flat array the Gaussian likelihood reads.
+ */
+export function regressionData(inputs: tf.Tensor, targets: tf.Tensor | ArrayLike<number> | readonly (readonly number[])[]): LaplaceData {
+  if (!(inputs instanceof tf.Tensor)) throw new LaplaceDataError('regressionData takes the inputs as a tf.Tensor [n, ...inputShape] and then the targets.');
+  if (targets === undefined || targets === null) throw new LaplaceDataError('regressionData needs the targets as its second argument ([n] or [n, outputs] real numbers).');
+  let values: number[];
+  if (targets instanceof tf.Tensor) {
+    if (targets.rank < 1 || targets.rank > 2) throw new LaplaceDataError(`A targets tensor must be [n] or [n, outputs], got shape [${targets.shape.join(', ')}].`);
+    values = Array.from(targets.dataSync());
+  } else if ((targets as ArrayLike<unknown>).length > 0 && Array.isArray((targets as ArrayLike<unknown>)[0])) {
+    values = (targets as readonly (readonly number[])[]).flat();
+  } else values = Array.from(targets as ArrayLike<number>);
+  const count = inputs.shape[0];
+  if (count === 0 || values.length % count !== 0) throw new LaplaceDataError(`There are ${count} inputs but ${values.length} target values; pass one target (or one row of targets) per input.`);
+  return { count, inputs: (start, end) => tf.slice(inputs, start, end - start), labels: values };
+}
+
 const isLaplaceData = (value: unknown): value is LaplaceData =>
   typeof value === 'object' && value !== null && typeof (value as LaplaceData).inputs === 'function' && typeof (value as LaplaceData).count === 'number';
 
@@ -140,6 +159,8 @@ export interface DataExpectations {
   classes: number;
   /** 'classes' (default): labels are class indices; 'real': targets of a regression, only checked to be finite. */
   labelKind?: 'classes' | 'real';
+  /** 'real' only: targets per input (the regression's outputs), flattened row-major in the labels; default 1. */
+  outputs?: number;
 }
 
 /**
@@ -187,7 +208,8 @@ export async function checkedData(input: DataInput, model: DataExpectations, pur
       }
     }
     if (needsLabels && model.labelKind === 'real') {
-      if (data.labels.length !== data.count) throw new LaplaceDataError(`There are ${data.count} inputs but ${data.labels.length} targets; pass one target per input.`);
+      const perInput = model.outputs ?? 1;
+      if (data.labels.length !== data.count * perInput) throw new LaplaceDataError(`There are ${data.count} inputs but ${data.labels.length} target values; pass ${perInput === 1 ? 'one target' : `${perInput} targets (one per output)`} per input.`);
       const bad = Array.from(data.labels).findIndex((value) => !Number.isFinite(value));
       if (bad >= 0) throw new LaplaceDataError(`Target ${data.labels[bad]} at index ${bad} is not a finite number.`);
     } else if (needsLabels) {

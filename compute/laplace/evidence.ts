@@ -16,7 +16,7 @@
  * the last layer, so P, ‖W*‖² and log det H run over that layer alone.
  *
  * log det H_l, from eigenvalues or diagonals, never a P × P matrix (λ < 0 from
- * rounding clamped at 0, as posterior.ts does):
+ * rounding clamped at 0), each structure's in its own file (structures/*.ts):
  *  - diag:              Σ_k log(N d_k + τ_l);
  *  - kfac, 'exact':     Σ_ij log(N λ_A,i λ_G,j + τ_l);
  *  - kfac, 'per-factor' (H_l = (√N A + √τ_l I) ⊗ (√N G + √τ_l I), A rows × rows, G cols × cols):
@@ -30,7 +30,6 @@
  * ½[Σ_k Nλ_k/(Nλ_k + τ) − τ‖W*‖²], MacKay's γ − τ‖W*‖²), so it is unimodal and
  * a bracketing scan followed by golden-section search finds its maximum.
  */
-import type { SymmetricEigen } from '../linalg/index.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 
 /** Which end of the search range an optimum stopped at. */
@@ -44,67 +43,20 @@ interface LayerTerms {
   logDet(tau: number): number;
 }
 
-const clamped = (values: ArrayLike<number>) => Float64Array.from(values, (value) => Math.max(value, 0));
-
-/** Σ_k log(values_k + τ). */
-function sumLogShifted(values: Float64Array, tau: number): number {
-  let sum = 0;
-  for (let k = 0; k < values.length; k++) sum += Math.log(values[k] + tau);
-  return sum;
-}
-
-function scaled(values: Float64Array, factor: number): Float64Array {
-  return values.map((value) => value * factor);
-}
-
-/** N λ_A,i λ_G,j for all (i, j), row-major. */
-function kroneckerValues(a: SymmetricEigen, g: SymmetricEigen, n: number): Float64Array {
-  const sa = clamped(a.values);
-  const sg = clamped(g.values);
-  const out = new Float64Array(sa.length * sg.length);
-  for (let i = 0; i < sa.length; i++) for (let j = 0; j < sg.length; j++) out[i * sg.length + j] = n * sa[i] * sg[j];
-  return out;
-}
-
 /** log det of layer `layer`'s block of the posterior precision at data scale n, as a function of that layer's τ. */
 function layerLogDet(posterior: Posterior, layer: number, n: number): (tau: number) => number {
-  const { rows, cols } = posterior.shape(layer);
-  switch (posterior.structure) {
-    case 'diag': {
-      const values = scaled(clamped(posterior.curvature.diag![layer]), n);
-      return (tau) => sumLogShifted(values, tau);
-    }
-    case 'last-layer': {
-      const values = scaled(clamped(posterior.lastLayerEigen().values), n);
-      return (tau) => sumLogShifted(values, tau);
-    }
-    case 'efb': {
-      const values = scaled(clamped(posterior.curvature.efb![layer].diagonal), n);
-      return (tau) => sumLogShifted(values, tau);
-    }
-    case 'kfac': {
-      const { a, g } = posterior.kfacEigen(layer);
-      if (posterior.spec.kfacDamping === 'per-factor') {
-        // log det(X ⊗ Y) = dim(Y)·log det X + dim(X)·log det Y.
-        const root = Math.sqrt(n);
-        const sa = scaled(clamped(a.values), root);
-        const sg = scaled(clamped(g.values), root);
-        return (tau) => {
-          const rootTau = Math.sqrt(tau);
-          return cols * sumLogShifted(sa, rootTau) + rows * sumLogShifted(sg, rootTau);
-        };
-      }
-      const values = kroneckerValues(a, g, n);
-      return (tau) => sumLogShifted(values, tau);
-    }
-  }
+  return posterior.implementation.logDet(posterior, layer, n);
 }
 
-function layerTerms(posterior: Posterior, n: number): LayerTerms[] {
+/** The precision's data scale: N, or N/σ² for a Gaussian likelihood (its curvature is fitted at σ = 1). */
+const precisionScale = (n: number, sigma: number | undefined) => (sigma === undefined ? n : n / (sigma * sigma));
+
+function layerTerms(posterior: Posterior, n: number, sigma = posterior.sigma): LayerTerms[] {
+  const scale = precisionScale(n, sigma);
   return posterior.perturbedLayers.map((layer) => {
     let squaredNorm = 0;
     for (const value of posterior.mapWeights[layer].dataSync()) squaredNorm += value * value;
-    return { layer, parameters: posterior.network.parameterCount(layer), squaredNorm, logDet: layerLogDet(posterior, layer, n) };
+    return { layer, parameters: posterior.network.parameterCount(layer), squaredNorm, logDet: layerLogDet(posterior, layer, scale) };
   });
 }
 
@@ -116,7 +68,7 @@ function layerEvidence(terms: LayerTerms, tau: number): number {
 /** log det of layer `layer`'s block of the posterior precision, at the posterior's N and that layer's τ. */
 export function layerLogDetPrecision(posterior: Posterior, layer: number): number {
   if (!posterior.perturbedLayers.includes(layer)) throw new PosteriorError(`Layer ${layer} is not perturbed by this ${posterior.structure} posterior, so it has no block in its precision.`);
-  return layerLogDet(posterior, layer, posterior.n)(posterior.tauOf(layer));
+  return layerLogDet(posterior, layer, posterior.dataScale)(posterior.tauOf(layer));
 }
 
 /** log det of the posterior precision over the perturbed layers (block-diagonal: the sum of the layers' blocks). */
@@ -125,18 +77,18 @@ export function logDetPrecision(posterior: Posterior): number {
 }
 
 export interface EvidenceOptions {
-  /** log p(D | W*); default −N × the mean cross-entropy the fit recorded at W*. */
+  /** log p(D | W*); default from the mean loss the fit recorded at W* (−N × the mean cross-entropy for classification). */
   logLikelihood?: number;
 }
 
-function dataTerm(posterior: Posterior, n: number, options: EvidenceOptions): number {
+function dataTerm(posterior: Posterior, n: number, options: EvidenceOptions, sigma = posterior.sigma): number {
   if (options.logLikelihood !== undefined) {
     if (!Number.isFinite(options.logLikelihood)) throw new PosteriorError(`logLikelihood must be a finite number, got ${options.logLikelihood}.`);
     return options.logLikelihood;
   }
   const meanLoss = posterior.curvature.meanLoss;
   if (meanLoss === undefined) throw new PosteriorError('This fit did not record its mean loss at W* (files written before it was, lack it), so log p(D | W*) is unknown; refit the curvature or pass logLikelihood.');
-  return -n * meanLoss;
+  return posterior.likelihood.logLikelihood(meanLoss, n, sigma ?? 1);
 }
 
 /**
@@ -160,6 +112,12 @@ export interface OptimizeEvidenceOptions extends EvidenceOptions {
   scanStep?: number;
   /** Width in log10 τ to which the golden-section search narrows the optimum; default 1e-6. */
   tolerance?: number;
+  /** Regression only: also maximise over the Gaussian's noise σ (τ maximised anew at every σ); default false. */
+  optimizeSigma?: boolean;
+  /** False keeps the posterior's τ (with optimizeSigma: σ alone); default true. */
+  optimizeTau?: boolean;
+  /** Range of log10 σ searched; default [−4, 4]. */
+  sigmaRange?: [number, number];
 }
 
 export interface EvidenceOptimum {
@@ -173,6 +131,9 @@ export interface EvidenceOptimum {
   range: [number, number];
   /** Per optimised τ (one, or one per parameter layer): the range's edge it stopped at, or null when inside. */
   edges: (RangeEdge | null)[];
+  /** Regression: the noise σ of the posterior (tuned when optimizeSigma was asked), and the σ range's edge it stopped at. */
+  sigma?: number;
+  sigmaEdge?: RangeEdge | null;
   /** True when any optimum lies on the range's edge: widen the range. */
   atEdge: boolean;
   /** Evaluations of a layer's (or, for scalar τ, all layers') evidence terms. */
@@ -250,33 +211,56 @@ export function optimizeMarginalLikelihood(posterior: Posterior, options: Optimi
   if (!(range.length === 2 && Number.isFinite(range[0]) && Number.isFinite(range[1]) && range[0] < range[1])) throw new PosteriorError(`The log10 τ range must be two finite numbers, low < high, got [${range.join(', ')}].`);
   if (!(step > 0 && Number.isFinite(step))) throw new PosteriorError(`The scan step must be a positive number of decades, got ${step}.`);
   if (!(tolerance > 0 && Number.isFinite(tolerance))) throw new PosteriorError(`The tolerance must be a positive number of decades, got ${tolerance}.`);
+  const optimizeTau = options.optimizeTau ?? true;
+  const optimizeSigma = options.optimizeSigma ?? false;
+  if (optimizeSigma && posterior.sigma === undefined) throw new PosteriorError(`σ is the noise of a regression's Gaussian likelihood; this posterior's likelihood is ${posterior.likelihood.kind}, so there is no σ to tune.`);
+  if (!optimizeTau && !optimizeSigma) throw new PosteriorError('Nothing to tune: optimizeTau is false and optimizeSigma is not set.');
+  const sigmaRange = options.sigmaRange ?? [-4, 4];
+  if (optimizeSigma && !(sigmaRange.length === 2 && Number.isFinite(sigmaRange[0]) && Number.isFinite(sigmaRange[1]) && sigmaRange[0] < sigmaRange[1])) {
+    throw new PosteriorError(`The log10 σ range must be two finite numbers, low < high, got [${sigmaRange.join(', ')}].`);
+  }
   // Checked before any eigendecomposition, so a missing data term fails fast.
   dataTerm(posterior, n, options);
   const [low, high] = range;
-  const terms = layerTerms(posterior, n);
   let evaluations = 0;
   let iterations = 0;
-  let tau: number | number[];
-  let edges: (RangeEdge | null)[];
-  if (options.perLayer) {
-    const layerTau = posterior.network.layers.map((_, layer) => posterior.tauOf(layer));
-    edges = layerTau.map(() => null);
-    for (const layer of terms) {
-      const best = maximise((t) => layerEvidence(layer, 10 ** t), low, high, step, tolerance);
-      layerTau[layer.layer] = 10 ** best.t;
-      edges[layer.layer] = best.edge;
-      evaluations += best.evaluations;
-      iterations += best.iterations;
+  /** The best τ (or the posterior's, when τ is kept) at noise σ, and the evidence's τ-dependent terms there. */
+  const bestTau = (sigma: number | undefined): { tau: number | number[]; edges: (RangeEdge | null)[]; value: number } => {
+    const terms = layerTerms(posterior, n, sigma);
+    if (!optimizeTau) {
+      const kept = posterior.spec.layerTau ? [...posterior.spec.layerTau] : posterior.tau;
+      return { tau: kept, edges: [], value: terms.reduce((sum, layer) => sum + layerEvidence(layer, posterior.tauOf(layer.layer)), 0) };
     }
-    tau = layerTau;
-  } else {
+    if (options.perLayer) {
+      const layerTau = posterior.network.layers.map((_, layer) => posterior.tauOf(layer));
+      const edges: (RangeEdge | null)[] = layerTau.map(() => null);
+      let value = 0;
+      for (const layer of terms) {
+        const best = maximise((t) => layerEvidence(layer, 10 ** t), low, high, step, tolerance);
+        layerTau[layer.layer] = 10 ** best.t;
+        edges[layer.layer] = best.edge;
+        value += best.value;
+        evaluations += best.evaluations;
+        iterations += best.iterations;
+      }
+      return { tau: layerTau, edges, value };
+    }
     const best = maximise((t) => terms.reduce((sum, layer) => sum + layerEvidence(layer, 10 ** t), 0), low, high, step, tolerance);
-    tau = 10 ** best.t;
-    edges = [best.edge];
-    evaluations = best.evaluations;
-    iterations = best.iterations;
+    evaluations += best.evaluations;
+    iterations += best.iterations;
+    return { tau: 10 ** best.t, edges: [best.edge], value: best.value };
+  };
+  let sigma = posterior.sigma;
+  let sigmaEdge: RangeEdge | null = null;
+  if (optimizeSigma) {
+    // The profile evidence over log σ: the data term and the τ-dependent terms at that σ's best τ.
+    const best = maximise((t) => dataTerm(posterior, n, options, 10 ** t) + bestTau(10 ** t).value, sigmaRange[0], sigmaRange[1], step, tolerance);
+    sigma = 10 ** best.t;
+    sigmaEdge = best.edge;
   }
-  const optimum = posterior.withHyperparameters(n, tau);
+  const { tau, edges } = bestTau(sigma);
+  const atSigma = optimizeSigma ? posterior.withSigma(sigma!) : posterior;
+  const optimum = optimizeTau ? atSigma.withHyperparameters(n, tau) : atSigma.withHyperparameters(n, posterior.spec.layerTau ? [...posterior.spec.layerTau] : posterior.tau);
   return {
     perLayer: options.perLayer ?? false,
     n,
@@ -285,7 +269,8 @@ export function optimizeMarginalLikelihood(posterior: Posterior, options: Optimi
     posterior: optimum,
     range: [low, high],
     edges,
-    atEdge: edges.some((edge) => edge !== null),
+    ...(sigma !== undefined ? { sigma, sigmaEdge } : {}),
+    atEdge: edges.some((edge) => edge !== null) || sigmaEdge !== null,
     evaluations,
     iterations,
   };

@@ -12,12 +12,16 @@
  *                the trailing bytes, so they read new files too)
  *
  * The header names the structure, N, τ, the KFAC damping, the Fisher type,
+ * the likelihood and its σ when it is a regression's (classification files say nothing of it),
  * the layers (name, kind, kernel shape, bias, W̄ shape, activation,
  * convolution geometry), the model topology (tfjs-layers JSON, so the file
  * alone can predict), the layout conventions, and the arrays: MAP weights
  * `map/<layer>` as W̄, and the curvature apart from N and τ: `diag/<layer>`,
  * `kfac/<layer>/A|G`, `efb/<layer>/A|G/values|vectors` and
- * `efb/<layer>/diagonal`, `last-layer/fisher`.
+ * `efb/<layer>/diagonal`, `last-layer/fisher`. A last-layer-only network ("subset":
+ * "last-layer": its one layer is the output Dense, on a body of any layers) also stores every
+ * weight of its model, `model/<i>` in tfjs-layers' getWeights order, which the topology alone lacks;
+ * a BatchNormalization layer's moving statistics are `state/<layer>/mean|variance`.
  * Curvature is stored in float32 (it is accumulated in float32).
  *
  * Bytes in, bytes out, nothing else: no file system, so the browser reads
@@ -27,7 +31,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { matrix, type Matrix } from '../linalg/index.ts';
 import { curvatureKinds, fisherTypes, type CurvatureFit, type FisherType } from './curvature.ts';
-import { Network, type ParameterLayer } from './network.ts';
+import { Network, type ParameterLayer, type WeightSubset } from './network.ts';
 import { kfacDampings, Posterior, type PosteriorSpec } from './posterior.ts';
 import { sha256Digest } from './sha256.ts';
 
@@ -63,10 +67,16 @@ interface Header {
   fisher: FisherType;
   mcSamples: number;
   count: number;
-  /** Mean cross-entropy of the fitting data at W* (absent in files written before it was recorded). */
+  /** Absent for classification (and in files written before regression existed); 'regression' for a Gaussian likelihood. */
+  likelihood?: 'regression';
+  /** Regression only: the Gaussian's noise σ. */
+  sigma?: number;
+  /** Mean loss of the fitting data at W*: cross-entropy, or ½‖y − f‖² for regression (absent in files written before it was recorded). */
   meanLoss?: number;
   layout: string;
   layers: ParameterLayer[];
+  /** 'last-layer': the layers are the output Dense alone, on a body rebuilt from the topology and the `model/<i>` weights (absent: every layer). */
+  subset?: WeightSubset;
   modelTopology: unknown;
   /** The checksum after the data (absent in files written before it). */
   checksum?: ChecksumKind;
@@ -107,6 +117,15 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     add(`efb/${layer}/diagonal`, [factors.diagonal.length], factors.diagonal);
   });
   if (fit.lastLayer) addMatrix('last-layer/fisher', fit.lastLayer);
+  // BatchNormalization's moving statistics: state the forward pass needs, which the topology lacks.
+  for (const [layer, spec] of posterior.network.layers.entries()) {
+    if (spec.kind !== 'batchNorm') continue;
+    const { mean, variance } = posterior.network.normalizationState(layer);
+    add(`state/${layer}/mean`, [spec.fanOut], await mean.data());
+    add(`state/${layer}/variance`, [spec.fanOut], await variance.data());
+  }
+  const source = posterior.network.sourceModel;
+  if (source) for (const [index, weight] of source.getWeights().entries()) add(`model/${index}`, weight.shape, await weight.data());
   const header: Header = {
     format: posteriorFormat,
     structure: posterior.structure,
@@ -117,9 +136,12 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     fisher: fit.fisher,
     mcSamples: fit.mcSamples,
     count: fit.count,
+    // Only a regression says so, so classification files stay as they were.
+    ...(fit.likelihood === 'regression' ? { likelihood: fit.likelihood, sigma: posterior.sigma } : {}),
     ...(fit.meanLoss !== undefined ? { meanLoss: fit.meanLoss } : {}),
     layout: layoutConventions,
     layers: posterior.network.layers,
+    ...(source ? { subset: 'last-layer' as const } : {}),
     modelTopology,
     checksum: 'sha256',
     arrays,
@@ -185,7 +207,10 @@ function headerProblem(header: Header): string | null {
   if (!(fisherTypes as readonly unknown[]).includes(header.fisher)) return `an unknown Fisher type ${JSON.stringify(header.fisher)}`;
   if (!isWhole(header.mcSamples) || !isWhole(header.count)) return 'a sample or example count that is not a whole number';
   if (header.meanLoss !== undefined && !(typeof header.meanLoss === 'number' && Number.isFinite(header.meanLoss))) return 'a mean loss that is not a number';
+  if (header.likelihood !== undefined && header.likelihood !== 'regression') return `an unknown likelihood ${JSON.stringify(header.likelihood)}`;
+  if (header.sigma !== undefined && (header.likelihood !== 'regression' || !isPositive(header.sigma))) return 'a noise σ that is not a positive number of a regression';
   if (typeof header.modelTopology !== 'object' || header.modelTopology === null) return 'no model topology';
+  if (header.subset !== undefined && header.subset !== 'last-layer') return `an unknown weight subset ${JSON.stringify(header.subset)}`;
   for (const entry of header.arrays as unknown[]) {
     const { name, shape, offset, length } = (entry ?? {}) as Partial<ArrayEntry>;
     if (typeof name !== 'string' || !Array.isArray(shape) || !shape.every(isWhole) || !isWhole(offset) || !isWhole(length)) return 'an array index entry that is malformed';
@@ -287,15 +312,44 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
     throw new PosteriorFileError(`Posterior file ${source} holds a model topology that tfjs-layers cannot build (${(error as Error).message.replace(/\.$/, '')}); fit the posterior again.`);
   }
   let network: Network;
-  try {
-    network = new Network(model);
-  } finally {
-    model.dispose();
+  if (header.subset === 'last-layer') {
+    // The body is any tfjs-layers graph: the model keeps its weights from the file, and the network keeps the model.
+    try {
+      const weights = model.getWeights();
+      const stored = weights.map((weight, index) => {
+        const entry = entryOf(`model/${index}`);
+        if (entry.shape.length !== weight.shape.length || entry.shape.some((size, axis) => size !== weight.shape[axis])) {
+          throw new PosteriorFileError(`Posterior file ${source} holds model/${index} of shape [${entry.shape.join(', ')}], but its model topology needs [${weight.shape.join(', ')}]; fit the posterior again.`);
+        }
+        return tf.tensor(read(`model/${index}`), weight.shape);
+      });
+      model.setWeights(stored);
+      tf.dispose(stored);
+      network = new Network(model, 'last-layer');
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  } else {
+    try {
+      network = new Network(model);
+    } finally {
+      model.dispose();
+    }
   }
   if (JSON.stringify(network.layers) !== JSON.stringify(header.layers)) {
     throw new PosteriorFileError(`Posterior file ${source} describes layers that do not match its own model topology; the file is corrupt: fit the posterior again.`);
   }
   const layers = network.layers.map((_, index) => index);
+  for (const layer of layers) {
+    const spec = network.layers[layer];
+    if (spec.kind !== 'batchNorm') continue;
+    for (const name of [`state/${layer}/mean`, `state/${layer}/variance`]) {
+      const shape = entryOf(name, 1).shape;
+      if (shape[0] !== spec.fanOut) throw new PosteriorFileError(`Posterior file ${source} holds ${name} of shape [${shape.join(', ')}], but its model's layer needs [${spec.fanOut}]; fit the posterior again.`);
+    }
+    network.setNormalizationState(layer, tf.tensor1d(read(`state/${layer}/mean`)), tf.tensor1d(read(`state/${layer}/variance`)));
+  }
   const layerShapes = network.layers.map((layer) => [layer.fanIn + (layer.hasBias ? 1 : 0), layer.fanOut]);
   for (const layer of layers) {
     const shape = entryOf(`map/${layer}`, 2).shape;
@@ -324,7 +378,13 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
       throw new PosteriorFileError(`Posterior file ${source} holds ${entry.name} of shape [${entry.shape.join(', ')}], but its model needs [${expected.join(', ')}]; fit the posterior again.`);
     }
   }
-  const fit: CurvatureFit = { fisher: header.fisher, mcSamples: header.mcSamples, count: header.count, ...(header.meanLoss !== undefined ? { meanLoss: header.meanLoss } : {}) };
+  const fit: CurvatureFit = {
+    fisher: header.fisher,
+    mcSamples: header.mcSamples,
+    count: header.count,
+    ...(header.likelihood === 'regression' ? { likelihood: header.likelihood } : {}),
+    ...(header.meanLoss !== undefined ? { meanLoss: header.meanLoss } : {}),
+  };
   if (arrays.has('diag/0')) fit.diag = layers.map((layer) => Float64Array.from(read(`diag/${layer}`)));
   if (arrays.has('kfac/0/A')) fit.kfac = layers.map((layer) => ({ a: readMatrix(`kfac/${layer}/A`), g: readMatrix(`kfac/${layer}/G`) }));
   if (arrays.has('efb/0/diagonal')) {
@@ -337,7 +397,7 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
   if (arrays.has('last-layer/fisher')) fit.lastLayer = readMatrix('last-layer/fisher');
   const mapWeights = layers.map((layer) => tf.tensor2d(read(`map/${layer}`), entryOf(`map/${layer}`).shape as [number, number]));
   try {
-    const spec: PosteriorSpec = { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping };
+    const spec: PosteriorSpec = { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping, ...(header.sigma !== undefined ? { sigma: header.sigma } : {}) };
     return { posterior: new Posterior(network, mapWeights, fit, spec), modelTopology: header.modelTopology };
   } catch (error) {
     tf.dispose(mapWeights);

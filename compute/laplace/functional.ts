@@ -5,7 +5,8 @@
  *
  * Every structure's covariance is diagonal in a basis of its own, so each
  * layer's term is Σ_k v_k j_k j_kᵀ, with j_k ∈ R^C the k-th coordinate of the
- * per-class Jacobians in that basis and v_k the posterior variance there:
+ * per-class Jacobians in that basis and v_k the posterior variance there (each
+ * structure gives its basis, structures/*.ts; the projection here is shared):
  *  - diag: the natural basis, v = 1/(N·d + τ);
  *  - kfac (exact damping, N·A⊗G + τ·I): the Kronecker eigenbasis Q_A ⊗ Q_G,
  *    v_ij = 1/(N·λ_A,i·λ_G,j + τ);
@@ -32,6 +33,7 @@ import type { LaplaceData } from './data.ts';
 import { averagePoolGradient } from '../backend/gradients.ts';
 import { activate, type Activation, type LayerMatrix, type Network } from './network.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
+import type { LayerBasis } from './structures/index.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 /** Inputs per batch of the GLM pass, which differentiates each batch replicated once per class. */
@@ -79,7 +81,8 @@ export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Te
   const last = network.layers.length - 1;
   const wanted = new Set(layers);
   const needsBackward = layers.some((layer) => layer !== last || network.layers[last].activation !== 'linear');
-  if (!needsBackward) return jacobianBatchByGrads(network, weights, x, layers);
+  // Layers beyond the hand-written backward pass (network.ts, `classic`), or an opaque body: tf.grads.
+  if (!needsBackward || !network.classic || network.body) return jacobianBatchByGrads(network, weights, x, layers);
   const inputs: (tf.Tensor | undefined)[] = network.layers.map(() => undefined);
   const gradients: (tf.Tensor | null | undefined)[] = network.layers.map(() => undefined);
   let logits: tf.Tensor2D | null = null;
@@ -207,6 +210,8 @@ function activationGradient(dy: tf.Tensor, activation: Activation, z: tf.Tensor,
       return tf.mul(repeated(tf.sub(tf.scalar(1), tf.square(out))), dy);
     case 'sigmoid':
       return tf.mul(dy, repeated(tf.mul(out, tf.sub(tf.scalar(1), out))));
+    default:
+      throw new RangeError(`No hand-written gradient for ${activation}; such networks go through jacobianBatchByGrads.`);
   }
 }
 
@@ -266,24 +271,6 @@ export function disposeJacobianBatch(batch: JacobianBatch): void {
   batch.projections.clear();
 }
 
-/** How one layer's posterior covariance is diagonalised. */
-interface LayerBasis {
-  layer: number;
-  /** separable: rotate inputs by Q_A and gradients by Q_G (null: natural basis); full: the last layer's Fisher eigenbasis. */
-  kind: 'separable' | 'full';
-  qa: tf.Tensor2D | null;
-  qg: tf.Tensor2D | null;
-  /** full only: Q as [rows, cols·d], entry [i, j·d + k] = Q[(i, j), k]. */
-  q: tf.Tensor2D | null;
-  /** separable rotated bases: equal for two posteriors whose Q_A and Q_G are equal entry for entry (their projections are shared). */
-  sharedKey?: string;
-  /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
-  scaledVariances(logRatio: number): Float64Array;
-}
-
-const clamp = (value: number) => Math.max(value, 0);
-const toTensor = (data: ArrayLike<number>, rows: number, cols: number) => tf.tensor2d(Float32Array.from(data), [rows, cols]);
-
 /**
  * How a rotated basis gets a convolution's Jacobians: by rotating the shared natural-basis
  * ones, by rotating the inputs and gradients first, or whichever costs less (the default).
@@ -305,68 +292,14 @@ export class FunctionalCovariance {
     options: { convolutionRoute?: ConvolutionRoute } = {},
   ) {
     this.convolutionRoute = options.convolutionRoute ?? 'auto';
-    const network = posterior.network;
-    const last = network.layers.length - 1;
-    if (posterior.structure === 'last-layer' && network.layers[last].kind !== 'dense') {
-      throw new PosteriorError(`The last-layer functional covariance needs a Dense last layer, but ${network.layers[last].name} is a Conv2D; use diag, kfac or efb.`);
-    }
-    this.layers = posterior.perturbedLayers.map((layer) => this.basis(layer));
+    this.layers = posterior.perturbedLayers.map((layer) => posterior.implementation.functionalBasis(posterior, layer));
     for (const basis of this.layers) if (basis.qa && basis.qg) basis.sharedKey = sharedBasisKey(posterior.curvature, basis.layer, basis.qa, basis.qg);
-  }
-
-  private basis(layer: number): LayerBasis {
-    const posterior = this.posterior;
-    const { rows, cols } = posterior.shape(layer);
-    const ratioWeights = (lambda: Float64Array) => (logRatio: number) => {
-      const ratio = Math.exp(logRatio);
-      return lambda.map((value) => 1 / (1 + ratio * value));
-    };
-    switch (posterior.structure) {
-      case 'diag':
-        return { layer, kind: 'separable', qa: null, qg: null, q: null, scaledVariances: ratioWeights(posterior.curvature.diag![layer].map(clamp)) };
-      case 'last-layer': {
-        const eigen = posterior.lastLayerEigen();
-        const d = eigen.values.length;
-        return { layer, kind: 'full', qa: null, qg: null, q: toTensor(eigen.vectors.data, rows, cols * d), scaledVariances: ratioWeights(eigen.values.map(clamp)) };
-      }
-      case 'efb': {
-        const factors = posterior.curvature.efb![layer];
-        return {
-          layer,
-          kind: 'separable',
-          qa: toTensor(factors.a.vectors.data, rows, rows),
-          qg: toTensor(factors.g.vectors.data, cols, cols),
-          q: null,
-          scaledVariances: ratioWeights(factors.diagonal.map(clamp)),
-        };
-      }
-      case 'kfac': {
-        const { a, g } = posterior.kfacEigen(layer);
-        const sa = a.values.map(clamp);
-        const sg = g.values.map(clamp);
-        const bases = { layer, kind: 'separable' as const, qa: toTensor(a.vectors.data, rows, rows), qg: toTensor(g.vectors.data, cols, cols), q: null };
-        if (posterior.spec.kfacDamping === 'per-factor') {
-          return {
-            ...bases,
-            scaledVariances: (logRatio) => {
-              const root = Math.exp(logRatio / 2);
-              const out = new Float64Array(rows * cols);
-              for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = 1 / ((1 + root * sa[i]) * (1 + root * sg[j]));
-              return out;
-            },
-          };
-        }
-        const products = new Float64Array(rows * cols);
-        for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) products[i * cols + j] = sa[i] * sg[j];
-        return { ...bases, scaledVariances: ratioWeights(products) };
-      }
-    }
   }
 
   /** v_k of layer `basis` at the posterior's own N and τ (per-layer τ respected). */
   variances(basis: LayerBasis): Float64Array {
     const tau = this.posterior.tauOf(basis.layer);
-    return basis.scaledVariances(Math.log(this.posterior.n / tau)).map((value) => value / tau);
+    return basis.scaledVariances(Math.log(this.posterior.dataScale / tau)).map((value) => value / tau);
   }
 
   /**
@@ -553,7 +486,14 @@ function rotatesJacobian(positions: number, rows: number, cols: number, classes:
 function convJacobian(batch: JacobianBatch, layer: number, cols: number, classes: number): tf.Tensor3D {
   const cached = batch.convJacobians.get(layer);
   if (cached) return cached;
-  const jacobian = tf.tidy(() => positionSums(batch.inputs[layer]!, batch.gradients[layer]!, classes, cols));
+  const inputs = batch.inputs[layer]!;
+  const gradients = batch.gradients[layer]!;
+  // An elementwise layer (depthwise, BatchNormalization: inputs [B, T, rows, cols]) has J_c[r, o] = Σ_t ā_t[r, o] g_c,t[o].
+  const jacobian = tf.tidy(() =>
+    inputs.rank === 4
+      ? (tf.reshape(tf.sum(tf.mul(tf.expandDims(inputs, 1), tf.expandDims(gradients, 3)), 2), [batch.count, classes, -1]) as tf.Tensor3D)
+      : positionSums(inputs, gradients, classes, cols),
+  );
   batch.convJacobians.set(layer, tf.keep(jacobian));
   return jacobian;
 }

@@ -11,12 +11,13 @@
  * fitCurvature's `lastLayer`, divided by the number of examples.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { matrix } from '../linalg/index.ts';
 import { Random } from '../random/index.ts';
-import { backpropVectors, crossEntropySum, crossProduct, exactLastLayerKronecker, fisherTypes, lastLayerMatrix, perExampleGradients, type CurvatureFit, type FisherType } from './curvature.ts';
+import { crossProduct, exactLastLayerKronecker, fisherTypes, lastLayerMatrix, perExampleGradients, type CurvatureFit, type FisherType } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
-import { UnsupportedModelError, type ParameterLayer } from './network.ts';
+import { likelihoodFor, type LikelihoodKind } from './likelihoods/index.ts';
+import { outputDenseLayer, type ParameterLayer } from './network.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 /** A model cut before its output Dense layer: the body as a model of its own, and that layer's W̄. */
@@ -30,22 +31,17 @@ export interface LastLayerSplit {
   hasBias: boolean;
   /** True when the output layer applies a softmax, which the logits leave out. */
   strippedSoftmax: boolean;
+  /** The activation the output layer applies, which the outputs f leave out (the likelihood's: likelihoods/). */
+  outputActivation: 'softmax' | 'sigmoid' | 'linear';
 }
 
-/** Split a single-input, single-output model before its output Dense layer (softmax or linear). */
+/** Split a single-input, single-output model before its output Dense layer (softmax, sigmoid or linear). */
 export function splitLastLayer(model: tfl.LayersModel): LastLayerSplit {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new UnsupportedModelError(`The model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; last-layer Laplace needs one of each.`);
-  const output = model.outputs[0].sourceLayer as tfl.layers.Layer;
-  if (output.getClassName() !== 'Dense') throw new UnsupportedModelError(`The model's output layer ${output.name} is a ${output.getClassName()}; last-layer Laplace needs a Dense output layer.`);
-  const activation = String((output.getConfig() as { activation?: unknown }).activation ?? 'linear');
-  if (activation !== 'softmax' && activation !== 'linear') throw new UnsupportedModelError(`The output layer ${output.name} uses activation "${activation}"; last-layer classification needs softmax or linear logits.`);
-  const input = output.input as tfl.SymbolicTensor;
-  if (input.shape.length !== 2) throw new UnsupportedModelError(`The output layer ${output.name} sees a rank-${input.shape.length} input; put a Flatten or a global pooling before it.`);
-  const body = tfl.model({ inputs: model.inputs, outputs: input });
+  const { body, output, activation } = outputDenseLayer(model);
   const [kernel, bias] = output.getWeights();
   const [features, classes] = kernel.shape;
   const weights = tf.tidy(() => (bias ? tf.concat([kernel, tf.reshape(bias, [1, classes])], 0) : tf.clone(kernel)) as tf.Tensor2D);
-  return { body, weights, features, classes, hasBias: bias !== undefined, strippedSoftmax: activation === 'softmax' };
+  return { body, weights, features, classes, hasBias: bias !== undefined, strippedSoftmax: activation === 'softmax', outputActivation: activation };
 }
 
 export interface LastLayerFitOptions {
@@ -53,6 +49,8 @@ export interface LastLayerFitOptions {
   mcSamples?: number;
   batchSize?: number;
   seed?: number;
+  /** 'classification' (default) or 'regression' (likelihoods/). */
+  likelihood?: LikelihoodKind;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -65,6 +63,14 @@ export async function fitLastLayerFromModel(model: tfl.LayersModel, data: Laplac
   if (!Number.isInteger(mcSamples) || mcSamples < 1) throw new Error(`mcSamples must be a positive integer, got ${mcSamples}.`);
   const split = splitLastLayer(model);
   const random = new Random(options.seed ?? 0);
+  const output = { units: split.classes, activation: split.outputActivation, layerName: (model.outputs[0].sourceLayer as tfl.layers.Layer).name };
+  let likelihood: ReturnType<typeof likelihoodFor>;
+  try {
+    likelihood = likelihoodFor(output, options.likelihood);
+  } catch (error) {
+    split.weights.dispose();
+    throw error;
+  }
   const spec: ParameterLayer = {
     name: 'output',
     kind: 'dense',
@@ -87,19 +93,19 @@ export async function fitLastLayerFromModel(model: tfl.LayersModel, data: Laplac
       const end = Math.min(data.count, start + batchSize);
       const batch = end - start;
       const x = data.inputs(start, end);
-      const labels = Int32Array.from({ length: batch }, (_, i) => data.labels[start + i]);
+      const labels = likelihood.targets(data.labels, start, end);
       const [augmented, probabilities, batchLoss] = tf.tidy(() => {
         const features = split.body.apply(x, { training: false }) as tf.Tensor2D;
         const augmented: tf.Tensor2D = split.hasBias ? tf.concat([features, tf.ones([batch, 1])], 1) : features;
         const logits = tf.matMul(augmented, split.weights) as tf.Tensor2D;
-        return [augmented, tf.softmax(logits) as tf.Tensor2D, crossEntropySum(logits, labels)] as [tf.Tensor2D, tf.Tensor2D, tf.Scalar];
+        return [augmented, likelihood.mean(logits), likelihood.lossSum(logits, labels)] as [tf.Tensor2D, tf.Tensor2D, tf.Scalar];
       });
       const nextLoss = tf.add(loss, batchLoss);
       tf.dispose([loss, batchLoss, x]);
       loss = nextLoss;
-      if (fisher === 'exact') add(exactLastLayerKronecker(augmented, probabilities));
+      if (fisher === 'exact') add(exactLastLayerKronecker(augmented, probabilities, likelihood.outputHessian));
       else {
-        for (const vector of backpropVectors(probabilities, labels, fisher, mcSamples, random)) {
+        for (const vector of likelihood.backpropVectors(probabilities, labels, fisher, mcSamples, random)) {
           add(
             tf.tidy(() => {
               const perExample = tf.reshape(perExampleGradients(augmented, vector, spec), [batch, -1]);
@@ -120,7 +126,7 @@ export async function fitLastLayerFromModel(model: tfl.LayersModel, data: Laplac
     const values = Float64Array.from(await fisherMatrix.data(), (value) => Math.fround(value / data.count));
     const meanLoss = Math.fround((await loss.data())[0] / data.count);
     tf.dispose([fisherMatrix, ...(total ? [total] : [])]);
-    return { fisher, mcSamples: fisher === 'mc' ? mcSamples : 1, count: data.count, meanLoss, lastLayer: matrix(d, d, values) };
+    return { fisher, mcSamples: fisher === 'mc' ? mcSamples : 1, count: data.count, ...(likelihood.kind === 'regression' ? { likelihood: 'regression' as const } : {}), meanLoss, lastLayer: matrix(d, d, values) };
   } finally {
     loss.dispose();
     split.weights.dispose();

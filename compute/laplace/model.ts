@@ -5,12 +5,13 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { curvatureKinds, fisherTypes, fitCurvature, type CurvatureKind, type CurvatureOptions } from './curvature.ts';
-import { checkedData, type DataInput } from './data.ts';
+import { checkedData, type DataExpectations, type DataInput } from './data.ts';
 import { optimizeMarginalLikelihood, type EvidenceOptimum, type OptimizeEvidenceOptions } from './evidence.ts';
 import { posteriorFromBytes, posteriorToBytes, PosteriorFileError, type ReadOptions } from './format.ts';
-import { Network, type LayerMatrix } from './network.ts';
+import { likelihoodFor, likelihoodKinds, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
+import { lastLayerNetwork, Network, UnsupportedModelError, weightSubsets, type LayerMatrix, type WeightSubset } from './network.ts';
 import { kfacDampings, Posterior, PosteriorError, type KfacDamping } from './posterior.ts';
-import { predict, type PredictOptions } from './predictive.ts';
+import { predict, predictRegression, type PredictOptions, type RegressionPrediction } from './predictive.ts';
 import { searchHyperparameters, type SearchOptions, type SearchResult } from './search.ts';
 
 export interface FitLaplaceOptions extends Omit<CurvatureOptions, 'kinds'> {
@@ -20,6 +21,27 @@ export interface FitLaplaceOptions extends Omit<CurvatureOptions, 'kinds'> {
   /** Prior precision τ; default 'marglik', the scalar τ that maximises the marginal likelihood at N. */
   tau?: number | 'marglik';
   kfacDamping?: KfacDamping;
+  /**
+   * Which weights get the posterior: 'all' (default) every layer's, for which the whole-network code
+   * must know each layer; 'last-layer' the output Dense layer's only, on any body (any layers, any
+   * graph, run by tfjs-layers in inference mode), with any structure. curvature 'last-layer' falls
+   * back to it on a body the whole-network code does not know.
+   */
+  subset?: WeightSubset;
+  /**
+   * 'classification' (default): a softmax over the classes, or one sigmoid unit for two classes;
+   * 'regression': a Gaussian on linear outputs, with labels the real targets (regressionData).
+   */
+  likelihood?: LikelihoodKind;
+  /** Regression only: the observation noise σ, or 'marglik' (the default) to maximise the marginal likelihood over σ together with τ. */
+  sigma?: number | 'marglik';
+}
+
+/** What the data must look like for this network and likelihood: class indices in range, or real targets per output. */
+function expectations(network: Network, likelihood: Likelihood): DataExpectations {
+  return likelihood.kind === 'regression'
+    ? { inputShape: network.inputShape, classes: likelihood.predictionWidth, labelKind: 'real', outputs: likelihood.outputs }
+    : { inputShape: network.inputShape, classes: likelihood.predictionWidth };
 }
 
 /** A fitted Laplace posterior with the model topology it belongs to. */
@@ -37,6 +59,11 @@ export class LaplaceModel {
     return this.posterior.tau;
   }
 
+  /** The regression's observation noise σ; undefined for classification. */
+  get sigma(): number | undefined {
+    return this.posterior.sigma;
+  }
+
   /** `count` weight samples as W̄ matrices per layer (see network.ts for the layout). */
   sample(count: number, seed = 0): LayerMatrix[][] {
     return this.posterior.sample(count, seed);
@@ -47,9 +74,19 @@ export class LaplaceModel {
    * inputs [n, ...inputShape], or a tf.data.Dataset of inputs (or { xs, ys } / [xs, ys]).
    */
   async predict(data: DataInput, options?: PredictOptions): Promise<Float32Array> {
-    const checked = await checkedData(data, this.posterior.network, 'predict');
+    const checked = await checkedData(data, expectations(this.posterior.network, this.posterior.likelihood), 'predict');
     try {
       return await predict(this.posterior, checked.data, options);
+    } finally {
+      checked.dispose();
+    }
+  }
+
+  /** Regression only: the GLM predictive's mean and variance (functional variance + σ²), [count × outputs] each. */
+  async predictRegression(data: DataInput, options?: { batchSize?: number; onProgress?: (done: number, total: number) => void }): Promise<RegressionPrediction> {
+    const checked = await checkedData(data, expectations(this.posterior.network, this.posterior.likelihood), 'predict');
+    try {
+      return await predictRegression(this.posterior, checked.data, options);
     } finally {
       checked.dispose();
     }
@@ -63,7 +100,7 @@ export class LaplaceModel {
   /** Search N and τ on validation data and return the posterior at the best point for `objective`. */
   async tune(validation: DataInput, objective: 'error+ece' | 'nll', options?: SearchOptions): Promise<{ model: LaplaceModel; search: SearchResult }> {
     if (!(['error+ece', 'nll'] as unknown[]).includes(objective)) throw new PosteriorError(`Unknown objective "${String(objective)}"; choose nll or error+ece (or tuneMarginalLikelihood for the evidence).`);
-    const checked = await checkedData(validation, this.posterior.network, 'tune');
+    const checked = await checkedData(validation, expectations(this.posterior.network, this.posterior.likelihood), 'tune');
     let search: SearchResult;
     try {
       search = await searchHyperparameters(this.posterior, checked.data, options);
@@ -90,6 +127,7 @@ export class LaplaceModel {
 
   dispose(): void {
     this.posterior.dispose();
+    this.posterior.network.dispose();
   }
 }
 
@@ -100,6 +138,7 @@ function checkFitOptions(options: FitLaplaceOptions): void {
     if (!allowed.includes(value as string)) throw new PosteriorError(`Unknown ${name} ${JSON.stringify(value)}; choose one of ${allowed.join(', ')}.`);
   };
   oneOf('curvature', options.curvature, curvatureKinds);
+  if (options.subset !== undefined) oneOf('subset', options.subset, weightSubsets);
   if (options.fisher !== undefined) oneOf('Fisher type', options.fisher, fisherTypes);
   if (options.kfacDamping !== undefined) oneOf('KFAC damping', options.kfacDamping, kfacDampings);
   const whole = (name: string, value: unknown, least: number) => {
@@ -110,9 +149,30 @@ function checkFitOptions(options: FitLaplaceOptions): void {
   whole('seed', options.seed, 0);
   if (options.mcSamples !== undefined && (options.fisher ?? 'mc') !== 'mc') throw new PosteriorError(`mcSamples applies only to the mc Fisher, not ${options.fisher}; drop it.`);
   if (options.n !== undefined && !(typeof options.n === 'number' && Number.isFinite(options.n) && options.n > 0)) throw new PosteriorError(`N must be a positive finite number, got ${String(options.n)}.`);
+  if (options.likelihood !== undefined) oneOf('likelihood', options.likelihood, likelihoodKinds);
+  const regression = options.likelihood === 'regression';
+  if (options.sigma !== undefined) {
+    if (!regression) throw new PosteriorError(`σ is the noise of a regression's Gaussian likelihood; pass likelihood: 'regression' with it, or drop it.`);
+    if (options.sigma !== 'marglik' && !(typeof options.sigma === 'number' && Number.isFinite(options.sigma) && options.sigma > 0)) throw new PosteriorError(`σ must be a positive finite number or 'marglik', got ${String(options.sigma)}.`);
+  }
+  if (regression && options.fisher === 'empirical') throw new PosteriorError('The empirical Fisher is for classification only; use the mc or exact Fisher for regression.');
   const tau = options.tau;
   if (tau !== undefined && tau !== 'marglik' && !(typeof tau === 'number' && Number.isFinite(tau) && tau > 0)) {
     throw new PosteriorError(`τ must be a positive finite number or 'marglik', got ${String(tau)}.`);
+  }
+}
+
+/**
+ * The network the posterior lives on: every layer's weights, or the output Dense layer's on an
+ * opaque body (asked for, or curvature 'last-layer' on a body the whole-network code refuses).
+ */
+async function networkFor(model: tfl.LayersModel, options: FitLaplaceOptions): Promise<Network> {
+  if (options.subset === 'last-layer') return lastLayerNetwork(model);
+  try {
+    return new Network(model);
+  } catch (error) {
+    if (error instanceof UnsupportedModelError && options.curvature === 'last-layer' && options.subset === undefined) return lastLayerNetwork(model);
+    throw error;
   }
 }
 
@@ -123,14 +183,23 @@ function checkFitOptions(options: FitLaplaceOptions): void {
  */
 export async function fitLaplace(model: tfl.LayersModel, data: DataInput, options: FitLaplaceOptions): Promise<LaplaceModel> {
   checkFitOptions(options);
-  const network = new Network(model);
-  const checked = await checkedData(data, network, 'fit');
+  const network = await networkFor(model, options);
+  let likelihood: Likelihood;
+  let checked: Awaited<ReturnType<typeof checkedData>>;
+  try {
+    likelihood = likelihoodFor(network.output, options.likelihood);
+    checked = await checkedData(data, expectations(network, likelihood), 'fit');
+  } catch (error) {
+    network.dispose();
+    throw error;
+  }
   let curvature: Awaited<ReturnType<typeof fitCurvature>>;
-  const mapWeights = network.matricesFromModel(model);
+  const mapWeights = network.matricesFromModel(network.sourceModel ?? model);
   try {
     curvature = await fitCurvature(network, mapWeights, checked.data, { ...options, kinds: [options.curvature] });
   } catch (error) {
     mapWeights.forEach((weights) => weights.dispose());
+    network.dispose();
     throw error;
   } finally {
     checked.dispose();
@@ -141,8 +210,10 @@ export async function fitLaplace(model: tfl.LayersModel, data: DataInput, option
     n: options.n ?? checked.data.count,
     tau: tau === 'marglik' ? 1 : tau,
     kfacDamping: options.kfacDamping ?? 'exact',
+    ...(likelihood.kind === 'regression' ? { sigma: typeof options.sigma === 'number' ? options.sigma : 1 } : {}),
   });
-  if (tau === 'marglik') posterior = optimizeMarginalLikelihood(posterior).posterior;
+  const sigma = likelihood.kind === 'regression' ? (options.sigma ?? 'marglik') : undefined;
+  if (tau === 'marglik' || sigma === 'marglik') posterior = optimizeMarginalLikelihood(posterior, { optimizeTau: tau === 'marglik', optimizeSigma: sigma === 'marglik' }).posterior;
   return new LaplaceModel(posterior, model.toJSON(undefined, false));
 }
 

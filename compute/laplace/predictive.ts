@@ -21,10 +21,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LaplaceData } from './data.ts';
 import { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, glmBatchSize, jacobianBatch } from './functional.ts';
-import { defaultLinkSamples, glmLinks, linkDraws, monteCarloLink, probitLink, type GlmLink } from './links.ts';
+import { defaultLinkSamples, glmLinks, linkDraws, type GlmLink } from './links.ts';
 import type { LayerMatrix, Network } from './network.ts';
 import { Posterior, PosteriorError } from './posterior.ts';
 import { StackedSamples, stackedPlan } from './stacked.ts';
+import { lastLayerEigen } from './structures/index.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 export const predictiveTypes = ['glm', 'map', 'sampled', 'linearised', 'probit'] as const;
@@ -112,7 +113,8 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
     throw new PosteriorError(`The probit predictive needs a Dense last layer, but ${lastSpec.name} is a Conv2D; use sampled or linearised.`);
   }
   const network = posterior.network;
-  const classes = network.classes;
+  const likelihood = posterior.likelihood;
+  const width = likelihood.predictionWidth;
 
   // Weight sets to run per batch, and how to combine their logits.
   let weightSets: LayerMatrix[][] = [];
@@ -145,19 +147,19 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
   }
   const probit = predictive === 'probit' ? probitHelper(posterior) : null;
   const functional = predictive === 'glm' ? new FunctionalCovariance(posterior) : null;
-  const draws = predictive === 'glm' && link === 'mc' ? linkDraws(samples, classes, seed) : null;
+  const draws = predictive === 'glm' && link === 'mc' ? linkDraws(samples, network.classes, seed) : null;
   const glmLayers = functional ? functional.layers.map((basis) => basis.layer) : [];
   // Layers before the first perturbed one are at W* in every sample: run them once per batch.
   const { head, tail } = network.splitAt(Math.min(...posterior.perturbedLayers));
 
   // Called inside the batch's tidy, which frees the inputs and every intermediate.
   const predictBatch = (x: tf.Tensor): tf.Tensor => {
-    if (predictive === 'map') return tf.softmax(network.forward(x, posterior.mapWeights));
+    if (predictive === 'map') return likelihood.predict(network.forward(x, posterior.mapWeights));
     if (predictive === 'probit') return probit!.predict(x);
     if (functional) {
       const batch = jacobianBatch(network, posterior.mapWeights, x, glmLayers);
       try {
-        return link === 'probit' ? probitLink(batch.logits, functional.variancesOf(batch)) : monteCarloLink(batch.logits, functional.covariance(batch), draws!);
+        return link === 'probit' ? likelihood.probit(batch.logits, functional.variancesOf(batch)) : likelihood.monteCarlo(batch.logits, functional.covariance(batch), draws!);
       } finally {
         disposeJacobianBatch(batch);
       }
@@ -166,13 +168,13 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
     if (stacked) {
       // Each group's activations freed before the next group's; every sample's probabilities summed
       // in sample order by one addN, as below, so the average is the same to the bit.
-      const probabilities = stacked.groupSizes.flatMap((_, group) => tf.tidy(() => stacked!.groupLogits(group, h).map((logits) => tf.softmax(logits))));
+      const probabilities = stacked.groupSizes.flatMap((_, group) => tf.tidy(() => stacked!.groupLogits(group, h).map((logits) => likelihood.predict(logits))));
       return tf.div(tf.addN(probabilities), probabilities.length);
     }
     // Each sample's forward pass in its own tidy: one batch's activations for all T samples
     // at once overflowed the wasm heap on the CNNs ("memory access out of bounds").
     if (predictive === 'sampled') {
-      return tf.div(tf.addN(weightSets.map((weights) => tf.tidy(() => tf.softmax(tail(h, weights))))), weightSets.length);
+      return tf.div(tf.addN(weightSets.map((weights) => tf.tidy(() => likelihood.predict(tail(h, weights))))), weightSets.length);
     }
     const mean = tail(h, posterior.mapWeights);
     const terms: tf.Tensor[] = [];
@@ -184,7 +186,7 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
             difference === 'central'
               ? tf.div(tf.sub(tail(h, weightSets[t]), tail(h, weightSets[t + 1])), 2 * step)
               : tf.div(tf.sub(tail(h, weightSets[t]), mean), step);
-          return tf.softmax(tf.add(mean, jvp));
+          return likelihood.predict(tf.add(mean, jvp) as tf.Tensor2D);
         }),
       );
     }
@@ -195,11 +197,11 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
   return {
     async predict(data, onProgress) {
       if (disposed) throw new PosteriorError('This prepared predictive has been disposed; prepare another.');
-      const out = new Float32Array(data.count * classes);
+      const out = new Float32Array(data.count * width);
       for (let start = 0; start < data.count; start += batchSize) {
         const end = Math.min(data.count, start + batchSize);
         const probabilities = tf.tidy(() => predictBatch(data.inputs(start, end)));
-        out.set(await probabilities.data<'float32'>(), start * classes);
+        out.set(await probabilities.data<'float32'>(), start * width);
         probabilities.dispose();
         onProgress?.(end, data.count);
         await yieldToEventLoop();
@@ -216,6 +218,51 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
       draws?.dispose();
     },
   };
+}
+
+/** A regression's predictive: per input and output, the mean and the variance. */
+export interface RegressionPrediction {
+  /** f(x, W*), [count × outputs] row-major. */
+  mean: Float32Array;
+  /** The GLM predictive's variance, diag(J Σ Jᵀ) + σ², [count × outputs] row-major. */
+  variance: Float32Array;
+}
+
+/**
+ * The GLM predictive of a regression posterior (Gaussian likelihood): the linearised network's
+ * outputs are N(f(x, W*), J Σ Jᵀ), and an observation adds the noise σ², so the predictive is
+ * Gaussian with mean f(x, W*) and variance diag(J Σ Jᵀ) + σ² per output (functional.ts's variances).
+ */
+export async function predictRegression(
+  posterior: Posterior,
+  data: LaplaceData,
+  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<RegressionPrediction> {
+  const sigma = posterior.sigma;
+  if (sigma === undefined) throw new PosteriorError(`predictRegression is for a regression posterior; this one's likelihood is ${posterior.likelihood.kind}, so use predict.`);
+  const outputs = posterior.likelihood.outputs;
+  const mean = new Float32Array(data.count * outputs);
+  const variance = new Float32Array(data.count * outputs);
+  const functional = new FunctionalCovariance(posterior);
+  try {
+    await forEachJacobianBatch(
+      posterior.network,
+      posterior.mapWeights,
+      data,
+      [functional],
+      options.batchSize ?? glmBatchSize,
+      async (batch, start) => {
+        mean.set(await batch.logits.data<'float32'>(), start * outputs);
+        const variances = tf.tidy(() => tf.add(functional.variancesOf(batch), sigma * sigma));
+        variance.set(await variances.data<'float32'>(), start * outputs);
+        variances.dispose();
+      },
+      options.onProgress,
+    );
+  } finally {
+    functional.dispose();
+  }
+  return { mean, variance };
 }
 
 /** Floats of one layer's activations for a whole pass of stacked samples: about 64 MB. */
@@ -245,10 +292,11 @@ export async function predictGlmTogether(
   }
   const link = options.link ?? 'probit';
   if (!(glmLinks as readonly string[]).includes(link)) throw new PosteriorError(`Unknown link "${link}"; choose one of ${glmLinks.join(', ')}.`);
-  const classes = first.network.classes;
+  const likelihood = first.likelihood;
+  const width = likelihood.predictionWidth;
   const covariances = posteriors.map((posterior) => new FunctionalCovariance(posterior));
-  const draws = link === 'mc' ? linkDraws(options.samples ?? defaultLinkSamples, classes, options.seed ?? 0) : null;
-  const outputs = posteriors.map(() => new Float32Array(data.count * classes));
+  const draws = link === 'mc' ? linkDraws(options.samples ?? defaultLinkSamples, first.network.classes, options.seed ?? 0) : null;
+  const outputs = posteriors.map(() => new Float32Array(data.count * width));
   try {
     await forEachJacobianBatch(
       first.network,
@@ -258,8 +306,8 @@ export async function predictGlmTogether(
       options.batchSize ?? glmBatchSize,
       async (batch, start) => {
         for (const [index, covariance] of covariances.entries()) {
-          const probabilities = tf.tidy(() => (draws ? monteCarloLink(batch.logits, covariance.covariance(batch), draws) : probitLink(batch.logits, covariance.variancesOf(batch))));
-          outputs[index].set(await probabilities.data<'float32'>(), start * classes);
+          const probabilities = tf.tidy(() => (draws ? likelihood.monteCarlo(batch.logits, covariance.covariance(batch), draws) : likelihood.probit(batch.logits, covariance.variancesOf(batch))));
+          outputs[index].set(await probabilities.data<'float32'>(), start * width);
           probabilities.dispose();
         }
       },
@@ -281,12 +329,12 @@ function probitHelper(posterior: Posterior): { predict(x: tf.Tensor): tf.Tensor2
   const network = posterior.network;
   const last = network.layers.length - 1;
   const spec = network.layers[last];
-  const eigen = posterior.lastLayerEigen();
+  const eigen = lastLayerEigen(posterior);
   const d = eigen.values.length;
   const rows = spec.fanIn + (spec.hasBias ? 1 : 0);
   const classes = spec.fanOut;
   const q = tf.tensor2d(Float32Array.from(eigen.vectors.data), [rows, classes * d]);
-  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => 1 / (posterior.n * Math.max(value, 0) + posterior.tauOf(last))));
+  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => 1 / (posterior.dataScale * Math.max(value, 0) + posterior.tauOf(last))));
   return {
     predict: (x) =>
       tf.tidy(() => {
@@ -295,8 +343,8 @@ function probitHelper(posterior: Posterior): { predict(x: tf.Tensor): tf.Tensor2
         let a = inputs[last] as tf.Tensor2D;
         if (spec.hasBias) a = tf.concat([a, tf.ones([a.shape[0], 1])], 1);
         const projected = tf.reshape(tf.matMul(a, q), [a.shape[0], classes, d]);
-        const variances = tf.sum(tf.mul(tf.square(projected), inverseScale), 2);
-        return tf.softmax(tf.div(mean, tf.sqrt(tf.add(1, tf.mul(Math.PI / 8, variances))))) as tf.Tensor2D;
+        const variances = tf.sum(tf.mul(tf.square(projected), inverseScale), 2) as tf.Tensor2D;
+        return posterior.likelihood.probit(mean, variances);
       }),
     dispose: () => tf.dispose([q, inverseScale]),
   };

@@ -139,7 +139,7 @@ export async function evaluatePoint(
 ): Promise<SearchPoint> {
   const candidate = posterior.withHyperparameters(10 ** logN, 10 ** logTau);
   const probabilities = await predict(candidate, data, { predictive, samples, seed, difference, link });
-  return scorePoint(logN, logTau, probabilities, data, posterior.network.classes);
+  return scorePoint(logN, logTau, probabilities, data, posterior.likelihood.predictionWidth);
 }
 
 function scorePoint(logN: number, logTau: number, probabilities: Float32Array, data: LaplaceData, classes: number): SearchPoint {
@@ -219,25 +219,11 @@ export async function glmStatisticsTogether(
   return { logits, scaledVariances };
 }
 
-/** softmax(μ / √(1 + π/8 · σ²)) row by row, σ² = scaled/τ: the probit link of links.ts on cached arrays. */
-export function probitFromStatistics(logits: Float32Array, scaledVariances: Float32Array, tau: number, classes: number): Float32Array {
-  const out = new Float32Array(logits.length);
-  const row = new Float64Array(classes);
-  for (let start = 0; start < logits.length; start += classes) {
-    let largest = -Infinity;
-    for (let c = 0; c < classes; c++) {
-      const variance = Math.max(scaledVariances[start + c], 0) / tau;
-      row[c] = logits[start + c] / Math.sqrt(1 + (Math.PI / 8) * variance);
-      largest = Math.max(largest, row[c]);
-    }
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += row[c] = Math.exp(row[c] - largest);
-    for (let c = 0; c < classes; c++) out[start + c] = row[c] / sum;
-  }
-  return out;
-}
+// The softmax's probit on cached arrays lives with its likelihood; re-exported for the study, which scores its grids with it.
+export { probitFromStatistics } from './likelihoods/softmax.ts';
 
 export async function searchHyperparameters(posterior: Posterior, data: LaplaceData, options: SearchOptions = {}): Promise<SearchResult> {
+  if (posterior.likelihood.kind === 'regression') throw new PosteriorError('The search scores classification metrics (error, ECE, NLL of class probabilities); tune a regression posterior by the marginal likelihood (tuneMarginalLikelihood, σ and τ together).');
   const method = options.method ?? 'grid';
   const logNRange = options.logNRange ?? defaultLogNRange;
   const logTauRange = options.logTauRange ?? defaultLogTauRange;
@@ -271,10 +257,10 @@ export async function searchHyperparameters(posterior: Posterior, data: LaplaceD
     for (const [logN, logTau] of candidates) if (!index.has(keyOf(logN, logTau))) index.set(keyOf(logN, logTau), index.size);
     const logRatios = [...index.keys()].map((key) => Number(key) * Math.LN10);
     const statistics = await glmSearchStatistics(posterior, data, logRatios, { onProgress: options.onProgress ? (done, total) => options.onProgress!(done, total + candidates.length) : undefined });
-    const classes = posterior.network.classes;
+    const likelihood = posterior.likelihood;
     for (const [logN, logTau] of candidates) {
-      const probabilities = probitFromStatistics(statistics.logits, statistics.scaledVariances[index.get(keyOf(logN, logTau))!], 10 ** logTau, classes);
-      points.push(scorePoint(logN, logTau, probabilities, data, classes));
+      const probabilities = likelihood.probitFromStatistics(statistics.logits, statistics.scaledVariances[index.get(keyOf(logN, logTau))!], 10 ** logTau);
+      points.push(scorePoint(logN, logTau, probabilities, data, likelihood.predictionWidth));
       options.onProgress?.(data.count + points.length, data.count + candidates.length);
     }
   } else {

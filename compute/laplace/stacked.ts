@@ -33,6 +33,7 @@ type Step =
 
 /** The steps from parameter layer `fromLayer` to the logits with the samples stacked, or null where a step has no stacked form. */
 export function stackedPlan(network: Network, fromLayer: number): Step[] | null {
+  if (!network.classic) return null; // layers beyond Dense, Conv2D and pooling run sample by sample
   const operations = network.operationList;
   const start = operations.findIndex((operation) => operation.kind === 'parameter' && operation.layer === fromLayer);
   if (start < 0) throw new RangeError(`The network has no parameter layer ${fromLayer}.`);

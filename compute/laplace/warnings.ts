@@ -61,8 +61,9 @@ const short = (value: number) => String(Number(value.toPrecision(3)));
 
 /** One warning sentence when the prediction looks like that of a posterior too wide for the network, or null. */
 export function predictionWarning(laplace: LaplaceModel, check: PredictionCheck): string | null {
-  if (check.predictive === 'map') return null;
-  const classes = laplace.posterior.network.classes;
+  // A regression's prediction is its means: no accuracy or entropy to compare.
+  if (check.predictive === 'map' || laplace.posterior.likelihood.kind === 'regression') return null;
+  const classes = laplace.posterior.likelihood.predictionWidth;
   const symptoms: string[] = [];
   if (check.labels && check.labels.length > 0) {
     const accuracy = accuracyOf(check.probabilities, check.labels, classes);

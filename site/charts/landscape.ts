@@ -184,8 +184,11 @@ function atOptimum(landscape: LandscapeArtifact, values: readonly number[]): num
   return values[nearest(landscape.plane.betas) * landscape.plane.alphas.length + nearest(landscape.plane.alphas)];
 }
 
-// The set id carries subset details after ':' (e.g. 'mnist-test:first-500'); the count says how many were used.
-const where = (landscape: LandscapeArtifact) => `${landscape.model} on ${datasetLabels[landscape.dataset] ?? landscape.dataset} (${landscape.count} images of ${landscape.set.split(':')[0]})`;
+// The split, where recorded, names the images in words; otherwise the set id (e.g. 'mnist-test:first-500') without its subset details.
+const where = (landscape: LandscapeArtifact) => {
+  const images = landscape.split ? `${landscape.count} ${landscape.split === 'train' ? 'training' : 'test'} images` : `${landscape.count} images of ${landscape.set.split(':')[0]}`;
+  return `${landscape.model} on ${datasetLabels[landscape.dataset] ?? landscape.dataset} (${images})`;
+};
 
 /**
  * The plane as a heatmap: one rect per grid cell, coloured by `color`, with

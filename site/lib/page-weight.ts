@@ -36,7 +36,7 @@ export interface PageWeight {
   data: Size & { files: number };
   firstLoad: Size;
   allFigures: Size;
-  /** The playground: its scripts, its files (network, posterior, images), and the wasm binaries fetched only where WebGL is missing; `files` lists them all, relative to dist/. */
+  /** The playground: its scripts, its files (posteriors, images, histograms), and the wasm binaries (one of three builds is fetched, as the browser supports); `files` lists them all, relative to dist/. */
   demo: { scripts: Size & { files: number }; data: Size & { files: number }; wasm: Size & { files: number }; total: Size; files: string[] };
   /** Everything above: the same as allFigures. */
   total: Size;
@@ -141,7 +141,7 @@ export function formatWeight(weight: PageWeight): string {
     ` (${kb(weight.entryScripts.gzip)} with the page, ${kb(weight.lazyScripts.gzip)} with the first chart) + CSS ${kb(weight.styles.gzip)} + chart data ${kb(weight.data.gzip)} in ${weight.data.files} files;` +
     ` first load ${kb(weight.firstLoad.gzip)} (${kb(weight.firstLoad.raw)} raw), all figures ${kb(weight.allFigures.gzip)} (${kb(weight.allFigures.raw)} raw)` +
     (weight.demo.files.length > 0
-      ? `; playground apart: ${kb(weight.demo.total.gzip)} (${kb(weight.demo.total.raw)} raw) = JavaScript ${kb(weight.demo.scripts.gzip)} in ${weight.demo.scripts.files} files + files ${kb(weight.demo.data.gzip)} (${kb(weight.demo.data.raw)} raw) in ${weight.demo.data.files}, and ${kb(weight.demo.wasm.gzip)} of wasm where WebGL is missing`
+      ? `; playground apart: ${kb(weight.demo.total.gzip)} (${kb(weight.demo.total.raw)} raw) = JavaScript ${kb(weight.demo.scripts.gzip)} in ${weight.demo.scripts.files} files + files ${kb(weight.demo.data.gzip)} (${kb(weight.demo.data.raw)} raw) in ${weight.demo.data.files}, and ${kb(weight.demo.wasm.gzip)} of wasm in ${weight.demo.wasm.files} builds, of which the browser fetches one`
       : '')
   );
 }

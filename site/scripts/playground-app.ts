@@ -1,22 +1,24 @@
 /**
- * The playground itself, imported when its section comes into view: starts a
- * TensorFlow.js backend (WebGL, else wasm, else plain JavaScript), fetches the
- * demo's files and refuses any whose sha256 differs from the one the build
- * published, loads the study's LeNet-5 with tf.loadLayersModel and its
- * posterior with the library's own reader, and recomputes the deterministic,
- * DIAG and KFAC predictions (GLM predictive, probit link) whenever the input
- * or N and τ change.
+ * The playground itself, imported when its section nears the viewport: starts a
+ * TensorFlow.js backend (wasm, else WebGL, else plain JavaScript), fetches the
+ * demo's files of the network shown and refuses any whose sha256 differs from
+ * the one the build published, reads the posterior with the library's own
+ * reader, and recomputes the deterministic network (the file's MAP weights)
+ * and the Laplace predictions (GLM predictive, probit link; one Jacobian pass
+ * for every structure of the file) whenever the input or N and τ change.
+ * Stage times from the section's approach are published as data-timings.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { imageData, loadLaplaceFromBytes, Posterior, predict, type LaplaceModel } from '../../compute/laplace/browser.ts';
+import { imageData, loadLaplaceFromBytes, Posterior, predictGlmTogether, type LaplaceModel } from '../../compute/laplace/browser.ts';
 import { addNoise, applySigns, decodeImage, entropyOf, fgsmSign, invertImage, rotateImage } from './playground-images.ts';
 
 type Structure = 'diag' | 'kfac';
+type PosteriorLabel = 'tuned' | 'marglik';
 interface FileEntry { role: string; url: string; sha256: string }
+interface NetworkEntry { dataset: string; label: string; classNames: string[]; classLegend: string | null; structures: Structure[]; opening: PosteriorLabel; files: FileEntry[] }
 interface Point { logN: number; logTau: number }
 interface Meta {
-  posteriors: Record<Structure, { tuned: Point; marglik: Point }>;
+  posteriors: Partial<Record<Structure, { tuned: Point; marglik: Point }>>;
   testImages: { set: string; height: number; width: number; images: { index: number; label: number; pixels: string }[] };
 }
 interface Entropy {
@@ -24,6 +26,7 @@ interface Entropy {
   bins: number;
   methods: { method: string; posterior: string; known: { set: string; histogram: number[] }; unknown: { set: string; histogram: number[] } }[];
 }
+interface Loaded { entry: NetworkEntry; meta: Meta; entropy: Entropy; laplace: LaplaceModel }
 
 class RefusedFile extends Error {}
 
@@ -40,17 +43,13 @@ async function fetchVerified(file: FileEntry): Promise<ArrayBuffer> {
   return bytes;
 }
 
-/** WebGL where the browser has it, else wasm, else plain JavaScript: the first that starts. */
+/**
+ * wasm where the browser has WebAssembly, else WebGL, else plain JavaScript: the first that starts.
+ * wasm first because the work is one image through a small network, dispatch rather than
+ * arithmetic, and WebGL compiles a shader for every new operation first (measured in
+ * tests/site/playground.test.ts: most of a minute on the software WebGL of headless Chromium).
+ */
 async function startBackend(): Promise<string> {
-  try {
-    await import('@tensorflow/tfjs-backend-webgl');
-    if (await tf.setBackend('webgl')) {
-      // Float32 textures keep the probabilities at the library's precision; without them WebGL rounds to float16.
-      if (tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE')) return 'webgl';
-    }
-  } catch {
-    // No WebGL here: fall through to wasm.
-  }
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const [plain, simd, threaded] = await Promise.all([
@@ -65,11 +64,31 @@ async function startBackend(): Promise<string> {
       return 'wasm';
     }
   } catch {
-    // No WebAssembly either: the cpu backend always starts.
+    // No WebAssembly here: fall through to WebGL.
+  }
+  try {
+    await import('@tensorflow/tfjs-backend-webgl');
+    // Float32 textures keep the probabilities at the library's precision; without them WebGL rounds to float16.
+    if ((await tf.setBackend('webgl')) && tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE')) return 'webgl';
+  } catch {
+    // No WebGL either: the cpu backend always starts.
   }
   await import('@tensorflow/tfjs-backend-cpu');
   await tf.setBackend('cpu');
   return 'cpu';
+}
+
+/** A network's demo.json, entropy histograms and posterior file, each checked against its published sha256. */
+async function loadNetwork(entry: NetworkEntry, backend: Promise<unknown>, mark: (stage: string) => void): Promise<Loaded> {
+  const fileOf = (role: string) => entry.files.find((file) => file.role === role)!;
+  const [metaBytes, posteriorBytes, entropyBytes] = await Promise.all(['meta', 'posterior', 'entropy'].map((role) => fetchVerified(fileOf(role))));
+  mark('files');
+  // The posterior's weights become tensors, so the backend must be running first.
+  await backend;
+  const text = (bytes: ArrayBuffer) => JSON.parse(new TextDecoder().decode(bytes));
+  const laplace = await loadLaplaceFromBytes(posteriorBytes, fileOf('posterior').url);
+  mark('posterior');
+  return { entry, meta: text(metaBytes) as Meta, entropy: text(entropyBytes) as Entropy, laplace };
 }
 
 export async function startPlayground(root: HTMLElement): Promise<void> {
@@ -80,41 +99,43 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
     if (error) message.dataset.error = '';
     else delete message.dataset.error;
   };
+  // Milliseconds from the section's first approach to each stage, published as data-timings once the first prediction shows.
+  const startedAt = Number(root.dataset.startedAt ?? performance.now());
+  const timings: Record<string, number> = {};
+  const mark = (stage: string) => {
+    if (!timings.ready) timings[stage] = Math.round(performance.now() - startedAt);
+  };
+  mark('script');
   say('Loading TensorFlow.js, the network and its posteriors…');
-  const files = (JSON.parse(root.dataset.config!) as { files: FileEntry[] }).files;
-  const fileOf = (role: string) => files.find((file) => file.role === role)!;
-  let laplace: LaplaceModel;
-  let model: tfl.LayersModel;
-  let meta: Meta;
-  let entropy: Entropy;
+  const networks = (JSON.parse(root.dataset.config!) as { networks: NetworkEntry[] }).networks;
+  // The files download while the backend starts.
+  const backend = startBackend().then((name) => {
+    root.dataset.backend = name;
+    mark('backend');
+  });
+  const loadedNetworks = new Map<string, Promise<Loaded>>();
+  const load = (entry: NetworkEntry) => {
+    let loading = loadedNetworks.get(entry.dataset);
+    if (!loading) {
+      loading = loadNetwork(entry, backend, mark);
+      loadedNetworks.set(entry.dataset, loading);
+      // A failed load may be retried by choosing the network again.
+      loading.catch(() => loadedNetworks.delete(entry.dataset));
+    }
+    return loading;
+  };
+  let current: Loaded;
   try {
-    const backend = await startBackend();
-    root.dataset.backend = backend;
-    const [metaBytes, modelBytes, weightBytes, posteriorBytes, entropyBytes] = await Promise.all(['meta', 'model', 'weights', 'posterior', 'entropy'].map((role) => fetchVerified(fileOf(role))));
-    const text = (bytes: ArrayBuffer) => JSON.parse(new TextDecoder().decode(bytes));
-    meta = text(metaBytes) as Meta;
-    entropy = text(entropyBytes) as Entropy;
-    const modelJson = text(modelBytes) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
-    model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((group) => group.weights), weightData: weightBytes }));
-    laplace = await loadLaplaceFromBytes(posteriorBytes, fileOf('posterior').url);
+    current = await load(networks[0]);
   } catch (error) {
     root.dataset.state = 'error';
     say(error instanceof RefusedFile ? error.message : `The playground could not load its files: ${(error as Error).message}`, true);
     return;
   }
 
-  const { height, width } = meta.testImages;
-  // The study's checkpoints end in logits (the loss applies the softmax); a model ending in a softmax is taken as it is.
-  const lastLayer = model.layers[model.layers.length - 1].getConfig() as { activation?: string };
-  const endsInSoftmax = lastLayer.activation === 'softmax';
-  const deterministicOf = (image: Float32Array) =>
-    tf.tidy(() => {
-      const output = model.predict(tf.tensor4d(image, [1, height, width, 1])) as tf.Tensor;
-      return endsInSoftmax ? output : tf.softmax(output);
-    });
-  const pixels = height * width;
   const pad = $<HTMLCanvasElement>('[data-pad]');
   const seen = $<HTMLCanvasElement>('[data-seen]');
+  const datasetSelect = root.querySelector<HTMLSelectElement>('[data-dataset]');
   const imageSelect = $<HTMLSelectElement>('[data-image]');
   const rotateInput = $<HTMLInputElement>('[data-rotate]');
   const noiseInput = $<HTMLInputElement>('[data-noise]');
@@ -123,19 +144,26 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
   const structureSelect = $<HTMLSelectElement>('[data-structure]');
   const logNInput = $<HTMLInputElement>('[data-log-n]');
   const logTauInput = $<HTMLInputElement>('[data-log-tau]');
-  for (const image of meta.testImages.images) imageSelect.add(new Option(`test image ${image.index + 1} (a ${image.label})`, String(image.index)));
+  const radios = [...root.querySelectorAll<HTMLInputElement>('[data-posterior]')];
 
-  let base: Float32Array = new Float32Array(pixels);
+  const size = () => ({ height: current.meta.testImages.height, width: current.meta.testImages.width });
+  const structures = () => current.entry.structures;
+  const deterministicOf = (image: Float32Array) => {
+    const { network, mapWeights } = current.laplace.posterior;
+    return tf.tidy(() => tf.softmax(network.forward(tf.tensor(image, [1, ...network.inputShape]), mapWeights)));
+  };
+
+  let base: Float32Array = new Float32Array(0);
   let label: number | null = null;
-  const points: Record<Structure, Point> = { diag: { ...meta.posteriors.diag.tuned }, kfac: { ...meta.posteriors.kfac.tuned } };
-  let posteriorLabel: 'tuned' | 'marglik' | 'custom' = 'tuned';
+  let points: Partial<Record<Structure, Point>> = {};
+  let posteriorLabel: PosteriorLabel | 'custom' = 'tuned';
   const posteriors = new Map<string, Posterior>();
   const posteriorAt = (structure: Structure, point: Point) => {
-    const key = `${structure} ${point.logN} ${point.logTau}`;
+    const key = `${current.entry.dataset} ${structure} ${point.logN} ${point.logTau}`;
     let posterior = posteriors.get(key);
     if (!posterior) {
-      const source = laplace.posterior;
-      // The file holds both structures' curvature and one MAP: the same curvature at the slider's N and τ, no refit.
+      const source = current.laplace.posterior;
+      // The file holds its structures' curvature and one MAP: the same curvature at the slider's N and τ, no refit.
       posterior = new Posterior(source.network, source.mapWeights, source.curvature, { structure, n: 10 ** point.logN, tau: 10 ** point.logTau, kfacDamping: 'exact' });
       posteriors.set(key, posterior);
     }
@@ -143,6 +171,7 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
   };
 
   const draw = (canvas: HTMLCanvasElement, image: Float32Array) => {
+    const { height, width } = size();
     const context = canvas.getContext('2d')!;
     const data = context.createImageData(width, height);
     image.forEach((value, i) => {
@@ -153,21 +182,29 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
   };
 
   const showSliders = () => {
-    const point = points[structureSelect.value as Structure];
+    const point = points[structureSelect.value as Structure]!;
     logNInput.value = String(point.logN);
     logTauInput.value = String(point.logTau);
     $<HTMLOutputElement>('[data-log-n-value]').value = point.logN.toFixed(2);
     $<HTMLOutputElement>('[data-log-tau-value]').value = point.logTau.toFixed(2);
   };
 
+  const usePosterior = (chosen: PosteriorLabel) => {
+    posteriorLabel = chosen;
+    for (const radio of radios) radio.checked = radio.value === chosen;
+    points = Object.fromEntries(structures().map((structure) => [structure, { ...current.meta.posteriors[structure]![chosen] }]));
+    showSliders();
+  };
+
   /** The input as the networks see it: rotated, inverted, noised, then attacked. */
   const input = () => {
+    const { height, width } = size();
     let image = rotateImage(base, height, width, Number(rotateInput.value));
     if (invertInput.checked) image = invertImage(image);
     image = addNoise(image, Number(noiseInput.value), 1);
     const epsilon = Number(epsilonInput.value);
     if (epsilon > 0) {
-      const source = laplace.posterior;
+      const source = current.laplace.posterior;
       // The true label of a test image; for a drawing, the deterministic network's own prediction.
       const prediction = deterministicOf(image);
       const target = label ?? argmax(prediction.dataSync());
@@ -185,7 +222,7 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
     probabilities.forEach((p, c) => {
       const bar = cells[c].querySelector<HTMLElement>('.bar')!;
       bar.style.height = `${(100 * p).toFixed(1)}%`;
-      cells[c].setAttribute('title', `${(100 * p).toFixed(2)}%`);
+      cells[c].setAttribute('title', `${current.entry.classNames[c]}: ${(100 * p).toFixed(2)}%`);
     });
     const h = entropyOf(probabilities);
     row.querySelector<HTMLElement>('[data-entropy]')!.textContent = h.toFixed(3);
@@ -194,6 +231,7 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
 
   const drawHistogram = (structure: Structure, value: number) => {
     const shown = posteriorLabel === 'marglik' ? 'marglik' : 'tuned';
+    const { entropy } = current;
     const entry = entropy.methods.find((candidate) => candidate.method === structure && candidate.posterior === shown);
     const svg = $<SVGSVGElement>('[data-histogram]');
     if (!entry) return;
@@ -226,19 +264,28 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
         again = false;
         const image = input();
         draw(seen, image);
+        const { height, width } = size();
         const data = imageData({ count: 1, height, width, images: image, labels: new Uint8Array(1) });
         const deterministic = deterministicOf(image);
         const sgd = Float32Array.from(await deterministic.data());
         deterministic.dispose();
+        mark('deterministic');
         const values: Record<string, number> = { sgd: showRow('sgd', sgd) };
-        for (const structure of ['diag', 'kfac'] as Structure[]) {
-          values[structure] = showRow(structure, await predict(posteriorAt(structure, points[structure]), data, { predictive: 'glm', link: 'probit' }));
-        }
+        // One Jacobian pass for every structure: the posteriors share the network and its MAP weights.
+        const shown = structures();
+        const laplace = await predictGlmTogether(shown.map((structure) => posteriorAt(structure, points[structure]!)), data, { link: 'probit' });
+        shown.forEach((structure, index) => (values[structure] = showRow(structure, laplace[index])));
+        mark('laplace');
         drawHistogram(structureSelect.value as Structure, values[structureSelect.value]);
         $<HTMLElement>('[data-outputs]').dataset.input = btoa(String.fromCharCode(...new Uint8Array(image.buffer)));
       } while (again);
+      if (!timings.ready) {
+        mark('ready');
+        root.dataset.timings = JSON.stringify(timings);
+      }
       root.dataset.state = 'ready';
-      say(`Running on TensorFlow.js’s ${root.dataset.backend} backend in this browser: LeNet-5 and its posteriors from the study, ${posteriorLabel === 'custom' ? 'N and τ from the sliders' : posteriorLabel === 'tuned' ? 'the tuned posteriors' : 'the marginal-likelihood posteriors'}.`);
+      const which = posteriorLabel === 'custom' ? 'N and τ from the sliders' : posteriorLabel === 'tuned' ? 'the tuned posteriors' : 'the marginal-likelihood posteriors';
+      say(`Running on TensorFlow.js’s ${root.dataset.backend} backend in this browser: LeNet-5 on ${current.entry.label} and its posteriors from the study, ${which}.`);
     } catch (error) {
       root.dataset.state = 'error';
       say(`The playground failed to compute a prediction: ${(error as Error).message}`, true);
@@ -247,10 +294,40 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
     }
   };
 
+  /** Shows a network: its test images, its structures' rows and sliders, its opening posterior, its first test image. */
+  const showNetwork = (loaded: Loaded) => {
+    current = loaded;
+    const { entry, meta } = loaded;
+    const article = (name: string) => (/^[aeiou8]/i.test(name) ? 'an' : 'a');
+    imageSelect.replaceChildren(new Option('drawing', ''));
+    for (const image of meta.testImages.images) {
+      const name = entry.classNames[image.label];
+      imageSelect.add(new Option(`test image ${image.index + 1} (${article(name)} ${name.toLowerCase()})`, String(image.index)));
+    }
+    for (const structure of ['diag', 'kfac'] as Structure[]) {
+      rows(structure).hidden = !entry.structures.includes(structure);
+      structureSelect.querySelector<HTMLOptionElement>(`option[value="${structure}"]`)!.hidden = !entry.structures.includes(structure);
+    }
+    if (!entry.structures.includes(structureSelect.value as Structure)) structureSelect.value = entry.structures[entry.structures.length - 1];
+    root.querySelectorAll<HTMLElement>('th[data-class]').forEach((cell, index) => (cell.title = entry.classNames[index]));
+    const legend = $<HTMLElement>('[data-class-legend]');
+    legend.textContent = entry.classLegend ?? '';
+    legend.hidden = !entry.classLegend;
+    for (const method of ['sgd', 'diag', 'kfac']) delete rows(method).dataset.probabilities;
+    usePosterior(entry.opening);
+    // Open on the first test image, so the outputs mean something before the reader draws.
+    const opening = meta.testImages.images[0];
+    imageSelect.value = String(opening.index);
+    base = decodeImage(opening.pixels);
+    label = opening.label;
+    draw(pad, base);
+  };
+
   // Drawing: a soft round brush in image pixels, onto the current image.
   let drawing = false;
   let lastUpdate = 0;
   const paint = (event: PointerEvent) => {
+    const { height, width } = size();
     const box = pad.getBoundingClientRect();
     const px = ((event.clientX - box.left) / box.width) * width - 0.5;
     const py = ((event.clientY - box.top) / box.height) * height - 0.5;
@@ -287,15 +364,15 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
   pad.addEventListener('pointercancel', finish);
 
   $<HTMLButtonElement>('[data-clear]').addEventListener('click', () => {
-    base = new Float32Array(pixels);
+    base = new Float32Array(size().height * size().width);
     imageSelect.value = '';
     label = null;
     draw(pad, base);
     void update();
   });
   imageSelect.addEventListener('change', () => {
-    const chosen = meta.testImages.images.find((image) => String(image.index) === imageSelect.value);
-    base = chosen ? decodeImage(chosen.pixels) : new Float32Array(pixels);
+    const chosen = current.meta.testImages.images.find((image) => String(image.index) === imageSelect.value);
+    base = chosen ? decodeImage(chosen.pixels) : new Float32Array(size().height * size().width);
     label = chosen ? chosen.label : null;
     draw(pad, base);
     void update();
@@ -312,11 +389,9 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
     });
   }
   invertInput.addEventListener('change', () => void update());
-  for (const radio of root.querySelectorAll<HTMLInputElement>('[data-posterior]')) {
+  for (const radio of radios) {
     radio.addEventListener('change', () => {
-      posteriorLabel = radio.value as 'tuned' | 'marglik';
-      for (const structure of ['diag', 'kfac'] as Structure[]) points[structure] = { ...meta.posteriors[structure][posteriorLabel] };
-      showSliders();
+      usePosterior(radio.value as PosteriorLabel);
       void update();
     });
   }
@@ -326,20 +401,28 @@ export async function startPlayground(root: HTMLElement): Promise<void> {
   });
   for (const [control, key] of [[logNInput, 'logN'], [logTauInput, 'logTau']] as const) {
     control.addEventListener('input', () => {
-      points[structureSelect.value as Structure] = { ...points[structureSelect.value as Structure], [key]: Number(control.value) };
+      points[structureSelect.value as Structure] = { ...points[structureSelect.value as Structure]!, [key]: Number(control.value) };
       posteriorLabel = 'custom';
-      for (const radio of root.querySelectorAll<HTMLInputElement>('[data-posterior]')) radio.checked = false;
+      for (const radio of radios) radio.checked = false;
       showSliders();
       void update();
     });
   }
+  datasetSelect?.addEventListener('change', async () => {
+    const entry = networks.find((candidate) => candidate.dataset === datasetSelect.value)!;
+    root.dataset.state = 'loading';
+    say(`Loading LeNet-5 on ${entry.label} and its posterior…`);
+    try {
+      showNetwork(await load(entry));
+    } catch (error) {
+      root.dataset.state = 'error';
+      say(error instanceof RefusedFile ? error.message : `The playground could not load its files: ${(error as Error).message}`, true);
+      return;
+    }
+    await update();
+  });
 
-  // Start on the first test image, so the outputs mean something before the reader draws.
-  imageSelect.value = String(meta.testImages.images[0].index);
-  base = decodeImage(meta.testImages.images[0].pixels);
-  label = meta.testImages.images[0].label;
-  draw(pad, base);
-  showSliders();
+  showNetwork(current);
   await update();
 }
 

@@ -58,7 +58,8 @@ const readPredictions = (path: string) => JSON.parse(readFileSync(path, 'utf8'))
 
 const root = mkdtempSync(join(tmpdir(), 'laplace-cli-'));
 const checkpointDir = join(root, 'tiny');
-const unsupportedDir = join(root, 'batchnorm');
+// LayerNormalization: BatchNormalization is read now (network.ts), so the unsupported layer is one it still refuses.
+const unsupportedDir = join(root, 'layernorm');
 const flatInputDir = join(root, 'flat-input');
 const kfacPosterior = join(root, 'tiny.kfac.laplace');
 const lastLayerPosterior = join(root, 'tiny.last-layer.laplace');
@@ -88,11 +89,11 @@ beforeAll(async () => {
 
   const unsupported = tfl.sequential();
   unsupported.add(tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 2, kernelSize: 3, activation: 'relu' }));
-  unsupported.add(tfl.layers.batchNormalization({ name: 'norm' }));
+  unsupported.add(tfl.layers.layerNormalization({ name: 'norm' }));
   unsupported.add(tfl.layers.flatten());
   unsupported.add(tfl.layers.dense({ units: 10 }));
   initializeWeights(unsupported, 1);
-  await saveCheckpoint(unsupported, unsupportedDir, { dataset: 'mnist', model: 'batchnorm' });
+  await saveCheckpoint(unsupported, unsupportedDir, { dataset: 'mnist', model: 'layernorm' });
 
   const flatInput = tfl.sequential();
   flatInput.add(tfl.layers.dense({ inputShape: [784], units: 10 }));
@@ -412,7 +413,7 @@ const errorCases: [string, string[], RegExp][] = [
   ['difference with the sampled predictive', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'sampled', '--difference', 'forward', '--out', 'OUT'], /^--difference applies only to the linearised predictive, not sampled; drop it\.$/],
   ['unknown difference', ['predict', '--posterior', kfacPosterior, '--data', 'mnist', '--predictive', 'linearised', '--difference', 'backward', '--out', 'OUT'], /^Unknown difference "backward"; choose one of central, forward\.$/],
   ['unknown backend', ['fit', '--checkpoint', checkpointDir, '--curvature', 'kfac', '--backend', 'tpu', '--out', 'OUT'], /^Unknown backend "tpu"; choose one of/],
-  ['unsupported layer', ['fit', '--checkpoint', unsupportedDir, '--curvature', 'diag', '--subset', '16', '--out', 'OUT'], /^Layer norm is a BatchNormalization, which the Laplace code does not support; supported: /],
+  ['unsupported layer', ['fit', '--checkpoint', unsupportedDir, '--curvature', 'diag', '--subset', '16', '--out', 'OUT'], /^Layer norm is a LayerNormalization, which the Laplace code does not support; supported: /],
   ['model for other inputs', ['fit', '--checkpoint', flatInputDir, '--curvature', 'diag', '--subset', '16', '--out', 'OUT'], /^The checkpoint's model takes inputs of shape \[784\], but mnist images are \[28, 28, 1\]; use a model built for this data\.$/],
   ['truncated posterior', ['predict', '--posterior', truncatedPosterior, '--data', 'mnist', '--out', 'OUT'], /^Posterior file .*truncated\.laplace is truncated \(\d+ bytes, \d+ expected\); fit the posterior again\.$/],
   ['corrupt posterior', ['predict', '--posterior', garbagePosterior, '--data', 'mnist', '--out', 'OUT'], /^.*garbage\.laplace is not a posterior file \(it does not start with "LAPLACE1"\);/],

@@ -103,6 +103,33 @@ export function buildCnnC(seed: number): Model {
   return model;
 }
 
+/**
+ * A functional model with the layers people use: conv → BatchNormalization → swish →
+ * depthwise conv → BatchNormalization, a residual Add back to the first swish, swish,
+ * GlobalAveragePooling2D, Dense softmax. BatchNormalization's moving statistics are set away
+ * from 0 and 1, so a body run in training mode (batch statistics) would give other features.
+ */
+export function buildResidualModel(seed: number): tfl.LayersModel {
+  const input = tfl.input({ shape: [6, 6, 2] });
+  const conv = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: `res_conv_${seed}` }).apply(input) as tfl.SymbolicTensor;
+  const first = tfl.layers.activation({ activation: 'swish' }).apply(tfl.layers.batchNormalization({ name: `res_bn1_${seed}` }).apply(conv)) as tfl.SymbolicTensor;
+  const depthwise = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', name: `res_depthwise_${seed}` }).apply(first) as tfl.SymbolicTensor;
+  const normalised = tfl.layers.batchNormalization({ name: `res_bn2_${seed}` }).apply(depthwise) as tfl.SymbolicTensor;
+  const residual = tfl.layers.activation({ activation: 'swish' }).apply(tfl.layers.add().apply([normalised, first])) as tfl.SymbolicTensor;
+  const pooled = tfl.layers.globalAveragePooling2d({}).apply(residual) as tfl.SymbolicTensor;
+  const output = tfl.layers.dense({ units: 3, activation: 'softmax', name: `res_out_${seed}` }).apply(pooled) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: output });
+  seedWeights(model, seed, 1.5);
+  for (const layer of model.layers.filter((candidate) => candidate.getClassName() === 'BatchNormalization')) {
+    // [gamma, beta, moving mean, moving variance]: a positive variance, the rest as seeded.
+    const [gamma, beta, mean, variance] = layer.getWeights();
+    const positive = tf.add(tf.abs(variance), 0.5);
+    layer.setWeights([gamma, beta, mean, positive]);
+    positive.dispose();
+  }
+  return model;
+}
+
 export function randomInputs(shape: number[], seed: number, scale = 1): tf.Tensor {
   const random = new Random(seed);
   const size = shape.reduce((a, b) => a * b, 1);

@@ -120,7 +120,7 @@ afterAll(() => {
 });
 
 describe('the npm package', () => {
-  it('packs dist/ (JavaScript and declarations of the library and the modules it imports), the README, the licence and package.json, nothing of the study', () => {
+  it('packs dist/ (JavaScript and declarations of the library, its structures/ and likelihoods/, and the modules it imports), the README, the licence and package.json, nothing of the study', () => {
     const paths = tarball.files.map((file) => file.path).sort();
     expect(paths).toContain('README.md');
     expect(paths).toContain('package.json');
@@ -129,7 +129,7 @@ describe('the npm package', () => {
       expect(paths).toContain(`dist/laplace/${entry}.js`);
       expect(paths).toContain(`dist/laplace/${entry}.d.ts`);
     }
-    const outside = paths.filter((path) => !/^dist\/(laplace|linalg|random|metrics|backend)\/[\w-]+\.(js|d\.ts)$/.test(path) && !['README.md', 'package.json', 'LICENSE'].includes(path));
+    const outside = paths.filter((path) => !/^dist\/(laplace(\/(structures|likelihoods))?|linalg|random|metrics|backend)\/[\w-]+\.(js|d\.ts)$/.test(path) && !['README.md', 'package.json', 'LICENSE'].includes(path));
     expect(outside).toEqual([]);
     // Of the study's other rooms, only the files the library imports: the metrics the search scores with (and their checks), the pooling-gradient fix.
     const built = (folder: string, names: string[]) => names.flatMap((name) => [`dist/${folder}/${name}.d.ts`, `dist/${folder}/${name}.js`]);

@@ -156,10 +156,22 @@ describe.skipIf(shared.reused)('quick profile', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     // Twelve trainings (ten zoo models, LeNet-5's second seed on each data set); the four Laplace tasks (two seeds
     // on two data sets) and the two landscapes load theirs again, the ensembles two members per data set, and the
-    // demo export (which copies files in about a second and is not a recorded task) LeNet-5's on MNIST.
-    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(23);
+    // demo export (which copies files in about a second and is not a recorded task) LeNet-5's on MNIST and on Fashion-MNIST.
+    expect(rerun.stdout.match(/reusing cached checkpoint/g)).toHaveLength(24);
     expect(rerun.stdout.match(/reusing cached curvature/g)).toHaveLength(4);
     expect(rerun.stdout).not.toMatch(/^trained /m);
+    // Its manifest counts the tasks that took their checkpoint or curvature from the cache as reused, so it
+    // is no cold run; it carries the cold run whose copy it overwrote, the one whose times the README may state.
+    const rerunManifest = JSON.parse(readFileSync(join(outR, manifestFile), 'utf8')) as Manifest;
+    const rerunStages = rerunManifest.run.stages as Record<string, StageRecord>;
+    expect([rerunStages.models, rerunStages.laplace].map((stage) => [stage.ran, stage.reused])).toEqual([
+      [0, 12],
+      [0, 4],
+    ]);
+    expect(isColdRun(rerunManifest.run)).toBe(false);
+    const coldManifest = JSON.parse(readFileSync(join(outA, manifestFile), 'utf8')) as Manifest;
+    expect(rerunManifest.run.lastColdRun?.finishedAt).toBe(coldManifest.run.finishedAt);
+    expect(rerunManifest.run.lastColdRun?.stages).toEqual(coldManifest.run.stages);
     // Results from cached checkpoints and curvature are the same bytes as from a cold run.
     for (const path of listArtifacts(outB)) {
       expect(readFileSync(join(outR, path)).equals(readFileSync(join(outB, path))), path).toBe(true);
@@ -181,8 +193,9 @@ describe.skipIf(shared.reused)('quick profile', () => {
       [0, 2],
     ]);
     expect(isColdRun(warm.run)).toBe(false);
-    // Only the demo export loads a checkpoint again.
-    expect(again.stdout.match(/reusing cached checkpoint/g)).toHaveLength(1);
+    expect(warm.run.lastColdRun?.finishedAt).toBe(coldManifest.run.finishedAt);
+    // Only the demo export loads checkpoints again, one per data set.
+    expect(again.stdout.match(/reusing cached checkpoint/g)).toHaveLength(2);
     for (const path of listArtifacts(outB)) {
       expect(readFileSync(join(outR, path)).equals(readFileSync(join(outB, path))), path).toBe(true);
     }

@@ -182,8 +182,22 @@ describe('marching squares (site/lib/contours.ts)', () => {
 
 // ---------- landscape figures ----------
 
+// Four decimals below 1, four significant digits above it: on training images the likelihood can peak well above its value at W*.
+const closeEnough = (expected: number) => 5e-5 * Math.max(1, Math.abs(expected));
+
 describe.each(datasets)('landscape figures on %s', (dataset) => {
   const landscape = () => readQuick<LandscapeArtifact>(`${dataset}/lenet5/landscape.json`);
+
+  it('is drawn on images the network was trained on, where W* is the optimum, and says so', async () => {
+    const data = landscape();
+    const model = readQuick<{ models: ModelRow[] }>('models.json').models.find((row) => row.dataset === dataset && row.model === 'lenet5')!;
+    expect(data.split).toBe('train');
+    // The id names the training split, never validation or test, and the subset fits inside the images trained on.
+    expect(data.set).toMatch(new RegExp(`^${dataset}-train(:|$)`));
+    expect(data.count).toBeLessThanOrEqual(model.trainCount);
+    expect(data.likelihood.definition).toContain('training subset');
+    expect((lossSurface(data) as { description: string }).description).toContain(`${data.count} training images`);
+  });
 
   it('lossSurface: one cell per grid point, contours on the surface, W* at the origin', async () => {
     const data = landscape();
@@ -249,10 +263,15 @@ describe.each(datasets)('landscape figures on %s', (dataset) => {
     };
     for (const { datum } of sceneItems(view, 'likelihood_cells_marks')) {
       const k = betas.indexOf(datum.beta as number) * alphas.length + alphas.indexOf(datum.alpha as number);
-      expect(datum.likelihood as number).toBeCloseTo(Math.exp(-deltaLoss[k]), 4);
+      // The artifact keeps 6 significant digits: ΔΣ to ±5e-6·|ΔΣ| moves exp(−ΔΣ) by that fraction of itself.
+      const expected = Math.exp(-deltaLoss[k]);
+      expect(Math.abs((datum.likelihood as number) - expected)).toBeLessThanOrEqual(closeEnough(expected) + 1e-5 * Math.abs(deltaLoss[k]) * expected);
     }
     for (const { datum } of sceneItems(view, 'laplace_cells_marks')) expect(datum.laplace as number).toBeCloseTo(laplaceAt(datum.alpha as number, datum.beta as number), 4);
-    for (const { datum } of sceneItems(view, 'fit_cells_marks')) expect(datum.fit as number).toBeCloseTo(fitAt(datum.alpha as number, datum.beta as number), 4);
+    for (const { datum } of sceneItems(view, 'fit_cells_marks')) {
+      const expected = fitAt(datum.alpha as number, datum.beta as number);
+      expect(Math.abs((datum.fit as number) - expected)).toBeLessThanOrEqual(closeEnough(expected));
+    }
     // W* at the origin of every panel, the fit's mean in the right one.
     const [marker] = sceneItems(view, 'laplace_optimum_marker_marks');
     expect(marker.datum).toMatchObject({ x: 0, y: 0 });

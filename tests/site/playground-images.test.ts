@@ -14,6 +14,8 @@ import { checkResults } from '../../compute/artifacts/check.ts';
 import { demoArtifact, searchArtifact } from '../../compute/artifacts/schemas.ts';
 import { fgsmSigns } from '../../compute/attacks/index.ts';
 import { rotate, type ImageSet } from '../../compute/data/index.ts';
+import { datasets } from '../../compute/data/registry.ts';
+import { demoClassNames } from '../../site/lib/demo.ts';
 import { loadLaplace } from '../../compute/laplace/index.ts';
 import { decodeImage, fgsmSign, rotateImage } from '../../site/scripts/playground-images.ts';
 import { quickResultsDir } from './fixtures.ts';
@@ -58,9 +60,17 @@ describe('the playground’s image operations and files', () => {
   it('exports N and τ from the search artifacts, and the check refuses a demo file that no longer matches the manifest', () => {
     for (const structure of ['diag', 'kfac'] as const) {
       const search = searchArtifact.parse(JSON.parse(readFileSync(join(quickResultsDir(), 'mnist/lenet5/search', `${structure}-glm.json`), 'utf8')));
-      expect(meta.posteriors[structure].tuned).toEqual({ logN: search.best.nll.logN, logTau: search.best.nll.logTau });
-      expect(meta.posteriors[structure].marglik).toEqual({ logN: search.marglik!.logN, logTau: search.marglik!.logTau });
+      expect(meta.posteriors[structure]!.tuned).toEqual({ logN: search.best.nll.logN, logTau: search.best.nll.logTau });
+      expect(meta.posteriors[structure]!.marglik).toEqual({ logN: search.marglik!.logN, logTau: search.marglik!.logTau });
     }
+    // Fashion-MNIST's file holds KFAC only, at its own search's points, and the KFAC curvature of its own network.
+    const fashion = demoArtifact.parse(JSON.parse(readFileSync(join(quickResultsDir(), 'demo/fashion-mnist/lenet5/demo.json'), 'utf8')));
+    const fashionSearch = searchArtifact.parse(JSON.parse(readFileSync(join(quickResultsDir(), 'fashion-mnist/lenet5/search/kfac-glm.json'), 'utf8')));
+    expect(Object.keys(fashion.posteriors)).toEqual(['kfac']);
+    expect(fashion.posteriors.kfac!.tuned).toEqual({ logN: fashionSearch.best.nll.logN, logTau: fashionSearch.best.nll.logTau });
+    expect(fashion.testImages.set).toMatch(/^Fashion-MNIST test:/);
+    // The page names the classes as the data registry does.
+    for (const dataset of ['mnist', 'fashion-mnist'] as const) expect(demoClassNames[dataset]).toEqual(datasets[dataset].classNames);
     const copy = join(mkdtempSync(join(tmpdir(), 'demo-check-')), 'results');
     cpSync(quickResultsDir(), copy, { recursive: true });
     expect(checkResults(copy)).toEqual([]);

@@ -10,6 +10,8 @@ const types: Record<string, string> = {
   '.json': 'application/json',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  // As static hosts serve it; browsers compile wasm while it streams only with this type.
+  '.wasm': 'application/wasm',
 };
 
 export async function serveStatic(root: string, base: string): Promise<{ url: string; close(): Promise<void> }> {

@@ -1,6 +1,6 @@
 /**
- * The playground's files under demo/: the demo artifacts of results/demo/
- * byte for byte (so their sha256 is the manifest's, which the page checks),
+ * The playground's files under demo/, per network: its posterior file and
+ * demo.json of results/demo/ byte for byte (so their sha256 is the manifest's, which the page checks),
  * and the entropy histograms site/lib/demo.ts derives from the method artifacts.
  */
 import { readFileSync } from 'node:fs';
@@ -13,10 +13,12 @@ export const getStaticPaths = (() => {
   const results = loadResults();
   const setup = demoSetup(results);
   if (!setup) return [];
-  return setup.files.map((file) => ({
-    params: { path: file.path.slice('demo/'.length) },
-    props: file.role === 'entropy' ? { text: setup.entropyText } : { file: join(results.dir, file.path) },
-  }));
+  return setup.networks.flatMap((network) =>
+    network.files.map((file) => ({
+      params: { path: file.path.slice('demo/'.length) },
+      props: file.role === 'entropy' ? { text: network.entropyText } : { file: join(results.dir, file.path) },
+    })),
+  );
 }) satisfies GetStaticPaths;
 
 export const GET: APIRoute = ({ props }) => {

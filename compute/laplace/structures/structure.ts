@@ -1,0 +1,91 @@
+/**
+ * What a posterior structure is: one small object per structure (diag.ts, kfac.ts, efb.ts,
+ * last-layer.ts), each computing, from its own curvature, the few things every part of the
+ * library asks of a posterior N(W*, H⁻¹) with H = N·F + τ·I on each perturbed layer:
+ *  - the posterior variance of every entry of a layer's W̄ (for inspection and tests);
+ *  - a sampler of weight deviations δ ~ N(0, H⁻¹), one layer at a time;
+ *  - the layer's covariance in the eigen-form the functional covariance needs (functional.ts
+ *    projects the per-class Jacobians into that basis, the same code for every structure);
+ *  - log det of the layer's block of H as a function of τ (the evidence, evidence.ts).
+ * The predictives, the search and the evidence are written once against this interface; a
+ * new structure is one new file and one line in index.ts. The data scale N reaches a
+ * structure as `posterior.dataScale`, so a likelihood that scales the curvature (a Gaussian's
+ * 1/σ²) needs nothing of it.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Random } from '../../random/index.ts';
+import type { CurvatureFit, CurvatureKind } from '../curvature.ts';
+import type { Network } from '../network.ts';
+import type { Posterior } from '../posterior.ts';
+
+/** Draws one layer's weight deviation δ as a [rows, cols] tensor; dispose when done. */
+export interface LayerSampler {
+  draw(random: Random): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** How one layer's posterior covariance is diagonalised, for the functional covariance. */
+export interface LayerBasis {
+  layer: number;
+  /** separable: rotate inputs by Q_A and gradients by Q_G (null: natural basis); full: the last layer's Fisher eigenbasis. */
+  kind: 'separable' | 'full';
+  qa: tf.Tensor2D | null;
+  qg: tf.Tensor2D | null;
+  /** full only: Q as [rows, cols·d], entry [i, j·d + k] = Q[(i, j), k]. */
+  q: tf.Tensor2D | null;
+  /** separable rotated bases: equal for two posteriors whose Q_A and Q_G are equal entry for entry (their projections are shared). */
+  sharedKey?: string;
+  /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
+  scaledVariances(logRatio: number): Float64Array;
+}
+
+export interface PosteriorStructure {
+  readonly kind: CurvatureKind;
+  /** Whether a fit holds this structure's curvature. */
+  fitted(fit: CurvatureFit): boolean;
+  /** The parameter layers the posterior perturbs (the others stay at W*). */
+  perturbedLayers(network: Network): number[];
+  /** Posterior variance of every entry of layer `layer`'s W̄, row-major. */
+  marginalVariances(posterior: Posterior, layer: number): Float64Array;
+  sampler(posterior: Posterior, layer: number): LayerSampler;
+  /** The layer's covariance as a basis and its variances there (tensors the caller disposes). */
+  functionalBasis(posterior: Posterior, layer: number): LayerBasis;
+  /** log det of the layer's precision block at data scale `n`, as a function of the layer's τ. */
+  logDet(posterior: Posterior, layer: number, n: number): (tau: number) => number;
+}
+
+/** Rows (fanIn, plus one for the bias) and columns (fanOut) of a layer's W̄. */
+export function layerShape(network: Network, layer: number): { rows: number; cols: number } {
+  const spec = network.layers[layer];
+  return { rows: spec.fanIn + (spec.hasBias ? 1 : 0), cols: spec.fanOut };
+}
+
+/** Every parameter layer: the whole-network structures perturb them all. */
+export const allLayers = (network: Network): number[] => network.layers.map((_, index) => index);
+
+/** Eigenvalues of the (positive semi-definite) curvature that come out slightly negative from rounding, clamped at 0. */
+export const clampedValues = (values: Float64Array): Float64Array => values.map((value) => Math.max(value, 0));
+export const clamp = (value: number): number => Math.max(value, 0);
+export const clamped = (values: ArrayLike<number>): Float64Array => Float64Array.from(values, (value) => Math.max(value, 0));
+
+/** A float64 array as a float32 [rows, cols] tensor. */
+export const toTensor = (data: ArrayLike<number>, rows: number, cols: number): tf.Tensor2D => tf.tensor2d(Float32Array.from(data), [rows, cols]);
+
+/** τ·v = 1/(1 + e^s·λ) at s = ln(N/τ), for a basis whose precision eigenvalues are N·λ + τ. */
+export const ratioWeights =
+  (lambda: Float64Array) =>
+  (logRatio: number): Float64Array => {
+    const ratio = Math.exp(logRatio);
+    return lambda.map((value) => 1 / (1 + ratio * value));
+  };
+
+/** Σ_k log(values_k + τ). */
+export function sumLogShifted(values: Float64Array, tau: number): number {
+  let sum = 0;
+  for (let k = 0; k < values.length; k++) sum += Math.log(values[k] + tau);
+  return sum;
+}
+
+export function scaled(values: Float64Array, factor: number): Float64Array {
+  return values.map((value) => value * factor);
+}
