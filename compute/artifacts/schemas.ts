@@ -55,7 +55,8 @@ const nullableFraction = fraction.nullable();
 const interval = z.strictObject({ low: z.number(), high: z.number() });
 /** A paired difference of two methods on the same images, with its bootstrap interval. */
 const difference = z.strictObject({ estimate: z.number(), low: z.number(), high: z.number() });
-const differences = z.strictObject({ accuracy: difference, nll: difference, ece: difference, auroc: difference, fpr95: difference });
+/** auroc scores an input by its predictive entropy, aurocMsp by its maximum probability (lower: more likely unknown). */
+const differences = z.strictObject({ accuracy: difference, nll: difference, ece: difference, auroc: difference, aurocMsp: difference, fpr95: difference });
 const calibrationBlock = z.strictObject({
   accuracy: fraction,
   nll: z.number().nonnegative(),
@@ -118,11 +119,14 @@ const variant = z.strictObject({
         set: z.string(),
         derived: z.string().nullable(),
         count,
+        /** AUROC of the predictive entropy as a score of the unknown set. */
         auroc: fraction,
+        /** AUROC of the maximum probability (MSP) as a score: an input counts as more likely unknown the lower its largest class probability. */
+        aurocMsp: fraction,
         fpr95: fraction,
         meanConfidence: fraction,
         fractionAboveKnown95: fraction,
-        intervals: z.strictObject({ auroc: interval, fpr95: interval, meanEntropy: interval }),
+        intervals: z.strictObject({ auroc: interval, aurocMsp: interval, fpr95: interval, meanEntropy: interval }),
         ...entropyDistribution,
       }),
     ),
@@ -180,9 +184,11 @@ const sweepPoint = z.strictObject({
   nll: z.number().nonnegative(),
   ece: fraction,
   auroc: fraction,
+  /** AUROC by the maximum probability, beside `auroc` by entropy. */
+  aurocMsp: fraction,
   fpr95: fraction,
   fgsmEntropy: z.number().nonnegative(),
-  intervals: z.strictObject({ accuracy: interval, nll: interval, ece: interval, auroc: interval, fpr95: interval, fgsmEntropy: interval }),
+  intervals: z.strictObject({ accuracy: interval, nll: interval, ece: interval, auroc: interval, aurocMsp: interval, fpr95: interval, fgsmEntropy: interval }),
 });
 
 /** <data>/<model>/sweep/<method>.json: the GLM probit posterior widened and narrowed along one line through the textbook point. */
@@ -317,15 +323,18 @@ export const summaryRow = z.strictObject({
   ece: fraction,
   nll: z.number().nonnegative(),
   oodSet: z.string(),
+  /** AUROC against oodSet, scored by predictive entropy. */
   auroc: fraction,
+  /** AUROC against oodSet, scored by the maximum probability (MSP), as Laplace Redux scores it. */
+  aurocMsp: fraction,
   fpr95: fraction,
   logN: z.number().nullable(),
   logTau: z.number().nullable(),
-  intervals: z.strictObject({ accuracy: interval, ece: interval, nll: interval, auroc: interval, fpr95: interval }),
+  intervals: z.strictObject({ accuracy: interval, ece: interval, nll: interval, auroc: interval, aurocMsp: interval, fpr95: interval }),
   eceCalibrated: z.number(),
   versus: z.strictObject({ sgd: differences, temperature: differences }).nullable(),
   /** The same row over the training seeds (seed 0 is this row): mean, sample standard deviation, min and max; null with one seed. */
-  seeds: z.strictObject({ count, accuracy: seedSpread, ece: seedSpread, nll: seedSpread, auroc: seedSpread, fpr95: seedSpread }).nullable(),
+  seeds: z.strictObject({ count, accuracy: seedSpread, ece: seedSpread, nll: seedSpread, auroc: seedSpread, aurocMsp: seedSpread, fpr95: seedSpread }).nullable(),
 });
 export type SummaryRow = z.infer<typeof summaryRow>;
 

@@ -1,6 +1,7 @@
 /**
  * Metric blocks shared by every method's artifact: calibration on the test
- * set, entropy-based detection of unknown sets, FGSM curves and rotation
+ * set, detection of unknown sets (by entropy, and its AUROC also by the maximum
+ * probability), FGSM curves and rotation
  * shift, each scalar metric with its 95% percentile-bootstrap interval over
  * the images, and paired differences between two methods on the same images.
  * Pure functions of predicted probabilities; no per-example dumps.
@@ -18,6 +19,7 @@ import {
   fractionAboveKnownQuantile,
   histogram,
   inverseEcdf,
+  maxProbabilityScores,
   meanConfidence,
   negativeLogLikelihood,
 } from '../metrics/index.ts';
@@ -25,6 +27,7 @@ import {
   differenceIntervalsOf,
   intervalsOf,
   resampleStatistics,
+  resampledAurocMetrics,
   resampledClassificationMetrics,
   resampledDetectionMetrics,
   type BootstrapInterval,
@@ -115,6 +118,19 @@ function detectionStatistics(test: Float32Array, unknown: Float32Array, settings
   });
 }
 
+/**
+ * Every resample's AUROC by the maximum-probability score (MSP) against `test`'s: the same
+ * seed as detectionStatistics, so the same resampled known and unknown images as the entropy
+ * AUROC's.
+ */
+function mspStatistics(test: Float32Array, unknown: Float32Array, settings: IntervalSettings, offset: number, scores?: { known: Float64Array; unknown: Float64Array }) {
+  const options = { resamples: settings.resamples, seed: setSeed(settings, offset) };
+  return cachedStatistics(test, unknown, `msp ${options.resamples} ${options.seed}`, () => {
+    const { known, unknown: other } = scores ?? { known: maxProbabilityScores(test, classes), unknown: maxProbabilityScores(unknown, classes) };
+    return resampleStatistics(resampledAurocMetrics(known, other), options);
+  });
+}
+
 /** Intervals of the classification metrics (and the mean entropy) of one set, one pass per resample; `entropies` must be entropy(probabilities). */
 export function classificationIntervals(probabilities: Float32Array, labels: Uint8Array, entropies: Float64Array, settings: IntervalSettings, offset: number) {
   const intervals = intervalsOf(classificationStatistics(probabilities, labels, entropies, settings, offset));
@@ -135,6 +151,11 @@ export function detectionIntervals(known: Float64Array, unknown: Float64Array, s
 }
 
 const detectionSpans = (intervals: Record<string, BootstrapInterval>) => ({ auroc: span(intervals.auroc), fpr95: span(intervals.fpr), meanEntropy: span(intervals.meanUnknown) });
+
+/** The interval of the AUROC by maximum probability (scores from maxProbabilityScores), on the resamples of `detectionIntervals` at the same offset. */
+export function mspAurocInterval(known: Float64Array, unknown: Float64Array, settings: IntervalSettings, offset: number) {
+  return span(intervalsOf(resampleStatistics(resampledAurocMetrics(known, unknown), { resamples: settings.resamples, seed: setSeed(settings, offset) })).auroc);
+}
 
 export function calibrationBlock(probabilities: Float32Array, labels: Uint8Array, settings: IntervalSettings, intervals: ReturnType<typeof classificationIntervals>) {
   const summary = calibration(probabilities, labels, classes, { bins: calibrationBins });
@@ -196,18 +217,22 @@ export const fgsmOffset = (i: number) => 200 + i;
 /** Every evaluation of one method from its probabilities on every set. */
 export function evaluateProbabilities(probabilities: SetProbabilities, sets: EvaluationSets, settings: IntervalSettings) {
   const known = entropy(probabilities.test, classes);
+  const knownMsp = maxProbabilityScores(probabilities.test, classes);
   const unknown = sets.unknown.map((set, u) => {
     const p = probabilities.unknown[u];
     const entropies = entropy(p, classes);
+    const msp = maxProbabilityScores(p, classes);
+    const mspInterval = intervalsOf(mspStatistics(probabilities.test, p, settings, unknownOffset(u), { known: knownMsp, unknown: msp })).auroc;
     return {
       set: set.name,
       derived: set.derived,
       count: set.count,
       auroc: auroc(known, entropies),
+      aurocMsp: auroc(knownMsp, msp),
       fpr95: fprAtTpr(known, entropies, 0.95),
       meanConfidence: meanConfidence(p, classes),
       fractionAboveKnown95: fractionAboveKnownQuantile(known, entropies, 0.95),
-      intervals: detectionSpans(intervalsOf(detectionStatistics(probabilities.test, p, settings, unknownOffset(u), { known, unknown: entropies }))),
+      intervals: { ...detectionSpans(intervalsOf(detectionStatistics(probabilities.test, p, settings, unknownOffset(u), { known, unknown: entropies }))), aurocMsp: span(mspInterval) },
       ...entropyDistribution(entropies),
     };
   });
@@ -234,16 +259,26 @@ export interface Difference {
 
 /**
  * first − second on the same test images (and the same unknown images, for the first
- * unknown set's AUROC and FPR95): each interval from resamples both methods share.
+ * unknown set's AUROC by entropy and by maximum probability, and FPR95): each interval
+ * from resamples both methods share.
  */
 export function pairedDifferences(first: SetProbabilities, second: SetProbabilities, sets: EvaluationSets, settings: IntervalSettings) {
   const labels = sets.test.labels;
   const classification = (p: SetProbabilities) => classificationStatistics(p.test, labels, entropy(p.test, classes), settings, 0);
   const detection = (p: SetProbabilities) => detectionStatistics(p.test, p.unknown[0], settings, unknownOffset(0));
   const test = differenceIntervalsOf(classification(first), classification(second));
+  const msp = (p: SetProbabilities) => mspStatistics(p.test, p.unknown[0], settings, unknownOffset(0));
   const other = differenceIntervalsOf(detection(first), detection(second));
+  const otherMsp = differenceIntervalsOf(msp(first), msp(second));
   const difference = (interval: BootstrapInterval): Difference => ({ estimate: interval.estimate, low: interval.low, high: interval.high });
-  return { accuracy: difference(test.accuracy), nll: difference(test.nll), ece: difference(test.ece), auroc: difference(other.auroc), fpr95: difference(other.fpr) };
+  return {
+    accuracy: difference(test.accuracy),
+    nll: difference(test.nll),
+    ece: difference(test.ece),
+    auroc: difference(other.auroc),
+    aurocMsp: difference(otherMsp.auroc),
+    fpr95: difference(other.fpr),
+  };
 }
 
 export type Differences = ReturnType<typeof pairedDifferences>;

@@ -35,7 +35,7 @@ import {
   type Structure,
 } from '../laplace/index.ts';
 import { glmStatisticsTogether, probitFromStatistics } from '../laplace/search.ts';
-import { accuracy, auroc, calibration, entropy, fprAtTpr, negativeLogLikelihood } from '../metrics/index.ts';
+import { accuracy, auroc, calibration, entropy, fprAtTpr, maxProbabilityScores, negativeLogLikelihood } from '../metrics/index.ts';
 import { softmaxRows } from '../models/tensors.ts';
 import { getModelSpec } from '../models/zoo.ts';
 import { getProfile, variantsFor, type Profile, type Variant } from '../study.ts';
@@ -52,6 +52,7 @@ import {
   evaluationSteps,
   maxEntropy,
   mean,
+  mspAurocInterval,
   pairedDifferences,
   predictSets,
   unknownOffset,
@@ -444,8 +445,8 @@ const distinctRatios = (points: Point[]) => [...new Set(points.map(ratioKey))];
 /**
  * The width sweep: the textbook covariance divided by 10^k (N and τ both times 10^k,
  * so s and the cached statistics stay those of the textbook point), from wider than
- * textbook to the collapse onto W*. In-domain accuracy, NLL, ECE; AUROC and FPR95
- * against the other data set; mean entropy under FGSM at one ε.
+ * textbook to the collapse onto W*. In-domain accuracy, NLL, ECE; AUROC (by entropy and
+ * by maximum probability) and FPR95 against the other data set; mean entropy under FGSM at one ε.
  */
 function widthSweep(
   profile: Profile,
@@ -466,6 +467,8 @@ function widthSweep(
     // The same sets and seeds as the method artifacts' intervals.
     const test = classificationIntervals(probabilities.test, labels, known, settings, 0);
     const other = detectionIntervals(known, unknown, settings, unknownOffset(0));
+    const knownMsp = maxProbabilityScores(probabilities.test, classes);
+    const unknownMsp = maxProbabilityScores(probabilities.unknown[0], classes);
     const attackedSet = sets.fgsm[attacked].set;
     const fgsm = classificationIntervals(probabilities.fgsm[attacked], attackedSet.labels, attackedEntropy, settings, fgsmOffset(attacked));
     return {
@@ -473,9 +476,18 @@ function widthSweep(
       nll: negativeLogLikelihood(probabilities.test, labels, classes),
       ece: calibration(probabilities.test, labels, classes, { bins: calibrationBins }).ece,
       auroc: auroc(known, unknown),
+      aurocMsp: auroc(knownMsp, unknownMsp),
       fpr95: fprAtTpr(known, unknown, 0.95),
       fgsmEntropy: mean(attackedEntropy),
-      intervals: { accuracy: test.accuracy, nll: test.nll, ece: test.ece, auroc: other.auroc, fpr95: other.fpr95, fgsmEntropy: fgsm.meanEntropy },
+      intervals: {
+        accuracy: test.accuracy,
+        nll: test.nll,
+        ece: test.ece,
+        auroc: other.auroc,
+        aurocMsp: mspAurocInterval(knownMsp, unknownMsp, settings, unknownOffset(0)),
+        fpr95: other.fpr95,
+        fgsmEntropy: fgsm.meanEntropy,
+      },
     };
   };
   return {

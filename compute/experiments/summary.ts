@@ -19,7 +19,7 @@ import { posteriorLabels, seedsFor, type Profile } from '../study.ts';
 const methodOrder = ['sgd', 'temperature', 'ensemble', 'diag', 'kfac', 'efb', 'last-layer'];
 const posteriorOrder = ['map', ...posteriorLabels];
 const methodFile = /^([a-z-]+)\/([a-z0-9-]+)\/(sgd|temperature|ensemble|diag|kfac|efb|last-layer)\.json$/;
-const seedMetrics = ['accuracy', 'ece', 'nll', 'auroc', 'fpr95'] as const;
+const seedMetrics = ['accuracy', 'ece', 'nll', 'auroc', 'aurocMsp', 'fpr95'] as const;
 
 type Variant = ReturnType<typeof methodArtifact.parse>['variants'][number];
 
@@ -30,7 +30,7 @@ function reported(variants: Variant[]): Variant[] {
 
 function metricsOf(variant: Variant) {
   const other = variant.ood.unknown[0];
-  return { accuracy: variant.calibration.accuracy, ece: variant.calibration.ece, nll: variant.calibration.nll, auroc: other.auroc, fpr95: other.fpr95 };
+  return { accuracy: variant.calibration.accuracy, ece: variant.calibration.ece, nll: variant.calibration.nll, auroc: other.auroc, aurocMsp: other.aurocMsp, fpr95: other.fpr95 };
 }
 
 export function writeSummary(outDir: string, profile: Profile): number {
@@ -68,6 +68,7 @@ export function writeSummary(outDir: string, profile: Profile): number {
           ece: variant.calibration.intervals.ece,
           nll: variant.calibration.intervals.nll,
           auroc: other.intervals.auroc,
+          aurocMsp: other.intervals.aurocMsp,
           fpr95: other.intervals.fpr95,
         },
         eceCalibrated: variant.calibration.eceCalibrated.mean,

@@ -750,6 +750,35 @@ export function resampledDetectionMetrics(scoresKnown: Values, scoresUnknown: Va
 }
 
 /**
+ * AUROC alone (as `auroc`, ties counting ½), known and unknown resampled independently, for
+ * a second score of the same sets (e.g. the maximum probability beside entropy): with the same
+ * seed it sees the very resamples `resampledDetectionMetrics` sees.
+ */
+export function resampledAurocMetrics(scoresKnown: Values, scoresUnknown: Values): ResampledMetrics {
+  const { groups, knownGroup, unknownGroup } = poolScores(scoresKnown, scoresUnknown);
+  const knownPerGroup = new Int32Array(groups);
+  const unknownPerGroup = new Int32Array(groups);
+  const knownCount = scoresKnown.length;
+  const unknownCount = scoresUnknown.length;
+  return {
+    counts: [knownCount, unknownCount],
+    names: ['auroc'],
+    fillWeighted: (out, known, unknown) => {
+      knownPerGroup.fill(0);
+      unknownPerGroup.fill(0);
+      for (let i = 0; i < knownCount; i++) knownPerGroup[knownGroup[i]] += known[i];
+      for (let i = 0; i < unknownCount; i++) unknownPerGroup[unknownGroup[i]] += unknown[i];
+      out[0] = aurocOfTallies(knownPerGroup, unknownPerGroup, knownCount, unknownCount);
+    },
+    fill: (out, known, unknown) => {
+      tally(knownPerGroup, knownGroup, known);
+      tally(unknownPerGroup, unknownGroup, unknown);
+      out[0] = aurocOfTallies(knownPerGroup, unknownPerGroup, known.length, unknown.length);
+    },
+  };
+}
+
+/**
  * Examples grouped by a small integer key (a bin, a tied score's rank), stable within a key:
  * order[starts[b]] … order[starts[b + 1] − 1] are the examples with key b, ascending.
  */

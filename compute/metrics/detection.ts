@@ -4,7 +4,20 @@
  * predictive entropy). Scores may be ±Infinity but not NaN.
  */
 
-import { checkFraction, checkValues, countAtMost, countBelow, sortedCopy, type Values } from './validate.ts';
+import { confidences } from './classification.ts';
+import { checkFraction, checkValues, countAtMost, countBelow, sortedCopy, type Probabilities, type Values } from './validate.ts';
+
+/**
+ * The maximum-softmax-probability (MSP) score of each example, as a detection score:
+ * −max_c p_c, so an input counts as more likely unknown the lower its largest class
+ * probability (the score of Hendrycks and Gimpel, and of Laplace Redux's AUROC). Negation is
+ * exact, so ties and the ranking are those of the confidences themselves.
+ */
+export function maxProbabilityScores(probs: Probabilities, classes: number): Float64Array {
+  const top = confidences(probs, classes);
+  for (let i = 0; i < top.length; i++) top[i] = -top[i];
+  return top;
+}
 
 /** Area under the ROC curve: P(random unknown scores higher than random known), ties counting 1/2; by average ranks, O(n log n). */
 export function auroc(scoresKnown: Values, scoresUnknown: Values): number {

@@ -31,7 +31,7 @@ export {
 export { calibratedEceFloor, type EceFloor, type EceFloorOptions } from './ece-floor.ts';
 export { entropy } from './entropy.ts';
 export { histogram, inverseEcdf, type Histogram, type HistogramOptions } from './distribution.ts';
-export { auroc, empiricalQuantile, fprAtTpr, fractionAboveKnownQuantile, thresholdAtTpr } from './detection.ts';
+export { auroc, empiricalQuantile, fprAtTpr, fractionAboveKnownQuantile, maxProbabilityScores, thresholdAtTpr } from './detection.ts';
 export {
   acrossSeeds,
   bootstrapInterval,
@@ -40,6 +40,7 @@ export {
   pairedDifferenceIntervals,
   resampledAccuracy,
   resampledAuroc,
+  resampledAurocMetrics,
   resampledBrierScore,
   resampledCalibrationError,
   resampledClassificationMetrics,

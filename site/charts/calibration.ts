@@ -463,17 +463,18 @@ export function methodCalibrationCurves(artifacts: MethodArtifact[], variant = 0
 // ---------------------------------------------------------------------------
 // Variants: which predictive and which objective for N and τ
 
-type VariantMetric = 'ece' | 'nll' | 'auroc';
+type VariantMetric = 'ece' | 'nll' | 'auroc' | 'aurocMsp';
 const variantMetrics: { key: VariantMetric; title: string; better: string; format: string; tooltipFormat: string; text: (v: number) => string }[] = [
   { key: 'ece', title: 'ECE', better: 'lower is better', format: '.1%', tooltipFormat: '.2%', text: (v) => percent(v) },
   { key: 'nll', title: 'NLL (nats)', better: 'lower is better', format: '.2f', tooltipFormat: '.4f', text: (v) => v.toFixed(3) },
-  { key: 'auroc', title: 'AUROC', better: 'higher is better', format: '.2f', tooltipFormat: '.4f', text: (v) => v.toFixed(3) },
+  { key: 'auroc', title: 'AUROC (entropy)', better: 'higher is better', format: '.2f', tooltipFormat: '.4f', text: (v) => v.toFixed(3) },
+  { key: 'aurocMsp', title: 'AUROC (max. probability)', better: 'higher is better', format: '.2f', tooltipFormat: '.4f', text: (v) => v.toFixed(3) },
 ];
 
 /**
- * ECE, NLL and AUROC (against the first unknown set) of every variant
- * (predictive × objective used to choose N and τ) of one method, as bars in
- * three panels; log10 N and log10 τ in the tooltips. With `baseline` (the
+ * ECE, NLL and AUROC (against the first unknown set; scored by entropy and by
+ * the maximum probability) of every variant (predictive × objective used to
+ * choose N and τ) of one method, as bars in four panels, two by two; log10 N and log10 τ in the tooltips. With `baseline` (the
  * SGD artifact of the same network) a dashed line marks its value, so the
  * chart shows which choices move the Laplace treatment away from the point
  * estimate.
@@ -498,13 +499,15 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
       ece: variant.calibration.ece,
       nll: variant.calibration.nll,
       auroc: findUnknown(variant, first.set).auroc,
+      aurocMsp: findUnknown(variant, first.set).aurocMsp,
     };
   });
   const labels = rows.map((r) => r.variant);
   const base = baseline
     ? (() => {
         const chosen = pickVariant(baseline, 0);
-        return { ece: chosen.calibration.ece, nll: chosen.calibration.nll, auroc: findUnknown(chosen, first.set).auroc };
+        const unknown = findUnknown(chosen, first.set);
+        return { ece: chosen.calibration.ece, nll: chosen.calibration.nll, auroc: unknown.auroc, aurocMsp: unknown.aurocMsp };
       })()
     : null;
   const tooltip = [
@@ -514,11 +517,12 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
     { field: 'accuracy', title: 'Accuracy', format: '.2%' },
     { field: 'ece', title: 'ECE', format: '.2%' },
     { field: 'nll', title: 'NLL', format: '.4f' },
-    { field: 'auroc', title: `AUROC vs ${unknownLabel(first)}`, format: '.4f' },
+    { field: 'auroc', title: `AUROC (entropy) vs ${unknownLabel(first)}`, format: '.4f' },
+    { field: 'aurocMsp', title: `AUROC (max. probability) vs ${unknownLabel(first)}`, format: '.4f' },
   ];
   const objectives = [...new Set(rows.map((r) => r.objective))];
-  const zoomed = (key: VariantMetric) => key === 'auroc';
-  // The AUROC axis spans the variants and the baseline, padded by a fifth of that span (at least 0.002) on each side.
+  const zoomed = (key: VariantMetric) => key === 'auroc' || key === 'aurocMsp';
+  // Each AUROC axis spans the variants and the baseline, padded by a fifth of that span (at least 0.002) on each side.
   const zoomDomain = (key: VariantMetric): [number, number] => {
     const values = [...rows.map((r) => r[key]), ...(base ? [base[key]] : [])];
     const [lo, hi] = [Math.min(...values), Math.max(...values)];
@@ -527,7 +531,7 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
   };
   const panels = variantMetrics.map((metric, i) => ({
     // The subtitle says on what data: test images, or the unknown set AUROC separates them from.
-    title: { text: metric.title, subtitle: metric.key === 'auroc' ? `vs ${unknownLabel(first)}` : 'test set', frame: 'group', limit: 160, subtitleFontSize: 11 },
+    title: { text: metric.title, subtitle: zoomed(metric.key) ? `vs ${unknownLabel(first)}` : 'test set', frame: 'group', limit: 160, subtitleFontSize: 11 },
     width: 130,
     height: Math.max(80, 26 * rows.length),
     layer: [
@@ -537,8 +541,8 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
         // AUROC values crowd near 1, where bars from zero all look alike: dots on an axis zoomed to the data (and said to be).
         mark: zoomed(metric.key) ? { type: 'point', filled: true, size: 90, opacity: 1 } : { type: 'bar' },
         encoding: {
-          // Only the first panel names the rows; the others share its order, so their bars line up.
-          y: { field: 'variant', type: 'nominal', sort: labels, axis: i === 0 ? { title: null, labelLimit: 180 } : null },
+          // Only the first panel of each row of two names the rows; the others share its order, so their bars line up.
+          y: { field: 'variant', type: 'nominal', sort: labels, axis: i % 2 === 0 ? { title: null, labelLimit: 180 } : null },
           x: {
             field: metric.key,
             type: 'quantitative',
@@ -566,11 +570,14 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
     const [lo, hi] = [sorted[0], sorted[sorted.length - 1]];
     return `${text(lo[key])} (${lo.variant}) to ${text(hi[key])} (${hi.variant})`;
   };
-  const [ece, nll, auroc] = variantMetrics.map((metric) => range(metric.key, metric.text));
-  const baseText = base ? ` ${methodLabel(baseline!.method)} for comparison (dashed): ECE ${percent(base.ece)}, NLL ${base.nll.toFixed(3)}, AUROC ${base.auroc.toFixed(3)}.` : '';
+  const [ece, nll, auroc, aurocMsp] = variantMetrics.map((metric) => range(metric.key, metric.text));
+  const baseText = base
+    ? ` ${methodLabel(baseline!.method)} for comparison (dashed): ECE ${percent(base.ece)}, NLL ${base.nll.toFixed(3)}, AUROC ${base.auroc.toFixed(3)} by entropy and ${base.aurocMsp.toFixed(3)} by maximum probability.`
+    : '';
   const description =
-    `ECE, NLL and AUROC against ${unknownLabel(first)} for the ${rows.length} variants (predictive / objective used to choose N and τ) of ` +
+    `ECE, NLL and AUROC against ${unknownLabel(first)} (scored by predictive entropy, and by the maximum probability) for the ${rows.length} variants (predictive / objective used to choose N and τ) of ` +
     `${methodLabel(artifact.method)} on ${artifact.model} (${datasetLabel(artifact.dataset)}): ` +
-    `ECE from ${ece}, NLL from ${nll}, AUROC from ${auroc}.${baseText}`;
-  return topLevel(description, { hconcat: panels, spacing: 12 });
+    `ECE from ${ece}, NLL from ${nll}, AUROC from ${auroc}, AUROC by maximum probability from ${aurocMsp}.${baseText}`;
+  // Two by two: four panels side by side would be wider than the article's column.
+  return topLevel(description, { concat: panels, columns: 2, spacing: 12 });
 }

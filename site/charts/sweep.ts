@@ -2,25 +2,27 @@
  * The width sweep: what widening the posterior does. The textbook covariance
  * (N = the training-set size, τ = N·λ) is multiplied by 10^−k for a range of
  * k, so the x axis is the covariance relative to the textbook one; each panel
- * is one metric with its 95% band, one line per structure, and the
+ * is one metric with its 95% band (AUROC scored by entropy and by the maximum
+ * probability, in two panels), one line per structure, and the
  * deterministic network as a dashed reference (the limit of a vanishing
  * covariance).
  */
 import { methodLabels, methodScale, size, topLevel, type Method, type Spec } from './common.ts';
 import type { SweepArtifact } from '../lib/results.ts';
 
-type SweepMetric = 'nll' | 'ece' | 'auroc';
+type SweepMetric = 'nll' | 'ece' | 'auroc' | 'aurocMsp';
 
 const panels: { metric: SweepMetric; title: string; percent: boolean }[] = [
   { metric: 'nll', title: 'NLL (lower is better)', percent: false },
   { metric: 'ece', title: 'ECE, % (lower is better)', percent: true },
-  { metric: 'auroc', title: 'AUROC (higher is better)', percent: false },
+  { metric: 'auroc', title: 'AUROC by entropy (higher is better)', percent: false },
+  { metric: 'aurocMsp', title: 'AUROC by max. probability (higher is better)', percent: false },
 ];
 
 const label = (method: string) => methodLabels[method as Method] ?? method;
 const show = (value: number, percent: boolean) => (percent ? `${(100 * value).toFixed(2)}%` : value.toFixed(3));
 
-/** The sweeps of one network (one artifact per structure) as three panels side by side. */
+/** The sweeps of one network (one artifact per structure) as four panels, two by two. */
 export function widthSweep(sweeps: SweepArtifact[]): Spec {
   const first = sweeps[0];
   const rows = sweeps.flatMap((sweep) =>
@@ -35,7 +37,7 @@ export function widthSweep(sweeps: SweepArtifact[]): Spec {
   );
   const scales = rows.map((row) => row.scale);
   const [smallest, largest] = [Math.min(...scales), Math.max(...scales)];
-  const width = Math.floor((size.width - 150) / 3);
+  const width = Math.floor((size.width - 150) / 2);
   const colour = { field: 'method', type: 'nominal', title: 'Structure', scale: methodScale(sweeps.map((sweep) => sweep.method)), legend: { symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 } };
   // Powers of ten at most four to an axis, evenly spaced in decades (1e-8, 1e-4, 1, 1e+4), so neighbouring labels never meet.
   const decades = [Math.ceil(Math.log10(smallest) - 1e-9), Math.floor(Math.log10(largest) + 1e-9)];
@@ -45,14 +47,15 @@ export function widthSweep(sweeps: SweepArtifact[]): Spec {
   const ends = (sweep: SweepArtifact) => {
     const widest = sweep.points.reduce((a, b) => (a.k < b.k ? a : b));
     const narrowest = sweep.points.reduce((a, b) => (a.k > b.k ? a : b));
-    return `${label(sweep.method)}: AUROC ${widest.auroc.toFixed(3)} and NLL ${widest.nll.toFixed(3)} at ${(10 ** -widest.k).toPrecision(2)}× the textbook covariance, AUROC ${narrowest.auroc.toFixed(3)} and NLL ${narrowest.nll.toFixed(3)} at ${(10 ** -narrowest.k).toPrecision(2)}×`;
+    const at = (point: SweepArtifact['points'][number]) => `AUROC ${point.auroc.toFixed(3)} (by maximum probability ${point.aurocMsp.toFixed(3)}) and NLL ${point.nll.toFixed(3)}`;
+    return `${label(sweep.method)}: ${at(widest)} at ${(10 ** -widest.k).toPrecision(2)}× the textbook covariance, ${at(narrowest)} at ${(10 ** -narrowest.k).toPrecision(2)}×`;
   };
   const description =
-    `Test NLL, ECE and AUROC against ${first.unknownSet} as the posterior covariance is scaled from ${smallest.toPrecision(2)} to ${largest.toPrecision(2)} times the textbook covariance, ${first.model} on ${first.dataset}, ${first.testCount} test images. ` +
-    `${sweeps.map(ends).join('; ')}. The deterministic network: AUROC ${first.deterministic.auroc.toFixed(3)}, NLL ${first.deterministic.nll.toFixed(3)}.`;
+    `Test NLL, ECE and AUROC against ${first.unknownSet} (by entropy, and by maximum probability) as the posterior covariance is scaled from ${smallest.toPrecision(2)} to ${largest.toPrecision(2)} times the textbook covariance, ${first.model} on ${first.dataset}, ${first.testCount} test images. ` +
+    `${sweeps.map(ends).join('; ')}. The deterministic network: AUROC ${first.deterministic.auroc.toFixed(3)} (by maximum probability ${first.deterministic.aurocMsp.toFixed(3)}), NLL ${first.deterministic.nll.toFixed(3)}.`;
   return topLevel(description, {
     data: { values: rows },
-    columns: 3,
+    columns: 2,
     concat: panels.map(({ metric, title, percent }) => ({
       title: { text: title, fontSize: 12, subtitle: `dashed: deterministic ${show(first.deterministic[metric], percent)}`, subtitleFontSize: 11 },
       width,
@@ -73,7 +76,7 @@ export function widthSweep(sweeps: SweepArtifact[]): Spec {
             tooltip: [
               { field: 'method', title: 'structure' },
               { field: 'scale', title: 'covariance ÷ textbook', format: '.3~g' },
-              { field: metric, title: metric.toUpperCase(), format: '.3f' },
+              { field: metric, title: title.replace(/ \(.*\)$/, ''), format: '.3f' },
               { field: `${metric}Low`, title: '95% low', format: '.3f' },
               { field: `${metric}High`, title: '95% high', format: '.3f' },
             ],

@@ -9,11 +9,11 @@
 
 export type Better = 'higher' | 'lower';
 
-export const summaryMetrics = ['accuracy', 'ece', 'nll', 'auroc', 'fpr95'] as const;
+export const summaryMetrics = ['accuracy', 'ece', 'nll', 'auroc', 'aurocMsp', 'fpr95'] as const;
 export type SummaryMetric = (typeof summaryMetrics)[number];
 
 /** Which way is better for each metric of the summary table. */
-export const betterOf: Record<SummaryMetric, Better> = { accuracy: 'higher', ece: 'lower', nll: 'lower', auroc: 'higher', fpr95: 'lower' };
+export const betterOf: Record<SummaryMetric, Better> = { accuracy: 'higher', ece: 'lower', nll: 'lower', auroc: 'higher', aurocMsp: 'higher', fpr95: 'lower' };
 
 export interface Estimate {
   value: number;
@@ -49,6 +49,7 @@ export interface MetricRow {
   ece: number;
   nll: number;
   auroc: number;
+  aurocMsp: number;
   fpr95: number;
 }
 

@@ -9,7 +9,8 @@
 import type { SummaryArtifact } from './results.ts';
 
 export type SummaryRow = SummaryArtifact['rows'][number];
-export type Metric = 'accuracy' | 'ece' | 'nll' | 'auroc' | 'fpr95';
+/** auroc scores an image by its predictive entropy, aurocMsp by its largest class probability (MSP). */
+export type Metric = 'accuracy' | 'ece' | 'nll' | 'auroc' | 'aurocMsp' | 'fpr95';
 export type Baseline = 'sgd' | 'temperature';
 export type Posterior = SummaryRow['posterior'];
 
@@ -32,6 +33,7 @@ export const metricInfo: Record<Metric, MetricInfo> = {
   ece: { name: 'ECE', lowerIsBetter: true, percent: true, digits: 2 },
   nll: { name: 'NLL', lowerIsBetter: true, percent: false, digits: 3 },
   auroc: { name: 'AUROC', lowerIsBetter: false, percent: false, digits: 3 },
+  aurocMsp: { name: 'maximum-probability AUROC', lowerIsBetter: false, percent: false, digits: 3 },
   fpr95: { name: 'FPR95', lowerIsBetter: true, percent: false, digits: 3 },
 };
 

@@ -193,7 +193,7 @@ describe('the article, built from the committed results', () => {
   it('puts the spread over training seeds in the results table', () => {
     const table = html.slice(html.indexOf('<table class="summary"'), html.indexOf('</table>', html.indexOf('<table class="summary"')));
     const seeded = rows.filter((row) => row.seeds).length;
-    expect(table.match(/class="seed-spread"/g)?.length).toBe(5 * seeded);
+    expect(table.match(/class="seed-spread"/g)?.length).toBe(6 * seeded);
     const kfac = rows.find((row) => row.dataset === 'fashion-mnist' && row.model === 'lenet5-overconfident' && row.method === 'kfac' && row.posterior === 'tuned')!;
     expect(table).toContain(`training seeds, mean and standard deviation: </span>${kfac.seeds!.auroc.mean.toFixed(3)}±${kfac.seeds!.auroc.standardDeviation!.toFixed(3)}</span>`);
   });

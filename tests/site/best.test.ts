@@ -56,17 +56,17 @@ describe('clearBest', () => {
 describe('clearBestByMetric', () => {
   const row = (accuracy: number, ece: number, width: number): MetricRow => {
     const around = (value: number) => ({ low: value - width, high: value + width });
-    return { accuracy, ece, nll: 0.3, auroc: 0.9, fpr95: 0.4, intervals: { accuracy: around(accuracy), ece: around(ece), nll: around(0.3), auroc: around(0.9), fpr95: around(0.4) } };
+    return { accuracy, ece, nll: 0.3, auroc: 0.9, aurocMsp: 0.8, fpr95: 0.4, intervals: { accuracy: around(accuracy), ece: around(ece), nll: around(0.3), auroc: around(0.9), aurocMsp: around(0.8), fpr95: around(0.4) } };
   };
 
   it('reads each metric in its own direction', () => {
-    expect(betterOf).toEqual({ accuracy: 'higher', ece: 'lower', nll: 'lower', auroc: 'higher', fpr95: 'lower' });
+    expect(betterOf).toEqual({ accuracy: 'higher', ece: 'lower', nll: 'lower', auroc: 'higher', aurocMsp: 'higher', fpr95: 'lower' });
     // Row 0 is most accurate, row 1 best calibrated, both by a clear margin; the rest are all tied.
     const rows = [row(0.99, 0.05, 0.005), row(0.95, 0.01, 0.005), row(0.9, 0.08, 0.005)];
-    expect(clearBestByMetric(rows)).toEqual({ accuracy: 0, ece: 1, nll: null, auroc: null, fpr95: null });
+    expect(clearBestByMetric(rows)).toEqual({ accuracy: 0, ece: 1, nll: null, auroc: null, aurocMsp: null, fpr95: null });
     // Wide intervals: nothing is clear.
     const wide = [row(0.99, 0.05, 0.05), row(0.95, 0.01, 0.05), row(0.9, 0.08, 0.05)];
-    expect(clearBestByMetric(wide)).toEqual({ accuracy: null, ece: null, nll: null, auroc: null, fpr95: null });
+    expect(clearBestByMetric(wide)).toEqual({ accuracy: null, ece: null, nll: null, auroc: null, aurocMsp: null, fpr95: null });
   });
 });
 

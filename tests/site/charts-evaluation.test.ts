@@ -638,7 +638,7 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
   });
 
   describe('variant comparison', () => {
-    it('draws ECE, NLL and AUROC of every variant, with the baseline marked', async () => {
+    it('draws ECE, NLL and both AUROCs (entropy, maximum probability) of every variant, with the baseline marked', async () => {
       const artifact = data.byMethod['last-layer'];
       const sgd = data.byMethod.sgd;
       const spec = variantComparison(artifact, sgd);
@@ -648,14 +648,15 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
         ece: artifact.variants.map((v) => v.calibration.ece),
         nll: artifact.variants.map((v) => v.calibration.nll),
         auroc: artifact.variants.map((v) => v.ood.unknown.find((u) => u.set === firstSet)!.auroc),
+        aurocMsp: artifact.variants.map((v) => v.ood.unknown.find((u) => u.set === firstSet)!.aurocMsp),
       };
-      for (const key of ['ece', 'nll', 'auroc'] as const) {
+      for (const key of ['ece', 'nll', 'auroc', 'aurocMsp'] as const) {
         const bars = items(view, `variant_bars_${key}`).sort((a, b) => Number(a.datum.index) - Number(b.datum.index));
         expect(bars.map((b) => b.datum[key])).toEqual(expected[key]);
         expect(bars.map((b) => [b.datum.logN, b.datum.logTau])).toEqual(artifact.variants.map((v) => [v.logN, v.logTau]));
         const baseline = items(view, `baseline_${key}`);
         expect(baseline).toHaveLength(1);
-        const sgdValue = key === 'auroc' ? sgd.variants[0].ood.unknown.find((u) => u.set === firstSet)!.auroc : sgd.variants[0].calibration[key];
+        const sgdValue = key === 'auroc' || key === 'aurocMsp' ? sgd.variants[0].ood.unknown.find((u) => u.set === firstSet)![key] : sgd.variants[0].calibration[key];
         expect(baseline[0].datum.value).toBe(sgdValue);
       }
       const labels = items(view, 'variant_bars_ece').map((b) => b.datum.variant);
@@ -665,6 +666,7 @@ describe.each(datasets)('evaluation charts on %s', (dataset) => {
       expect(spec.description).toContain(`ECE from ${pct(Math.min(...expected.ece))}`);
       expect(spec.description).toContain(`to ${pct(Math.max(...expected.ece))}`);
       expect(spec.description).toContain(`AUROC from ${Math.min(...expected.auroc).toFixed(3)}`);
+      expect(spec.description).toContain(`AUROC by maximum probability from ${Math.min(...expected.aurocMsp).toFixed(3)}`);
       await expectSvg(spec);
       // Without a baseline, and for a single-variant artifact, it still draws.
       await expectSvg(variantComparison(data.byMethod.kfac));

@@ -103,6 +103,29 @@ describe('site', () => {
     expect(table.match(/<tbody data-group=/g)?.length).toBe(new Set(summary.rows.map((row) => `${row.dataset}--${row.model}`)).size);
   });
 
+  it('compares with Laplace Redux by the maximum-probability AUROC, like for like, and shows it beside the entropy AUROC in the results table', () => {
+    interface Unknown { auroc: number; aurocMsp: number; intervals: Record<'auroc' | 'aurocMsp', { low: number; high: number }> }
+    const unknown = readQuick<{ variants: { ood: { unknown: Unknown[] } }[] }>('mnist/lenet5/sgd.json').variants[0].ood.unknown[0];
+    const f = (x: number) => x.toFixed(3);
+    const row = html.match(/<tr data-reference="MAP">([\s\S]*?)<\/tr>/)?.[1] ?? '';
+    // Published 0.989 (max. probability), then ours by the same score and by entropy, each with its interval.
+    // (Each interval on a line of its own under its value, so the table fits its column at 1280 px.)
+    const cells = [...row.matchAll(/<td>(.*?)<\/td>/g)].map((match) => match[1].replace(/<br\s*\/?>/g, ' '));
+    expect(cells.slice(-3)).toEqual(['0.989', `${f(unknown.aurocMsp)} (${f(unknown.intervals.aurocMsp.low)}–${f(unknown.intervals.aurocMsp.high)})`, `${f(unknown.auroc)} (${f(unknown.intervals.auroc.low)}–${f(unknown.intervals.auroc.high)})`]);
+    const where = 0.989 < unknown.intervals.aurocMsp.low ? 'below' : 0.989 > unknown.intervals.aurocMsp.high ? 'above' : 'within';
+    const text = html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
+    expect(text).toContain(`reaches AUROC ${f(unknown.aurocMsp)} (95% interval ${f(unknown.intervals.aurocMsp.low)}–${f(unknown.intervals.aurocMsp.high)}); theirs, 0.989, lies ${where} our interval`);
+    expect(text).not.toContain('we did not compute their score');
+    // The results table: a column of the maximum-probability AUROC, one value per summary row.
+    const summary = readQuick<{ rows: { aurocMsp: number }[] }>('summary.json');
+    const table = html.slice(html.indexOf('<table class="summary"'), html.indexOf('</table>', html.indexOf('<table class="summary"')));
+    const headers = [...table.matchAll(/data-sort>([^<]+)</g)].map((match) => match[1]);
+    const column = headers.indexOf('AUROC (max. prob.)');
+    expect(column).toBe(headers.indexOf('AUROC') + 1);
+    const values = [...table.matchAll(/<tr data-row>([\s\S]*?)<\/tr>/g)].map((match) => Number([...match[1].matchAll(/<td data-value="([^"]+)"/g)][column - 1][1]));
+    expect(values).toEqual(summary.rows.map((r) => r.aurocMsp));
+  });
+
   it('numbers footnotes and references in order, each with a way back', () => {
     // Marks read 1, 2, 3 in the order they appear (numbered on the rendered page), each with its note in the list.
     const marks = [...html.matchAll(/id="fnref-([a-z0-9-]+)"[^>]*data-footnote="[^"]+">(\d+)</g)].map((match) => ({ key: match[1], n: Number(match[2]) }));
