@@ -11,6 +11,8 @@
  * NaN stays NaN.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { setSymmetricEigenAccelerator } from '../linalg/eigen.ts';
+import { nativeSymmetricEigen } from './native-eigen.ts';
 
 const backendName = 'tensorflow';
 let registered = false;
@@ -18,6 +20,8 @@ let registered = false;
 /** Install the replacements on the native backend; a no-op elsewhere, and when already installed. */
 export function registerNativeKernelFixes(): void {
   if (registered || tf.getBackend() !== backendName) return;
+  // Not a kernel, but the same kind of replacement: eigendecompositions in TensorFlow's float64 kernel (native-eigen.ts).
+  setSymmetricEigenAccelerator(nativeSymmetricEigen);
   const original = tf.getKernel(tf.Step, backendName);
   if (!original) return;
   tf.unregisterKernel(tf.Step, backendName);

@@ -14,6 +14,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { averagePoolGradient, registerGradientFixes } from '../backend/gradients.ts';
+import { nativeSymmetricEigen } from '../backend/native-eigen.ts';
+import { setSymmetricEigenAccelerator } from '../linalg/eigen.ts';
 import type { OutputDescription } from './likelihoods/likelihood.ts';
 
 export class UnsupportedModelError extends Error {
@@ -134,6 +136,8 @@ export class Network {
     // Curvature and Jacobians differentiate through pooling, and tfjs's AvgPool gradient is wrong with 'same'
     // padding. The study's backend start-up installs the fix; a user of the package may never run it.
     registerGradientFixes();
+    // Curvature eigendecompositions in TensorFlow's float64 kernel when the native backend runs (it declines elsewhere).
+    setSymmetricEigenAccelerator(nativeSymmetricEigen);
     this.inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
     this.subset = subset;
     if (subset === 'last-layer') {

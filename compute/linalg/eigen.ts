@@ -34,6 +34,21 @@ export type SymmetricEigen = {
 const decompositions = new WeakMap<Matrix, { data: Float64Array; rows: number; fingerprint: string; eigen: SymmetricEigen }>();
 let computed = 0;
 
+/**
+ * A faster decomposition that a backend may offer (the native one does, in TensorFlow's float64
+ * kernel: compute/backend/native-eigen.ts): given the symmetrised row-major entries, the
+ * eigenvalues ascending and the eigenvectors as columns, or null when it cannot serve now.
+ */
+export type SymmetricEigenAccelerator = (data: Float64Array, n: number) => { values: Float64Array; vectors: Float64Array } | null;
+let accelerator: SymmetricEigenAccelerator | null = null;
+/** Below this size the JavaScript decomposition takes milliseconds; the accelerator is not worth the copies. */
+const acceleratedFrom = 64;
+
+/** Use `solver` for matrices from 64 rows on (null: JavaScript only). Results then depend on the solver's rounding. */
+export function setSymmetricEigenAccelerator(solver: SymmetricEigenAccelerator | null): void {
+  accelerator = solver;
+}
+
 /** How many decompositions `symmetricEigen` has computed (not served from its memory), for tests and benches. */
 export function symmetricEigenComputations(): number {
   return computed;
@@ -81,6 +96,8 @@ function computeSymmetricEigen(a: Matrix, name: string): SymmetricEigen {
     );
   }
   if (n === 0) return { values: new Float64Array(0), vectors: matrix(0, 0) };
+  const accelerated = n >= acceleratedFrom ? acceleratedEigen(a) : null;
+  if (accelerated) return accelerated;
 
   const work = lowerTriangleOfSymmetrized(a);
   const diagonal = new Float64Array(n);
@@ -99,6 +116,28 @@ function computeSymmetricEigen(a: Matrix, name: string): SymmetricEigen {
     for (let row = 0; row < n; row++) V[row * n + column] = basis[sourceRow + row];
   }
   return { values, vectors };
+}
+
+/** The accelerator's decomposition of (a + aᵀ)/2, or null when there is none, it declines, or it fails. */
+function acceleratedEigen(a: Matrix): SymmetricEigen | null {
+  if (!accelerator) return null;
+  const n = a.rows;
+  const src = a.data;
+  const symmetric = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    symmetric[i * n + i] = src[i * n + i];
+    for (let j = 0; j < i; j++) symmetric[i * n + j] = symmetric[j * n + i] = 0.5 * (src[i * n + j] + src[j * n + i]);
+  }
+  let result: ReturnType<SymmetricEigenAccelerator>;
+  try {
+    result = accelerator(symmetric, n);
+  } catch {
+    // A solver that does not converge reports an error; the JavaScript decomposition then answers.
+    return null;
+  }
+  if (!result || result.values.length !== n || result.vectors.length !== n * n) return null;
+  for (let k = 1; k < n; k++) if (!(result.values[k - 1] <= result.values[k])) return null;
+  return { values: result.values, vectors: { rows: n, cols: n, data: result.vectors } as Matrix };
 }
 
 /** A row-major copy of (a + aᵀ)/2 with only the lower triangle (diagonal included) filled in. */

@@ -38,5 +38,5 @@ export {
   solveLowerTriangularTransposed,
   solveUpperTriangular,
 } from './cholesky.ts';
-export { symmetricEigen, symmetricEigenComputations, type SymmetricEigen } from './eigen.ts';
+export { setSymmetricEigenAccelerator, symmetricEigen, symmetricEigenComputations, type SymmetricEigen, type SymmetricEigenAccelerator } from './eigen.ts';
 export { kronecker, kroneckerMatVec, sampleMatrixNormal } from './kronecker.ts';

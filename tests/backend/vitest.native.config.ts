@@ -13,6 +13,7 @@ import { defineConfig } from 'vitest/config';
 
 export const backendSensitiveSuites = [
   'tests/backend/native-kernels.test.ts',
+  'tests/backend/native-eigen.test.ts',
   // Child processes on node under `--cpu-prof` at 1 ms (always node, whatever LAPLACE_BACKEND says).
   'tests/backend/native-profiler.test.ts',
   'tests/backend/gradients.test.ts',
