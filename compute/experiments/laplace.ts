@@ -32,6 +32,7 @@ import {
   preparePredictive,
   saveLaplace,
   searchHyperparameters,
+  searchHyperparametersTogether,
   type Structure,
 } from '../laplace/index.ts';
 import { glmBatchSize } from '../laplace/functional.ts';
@@ -287,19 +288,20 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
     const chosen = new Map<Structure, Map<string, Point>>();
     const marglikPoints = new Map<Structure, Point>();
     const tunedPoints = new Map<Structure, Point>();
-    for (const structure of structures) {
-      const posterior = new Posterior(network, weights, curvature, { structure, n: train.count, tau: 1, kfacDamping: 'exact' });
-      posteriors.push(posterior);
-      const result = await searchHyperparameters(posterior, imageData(validation), {
-        method: 'grid',
-        gridSize: search.gridSize,
-        logNRange: search.logNRange,
-        logTauRange: search.logTauRange,
-        predictive: 'glm',
-        link: 'probit',
-        marglikN: train.count,
-        seed: search.seed,
-      });
+    for (const structure of structures) posteriors.push(new Posterior(network, weights, curvature, { structure, n: train.count, tau: 1, kfacDamping: 'exact' }));
+    // One Jacobian pass over the validation images serves every structure's grid.
+    const results = await searchHyperparametersTogether(posteriors, imageData(validation), {
+      method: 'grid',
+      gridSize: search.gridSize,
+      logNRange: search.logNRange,
+      logTauRange: search.logTauRange,
+      predictive: 'glm',
+      link: 'probit',
+      marglikN: train.count,
+      seed: search.seed,
+    });
+    for (const [p, structure] of structures.entries()) {
+      const result = results[p];
       step();
       if (!result.marglik) throw new Error(`The ${structure} fit of ${dataset}/${modelName} has no mean loss at W*, so it has no marginal likelihood; refit it.`);
       const marglik = { logN: result.marglik.logN, logTau: result.marglik.logTau };

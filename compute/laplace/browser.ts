@@ -31,6 +31,7 @@ export {
   evaluatePoint,
   objectiveValue,
   searchHyperparameters,
+  searchHyperparametersTogether,
   searchObjectives,
   type SearchEdge,
   type SearchObjective,

@@ -223,7 +223,19 @@ export async function glmStatisticsTogether(
 export { probitFromStatistics } from './likelihoods/softmax.ts';
 
 export async function searchHyperparameters(posterior: Posterior, data: LaplaceData, options: SearchOptions = {}): Promise<SearchResult> {
-  if (posterior.likelihood.kind === 'regression') throw new PosteriorError('The search scores classification metrics (error, ECE, NLL of class probabilities); tune a regression posterior by the marginal likelihood (tuneMarginalLikelihood, σ and τ together).');
+  return (await searchHyperparametersTogether([posterior], data, options))[0];
+}
+
+/**
+ * `searchHyperparameters` for several posteriors on the same network and MAP weights (e.g. every
+ * structure of one fit), with the same options. On cached statistics (glm, probit) one pass over
+ * `data` serves all of them: each batch's Jacobians are computed once (glmStatisticsTogether), so
+ * the search costs one Jacobian pass, not one per posterior. Results in the posteriors' order,
+ * each the same as its own search.
+ */
+export async function searchHyperparametersTogether(posteriors: Posterior[], data: LaplaceData, options: SearchOptions = {}): Promise<SearchResult[]> {
+  if (posteriors.length === 0) throw new PosteriorError('Give at least one posterior to search.');
+  if (posteriors.some((posterior) => posterior.likelihood.kind === 'regression')) throw new PosteriorError('The search scores classification metrics (error, ECE, NLL of class probabilities); tune a regression posterior by the marginal likelihood (tuneMarginalLikelihood, σ and τ together).');
   const method = options.method ?? 'grid';
   const logNRange = options.logNRange ?? defaultLogNRange;
   const logTauRange = options.logTauRange ?? defaultLogTauRange;
@@ -231,7 +243,14 @@ export async function searchHyperparameters(posterior: Posterior, data: LaplaceD
   const [tauLow, tauHigh] = logTauRange;
   const predictive = options.predictive ?? 'glm';
   const link = options.link ?? 'probit';
-  const cached = predictive === 'glm' && link === 'probit' && !posterior.spec.layerTau;
+  const cachedFor = (posterior: Posterior) => predictive === 'glm' && link === 'probit' && !posterior.spec.layerTau;
+  const cached = posteriors.every(cachedFor);
+  if (!cached && posteriors.length > 1) {
+    // Only cached statistics are shared; every other predictive re-runs the network per point anyway.
+    const results: SearchResult[] = [];
+    for (const posterior of posteriors) results.push(...(await searchHyperparametersTogether([posterior], data, options)));
+    return results;
+  }
   const samples = options.samples ?? 10;
   const seed = options.seed ?? 0;
   if (!(nLow <= nHigh && tauLow <= tauHigh)) throw new PosteriorError('Search ranges must be given as [low, high] with low ≤ high.');
@@ -249,28 +268,41 @@ export async function searchHyperparameters(posterior: Posterior, data: LaplaceD
   } else {
     throw new PosteriorError(`Unknown search method "${method as string}"; choose grid or random.`);
   }
-  const points: SearchPoint[] = [];
+  const pointLists: SearchPoint[][] = posteriors.map(() => []);
   if (cached) {
     // Distinct s = ln(N/τ), keyed by log10(N/τ) rounded far below the grid's step.
     const keyOf = (logN: number, logTau: number) => (logN - logTau).toFixed(9);
     const index = new Map<string, number>();
     for (const [logN, logTau] of candidates) if (!index.has(keyOf(logN, logTau))) index.set(keyOf(logN, logTau), index.size);
     const logRatios = [...index.keys()].map((key) => Number(key) * Math.LN10);
-    const statistics = await glmSearchStatistics(posterior, data, logRatios, { onProgress: options.onProgress ? (done, total) => options.onProgress!(done, total + candidates.length) : undefined });
-    const likelihood = posterior.likelihood;
-    for (const [logN, logTau] of candidates) {
-      const probabilities = likelihood.probitFromStatistics(statistics.logits, statistics.scaledVariances[index.get(keyOf(logN, logTau))!], 10 ** logTau);
-      points.push(scorePoint(logN, logTau, probabilities, data, likelihood.predictionWidth));
-      options.onProgress?.(data.count + points.length, data.count + candidates.length);
+    const scored = candidates.length * posteriors.length;
+    const statistics = await glmStatisticsTogether(
+      posteriors,
+      data,
+      posteriors.map(() => logRatios),
+      { onProgress: options.onProgress ? (done, total) => options.onProgress!(done, total + scored) : undefined },
+    );
+    let done = 0;
+    for (const [p, posterior] of posteriors.entries()) {
+      const likelihood = posterior.likelihood;
+      for (const [logN, logTau] of candidates) {
+        const probabilities = likelihood.probitFromStatistics(statistics.logits, statistics.scaledVariances[p][index.get(keyOf(logN, logTau))!], 10 ** logTau);
+        pointLists[p].push(scorePoint(logN, logTau, probabilities, data, likelihood.predictionWidth));
+        options.onProgress?.(data.count + ++done, data.count + scored);
+      }
     }
   } else {
+    const posterior = posteriors[0];
     for (const [logN, logTau] of candidates) {
-      points.push(await evaluatePoint(posterior, data, logN, logTau, predictive, samples, seed, options.difference, link));
-      options.onProgress?.(points.length, candidates.length);
+      pointLists[0].push(await evaluatePoint(posterior, data, logN, logTau, predictive, samples, seed, options.difference, link));
+      options.onProgress?.(pointLists[0].length, candidates.length);
     }
   }
-  const best = { 'error+ece': bestPoint(points, 'error+ece'), nll: bestPoint(points, 'nll') };
-  const edges = { 'error+ece': edgesOf(best['error+ece'], logNRange, logTauRange, method), nll: edgesOf(best.nll, logNRange, logTauRange, method) };
-  const marglik = marglikChoice(posterior, options.marglikN ?? posterior.n, [tauLow, tauHigh]);
-  return { method, predictive, samples, statistics: cached ? 'cached' : 'direct', logNRange: [nLow, nHigh], logTauRange: [tauLow, tauHigh], points, best, edges, marglik };
+  return posteriors.map((posterior, p) => {
+    const points = pointLists[p];
+    const best = { 'error+ece': bestPoint(points, 'error+ece'), nll: bestPoint(points, 'nll') };
+    const edges = { 'error+ece': edgesOf(best['error+ece'], logNRange, logTauRange, method), nll: edgesOf(best.nll, logNRange, logTauRange, method) };
+    const marglik = marglikChoice(posterior, options.marglikN ?? posterior.n, [tauLow, tauHigh]);
+    return { method, predictive, samples, statistics: cached ? 'cached' : 'direct', logNRange: [nLow, nHigh], logTauRange: [tauLow, tauHigh], points, best, edges, marglik };
+  });
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
-import { bestPoint, fitLaplace, objectiveValue, predict, searchHyperparameters, tensorData } from '../../compute/laplace/index.ts';
+import { bestPoint, fitLaplace, objectiveValue, predict, searchHyperparameters, searchHyperparametersTogether, tensorData } from '../../compute/laplace/index.ts';
 import { accuracy, calibration, negativeLogLikelihood } from '../../compute/metrics/index.ts';
 import { Random } from '../../compute/random/index.ts';
 import { buildMlp } from './helpers.ts';
@@ -101,6 +101,25 @@ describe('hyperparameter search', () => {
       }
       laplace.dispose();
     }
+  });
+
+  it('searches several structures on one Jacobian pass, each exactly as its own search', async () => {
+    const model = buildMlp(4, 6, 3, 15, 'relu', 'linear');
+    const validation = randomData(40, 9);
+    const fits = [];
+    for (const curvature of ['diag', 'kfac', 'efb', 'last-layer'] as const) fits.push(await fitLaplace(model, randomData(64, 10), { curvature, fisher: 'mc', n: 64, tau: 1 }));
+    const options = { logNRange: [0, 5] as [number, number], logTauRange: [-2, 4] as [number, number], gridSize: 7, marglikN: 1000 };
+    const together = await searchHyperparametersTogether(fits.map((fit) => fit.posterior), validation, options);
+    expect(together).toHaveLength(4);
+    for (const [p, fit] of fits.entries()) {
+      const alone = await searchHyperparameters(fit.posterior, validation, options);
+      expect(together[p].statistics).toBe('cached');
+      // Same floats: the shared pass computes each batch's Jacobians once, and each structure's variances from them as alone.
+      expect(together[p]).toEqual(alone);
+    }
+    // The structures differ, so a mix-up of posteriors would show.
+    expect(together[0].points.map((point) => point.nll)).not.toEqual(together[1].points.map((point) => point.nll));
+    for (const fit of fits) fit.dispose();
   });
 
   it('says at which edge of the box the chosen point lies', async () => {
