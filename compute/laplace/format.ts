@@ -244,18 +244,27 @@ function topologyProblem(value: unknown): string | null {
     const problem = graphProblem(config);
     if (problem) return problem;
   }
-  for (const inner of Object.values(record)) {
+  for (const [key, inner] of Object.entries(record)) {
+    if (key === 'dtype' && inner !== null && inner !== undefined && !dataTypes.includes(inner as string)) return `a dtype ${JSON.stringify(inner)} that TensorFlow.js does not know`;
     const problem = topologyProblem(inner);
     if (problem) return problem;
   }
   return null;
 }
 
-/** An error of tfjs or of the posterior as a clause inside one of ours: its first sentence, without the final stop. */
+/**
+ * An error of tfjs or of the posterior as a clause inside one of ours: its first sentence, without the
+ * final stop. A JavaScript runtime error (tfjs-layers reading a field a damaged configuration lacks:
+ * "name.match is not a function") says nothing to the user, so it becomes what it means.
+ */
 function clause(error: unknown): string {
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return 'a layer configuration with fields missing or of the wrong type';
   const message = error instanceof Error ? error.message : String(error);
   return message.split(/\n|\.\s/)[0].trim().replace(/[.:;,]$/, '');
 }
+
+/** TensorFlow.js's data types: a `dtype` in a topology must be one, or the model builds and then fails on its first input. */
+const dataTypes = ['float32', 'int32', 'bool', 'complex64', 'string'];
 
 /** The header's fields, each of the type the reader goes on to use: a damaged header fails here, in one sentence. */
 function headerProblem(header: Header): string | null {
