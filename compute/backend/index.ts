@@ -20,6 +20,14 @@ export type BackendName = (typeof backendNames)[number];
 /** Environment variable that forces a backend, like `--backend`. */
 export const backendEnvVar = 'LAPLACE_BACKEND';
 
+/**
+ * Environment variable that, set to `off`, keeps the automatic choice off the native packages, as
+ * where their bindings are not built (a backend forced by name is still tried): the fallback order
+ * can then be used, and tested, on a machine that has them.
+ */
+export const nativeEnvVar = 'LAPLACE_NATIVE';
+const isNative = (name: BackendName) => name === 'gpu' || name === 'node';
+
 export interface BackendInfo {
   /** Our name for it: gpu, node, wasm or cpu. */
   name: BackendName;
@@ -62,8 +70,9 @@ export async function startBackend(forced?: string): Promise<BackendInfo> {
     if (requested === '' || requested === started.name) return started;
     throw new BackendError(`Backend ${started.name} is already running in this process; ${requested} cannot start beside it.`);
   }
-  const order: BackendName[] = requested ? [requested] : [...backendNames];
-  const failures: string[] = [];
+  const nativeOff = process.env[nativeEnvVar] === 'off';
+  const order: BackendName[] = requested ? [requested] : backendNames.filter((name) => !(nativeOff && isNative(name)));
+  const failures: string[] = requested || !nativeOff ? [] : [`gpu, node: turned off by ${nativeEnvVar}=off`];
   for (const name of order) {
     try {
       const info = await tryStart(name);

@@ -13,7 +13,7 @@ export class LaplaceDataError extends Error {
   override name = 'LaplaceDataError';
 }
 
-/** Class indices, or one-hot rows (number arrays or a [n, classes] tensor), or a tensor of class indices. */
+/** Class indices (an array, an [n] or [n, 1] tensor, rows of one), or one-hot rows (number arrays or a [n, classes] tensor). */
 export type LabelsInput = Int32Array | Uint8Array | Float32Array | readonly number[] | readonly (readonly number[])[] | tf.Tensor;
 
 /**
@@ -58,7 +58,8 @@ function fromOneHot(rows: ArrayLike<number>, count: number, classes: number): In
 /** Labels in any accepted form as class indices (one-hot rows converted); their range is checked against the model later. */
 export function labelIndices(labels: LabelsInput): Int32Array | Uint8Array | readonly number[] {
   if (labels instanceof tf.Tensor) {
-    if (labels.rank === 1) return Array.from(labels.dataSync());
+    // [n, 1] is a column of indices (a binary model's 0/1 labels, a dataset's ys of shape [1]), not one-hot rows of one class.
+    if (labels.rank === 1 || (labels.rank === 2 && labels.shape[1] === 1)) return Array.from(labels.dataSync());
     if (labels.rank === 2) return fromOneHot(labels.dataSync(), labels.shape[0], labels.shape[1]!);
     throw new LaplaceDataError(`A labels tensor must be [n] class indices or [n, classes] one-hot rows, got shape [${labels.shape.join(', ')}].`);
   }
@@ -67,7 +68,7 @@ export function labelIndices(labels: LabelsInput): Int32Array | Uint8Array | rea
     const rows = labels as readonly (readonly number[])[];
     const classes = rows[0].length;
     if (rows.some((row) => !Array.isArray(row) || row.length !== classes)) throw new LaplaceDataError(`One-hot labels need rows of equal length (${classes}); pass one-hot rows or class indices.`);
-    return fromOneHot(rows.flat(), rows.length, classes);
+    return classes === 1 ? rows.flat() : fromOneHot(rows.flat(), rows.length, classes);
   }
   return labels as Int32Array | Uint8Array | readonly number[];
 }
@@ -121,9 +122,11 @@ const isDatasetLike = (value: unknown): value is DatasetLike => typeof value ===
 /** What predict, fit and tune take: LaplaceData, or (predict) a tensor of inputs, or a tf.data.Dataset. */
 export type DataInput = LaplaceData | tf.Tensor | DatasetLike;
 
-function describe(value: unknown): string {
+/** A value a caller passed where something else belongs, in a few words for an error sentence. */
+export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
+  if (value instanceof tf.Tensor) return `a tf.Tensor of shape [${value.shape.join(', ')}]`;
   return typeof value === 'object' ? `an object with keys ${Object.keys(value).slice(0, 4).join(', ') || '(none)'}` : `a ${typeof value}`;
 }
 
@@ -194,7 +197,7 @@ export async function checkedData(input: DataInput, model: DataExpectations, pur
       throw error;
     }
   } else {
-    throw new LaplaceDataError(`${what} takes LaplaceData (tensorData(inputs, labels) or imageData(set))${needsLabels ? '' : ', a tf.Tensor of inputs'} or a tf.data.Dataset, not ${describe(input)}.`);
+    throw new LaplaceDataError(`${what} takes LaplaceData (tensorData(inputs, labels) or imageData(set))${needsLabels ? '' : ', a tf.Tensor of inputs'} or a tf.data.Dataset, not ${describeValue(input)}.`);
   }
   const dispose = () => tf.dispose(owned);
   try {

@@ -198,6 +198,74 @@ export interface ReadOptions {
 const isWhole = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 const isPositive = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0;
 
+const isCall = (input: unknown): input is [string, number, ...unknown[]] => Array.isArray(input) && typeof input[0] === 'string' && isWhole(input[1]);
+
+/**
+ * Why tfjs-layers could not build the functional graph of `config`, or null. Its builder retries a layer
+ * call until the calls it reads from have been made, with no limit, so a call on a layer the graph lacks
+ * (a damaged name) or a cycle would hang it; here a pass over the waiting calls that makes none fails instead.
+ * Which calls can ever be made does not depend on the order they are tried in, so this agrees with the builder.
+ */
+function graphProblem(config: Record<string, unknown>): string | null {
+  const made = new Map<string, number>(); // calls made of each layer: an InputLayer is made with its one
+  let waiting: { layer: string; inputs: unknown[] }[] = [];
+  for (const entry of config.layers as unknown[]) {
+    const { name, class_name: className, config: layerConfig, inbound_nodes: calls } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof name !== 'string' || made.has(name)) return `a layer name ${JSON.stringify(name)} that is missing or repeated`;
+    if ((layerConfig as Record<string, unknown> | null)?.name !== name) return `a layer ${name} whose configuration names it differently`;
+    if (!Array.isArray(calls) || !calls.every(Array.isArray)) return `a layer ${name} without its list of calls`;
+    made.set(name, className === 'InputLayer' ? 1 : 0);
+    for (const inputs of calls as unknown[][]) waiting.push({ layer: name, inputs });
+  }
+  const available = (input: unknown) => isCall(input) && (made.get(input[0]) ?? 0) > input[1];
+  while (waiting.length > 0) {
+    const stillWaiting = waiting.filter((call) => {
+      if (!call.inputs.every(available)) return true;
+      if (call.inputs.length > 0) made.set(call.layer, made.get(call.layer)! + 1);
+      return false;
+    });
+    if (stillWaiting.length === waiting.length) return `a layer ${stillWaiting[0].layer} called on outputs its graph never makes`;
+    waiting = stillWaiting;
+  }
+  for (const key of ['input_layers', 'output_layers']) {
+    const ends = config[key];
+    if (!Array.isArray(ends) || ends.length === 0 || !ends.every(available)) return `${key.replace('_', ' ')} that its graph does not make`;
+  }
+  return null;
+}
+
+/** The first problem of any functional graph in a topology (nested models included), or null. */
+function topologyProblem(value: unknown): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  const record = value as Record<string, unknown>;
+  if (!Array.isArray(value) && (record.class_name === 'Model' || record.class_name === 'Functional')) {
+    const config = record.config as Record<string, unknown> | null;
+    if (typeof config !== 'object' || config === null || !Array.isArray(config.layers)) return 'a functional model without its list of layers';
+    const problem = graphProblem(config);
+    if (problem) return problem;
+  }
+  for (const [key, inner] of Object.entries(record)) {
+    if (key === 'dtype' && inner !== null && inner !== undefined && !dataTypes.includes(inner as string)) return `a dtype ${JSON.stringify(inner)} that TensorFlow.js does not know`;
+    const problem = topologyProblem(inner);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+/**
+ * An error of tfjs or of the posterior as a clause inside one of ours: its first sentence, without the
+ * final stop. A JavaScript runtime error (tfjs-layers reading a field a damaged configuration lacks:
+ * "name.match is not a function") says nothing to the user, so it becomes what it means.
+ */
+function clause(error: unknown): string {
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return 'a layer configuration with fields missing or of the wrong type';
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split(/\n|\.\s/)[0].trim().replace(/[.:;,]$/, '');
+}
+
+/** TensorFlow.js's data types: a `dtype` in a topology must be one, or the model builds and then fails on its first input. */
+const dataTypes = ['float32', 'int32', 'bool', 'complex64', 'string'];
+
 /** The header's fields, each of the type the reader goes on to use: a damaged header fails here, in one sentence. */
 function headerProblem(header: Header): string | null {
   if (!(curvatureKinds as readonly unknown[]).includes(header.structure)) return `an unknown structure ${JSON.stringify(header.structure)}`;
@@ -210,6 +278,8 @@ function headerProblem(header: Header): string | null {
   if (header.likelihood !== undefined && header.likelihood !== 'regression') return `an unknown likelihood ${JSON.stringify(header.likelihood)}`;
   if (header.sigma !== undefined && (header.likelihood !== 'regression' || !isPositive(header.sigma))) return 'a noise σ that is not a positive number of a regression';
   if (typeof header.modelTopology !== 'object' || header.modelTopology === null) return 'no model topology';
+  const graph = topologyProblem(header.modelTopology);
+  if (graph) return `a model topology with ${graph}`;
   if (header.subset !== undefined && header.subset !== 'last-layer') return `an unknown weight subset ${JSON.stringify(header.subset)}`;
   for (const entry of header.arrays as unknown[]) {
     const { name, shape, offset, length } = (entry ?? {}) as Partial<ArrayEntry>;
@@ -282,8 +352,19 @@ export async function posteriorFromBytes(
   } catch (error) {
     if (error instanceof PosteriorFileError) throw error;
     // Whatever else a damaged file trips over (tfjs-layers' model parser, the posterior's checks) is still a damaged file.
-    throw new PosteriorFileError(`Posterior file ${source} is inconsistent (${(error as Error).message.replace(/\.$/, '')}); fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} is inconsistent (${clause(error)}); fit the posterior again.`);
   }
+}
+
+/**
+ * The topology with every initializer replaced by zeros, for building the model: the file supplies every
+ * weight, so the initializers' values are never used, and a damaged one can hang the build (a truncated
+ * normal with a scale that is not a number rejects every draw, forever).
+ */
+function withZeroInitializers(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withZeroInitializers);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, key.endsWith('_initializer') ? { class_name: 'Zeros', config: {} } : withZeroInitializers(inner)]));
 }
 
 async function posteriorFromHeader(header: Header, data: Float32Array, source: string): Promise<{ posterior: Posterior; modelTopology: unknown }> {
@@ -307,9 +388,9 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
   };
   let model: tfl.LayersModel;
   try {
-    model = await tfl.models.modelFromJSON({ modelTopology: header.modelTopology } as never);
+    model = await tfl.models.modelFromJSON({ modelTopology: withZeroInitializers(header.modelTopology) } as never);
   } catch (error) {
-    throw new PosteriorFileError(`Posterior file ${source} holds a model topology that tfjs-layers cannot build (${(error as Error).message.replace(/\.$/, '')}); fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} holds a model topology that tfjs-layers cannot build (${clause(error)}); fit the posterior again.`);
   }
   let network: Network;
   if (header.subset === 'last-layer') {
@@ -401,6 +482,6 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
     return { posterior: new Posterior(network, mapWeights, fit, spec), modelTopology: header.modelTopology };
   } catch (error) {
     tf.dispose(mapWeights);
-    throw new PosteriorFileError(`Posterior file ${source} is inconsistent (${(error as Error).message.replace(/\.$/, '')}); fit the posterior again.`);
+    throw new PosteriorFileError(`Posterior file ${source} is inconsistent (${clause(error)}); fit the posterior again.`);
   }
 }

@@ -66,6 +66,12 @@ export interface JacobianBatch {
 
 type Projection = { inputs: tf.Tensor2D; gradients: tf.Tensor3D } | { jacobian: tf.Tensor3D };
 
+/** One-hot rows of `rowClass` as float32; a single output's rows are all ones (tf.oneHot refuses depth 1, as a one-output regression has). */
+function selectorRows(rowClass: Int32Array, classes: number): tf.Tensor2D {
+  if (classes === 1) return tf.ones([rowClass.length, 1]) as tf.Tensor2D;
+  return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(rowClass, 'int32'), classes), 'float32') as tf.Tensor2D);
+}
+
 /**
  * One backward pass over the batch replicated C times gives every class's pre-activation
  * gradients. The forward pass runs once, on the batch itself: only the backward pass differs
@@ -133,7 +139,7 @@ export function jacobianBatch(network: Network, weights: LayerMatrix[], x: tf.Te
     const repeated = (t: tf.Tensor) => tf.concat(Array.from({ length: classes }, () => t), 0);
     const rowClass = Int32Array.from({ length: classes * batch }, (_, row) => Math.floor(row / batch));
     // d Σ f·selector / d f = selector, as tf.grads has it (ones times the one-hot rows).
-    let dy: tf.Tensor = tf.cast(tf.oneHot(tf.tensor1d(rowClass, 'int32'), classes), 'float32');
+    let dy: tf.Tensor = selectorRows(rowClass, classes);
     for (let index = trace.length - 1; index >= 0; index--) {
       const step = trace[index];
       if (step.kind === 'parameter') {
@@ -244,7 +250,7 @@ export function jacobianBatchByGrads(network: Network, weights: LayerMatrix[], x
     // Row c·B + b of the replicated batch carries example b, differentiated for logit c.
     const replicated = tf.concat(Array.from({ length: classes }, () => x), 0);
     const rowClass = Int32Array.from({ length: classes * batch }, (_, row) => Math.floor(row / batch));
-    const selector = tf.oneHot(tf.tensor1d(rowClass, 'int32'), classes);
+    const selector = selectorRows(rowClass, classes);
     const zeros = network.preActivationShapes(classes * batch).map((shape) => tf.zeros(shape));
     const perClass = tf.grads((...offsets: tf.Tensor[]) => {
       const captured: tf.Tensor[] = [];

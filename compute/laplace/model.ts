@@ -5,7 +5,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { curvatureKinds, fisherTypes, fitCurvature, type CurvatureKind, type CurvatureOptions } from './curvature.ts';
-import { checkedData, type DataExpectations, type DataInput } from './data.ts';
+import { checkedData, describeValue, type DataExpectations, type DataInput } from './data.ts';
 import { optimizeMarginalLikelihood, type EvidenceOptimum, type OptimizeEvidenceOptions } from './evidence.ts';
 import { posteriorFromBytes, posteriorToBytes, PosteriorFileError, type ReadOptions } from './format.ts';
 import { likelihoodFor, likelihoodKinds, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
@@ -182,6 +182,11 @@ async function networkFor(model: tfl.LayersModel, options: FitLaplaceOptions): P
  * are class indices or one-hot rows, checked against the model's classes.
  */
 export async function fitLaplace(model: tfl.LayersModel, data: DataInput, options: FitLaplaceOptions): Promise<LaplaceModel> {
+  // Duck-typed, since a second copy of tfjs-layers in the caller's bundle makes instanceof fail on a real model.
+  const candidate = model as Partial<tfl.LayersModel> | null;
+  if (typeof candidate !== 'object' || candidate === null || !Array.isArray(candidate.layers) || !Array.isArray(candidate.inputs) || typeof candidate.getWeights !== 'function') {
+    throw new UnsupportedModelError(`fitLaplace takes a trained tfjs-layers model (tf.sequential, tf.model or tf.loadLayersModel) first, not ${describeValue(model)}.`);
+  }
   checkFitOptions(options);
   const network = await networkFor(model, options);
   let likelihood: Likelihood;

@@ -96,6 +96,10 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
   // The GLM pass differentiates a batch replicated once per class, so its batches are smaller.
   const batchSize = options.batchSize ?? (predictive === 'glm' ? glmBatchSize : 500);
   if (!(glmLinks as readonly string[]).includes(link)) throw new PosteriorError(`Unknown link "${link}"; choose one of ${glmLinks.join(', ')}.`);
+  // A batch size of 0 would never finish, and 0 samples would average nothing.
+  for (const [name, value, least] of [['samples', samples, 1], ['seed', seed, 0], ['batchSize', batchSize, 1]] as const) {
+    if (!(Number.isSafeInteger(value) && value >= least)) throw new PosteriorError(`The predictive's ${name} must be a whole number of at least ${least}, got ${String(value)}.`);
+  }
   const difference = options.difference ?? 'central';
   if (!(finiteDifferences as readonly string[]).includes(difference)) {
     throw new PosteriorError(`Unknown finite difference "${difference}"; choose one of ${finiteDifferences.join(', ')}.`);

@@ -26,10 +26,17 @@ describe('backend selection', () => {
     expect(result.stdout).toMatch(/^backend node \(TensorFlow\.js tensorflow 4\.22\.0, core 4\.22\.0\)$/m);
   });
 
-  it.runIf(!nodeBuilt)('falls back past the native packages, whose binding is not built, to wasm', async () => {
-    const result = await backendLine([]);
-    expect(result.code).toBe(0);
+  // Where the binding is built, LAPLACE_NATIVE=off puts the chooser in the unbuilt state, so the fallback runs on every machine.
+  it('falls back past the native packages, whose binding is not built (or which LAPLACE_NATIVE=off skips), to wasm', async () => {
+    const result = await backendLine([], nodeBuilt ? { LAPLACE_NATIVE: 'off' } : {});
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^backend wasm \(TensorFlow\.js wasm 4\.22\.0, core 4\.22\.0\)$/m);
+  });
+
+  it.runIf(nodeBuilt)('LAPLACE_NATIVE=off leaves a native backend forced by name to start', async () => {
+    const forced = await backendLine(['--backend', 'node'], { LAPLACE_NATIVE: 'off' });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/^backend node /m);
   });
 
   it.runIf(!nodeBuilt)('says how to build the native backend when it is forced and not built', async () => {

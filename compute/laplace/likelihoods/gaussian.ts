@@ -23,7 +23,8 @@ export function gaussianLikelihood(outputs: number): Likelihood {
     backpropVectors(f, targets, fisher, mcSamples, random) {
       const batch = f.shape[0];
       if (fisher === 'empirical') throw new PosteriorError('The empirical Fisher is for classification only (a Gaussian\'s would scale as 1/σ⁴, not 1/σ²); use the mc or exact Fisher for regression.');
-      if (fisher === 'exact') return Array.from({ length: outputs }, (_, c) => tf.tidy(() => tf.cast(tf.oneHot(tf.fill([batch], c, 'int32') as tf.Tensor1D, outputs), 'float32') as tf.Tensor2D));
+      // One unit vector per output; tf.oneHot refuses depth 1, so one output's is a column of ones.
+      if (fisher === 'exact') return Array.from({ length: outputs }, (_, c) => tf.tidy(() => (outputs === 1 ? tf.ones([batch, 1]) : tf.cast(tf.oneHot(tf.fill([batch], c, 'int32') as tf.Tensor1D, outputs), 'float32')) as tf.Tensor2D));
       return Array.from({ length: mcSamples }, () => tf.tidy(() => tf.div(tf.tensor2d(random.normals(batch * outputs), [batch, outputs]), Math.sqrt(mcSamples)) as tf.Tensor2D));
     },
     outputHessian: (f) => tf.tidy(() => tf.tile(tf.reshape(tf.eye(outputs), [1, outputs * outputs]), [f.shape[0], 1]) as tf.Tensor2D),
