@@ -27,6 +27,7 @@ import { curvatureKinds, fisherTypes, type CurvatureKind, type FisherType } from
 import { tensorData, type LaplaceData } from './data.ts';
 import { loadLaplace, saveLaplace, writeFileAtomic } from './files.ts';
 import { glmLinks, type GlmLink } from './links.ts';
+import { fullParameterLimit } from './structures/index.ts';
 import { fitLaplace, type LaplaceModel } from './model.ts';
 import { readNpy, writeNpy } from './npy.ts';
 import { predictionWarning } from './warnings.ts';
@@ -67,7 +68,7 @@ Required:
   --model FILE          a tfjs-layers model.json (weights beside it, as model.save and tensorflowjs_converter write them)
   --inputs FILE         .npy inputs, shape [n, ...the model's input shape]
   --labels FILE         .npy integer labels, shape [n], each in 0 … classes − 1
-  --curvature KIND      ${list(curvatureKinds)}
+  --curvature KIND      ${list(curvatureKinds)} (full: at most ${fullParameterLimit.toLocaleString('en-US')} parameters)
   --out FILE            posterior file to write
 
 Options:

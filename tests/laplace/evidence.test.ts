@@ -99,6 +99,8 @@ function denseBlock(fit: CurvatureFit, structure: Structure, damping: KfacDampin
       return diagonalDense(Array.from(fit.diag![layer], (d) => n * d + tau));
     case 'last-layer':
       return scaleAddIdentity(dense(fit.lastLayer!), n, tau);
+    case 'full':
+      return scaleAddIdentity(dense(fit.full!), n, tau);
     case 'kfac': {
       const a = dense(fit.kfac![layer].a);
       const g = dense(fit.kfac![layer].g);

@@ -483,5 +483,7 @@ export function denseLayerCovariance(fit: CurvatureFit, structure: Structure, da
     }
     case 'last-layer':
       return invert(scaleAddIdentity(toDense(fit.lastLayer!), n, tau)); // (N·F + τI)⁻¹
+    case 'full':
+      return invert(scaleAddIdentity(toDense(fit.full!), n, tau)); // every parameter at once, whatever `layer`
   }
 }
