@@ -33,12 +33,13 @@ import type { LaplaceData } from './data.ts';
 import { likelihoodFor, softmaxOutputHessian, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
 import { isElementwise, UnsupportedModelError, unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
 import { checkFullSize } from './structures/full.ts';
+import { blockColumns, blockTensor, initialBlock, lowrankSettings, topEigenpairs } from './structures/lowrank.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 export const fisherTypes = ['mc', 'exact', 'empirical'] as const;
 export type FisherType = (typeof fisherTypes)[number];
 
-export const curvatureKinds = ['diag', 'kfac', 'efb', 'last-layer', 'full'] as const;
+export const curvatureKinds = ['diag', 'kfac', 'efb', 'last-layer', 'full', 'lowrank'] as const;
 export type CurvatureKind = (typeof curvatureKinds)[number];
 
 export interface CurvatureOptions {
@@ -50,6 +51,12 @@ export interface CurvatureOptions {
   seed?: number;
   /** The output distribution (likelihoods/): 'classification' (default; a softmax, or one sigmoid unit) or 'regression' (a Gaussian). */
   likelihood?: LikelihoodKind;
+  /** lowrank only: the eigenpairs kept, k (default min(P, 20)). */
+  rank?: number;
+  /** lowrank only: most subspace iterations, each a sweep over the data (default 30). */
+  lowrankIterations?: number;
+  /** lowrank only: the top-k Ritz residuals at which the iteration stops, relative to the largest eigenvalue (default 1e-4). */
+  lowrankTolerance?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -505,16 +512,25 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
   if (kinds.has('last-layer') && isElementwise(network.layers[network.layers.length - 1])) throw new UnsupportedModelError(`The last parameter layer ${network.layers[network.layers.length - 1].name} is not a Dense or Conv2D layer; last-layer Laplace needs one.`);
   const parameters = network.totalParameters;
   if (kinds.has('full')) checkFullSize(parameters);
-  const sweeps = kinds.has('efb') ? 2 : 1;
+  const lowrank = kinds.has('lowrank') ? lowrankSettings(parameters, options) : null;
+  const sweeps = (kinds.has('efb') ? 2 : 1) + (lowrank ? lowrank.iterations - 1 : 0);
   const total = data.count * sweeps;
-  const first = await sweep(
-    network,
-    weights,
-    data,
-    { kfac: needsKfac, diag: kinds.has('diag'), lastLayer: kinds.has('last-layer'), efbBases: null, full: kinds.has('full') },
-    likelihood,
-    { ...settings, onProgress: (done) => options.onProgress?.(done, total) },
-  );
+  // lowrank's first product F·V₀ rides on the first sweep.
+  const startBlock = lowrank ? initialBlock(parameters, lowrank.block, settings.seed) : null;
+  const startTensor = startBlock ? blockTensor(startBlock) : null;
+  let first: Map<string, Float64Array>;
+  try {
+    first = await sweep(
+      network,
+      weights,
+      data,
+      { kfac: needsKfac, diag: kinds.has('diag'), lastLayer: kinds.has('last-layer'), efbBases: null, full: kinds.has('full'), productBlock: startTensor },
+      likelihood,
+      { ...settings, onProgress: (done) => options.onProgress?.(done, total) },
+    );
+  } finally {
+    startTensor?.dispose();
+  }
   const fit: CurvatureFit = { fisher: settings.fisher, mcSamples: settings.fisher === 'mc' ? settings.mcSamples : 1, count: data.count, ...(likelihood.kind === 'regression' ? { likelihood: 'regression' as const } : {}), meanLoss: first.get('loss')![0] };
   const shapeOf = (layer: number) => {
     const spec = network.layers[layer];
@@ -534,6 +550,23 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
     fit.lastLayer = matrix(rows * cols, rows * cols, first.get('L')!);
   }
   if (kinds.has('full')) fit.full = matrix(parameters, parameters, first.get('F')!);
+  if (lowrank) {
+    let sweepsDone = 1;
+    const product = async (block: Float64Array[]): Promise<Float64Array[]> => {
+      if (block === startBlock) return blockColumns(first.get('FV')!, parameters, block.length);
+      const tensor = blockTensor(block);
+      try {
+        const offset = data.count * sweepsDone++;
+        const plan = { kfac: false, diag: false, lastLayer: false, efbBases: null, productBlock: tensor };
+        const swept = await sweep(network, weights, data, plan, likelihood, { ...settings, onProgress: (done) => options.onProgress?.(offset + done, total) });
+        return blockColumns(swept.get('FV')!, parameters, block.length);
+      } finally {
+        tensor.dispose();
+      }
+    };
+    // Rounded to float32, as the file keeps it, so a saved fit equals the fitted one.
+    fit.lowrank = float32Eigen(await topEigenpairs(product, startBlock!, lowrank.rank, lowrank.iterations, lowrank.tolerance, settings.seed));
+  }
   if (kinds.has('efb')) {
     const eigen = factors!.map((factor, layer) => ({
       a: float32Eigen(symmetricEigen(factor.a, `KFAC factor A of layer ${network.layers[layer].name}`)),

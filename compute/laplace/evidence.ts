@@ -24,7 +24,8 @@
  *  - efb:               Σ_ij log(N Λ_ij + τ_l);
  *  - last-layer:        Σ_k log(N λ_k + τ) over the eigenvalues of the last layer's Fisher;
  *  - full:              Σ_k log(N λ_k + τ) over the eigenvalues of every parameter's Fisher: not
- *                       block-diagonal, so the whole sum sits at the first layer and τ is one for all.
+ *                       block-diagonal, so the whole sum sits at the first layer and τ is one for all;
+ *  - lowrank:           Σ_k log(N λ_k + τ) + (P − k) log τ over the top-k eigenvalues, likewise.
  *
  * Each layer's terms depend on its own τ_l alone, so the evidence separates
  * over layers and per-layer τ is found one layer at a time. In t = log τ each

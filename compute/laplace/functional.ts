@@ -15,7 +15,9 @@
  *  - efb: the same basis with the refitted diagonal Λ, v_ij = 1/(N·Λ_ij + τ);
  *  - last-layer: the eigenbasis of the last layer's full Fisher, v = 1/(N·λ + τ);
  *  - full: the eigenbasis Q of every parameter's Fisher, one covariance across the layers: each
- *    layer projects onto its rows of Q, and the projections add over layers before the square.
+ *    layer projects onto its rows of Q, and the projections add over layers before the square;
+ *  - lowrank: every layer's natural basis with v = 1/τ, plus full's joint projection onto the
+ *    top-k eigenvectors U with the (negative) correction v_k = 1/(N·λ_k + τ) − 1/τ.
  *
  * The per-class Jacobian of a Dense layer is ā g_cᵀ (layer input with the bias
  * 1, pre-activation gradient of logit c), of a Conv2D layer Σ_t ā_t g_c,tᵀ over

@@ -3,7 +3,7 @@
  * A posterior holds the curvature apart from N and τ, so `withHyperparameters`
  * re-regularises without refitting (the search does exactly that).
  *
- * What differs between the structures (diag, kfac, efb, last-layer, full) lives in
+ * What differs between the structures (diag, kfac, efb, last-layer, full, lowrank) lives in
  * one file per structure under structures/: its marginal variances, its
  * sampler, its basis for the functional covariance and its log det. This file
  * is what they share: the hyperparameters, the MAP weights, and drawing W* + δ

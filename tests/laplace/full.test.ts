@@ -38,21 +38,11 @@ import { TooManyParametersError } from '../../compute/laplace/errors.ts';
 import { linkDraws } from '../../compute/laplace/links.ts';
 import { fullParameterLimit } from '../../compute/laplace/structures/index.ts';
 import { Random } from '../../compute/random/index.ts';
-import { addOuter, buildCnnA, buildMlp, buildResidualModel, example, exampleGradients, invert, outputGradients, probabilities, randomInputs, randomLabels, relativeError, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
+import { addOuter, buildCnnA, buildMlp, buildResidualModel, concat, example, exampleGradients, invert, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
 
 beforeAll(async () => {
   await startBackend('wasm');
 });
-
-const concat = (parts: Float64Array[]): Float64Array => {
-  const out = new Float64Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-};
 
 /** The mc labels as curvature.ts draws them with one draw per input: one Random(seed) per sweep, one uniform per example. */
 function drawnLabels(p: Float32Array, count: number, classes: number, seed: number): number[] {
@@ -66,47 +56,6 @@ function drawnLabels(p: Float32Array, count: number, classes: number, seed: numb
     }
     return c;
   });
-}
-
-/** log det of a symmetric positive definite matrix by Cholesky (float64). */
-function logDetSpd(a: Dense): number {
-  const n = a.n;
-  const l = new Float64Array(n * n);
-  let sum = 0;
-  for (let j = 0; j < n; j++) {
-    let pivot = a.data[j * n + j];
-    for (let k = 0; k < j; k++) pivot -= l[j * n + k] ** 2;
-    const root = Math.sqrt(pivot);
-    l[j * n + j] = root;
-    sum += 2 * Math.log(root);
-    for (let i = j + 1; i < n; i++) {
-      let value = a.data[i * n + j];
-      for (let k = 0; k < j; k++) value -= l[i * n + k] * l[j * n + k];
-      l[i * n + j] = value / root;
-    }
-  }
-  return sum;
-}
-
-/** J Σ Jᵀ for one example: J [C, P] row-major. */
-function sandwich(j: Float64Array[], sigma: Dense): Float64Array {
-  const classes = j.length;
-  const p = sigma.n;
-  const out = new Float64Array(classes * classes);
-  for (let a = 0; a < classes; a++) {
-    const left = new Float64Array(p);
-    for (let r = 0; r < p; r++) {
-      let sum = 0;
-      for (let k = 0; k < p; k++) sum += j[a][k] * sigma.data[k * p + r];
-      left[r] = sum;
-    }
-    for (let b = 0; b < classes; b++) {
-      let sum = 0;
-      for (let r = 0; r < p; r++) sum += left[r] * j[b][r];
-      out[a * classes + b] = sum;
-    }
-  }
-  return out;
 }
 
 const cases = [

@@ -1,6 +1,6 @@
 /**
  * What a posterior structure is: one small object per structure (diag.ts, kfac.ts, efb.ts,
- * last-layer.ts), each computing, from its own curvature, the few things every part of the
+ * last-layer.ts, full.ts, lowrank.ts), each computing, from its own curvature, the few things every part of the
  * library asks of a posterior N(W*, H⁻¹) with H = N·F + τ·I on each perturbed layer:
  *  - the posterior variance of every entry of a layer's W̄ (for inspection and tests);
  *  - a sampler of weight deviations δ ~ N(0, H⁻¹), one layer at a time;
