@@ -15,6 +15,7 @@ export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type Curv
 export { checkedData, imageData, labelIndices, LaplaceDataError, regressionData, tensorData, type DataExpectations, type DataInput, type GreyImages, type LabelsInput, type LaplaceData } from './data.ts';
 export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
 export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
+export { bridgeLink } from './bridge.ts';
 export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes, type ChecksumKind, type ReadOptions } from './format.ts';
 export { sha256Digest, sha256Hex } from './sha256.ts';
 export { fitLastLayerFromModel, splitLastLayer, type LastLayerFitOptions, type LastLayerSplit } from './last-layer.ts';
