@@ -15,11 +15,14 @@ export { curvatureKinds, fisherTypes, fitCurvature, type CurvatureFit, type Curv
 export { checkedData, imageData, labelIndices, LaplaceDataError, regressionData, tensorData, type DataExpectations, type DataInput, type GreyImages, type LabelsInput, type LaplaceData } from './data.ts';
 export { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, jacobianBatch, type ConvolutionRoute, type JacobianBatch } from './functional.ts';
 export { defaultLinkSamples, glmLinks, monteCarloLink, probitLink, type GlmLink } from './links.ts';
+export { bridgeLink } from './bridge.ts';
 export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBytes, posteriorToBytes, type ChecksumKind, type ReadOptions } from './format.ts';
 export { sha256Digest, sha256Hex } from './sha256.ts';
 export { fitLastLayerFromModel, splitLastLayer, type LastLayerFitOptions, type LastLayerSplit } from './last-layer.ts';
 export { lastLayerNetwork, Network, outputDenseLayer, UnsupportedModelError, unfoldPatches, weightSubsets, type LayerMatrix, type ParameterLayer, type WeightSubset } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
+export { TooManyParametersError } from './errors.ts';
+export { fullParameterLimit } from './structures/index.ts';
 export { likelihoodFor, likelihoodKinds, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
 export { defaultSamples, finiteDifferences, predict, predictGlmTogether, predictRegression, preparePredictive, predictiveTypes, type RegressionPrediction, type FiniteDifference, type PredictOptions, type PredictiveType, type PreparedPredictive } from './predictive.ts';
 export {

@@ -27,6 +27,7 @@ import { curvatureKinds, fisherTypes, type CurvatureKind, type FisherType } from
 import { tensorData, type LaplaceData } from './data.ts';
 import { loadLaplace, saveLaplace, writeFileAtomic } from './files.ts';
 import { glmLinks, type GlmLink } from './links.ts';
+import { fullParameterLimit, lowrankDefaults } from './structures/index.ts';
 import { fitLaplace, type LaplaceModel } from './model.ts';
 import { readNpy, writeNpy } from './npy.ts';
 import { predictionWarning } from './warnings.ts';
@@ -67,7 +68,7 @@ Required:
   --model FILE          a tfjs-layers model.json (weights beside it, as model.save and tensorflowjs_converter write them)
   --inputs FILE         .npy inputs, shape [n, ...the model's input shape]
   --labels FILE         .npy integer labels, shape [n], each in 0 … classes − 1
-  --curvature KIND      ${list(curvatureKinds)}
+  --curvature KIND      ${list(curvatureKinds)} (full: at most ${fullParameterLimit.toLocaleString('en-US')} parameters)
   --out FILE            posterior file to write
 
 Options:
@@ -76,6 +77,7 @@ Options:
   --n N                 data-term scale N (default n, the number of examples; pass the training-set size when fitting on a subset)
   --tau T               prior precision τ (default: the τ that maximises the marginal likelihood at N)
   --kfac-damping MODE   ${list(kfacDampings)} (kfac only; default exact)
+  --rank K              eigenpairs kept by lowrank (lowrank only; default min(P, ${lowrankDefaults.rank}))
   --batch-size B        examples per pass (default 128)
   --seed S              seed of the mc Fisher's label draws (default 0)
 ${backendHelp}
@@ -141,6 +143,7 @@ const options = {
   n: { type: 'string' },
   tau: { type: 'string' },
   'kfac-damping': { type: 'string' },
+  rank: { type: 'string' },
   'batch-size': { type: 'string' },
   seed: { type: 'string' },
   posterior: { type: 'string' },
@@ -160,7 +163,7 @@ type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean
 type CommandName = Exclude<keyof typeof usage, 'program'>;
 
 const commandOptions: Record<CommandName, readonly OptionName[]> = {
-  fit: ['model', 'inputs', 'labels', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'batch-size', 'seed', 'backend', 'help'],
+  fit: ['model', 'inputs', 'labels', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'rank', 'batch-size', 'seed', 'backend', 'help'],
   tune: ['posterior', 'out', 'objective', 'per-layer', 'n', 'log-tau', 'inputs', 'labels', 'log-n', 'grid', 'backend', 'help'],
   predict: ['posterior', 'inputs', 'labels', 'out', 'predictive', 'link', 'samples', 'seed', 'batch-size', 'backend', 'help'],
   info: ['backend', 'help'],
@@ -333,6 +336,8 @@ async function fitCommand(values: Values): Promise<void> {
   if (mcSamples !== undefined && fisher !== 'mc') throw new UsageError(`--mc-samples applies only to --fisher mc, not ${fisher}; drop it.`);
   const kfacDamping = values['kfac-damping'] === undefined ? undefined : choice<KfacDamping>('kfac-damping', values['kfac-damping'], kfacDampings);
   if (kfacDamping !== undefined && curvature !== 'kfac') throw new UsageError(`--kfac-damping applies only to --curvature kfac, not ${curvature}; drop it.`);
+  const rank = numberOption('rank', values.rank, 'whole');
+  if (rank !== undefined && curvature !== 'lowrank') throw new UsageError(`--rank applies only to --curvature lowrank, not ${curvature}; drop it.`);
   const n = numberOption('n', values.n, 'positive');
   const tau = numberOption('tau', values.tau, 'positive');
   const batchSize = numberOption('batch-size', values['batch-size'], 'whole');
@@ -348,7 +353,7 @@ async function fitCommand(values: Values): Promise<void> {
   try {
     const started = performance.now();
     const progress = new Progress(`fit ${curvature} on ${count} examples`);
-    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', kfacDamping, batchSize, seed, onProgress: progress.update });
+    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', kfacDamping, rank, batchSize, seed, onProgress: progress.update });
     progress.finish();
     await saveLaplace(laplace, out);
     const seconds = (performance.now() - started) / 1000;
@@ -486,6 +491,7 @@ async function infoCommand(values: Values, file: string | undefined): Promise<vo
     const fit = posterior.curvature;
     const network = posterior.network;
     console.log(`${posterior.structure} posterior: N = ${formatNumber(laplace.n)}, ${tauText(laplace)}${posterior.structure === 'kfac' ? `, ${posterior.spec.kfacDamping} damping` : ''}`);
+    if (fit.lowrank) console.log(`lowrank: the top ${fit.lowrank.values.length} eigenpairs of the Fisher of all ${fit.lowrank.vectors.rows} parameters`);
     console.log(`fitted on ${fit.count} examples, ${fit.fisher} Fisher${fit.fisher === 'mc' ? ` (${fit.mcSamples} draw${fit.mcSamples === 1 ? '' : 's'} per input)` : ''}`);
     console.log(`input shape [${network.inputShape.join(', ')}], ${network.classes} classes`);
     for (const layer of network.layers) {

@@ -20,7 +20,11 @@
  *    A ⊗ G is on the scale of the exact Fisher block;
  *  - efb: eigenbases of A and G, and the mean squared per-example gradient
  *    projected onto them (George et al. 2018);
- *  - last-layer: the full Fisher of the last layer's W̄.
+ *  - last-layer: the full Fisher of the last layer's W̄;
+ *  - full: the dense Fisher of every parameter, the layers' W̄ flattened and concatenated (at most
+ *    fullParameterLimit of them): per example the concatenated gradient, summed as its outer product;
+ *  - lowrank: the top-k eigenpairs of that matrix without forming it (lowrank.ts), by subspace
+ *    iteration on products F·V, one sweep per product.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
@@ -28,12 +32,14 @@ import { Random } from '../random/index.ts';
 import type { LaplaceData } from './data.ts';
 import { likelihoodFor, softmaxOutputHessian, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
 import { isElementwise, UnsupportedModelError, unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
+import { checkFullSize } from './structures/full.ts';
+import { blockColumns, blockTensor, initialBlock, lowrankSettings, topEigenpairs } from './structures/lowrank.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 export const fisherTypes = ['mc', 'exact', 'empirical'] as const;
 export type FisherType = (typeof fisherTypes)[number];
 
-export const curvatureKinds = ['diag', 'kfac', 'efb', 'last-layer'] as const;
+export const curvatureKinds = ['diag', 'kfac', 'efb', 'last-layer', 'full', 'lowrank'] as const;
 export type CurvatureKind = (typeof curvatureKinds)[number];
 
 export interface CurvatureOptions {
@@ -45,6 +51,12 @@ export interface CurvatureOptions {
   seed?: number;
   /** The output distribution (likelihoods/): 'classification' (default; a softmax, or one sigmoid unit) or 'regression' (a Gaussian). */
   likelihood?: LikelihoodKind;
+  /** lowrank only: the eigenpairs kept, k (default min(P, 20)). */
+  rank?: number;
+  /** lowrank only: most subspace iterations, each a sweep over the data (default 30). */
+  lowrankIterations?: number;
+  /** lowrank only: the top-k Ritz residuals at which the iteration stops, relative to the largest eigenvalue (default 1e-4). */
+  lowrankTolerance?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -76,6 +88,10 @@ export interface CurvatureFit {
   efb?: EigenFactors[];
   /** Fisher of the last layer's flattened W̄, [d × d] with d = rows·cols. */
   lastLayer?: Matrix;
+  /** Fisher of every parameter, [P × P]: the layers' flattened W̄ concatenated in layer order. */
+  full?: Matrix;
+  /** The top-k eigenpairs of `full`'s matrix (never formed): values descending, vectors [P × k] as columns. */
+  lowrank?: SymmetricEigen;
 }
 
 /**
@@ -148,6 +164,32 @@ interface PassPlan {
   lastLayer: boolean;
   /** Eigenbases for the EFB diagonal: per layer [Q_A, Q_G] as tensors. */
   efbBases: [tf.Tensor2D, tf.Tensor2D][] | null;
+  /** The dense Fisher of every parameter, Σ g gᵀ over per-example gradients g ∈ R^P. */
+  full?: boolean;
+  /** The product F·V with this [P, m] block (lowrank's subspace iteration): Σ g (gᵀ V). */
+  productBlock?: tf.Tensor2D | null;
+}
+
+/** Per-example gradients of every parameter, [rows of `a`, P]: each layer's W̄ gradient flattened, concatenated in layer order. */
+function allParameterRows(network: Network, inputs: tf.Tensor[], gradients: tf.Tensor[], sets: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const parts = network.layers.map((spec, layer) => {
+      // Stacked sets: the inputs repeated once per set, so row k·B + b pairs example b's input with set k's gradient.
+      const a = sets === 1 ? inputs[layer] : tf.concat(Array.from({ length: sets }, () => inputs[layer]), 0);
+      const perExample = perExampleGradients(a, flatGradient(gradients[layer], spec), spec);
+      return tf.reshape(perExample, [perExample.shape[0], -1]);
+    });
+    return (parts.length === 1 ? parts[0] : tf.concat(parts, 1)) as tf.Tensor2D;
+  });
+}
+
+/** The full structure's sums of one batch: Σ g gᵀ, or Σ g (gᵀ V) for a product block. */
+function accumulateAllParameters(store: Accumulator, network: Network, plan: PassPlan, inputs: tf.Tensor[], gradients: tf.Tensor[], sets: number): void {
+  if (!plan.full && !plan.productBlock) return;
+  const rows = allParameterRows(network, inputs, gradients, sets);
+  if (plan.full) accumulate(store, 'F', crossProduct(rows, rows));
+  if (plan.productBlock) accumulate(store, 'FV', tf.tidy(() => crossProduct(rows, tf.matMul(rows, plan.productBlock!))));
+  rows.dispose();
 }
 
 /** Per-layer sums of one batch whose gradients come one set per label draw, each [B, …]: the original accumulation, kept float for float. */
@@ -158,6 +200,7 @@ function accumulatePerSet(store: Accumulator, network: Network, plan: PassPlan, 
     if (plan.kfac) accumulate(store, `A${layer}`, inputFactor(inputs[layer], spec));
   }
   for (const gradients of gradientSets) {
+    accumulateAllParameters(store, network, plan, inputs, gradients, 1);
     for (let layer = 0; layer < network.layers.length; layer++) {
       const spec = network.layers[layer];
       const a = inputs[layer];
@@ -250,6 +293,7 @@ function summedSquares(stacked: tf.Tensor3D, sets: number): tf.Tensor {
  */
 function accumulateStacked(store: Accumulator, network: Network, plan: PassPlan, inputs: tf.Tensor[], gradients: tf.Tensor[], sets: number, batch: number, lastLayerFromGradients: boolean): void {
   const lastIndex = network.layers.length - 1;
+  accumulateAllParameters(store, network, plan, inputs, gradients, sets);
   for (let layer = 0; layer < network.layers.length; layer++) {
     const spec = network.layers[layer];
     const a = inputs[layer];
@@ -335,7 +379,7 @@ async function sweep(
   data: LaplaceData,
   plan: PassPlan,
   likelihood: Likelihood,
-  options: Required<Omit<CurvatureOptions, 'onProgress' | 'kinds' | 'likelihood'>> & { onProgress?: (done: number) => void },
+  options: Required<Pick<CurvatureOptions, 'fisher' | 'mcSamples' | 'batchSize' | 'seed'>> & { onProgress?: (done: number) => void },
 ): Promise<Map<string, Float64Array>> {
   const random = new Random(options.seed);
   const store: Accumulator = new Map();
@@ -349,7 +393,7 @@ async function sweep(
   // A linear Dense output's gradient for label vector v is v itself, so its curvature needs its input
   // and the vectors only; the backward pass is for the other structures.
   const lastLayerClosedForm = plan.lastLayer && network.logitsAreLastLayerOutput;
-  const needsBackward = plan.kfac || plan.diag || plan.efbBases !== null || (plan.lastLayer && !lastLayerClosedForm);
+  const needsBackward = plan.kfac || plan.diag || plan.efbBases !== null || !!plan.full || !!plan.productBlock || (plan.lastLayer && !lastLayerClosedForm);
   // Label vectors per input: the exact Fisher's (C for a softmax), the mc Fisher's M draws; all go back in one pass over the batch stacked that many times.
   const sets = options.fisher === 'exact' ? likelihood.exactVectors : options.fisher === 'mc' ? options.mcSamples : 1;
   for (let start = 0; start < data.count; start += options.batchSize) {
@@ -466,16 +510,27 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
     throw new UnsupportedModelError(`Layer ${elementwise.name} (${elementwise.kind === 'batchNorm' ? 'BatchNormalization' : 'a depthwise convolution'}) has no Kronecker-factored form, so ${kinds.has('kfac') ? 'kfac' : 'efb'} cannot cover it; use diag, or last-layer.`);
   }
   if (kinds.has('last-layer') && isElementwise(network.layers[network.layers.length - 1])) throw new UnsupportedModelError(`The last parameter layer ${network.layers[network.layers.length - 1].name} is not a Dense or Conv2D layer; last-layer Laplace needs one.`);
-  const sweeps = kinds.has('efb') ? 2 : 1;
+  const parameters = network.totalParameters;
+  if (kinds.has('full')) checkFullSize(parameters);
+  const lowrank = kinds.has('lowrank') ? lowrankSettings(parameters, options) : null;
+  const sweeps = (kinds.has('efb') ? 2 : 1) + (lowrank ? lowrank.iterations - 1 : 0);
   const total = data.count * sweeps;
-  const first = await sweep(
-    network,
-    weights,
-    data,
-    { kfac: needsKfac, diag: kinds.has('diag'), lastLayer: kinds.has('last-layer'), efbBases: null },
-    likelihood,
-    { ...settings, onProgress: (done) => options.onProgress?.(done, total) },
-  );
+  // lowrank's first product F·V₀ rides on the first sweep.
+  const startBlock = lowrank ? initialBlock(parameters, lowrank.block, settings.seed) : null;
+  const startTensor = startBlock ? blockTensor(startBlock) : null;
+  let first: Map<string, Float64Array>;
+  try {
+    first = await sweep(
+      network,
+      weights,
+      data,
+      { kfac: needsKfac, diag: kinds.has('diag'), lastLayer: kinds.has('last-layer'), efbBases: null, full: kinds.has('full'), productBlock: startTensor },
+      likelihood,
+      { ...settings, onProgress: (done) => options.onProgress?.(done, total) },
+    );
+  } finally {
+    startTensor?.dispose();
+  }
   const fit: CurvatureFit = { fisher: settings.fisher, mcSamples: settings.fisher === 'mc' ? settings.mcSamples : 1, count: data.count, ...(likelihood.kind === 'regression' ? { likelihood: 'regression' as const } : {}), meanLoss: first.get('loss')![0] };
   const shapeOf = (layer: number) => {
     const spec = network.layers[layer];
@@ -493,6 +548,24 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
   if (kinds.has('last-layer')) {
     const { rows, cols } = shapeOf(layers.length - 1);
     fit.lastLayer = matrix(rows * cols, rows * cols, first.get('L')!);
+  }
+  if (kinds.has('full')) fit.full = matrix(parameters, parameters, first.get('F')!);
+  if (lowrank) {
+    let sweepsDone = 1;
+    const product = async (block: Float64Array[]): Promise<Float64Array[]> => {
+      if (block === startBlock) return blockColumns(first.get('FV')!, parameters, block.length);
+      const tensor = blockTensor(block);
+      try {
+        const offset = data.count * sweepsDone++;
+        const plan = { kfac: false, diag: false, lastLayer: false, efbBases: null, productBlock: tensor };
+        const swept = await sweep(network, weights, data, plan, likelihood, { ...settings, onProgress: (done) => options.onProgress?.(offset + done, total) });
+        return blockColumns(swept.get('FV')!, parameters, block.length);
+      } finally {
+        tensor.dispose();
+      }
+    };
+    // Rounded to float32, as the file keeps it, so a saved fit equals the fitted one.
+    fit.lowrank = float32Eigen(await topEigenpairs(product, startBlock!, lowrank.rank, lowrank.iterations, lowrank.tolerance, settings.seed));
   }
   if (kinds.has('efb')) {
     const eigen = factors!.map((factor, layer) => ({

@@ -2,3 +2,8 @@
 export class PosteriorError extends Error {
   override name = 'PosteriorError';
 }
+
+/** A structure asked of a network too large for it (full beyond its parameter limit): one sentence with the limit and the alternatives. */
+export class TooManyParametersError extends PosteriorError {
+  override name = 'TooManyParametersError';
+}

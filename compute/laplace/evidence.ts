@@ -22,7 +22,10 @@
  *  - kfac, 'per-factor' (H_l = (√N A + √τ_l I) ⊗ (√N G + √τ_l I), A rows × rows, G cols × cols):
  *                       cols · Σ_i log(√N λ_A,i + √τ_l) + rows · Σ_j log(√N λ_G,j + √τ_l);
  *  - efb:               Σ_ij log(N Λ_ij + τ_l);
- *  - last-layer:        Σ_k log(N λ_k + τ) over the eigenvalues of the last layer's Fisher.
+ *  - last-layer:        Σ_k log(N λ_k + τ) over the eigenvalues of the last layer's Fisher;
+ *  - full:              Σ_k log(N λ_k + τ) over the eigenvalues of every parameter's Fisher: not
+ *                       block-diagonal, so the whole sum sits at the first layer and τ is one for all;
+ *  - lowrank:           Σ_k log(N λ_k + τ) + (P − k) log τ over the top-k eigenvalues, likewise.
  *
  * Each layer's terms depend on its own τ_l alone, so the evidence separates
  * over layers and per-layer τ is found one layer at a time. In t = log τ each
@@ -211,6 +214,7 @@ export function optimizeMarginalLikelihood(posterior: Posterior, options: Optimi
   if (!(range.length === 2 && Number.isFinite(range[0]) && Number.isFinite(range[1]) && range[0] < range[1])) throw new PosteriorError(`The log10 τ range must be two finite numbers, low < high, got [${range.join(', ')}].`);
   if (!(step > 0 && Number.isFinite(step))) throw new PosteriorError(`The scan step must be a positive number of decades, got ${step}.`);
   if (!(tolerance > 0 && Number.isFinite(tolerance))) throw new PosteriorError(`The tolerance must be a positive number of decades, got ${tolerance}.`);
+  if (options.perLayer && posterior.implementation.couplesLayers) throw new PosteriorError(`The ${posterior.structure} posterior couples the layers, so it takes one τ for all of them; drop perLayer.`);
   const optimizeTau = options.optimizeTau ?? true;
   const optimizeSigma = options.optimizeSigma ?? false;
   if (optimizeSigma && posterior.sigma === undefined) throw new PosteriorError(`σ is the noise of a regression's Gaussian likelihood; this posterior's likelihood is ${posterior.likelihood.kind}, so there is no σ to tune.`);

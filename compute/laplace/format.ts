@@ -18,7 +18,7 @@
  * alone can predict), the layout conventions, and the arrays: MAP weights
  * `map/<layer>` as W̄, and the curvature apart from N and τ: `diag/<layer>`,
  * `kfac/<layer>/A|G`, `efb/<layer>/A|G/values|vectors` and
- * `efb/<layer>/diagonal`, `last-layer/fisher`. A last-layer-only network ("subset":
+ * `efb/<layer>/diagonal`, `last-layer/fisher`, `full/fisher` (every parameter's, P × P), `lowrank/values` and `lowrank/vectors` (top-k eigenpairs, [P, k]). A last-layer-only network ("subset":
  * "last-layer": its one layer is the output Dense, on a body of any layers) also stores every
  * weight of its model, `model/<i>` in tfjs-layers' getWeights order, which the topology alone lacks;
  * a BatchNormalization layer's moving statistics are `state/<layer>/mean|variance`.
@@ -117,6 +117,11 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     add(`efb/${layer}/diagonal`, [factors.diagonal.length], factors.diagonal);
   });
   if (fit.lastLayer) addMatrix('last-layer/fisher', fit.lastLayer);
+  if (fit.full) addMatrix('full/fisher', fit.full);
+  if (fit.lowrank) {
+    add('lowrank/values', [fit.lowrank.values.length], fit.lowrank.values);
+    addMatrix('lowrank/vectors', fit.lowrank.vectors);
+  }
   // BatchNormalization's moving statistics: state the forward pass needs, which the topology lacks.
   for (const [layer, spec] of posterior.network.layers.entries()) {
     if (spec.kind !== 'batchNorm') continue;
@@ -453,6 +458,10 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
     expectedShapes.set(`efb/${layer}/diagonal`, [parameters[layer]]);
   }
   expectedShapes.set('last-layer/fisher', [parameters.at(-1)!, parameters.at(-1)!]);
+  const allParameters = parameters.reduce((sum, count) => sum + count, 0);
+  expectedShapes.set('full/fisher', [allParameters, allParameters]);
+  const rank = arrays.has('lowrank/values') ? entryOf('lowrank/values', 1).shape[0] : 0;
+  expectedShapes.set('lowrank/vectors', [allParameters, rank]);
   for (const entry of header.arrays) {
     const expected = expectedShapes.get(entry.name);
     if (expected && (entry.shape.length !== expected.length || entry.shape.some((size, index) => size !== expected[index]))) {
@@ -476,6 +485,8 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
     }));
   }
   if (arrays.has('last-layer/fisher')) fit.lastLayer = readMatrix('last-layer/fisher');
+  if (arrays.has('full/fisher')) fit.full = readMatrix('full/fisher');
+  if (arrays.has('lowrank/values')) fit.lowrank = { values: Float64Array.from(read('lowrank/values')), vectors: readMatrix('lowrank/vectors') };
   const mapWeights = layers.map((layer) => tf.tensor2d(read(`map/${layer}`), entryOf(`map/${layer}`).shape as [number, number]));
   try {
     const spec: PosteriorSpec = { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping, ...(header.sigma !== undefined ? { sigma: header.sigma } : {}) };

@@ -13,7 +13,11 @@
  *  - kfac (per-factor damping, (√N·A + √τ·I) ⊗ (√N·G + √τ·I)): the same
  *    basis, whose precision eigenvalues are (√N·λ_A,i + √τ)(√N·λ_G,j + √τ);
  *  - efb: the same basis with the refitted diagonal Λ, v_ij = 1/(N·Λ_ij + τ);
- *  - last-layer: the eigenbasis of the last layer's full Fisher, v = 1/(N·λ + τ).
+ *  - last-layer: the eigenbasis of the last layer's full Fisher, v = 1/(N·λ + τ);
+ *  - full: the eigenbasis Q of every parameter's Fisher, one covariance across the layers: each
+ *    layer projects onto its rows of Q, and the projections add over layers before the square;
+ *  - lowrank: every layer's natural basis with v = 1/τ, plus full's joint projection onto the
+ *    top-k eigenvectors U with the (negative) correction v_k = 1/(N·λ_k + τ) − 1/τ.
  *
  * The per-class Jacobian of a Dense layer is ā g_cᵀ (layer input with the bias
  * 1, pre-activation gradient of logit c), of a Conv2D layer Σ_t ā_t g_c,tᵀ over
@@ -287,6 +291,8 @@ export type ConvolutionRoute = 'auto' | 'rotate-jacobian' | 'rotate-factors';
 /** The bases of a posterior's layers, for its functional covariance; dispose when done. */
 export class FunctionalCovariance {
   readonly layers: LayerBasis[];
+  /** Indices into `layers` whose Jacobians add before the square: one per basis, or a joint covariance's layers together. */
+  private readonly groups: number[][];
   private readonly convolutionRoute: ConvolutionRoute;
   /** Per layer, v_k as a [K, 1] tensor: the same for every batch, so made once. */
   private varianceColumns: tf.Tensor2D[] | null = null;
@@ -298,7 +304,15 @@ export class FunctionalCovariance {
     options: { convolutionRoute?: ConvolutionRoute } = {},
   ) {
     this.convolutionRoute = options.convolutionRoute ?? 'auto';
-    this.layers = posterior.perturbedLayers.map((layer) => posterior.implementation.functionalBasis(posterior, layer));
+    const implementation = posterior.implementation;
+    this.layers = implementation.functionalBases?.(posterior) ?? posterior.perturbedLayers.map((layer) => implementation.functionalBasis!(posterior, layer));
+    // Each basis alone, except the layers of one joint covariance, whose projections add before the square.
+    const groups = new Map<string, number[]>();
+    this.layers.forEach((basis, index) => {
+      const key = basis.jointGroup ?? `basis ${index}`;
+      groups.set(key, [...(groups.get(key) ?? []), index]);
+    });
+    this.groups = [...groups.values()];
     for (const basis of this.layers) if (basis.qa && basis.qg) basis.sharedKey = sharedBasisKey(posterior.curvature, basis.layer, basis.qa, basis.qg);
   }
 
@@ -335,6 +349,11 @@ export class FunctionalCovariance {
     const size = batch.count;
     if (basis.kind === 'full') {
       const d = basis.q!.shape[1] / spec.fanOut;
+      if (spec.kind !== 'dense') {
+        // A convolution (or elementwise layer) of a joint covariance: its natural-basis J_c times Q_l [rows·cols, d].
+        const natural = convJacobian(batch, basis.layer, spec.fanOut, classes);
+        return { jacobian: tf.reshape(tf.matMul(tf.reshape(natural, [size * classes, -1]), tf.reshape(basis.q!, [-1, d])), [size, classes, d]) as tf.Tensor3D };
+      }
       const projectedInputs = tf.reshape(tf.matMul(a as tf.Tensor2D, basis.q!), [size, spec.fanOut, d]) as tf.Tensor3D;
       // A linear last layer has ∂f_c/∂z = e_c, so J̃_c is row c of the projection.
       return { jacobian: g ? (tf.matMul(g as tf.Tensor3D, projectedInputs) as tf.Tensor3D) : projectedInputs };
@@ -366,6 +385,12 @@ export class FunctionalCovariance {
     return { jacobian: tf.reshape(rotated, [size, classes, rows * cols]) as tf.Tensor3D };
   }
 
+  /** One basis's projection, or a joint covariance's Jacobians summed over its layers (they share one basis and its variances). */
+  private groupProjection(batch: JacobianBatch, members: number[]): Projection {
+    if (members.length === 1) return this.projected(batch, this.layers[members[0]]);
+    return { jacobian: tf.addN(members.map((index) => (this.projected(batch, this.layers[index]) as { jacobian: tf.Tensor3D }).jacobian)) as tf.Tensor3D };
+  }
+
   private variancesAsColumns(): tf.Tensor2D[] {
     // Kept: the first call may come from inside a caller's tidy, which must not free them.
     this.varianceColumns ??= this.layers.map((basis) => tf.keep(tf.tensor2d(Float32Array.from(this.variances(basis)), [this.size(basis), 1])));
@@ -376,8 +401,9 @@ export class FunctionalCovariance {
   covariance(batch: JacobianBatch): tf.Tensor3D {
     const columns = this.variancesAsColumns();
     return tf.tidy(() => {
-      const terms = this.layers.map((basis, index) => {
-        const parts = this.projected(batch, basis);
+      const terms = this.groups.map((members) => {
+        const index = members[0];
+        const parts = this.groupProjection(batch, members);
         if ('jacobian' in parts) {
           const scaled = tf.mul(parts.jacobian, tf.reshape(columns[index], [-1]));
           return tf.matMul(scaled, parts.jacobian, false, true);
@@ -426,10 +452,10 @@ export class FunctionalCovariance {
   /** Σ_k j_kc² w_ks summed over layers, [B, C, S], for weight stacks [K, S] per layer. */
   private diagonalTerms(batch: JacobianBatch, stacks: tf.Tensor2D[]): tf.Tensor3D {
     const classes = this.posterior.network.classes;
-    const terms = this.layers.map((basis, index) => {
-      const stack = stacks[index];
+    const terms = this.groups.map((members) => {
+      const stack = stacks[members[0]];
       const points = stack.shape[1];
-      const parts = this.projected(batch, basis);
+      const parts = this.groupProjection(batch, members);
       if ('jacobian' in parts) {
         const squared = tf.reshape(tf.square(parts.jacobian), [batch.count * classes, -1]);
         return tf.reshape(tf.matMul(squared, stack), [batch.count, classes, points]);

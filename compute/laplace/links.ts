@@ -4,12 +4,13 @@
  *  - probit: softmax(μ / √(1 + π/8 · diag Σ_f)), the probit approximation of
  *    E[softmax(f)] extended to many classes (MacKay 1992; used by Laplace Redux);
  *  - mc: 1/T Σ_t softmax(μ + L z_t) with L L ᵀ = Σ_f and z_t ~ N(0, I_C), the
- *    same T seeded draws z_t for every input.
+ *    same T seeded draws z_t for every input;
+ *  - bridge: the Laplace bridge's Dirichlet mean α/Σα from μ and diag Σ_f (bridge.ts), softmax outputs only.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../random/index.ts';
 
-export const glmLinks = ['probit', 'mc'] as const;
+export const glmLinks = ['probit', 'mc', 'bridge'] as const;
 export type GlmLink = (typeof glmLinks)[number];
 
 /** Draws of the logit Gaussian per input for the mc link when none are asked for: C-dimensional draws are cheap. */

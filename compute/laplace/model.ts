@@ -147,6 +147,9 @@ function checkFitOptions(options: FitLaplaceOptions): void {
   whole('mcSamples', options.mcSamples, 1);
   whole('batchSize', options.batchSize, 1);
   whole('seed', options.seed, 0);
+  for (const name of ['rank', 'lowrankIterations', 'lowrankTolerance'] as const) {
+    if (options[name] !== undefined && options.curvature !== 'lowrank') throw new PosteriorError(`${name} applies only to the lowrank curvature, not ${options.curvature}; drop it.`);
+  }
   if (options.mcSamples !== undefined && (options.fisher ?? 'mc') !== 'mc') throw new PosteriorError(`mcSamples applies only to the mc Fisher, not ${options.fisher}; drop it.`);
   if (options.n !== undefined && !(typeof options.n === 'number' && Number.isFinite(options.n) && options.n > 0)) throw new PosteriorError(`N must be a positive finite number, got ${String(options.n)}.`);
   if (options.likelihood !== undefined) oneOf('likelihood', options.likelihood, likelihoodKinds);

@@ -3,7 +3,7 @@
  * A posterior holds the curvature apart from N and τ, so `withHyperparameters`
  * re-regularises without refitting (the search does exactly that).
  *
- * What differs between the structures (diag, kfac, efb, last-layer) lives in
+ * What differs between the structures (diag, kfac, efb, last-layer, full, lowrank) lives in
  * one file per structure under structures/: its marginal variances, its
  * sampler, its basis for the functional covariance and its log det. This file
  * is what they share: the hyperparameters, the MAP weights, and drawing W* + δ
@@ -58,6 +58,7 @@ export class Posterior {
       if (spec.layerTau.length !== network.layers.length) throw new PosteriorError(`Per-layer τ needs one value per parameter layer (${network.layers.length}), got ${spec.layerTau.length}.`);
       spec.layerTau.forEach((tau) => checkHyperparameters(spec.n, tau));
     }
+    if (spec.layerTau && structureOf(spec.structure).couplesLayers) throw new PosteriorError(`The ${spec.structure} posterior couples the layers, so it takes one τ for all of them, not one per layer.`);
     if (!structureOf(spec.structure).fitted(curvature)) throw new PosteriorError(`This fit holds no ${spec.structure} curvature; fit it with that curvature first.`);
     // Refuses an output the fit's likelihood does not fit (a file's, say) before any use.
     const { kind } = this.likelihood;
@@ -146,8 +147,16 @@ export class Posterior {
   sampleDeviations(count: number, seed: number): tf.Tensor2D[][] {
     if (!Number.isInteger(count) || count < 1) throw new PosteriorError(`The number of weight samples must be a positive integer, got ${count}.`);
     const random = new Random(seed);
+    const joint = this.implementation.jointSampler?.(this);
+    if (joint) {
+      try {
+        return Array.from({ length: count }, () => joint.draw(random));
+      } finally {
+        joint.dispose();
+      }
+    }
     const layers = this.perturbedLayers;
-    const samplers = layers.map((layer) => this.implementation.sampler(this, layer));
+    const samplers = layers.map((layer) => this.implementation.sampler!(this, layer));
     try {
       return Array.from({ length: count }, () => samplers.map((sampler) => sampler.draw(random)));
     } finally {

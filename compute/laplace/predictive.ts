@@ -10,7 +10,7 @@
  *    3e-4 of W*: one forward pass per sample instead of two, at an O(h) error
  *    that stays far below the Monte Carlo error of T samples;
  *  - glm (the default): the same linearised network in closed form, f ~ N(f(x, W*), J Σ Jᵀ)
- *    from functional.ts, then a link (links.ts): probit (default) or mc; no weight
+ *    from functional.ts, then a link (links.ts): probit (default), mc or the Laplace bridge (bridge.ts); no weight
  *    samples and no finite differences;
  *  - probit: last-layer only, no sampling: softmax(μ / √(1 + π/8 · σ²)) with
  *    the logits' mean μ = f(x, W*) and variances σ² from the last layer's
@@ -20,7 +20,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LaplaceData } from './data.ts';
-import { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, glmBatchSize, jacobianBatch } from './functional.ts';
+import { disposeJacobianBatch, forEachJacobianBatch, FunctionalCovariance, glmBatchSize, jacobianBatch, type JacobianBatch } from './functional.ts';
+import type { Likelihood } from './likelihoods/index.ts';
 import { defaultLinkSamples, glmLinks, linkDraws, type GlmLink } from './links.ts';
 import type { LayerMatrix, Network } from './network.ts';
 import { Posterior, PosteriorError } from './posterior.ts';
@@ -119,6 +120,7 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
   const network = posterior.network;
   const likelihood = posterior.likelihood;
   const width = likelihood.predictionWidth;
+  if (predictive === 'glm') checkLink(link, likelihood);
 
   // Weight sets to run per batch, and how to combine their logits.
   let weightSets: LayerMatrix[][] = [];
@@ -163,7 +165,7 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
     if (functional) {
       const batch = jacobianBatch(network, posterior.mapWeights, x, glmLayers);
       try {
-        return link === 'probit' ? likelihood.probit(batch.logits, functional.variancesOf(batch)) : likelihood.monteCarlo(batch.logits, functional.covariance(batch), draws!);
+        return glmProbabilities(likelihood, link, batch, functional, draws);
       } finally {
         disposeJacobianBatch(batch);
       }
@@ -222,6 +224,18 @@ export function preparePredictive(posterior: Posterior, options: Omit<PredictOpt
       draws?.dispose();
     },
   };
+}
+
+/** The links a likelihood offers: the Laplace bridge needs a softmax over K ≥ 2 logits. */
+function checkLink(link: GlmLink, likelihood: Likelihood): void {
+  if (link === 'bridge' && !likelihood.bridge) throw new PosteriorError(`The Laplace bridge link needs a softmax over several classes, but this model's output is ${likelihood.name === 'sigmoid' ? 'one sigmoid unit' : 'a regression'}; use the probit or mc link.`);
+}
+
+/** The GLM predictive of one batch through the link: probit and bridge need the logit variances, mc the covariances. */
+function glmProbabilities(likelihood: Likelihood, link: GlmLink, batch: JacobianBatch, functional: FunctionalCovariance, draws: tf.Tensor2D | null): tf.Tensor2D {
+  if (link === 'mc') return likelihood.monteCarlo(batch.logits, functional.covariance(batch), draws!);
+  if (link === 'bridge') return likelihood.bridge!(batch.logits, functional.variancesOf(batch));
+  return likelihood.probit(batch.logits, functional.variancesOf(batch));
 }
 
 /** A regression's predictive: per input and output, the mean and the variance. */
@@ -297,6 +311,7 @@ export async function predictGlmTogether(
   const link = options.link ?? 'probit';
   if (!(glmLinks as readonly string[]).includes(link)) throw new PosteriorError(`Unknown link "${link}"; choose one of ${glmLinks.join(', ')}.`);
   const likelihood = first.likelihood;
+  checkLink(link, likelihood);
   const width = likelihood.predictionWidth;
   const covariances = posteriors.map((posterior) => new FunctionalCovariance(posterior));
   const draws = link === 'mc' ? linkDraws(options.samples ?? defaultLinkSamples, first.network.classes, options.seed ?? 0) : null;
@@ -310,7 +325,7 @@ export async function predictGlmTogether(
       options.batchSize ?? glmBatchSize,
       async (batch, start) => {
         for (const [index, covariance] of covariances.entries()) {
-          const probabilities = tf.tidy(() => (draws ? likelihood.monteCarlo(batch.logits, covariance.covariance(batch), draws) : likelihood.probit(batch.logits, covariance.variancesOf(batch))));
+          const probabilities = tf.tidy(() => glmProbabilities(likelihood, link, batch, covariance, draws));
           outputs[index].set(await probabilities.data<'float32'>(), start * width);
           probabilities.dispose();
         }

@@ -43,6 +43,7 @@ import {
   buildMlp,
   kron,
   logProbabilities,
+  lowrankMatrix,
   matmulDense,
   parameterLayers,
   randomInputs,
@@ -99,6 +100,10 @@ function denseBlock(fit: CurvatureFit, structure: Structure, damping: KfacDampin
       return diagonalDense(Array.from(fit.diag![layer], (d) => n * d + tau));
     case 'last-layer':
       return scaleAddIdentity(dense(fit.lastLayer!), n, tau);
+    case 'full':
+      return scaleAddIdentity(dense(fit.full!), n, tau);
+    case 'lowrank':
+      return scaleAddIdentity(lowrankMatrix(fit), n, tau);
     case 'kfac': {
       const a = dense(fit.kfac![layer].a);
       const g = dense(fit.kfac![layer].g);

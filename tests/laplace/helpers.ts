@@ -483,5 +483,76 @@ export function denseLayerCovariance(fit: CurvatureFit, structure: Structure, da
     }
     case 'last-layer':
       return invert(scaleAddIdentity(toDense(fit.lastLayer!), n, tau)); // (N·F + τI)⁻¹
+    case 'full':
+      return invert(scaleAddIdentity(toDense(fit.full!), n, tau)); // every parameter at once, whatever `layer`
+    case 'lowrank':
+      return invert(scaleAddIdentity(lowrankMatrix(fit), n, tau)); // every parameter at once, whatever `layer`
   }
 }
+
+/** U diag(λ) Uᵀ from a fit's lowrank eigenpairs, P × P. */
+export function lowrankMatrix(fit: CurvatureFit): Dense {
+  const { values, vectors } = fit.lowrank!;
+  const [p, k] = [vectors.rows, vectors.cols];
+  const out = zeros(p);
+  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) {
+    let sum = 0;
+    for (let r = 0; r < k; r++) sum += vectors.data[i * k + r] * values[r] * vectors.data[j * k + r];
+    out.data[i * p + j] = sum;
+  }
+  return out;
+}
+
+/** Per-layer vectors concatenated in layer order: a vector over every parameter. */
+export const concat = (parts: Float64Array[]): Float64Array => {
+  const out = new Float64Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+};
+
+
+/** log det of a symmetric positive definite matrix by Cholesky (float64). */
+export function logDetSpd(a: Dense): number {
+  const n = a.n;
+  const l = new Float64Array(n * n);
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    let pivot = a.data[j * n + j];
+    for (let k = 0; k < j; k++) pivot -= l[j * n + k] ** 2;
+    const root = Math.sqrt(pivot);
+    l[j * n + j] = root;
+    sum += 2 * Math.log(root);
+    for (let i = j + 1; i < n; i++) {
+      let value = a.data[i * n + j];
+      for (let k = 0; k < j; k++) value -= l[i * n + k] * l[j * n + k];
+      l[i * n + j] = value / root;
+    }
+  }
+  return sum;
+}
+
+/** J Σ Jᵀ for one example: J [C, P] row-major. */
+export function sandwich(j: Float64Array[], sigma: Dense): Float64Array {
+  const classes = j.length;
+  const p = sigma.n;
+  const out = new Float64Array(classes * classes);
+  for (let a = 0; a < classes; a++) {
+    const left = new Float64Array(p);
+    for (let r = 0; r < p; r++) {
+      let sum = 0;
+      for (let k = 0; k < p; k++) sum += j[a][k] * sigma.data[k * p + r];
+      left[r] = sum;
+    }
+    for (let b = 0; b < classes; b++) {
+      let sum = 0;
+      for (let r = 0; r < p; r++) sum += left[r] * j[b][r];
+      out[a * classes + b] = sum;
+    }
+  }
+  return out;
+}
+

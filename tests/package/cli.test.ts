@@ -154,7 +154,7 @@ describe('tfjs-laplace fit, tune, predict, info', () => {
     ['no command', [], /^No command given; use fit, tune, predict or info/],
     ['unknown command', ['train'], /^Unknown command "train"/],
     ['missing model file', ['fit', '--model', 'nowhere/model.json', '--inputs', 'X', '--labels', 'Y', '--curvature', 'kfac', '--out', 'OUT'], /^Model file nowhere\/model\.json cannot be read; check the path\.$/],
-    ['unknown curvature', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'full', '--out', 'OUT'], /^Unknown --curvature "full"; choose one of diag, kfac, efb, last-layer\.$/],
+    ['unknown curvature', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'dense', '--out', 'OUT'], /^Unknown --curvature "dense"; choose one of diag, kfac, efb, last-layer, full, lowrank\.$/],
     ['option of another command', ['info', 'FILE', '--curvature', 'kfac'], /^Option --curvature does not apply to info;/],
     ['link off the glm predictive', ['predict', '--posterior', 'P', '--inputs', 'X', '--out', 'O.npy', '--predictive', 'sampled', '--link', 'mc'], /^--link applies only to the glm predictive, not sampled; drop it\.$/],
     ['validation data for marglik', ['tune', '--posterior', 'P', '--out', 'O', '--inputs', 'X'], /^--inputs applies only to the validation objectives/],

@@ -44,6 +44,8 @@ export interface Likelihood {
   predict(outputs: tf.Tensor2D): tf.Tensor2D;
   /** The GLM predictive from Gaussian outputs N(μ, diag v): the probit approximation (classification) or μ. */
   probit(mean: tf.Tensor2D, variances: tf.Tensor2D): tf.Tensor2D;
+  /** The Laplace bridge link from N(μ, diag v) (bridge.ts): a softmax's only; absent where it does not apply. */
+  bridge?(mean: tf.Tensor2D, variances: tf.Tensor2D): tf.Tensor2D;
   /** The GLM predictive by draws μ + L z_t of the Gaussian outputs (links.ts's Cholesky rows): E[prediction]. */
   monteCarlo(mean: tf.Tensor2D, covariances: tf.Tensor3D, draws: tf.Tensor2D): tf.Tensor2D;
   /**

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Random } from '../../random/index.ts';
 import type { FisherType } from '../curvature.ts';
+import { bridgeLink } from '../bridge.ts';
 import { monteCarloLink, probitLink } from '../links.ts';
 import type { Likelihood, Targets } from './likelihood.ts';
 
@@ -86,6 +87,7 @@ export function softmaxLikelihood(classes: number): Likelihood {
     outputHessian: softmaxOutputHessian,
     predict: (logits) => tf.softmax(logits) as tf.Tensor2D,
     probit: probitLink,
+    bridge: bridgeLink,
     monteCarlo: monteCarloLink,
     probitFromStatistics: (logits, scaledVariances, tau) => probitFromStatistics(logits, scaledVariances, tau, classes),
     logLikelihood: (meanLoss, n) => -n * meanLoss,

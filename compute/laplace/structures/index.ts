@@ -2,11 +2,13 @@
 import type { CurvatureKind } from '../curvature.ts';
 import { diagStructure } from './diag.ts';
 import { efbStructure } from './efb.ts';
+import { fullStructure } from './full.ts';
+import { lowrankStructure } from './lowrank.ts';
 import { kfacStructure } from './kfac.ts';
 import { lastLayerStructure } from './last-layer.ts';
 import type { PosteriorStructure } from './structure.ts';
 
-const structures: Record<CurvatureKind, PosteriorStructure> = { diag: diagStructure, kfac: kfacStructure, efb: efbStructure, 'last-layer': lastLayerStructure };
+const structures: Record<CurvatureKind, PosteriorStructure> = { diag: diagStructure, kfac: kfacStructure, efb: efbStructure, 'last-layer': lastLayerStructure, full: fullStructure, lowrank: lowrankStructure };
 
 export function structureOf(kind: CurvatureKind): PosteriorStructure {
   return structures[kind];
@@ -14,4 +16,6 @@ export function structureOf(kind: CurvatureKind): PosteriorStructure {
 
 export { kfacEigen } from './kfac.ts';
 export { lastLayerEigen } from './last-layer.ts';
-export type { LayerBasis, LayerSampler, PosteriorStructure } from './structure.ts';
+export { checkFullSize, fullEigen, fullParameterLimit } from './full.ts';
+export { lowrankDefaults } from './lowrank.ts';
+export type { JointSampler, LayerBasis, LayerSampler, PosteriorStructure } from './structure.ts';

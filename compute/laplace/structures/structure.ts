@@ -1,6 +1,6 @@
 /**
  * What a posterior structure is: one small object per structure (diag.ts, kfac.ts, efb.ts,
- * last-layer.ts), each computing, from its own curvature, the few things every part of the
+ * last-layer.ts, full.ts, lowrank.ts), each computing, from its own curvature, the few things every part of the
  * library asks of a posterior N(W*, H⁻¹) with H = N·F + τ·I on each perturbed layer:
  *  - the posterior variance of every entry of a layer's W̄ (for inspection and tests);
  *  - a sampler of weight deviations δ ~ N(0, H⁻¹), one layer at a time;
@@ -35,21 +35,42 @@ export interface LayerBasis {
   q: tf.Tensor2D | null;
   /** separable rotated bases: equal for two posteriors whose Q_A and Q_G are equal entry for entry (their projections are shared). */
   sharedKey?: string;
+  /**
+   * Bases of one covariance over several layers (full, lowrank) share a group: their projections
+   * J_l Q_l add up over the layers before the square, J Σ Jᵀ = Σ_k v_k (Σ_l J̃_l,k)(Σ_l J̃_l,k)ᵀ.
+   */
+  jointGroup?: string;
   /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
   scaledVariances(logRatio: number): Float64Array;
 }
 
+/** Draws every perturbed layer's δ at once, [rows, cols] each in perturbedLayers' order: for a covariance that couples the layers. */
+export interface JointSampler {
+  draw(random: Random): tf.Tensor2D[];
+  dispose(): void;
+}
+
+/**
+ * A structure's operations. Block-diagonal structures give a sampler and a functional basis per
+ * layer; one whose covariance couples the layers (full, lowrank) gives `jointSampler` and
+ * `functionalBases` for all layers at once instead, sets `couplesLayers` (it takes one τ), and its
+ * `logDet` is the whole precision's at the first perturbed layer and 0 at the others.
+ */
 export interface PosteriorStructure {
   readonly kind: CurvatureKind;
+  readonly couplesLayers?: boolean;
   /** Whether a fit holds this structure's curvature. */
   fitted(fit: CurvatureFit): boolean;
   /** The parameter layers the posterior perturbs (the others stay at W*). */
   perturbedLayers(network: Network): number[];
   /** Posterior variance of every entry of layer `layer`'s W̄, row-major. */
   marginalVariances(posterior: Posterior, layer: number): Float64Array;
-  sampler(posterior: Posterior, layer: number): LayerSampler;
+  sampler?(posterior: Posterior, layer: number): LayerSampler;
+  jointSampler?(posterior: Posterior): JointSampler;
   /** The layer's covariance as a basis and its variances there (tensors the caller disposes). */
-  functionalBasis(posterior: Posterior, layer: number): LayerBasis;
+  functionalBasis?(posterior: Posterior, layer: number): LayerBasis;
+  /** Every basis of the posterior's functional covariance at once (joint structures). */
+  functionalBases?(posterior: Posterior): LayerBasis[];
   /** log det of the layer's precision block at data scale `n`, as a function of the layer's τ. */
   logDet(posterior: Posterior, layer: number, n: number): (tau: number) => number;
 }
@@ -88,4 +109,15 @@ export function sumLogShifted(values: Float64Array, tau: number): number {
 
 export function scaled(values: Float64Array, factor: number): Float64Array {
   return values.map((value) => value * factor);
+}
+
+/** Where each layer's W̄ starts in the vector of all parameters (layers' W̄ flattened row-major, concatenated in layer order), and P. */
+export function parameterOffsets(network: Network): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let total = 0;
+  network.layers.forEach((_, layer) => {
+    offsets.push(total);
+    total += network.parameterCount(layer);
+  });
+  return { offsets, total };
 }
