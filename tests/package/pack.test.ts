@@ -131,10 +131,10 @@ describe('the npm package', () => {
     }
     const outside = paths.filter((path) => !/^dist\/(laplace(\/(structures|likelihoods))?|linalg|random|metrics|backend)\/[\w-]+\.(js|d\.ts)$/.test(path) && !['README.md', 'package.json', 'LICENSE'].includes(path));
     expect(outside).toEqual([]);
-    // Of the study's other rooms, only the files the library imports: the metrics the search scores with (and their checks), the pooling-gradient fix.
+    // Of the study's other rooms, only the files the library imports: the metrics the search scores with (and their checks), the pooling-gradient fix and the native float64 eigendecomposition.
     const built = (folder: string, names: string[]) => names.flatMap((name) => [`dist/${folder}/${name}.d.ts`, `dist/${folder}/${name}.js`]);
     expect(paths.filter((path) => path.startsWith('dist/metrics/'))).toEqual(built('metrics', ['calibration', 'classification', 'validate']));
-    expect(paths.filter((path) => path.startsWith('dist/backend/'))).toEqual(built('backend', ['gradients']));
+    expect(paths.filter((path) => path.startsWith('dist/backend/'))).toEqual(built('backend', ['gradients', 'native-eigen']));
     console.log(`${tarball.filename}: ${tarball.size} bytes, ${tarball.entryCount} files`);
   });
 
