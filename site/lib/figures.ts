@@ -10,9 +10,9 @@ import { gaussianSliders } from '../charts/gaussian.ts';
 import { kroneckerProduct } from '../charts/kronecker.ts';
 import { nTauSliders } from '../charts/gaussian.ts';
 import { searchSurface } from '../charts/search.ts';
-import { calibrationCurves, methodCalibrationCurves, reliabilityDiagram, variantComparison } from '../charts/calibration.ts';
-import { entropyHistogram, inverseEcdf, inverseEcdfFamily } from '../charts/ood.ts';
-import { fgsmCurves, fgsmPanel, shiftPanel } from '../charts/attacks.ts';
+import { calibrationCurves, calibrationCurvesPair, methodCalibrationCurves, reliabilityPair, variantComparison } from '../charts/calibration.ts';
+import { entropyHistogramPair, inverseEcdf, inverseEcdfFamily } from '../charts/ood.ts';
+import { fgsmPanel, shiftPanel } from '../charts/attacks.ts';
 import { datasetLabels, type Spec } from '../charts/common.ts';
 import { modelLabel } from './names.ts';
 import { widthSweep } from '../charts/sweep.ts';
@@ -106,10 +106,11 @@ function landscapeFigure(id: string, make: (landscape: NonNullable<ReturnType<Re
   } };
 }
 
-function methodFigure(id: string, method: MethodName, make: (artifact: MethodArtifact) => Spec): FigureDef {
-  return { id, pick: 'dataset+model', models: evaluated, missing: `these results have no ${method}.json for it`, build: (results, pick) => {
-    const artifact = results.method(pick.dataset, pick.model, method);
-    return artifact ? make(artifact) : null;
+/** The deterministic network and the Laplace method on one network, for a figure that draws both. */
+function pairFigure(id: string, make: (before: MethodArtifact, after: MethodArtifact) => Spec): FigureDef {
+  return { id, pick: 'dataset+model', models: evaluated, missing: `these results have no sgd.json and ${laplaceMethod}.json for it`, build: (results, pick) => {
+    const [before, after] = [results.method(pick.dataset, pick.model, 'sgd'), results.method(pick.dataset, pick.model, laplaceMethod)];
+    return before && after ? make(before, after) : null;
   } };
 }
 
@@ -159,24 +160,17 @@ export const figures: FigureDef[] = [
       return search ? searchSurface(search, 'error+ece') : null;
     },
   },
-  methodFigure('reliability-sgd', 'sgd', (artifact) => reliabilityDiagram(artifact)),
-  methodFigure('reliability-laplace', laplaceMethod, (artifact) => reliabilityDiagram(artifact)),
+  // Before and after the treatment as two panels of one figure on shared axes, not two figures a reader compares by eye.
+  pairFigure('reliability', (before, after) => reliabilityPair(before, after)),
   {
-    id: 'family-sgd',
+    id: 'family-calibration',
     pick: 'dataset+family',
     models: familyIds,
     build: (results, pick) => {
-      const entries = familyEntries(results, pick.dataset, 'sgd', familyMembers(results, pick));
-      return entries.length ? calibrationCurves(entries, { band: true }) : null;
-    },
-  },
-  {
-    id: 'family-laplace',
-    pick: 'dataset+family',
-    models: familyIds,
-    build: (results, pick) => {
-      const entries = familyEntries(results, pick.dataset, laplaceMethod, familyMembers(results, pick));
-      return entries.length ? calibrationCurves(entries, { band: true }) : null;
+      const models = familyMembers(results, pick);
+      const before = familyEntries(results, pick.dataset, 'sgd', models);
+      const after = familyEntries(results, pick.dataset, laplaceMethod, models);
+      return before.length && after.length ? calibrationCurvesPair(before, after) : null;
     },
   },
   {
@@ -197,8 +191,7 @@ export const figures: FigureDef[] = [
       return entries.length ? calibrationCurves(entries, { band: false }) : null;
     },
   },
-  methodFigure('entropy-sgd', 'sgd', (artifact) => entropyHistogram(artifact, otherDatasetSet(artifact))),
-  methodFigure('entropy-laplace', laplaceMethod, (artifact) => entropyHistogram(artifact, otherDatasetSet(artifact))),
+  pairFigure('entropy', (before, after) => entropyHistogramPair(before, after, otherDatasetSet(before))),
   {
     id: 'inverse-ecdf',
     pick: 'dataset+model',
@@ -217,15 +210,6 @@ export const figures: FigureDef[] = [
       const before = familyEntries(results, pick.dataset, 'sgd', models);
       const after = familyEntries(results, pick.dataset, laplaceMethod, models);
       return before.length && after.length ? inverseEcdfFamily(before, after, otherDatasetSet(before[0].artifact)) : null;
-    },
-  },
-  {
-    id: 'fgsm',
-    pick: 'dataset+model',
-    models: evaluated,
-    build: (results, pick) => {
-      const artifacts = methodsOf(results, pick, ['sgd', 'diag', 'kfac']);
-      return artifacts.length ? fgsmCurves(artifacts, 'meanEntropy') : null;
     },
   },
   {
@@ -283,9 +267,9 @@ export const pickerFigures: Record<string, string[]> = {
   landscape: ['loss-surface', 'likelihood-gaussian', 'loss-accuracy', 'loss-line'],
   structure: ['curvature-sizes', 'kronecker'],
   regularisation: ['n-tau', 'search', 'search-original'],
-  calibration: ['reliability-sgd', 'reliability-laplace', 'family-sgd', 'family-laplace', 'methods-calibration', 'architectures-sgd'],
-  ood: ['entropy-sgd', 'entropy-laplace', 'inverse-ecdf', 'inverse-ecdf-family'],
-  fgsm: ['fgsm', 'fgsm-panel', 'shift'],
+  calibration: ['reliability', 'family-calibration', 'methods-calibration', 'architectures-sgd'],
+  ood: ['entropy', 'inverse-ecdf', 'inverse-ecdf-family'],
+  fgsm: ['fgsm-panel', 'shift'],
   when: ['variants'],
   sweep: ['sweep'],
 };

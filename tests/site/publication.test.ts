@@ -119,7 +119,7 @@ describe('figure inputs and commands', () => {
     const inputs = (id: string, dataset = 'mnist', model = 'lenet5') => buildFigure(getFigure(id), results, { dataset, model }).inputs;
     expect(inputs('loss-surface')).toEqual(['mnist/lenet5/landscape.json']);
     expect(inputs('curvature-sizes')).toEqual(['models.json']);
-    expect(inputs('reliability-sgd', 'fashion-mnist')).toEqual(['fashion-mnist/lenet5/sgd.json']);
+    expect(inputs('reliability', 'fashion-mnist')).toEqual(['fashion-mnist/lenet5/kfac.json', 'fashion-mnist/lenet5/sgd.json']);
     expect(inputs('n-tau')).toEqual(['mnist/lenet5/covariance-2x2.json']);
     expect(inputs('search')).toEqual(['mnist/lenet5/search/kfac-glm.json']);
     expect(buildFigure(getFigure('gaussian'), results, { dataset: 'all', model: 'all' }).inputs).toEqual([]);
@@ -127,7 +127,7 @@ describe('figure inputs and commands', () => {
     const methods = [...new Set(results.methods('mnist', 'lenet5'))];
     expect(inputs('methods-calibration')).toEqual(methods.map((method) => `mnist/lenet5/${method}.json`).sort());
     expect(reproduceCommand(inputs('methods-calibration'))).toBe(methods.includes('ensemble') ? 'npm run reproduce -- --only laplace,ensemble' : 'npm run reproduce -- --only laplace');
-    // The published set is what the figures read, and nothing of results/ they do not (the seed folders); the sweeps are Figure 25's.
+    // The published set is what the figures read, and nothing of results/ they do not (the seed folders); the sweeps are Figure 21's.
     const published = figureInputs(results);
     expect(published).toContain('mnist/lenet5/landscape.json');
     expect(published).toContain('mnist/lenet5/sweep/kfac.json');
