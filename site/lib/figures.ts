@@ -16,8 +16,9 @@ import { fgsmPanel, shiftPanel } from '../charts/attacks.ts';
 import { datasetLabels, type Spec } from '../charts/common.ts';
 import { modelLabel } from './names.ts';
 import { widthSweep } from '../charts/sweep.ts';
-import { forestPlot } from '../charts/forest.ts';
+import { forestPlot, type SeedLookup, type SeedMetrics } from '../charts/forest.ts';
 import type { MethodArtifact, MethodName, Results, SweepArtifact } from './results.ts';
+import { laplaceStructures } from './findings.ts';
 
 export interface Pick {
   dataset: string;
@@ -106,6 +107,28 @@ function landscapeFigure(id: string, make: (landscape: NonNullable<ReturnType<Re
   } };
 }
 
+/**
+ * A method's metrics on each training seed of a network, for the forest
+ * plot's paired seed band: seed 0 from its summary row (the zoo's network),
+ * the others from their seed-k/ artifacts, each the variant the summary
+ * reports (the tuned posterior chosen on validation NLL; a baseline's only one).
+ */
+export function seedMetrics(results: Results): SeedLookup {
+  return (dataset, model, method) => {
+    const members = results.seedMembers(dataset, model);
+    const posterior = (laplaceStructures as readonly string[]).includes(method) ? 'tuned' : 'map';
+    const own = results.summary.rows.find((row) => row.dataset === dataset && row.model === model && row.method === method && row.posterior === posterior);
+    if (members.length < 2 || !own) return null;
+    const perSeed: SeedMetrics[] = [{ member: 0, ece: own.ece, nll: own.nll, auroc: own.auroc }];
+    for (const member of members.filter((candidate) => candidate > 0)) {
+      const artifact = results.seedMethod(dataset, model, member, method as MethodName);
+      const variant = artifact?.variants.find((candidate) => posterior === 'map' || (candidate.posterior === 'tuned' && candidate.objective === 'nll'));
+      if (variant) perSeed.push({ member, ece: variant.calibration.ece, nll: variant.calibration.nll, auroc: variant.ood.unknown[0].auroc });
+    }
+    return perSeed.length > 1 ? perSeed : null;
+  };
+}
+
 /** The deterministic network and the Laplace method on one network, for a figure that draws both. */
 function pairFigure(id: string, make: (before: MethodArtifact, after: MethodArtifact) => Spec): FigureDef {
   return { id, pick: 'dataset+model', models: evaluated, missing: `these results have no sgd.json and ${laplaceMethod}.json for it`, build: (results, pick) => {
@@ -115,8 +138,8 @@ function pairFigure(id: string, make: (before: MethodArtifact, after: MethodArti
 }
 
 export const figures: FigureDef[] = [
-  // The findings' figure: every network, structure and metric against both baselines, from summary.json.
-  { id: 'forest', pick: 'none', build: (results) => (results.summary.rows.some((row) => row.versus) ? forestPlot(results.summary.rows, modelLabel) : null) },
+  // The findings' figure: every network, structure and metric against both baselines, from summary.json; its seed band from the seed folders.
+  { id: 'forest', pick: 'none', build: (results) => (results.summary.rows.some((row) => row.versus) ? forestPlot(results.summary.rows, modelLabel, seedMetrics(results)) : null) },
   landscapeFigure('loss-surface', lossSurface),
   landscapeFigure('likelihood-gaussian', likelihoodAndGaussian),
   landscapeFigure('loss-accuracy', lossAccuracyContours),
@@ -426,6 +449,7 @@ function recording(results: Results, inputs: Set<string>): Results {
     covariance: (dataset, model) => note(results.covariance(dataset, model), `${dataset}/${model}/covariance-2x2.json`),
     sweep: (dataset, model, method) => note(results.sweep(dataset, model, method), `${dataset}/${model}/sweep/${method}.json`),
     modelRow: (dataset, model) => note(results.modelRow(dataset, model), 'models.json'),
+    seedMethod: (dataset, model, member, method) => note(results.seedMethod(dataset, model, member, method), `${dataset}/${model}/seed-${member}/${method}.json`),
   };
   // The summary is a property, not a lookup: reading it notes summary.json.
   Object.defineProperty(seen, 'summary', {
