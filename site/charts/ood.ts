@@ -30,7 +30,7 @@ const unknownColor = '#E45756';
  * shared bins over [0, ln 10], overlaid translucently (figures 13 and 14).
  * The artifact stores fractions per bin, so the bars of both sets sum to 1.
  */
-export function entropyHistogram(artifact: MethodArtifact, unknownSet: string, variant = 0): Spec {
+export function entropyHistogram(artifact: MethodArtifact, unknownSet: string, variant = 0, labelsAt?: number): Spec {
   const chosen = pickVariant(artifact, variant);
   const known = chosen.ood.known;
   const unknown = findUnknown(chosen, unknownSet);
@@ -49,7 +49,8 @@ export function entropyHistogram(artifact: MethodArtifact, unknownSet: string, v
   ];
   const color = { field: 'series', type: 'nominal', scale: { domain: [knownName, unknownName], range: [knownColor, unknownColor] }, legend: { title: null, labelLimit: 250 } };
   const x = { field: 'start', type: 'quantitative', scale: { domain: [0, max], nice: false }, axis: { title: entropyAxisTitle } };
-  const top = Math.max(...known.histogram, ...unknown.histogram);
+  // Where the mean and maximum labels sit: the tallest bar, or the top a shared axis gives panels side by side.
+  const top = labelsAt ?? Math.max(...known.histogram, ...unknown.histogram);
   const description =
     `Histogram of predictive entropy for ${methodWithVariant(artifact, chosen)} (${artifact.model} on ${datasetLabel(artifact.dataset)}): ` +
     `known test images have mean entropy ${known.meanEntropy.toFixed(3)} nats, unknown ${unknownLabel(unknown)} images ${unknown.meanEntropy.toFixed(3)} nats ` +
@@ -107,8 +108,9 @@ export function entropyHistogramPair(before: MethodArtifact, after: MethodArtifa
   const bins = (chosen: Variant) => [...chosen.ood.known.histogram.map((y, key) => ({ key: `known:${key}`, y })), ...findUnknown(chosen, unknownSet).histogram.map((y, key) => ({ key: `unknown:${key}`, y }))];
   const gap = largestGap(bins(a), bins(b));
   const note = gap <= 0.0005 ? `The two panels are identical: every bin holds the same fraction of images (largest gap ${(100 * gap).toFixed(2)} points), since the ${methodLabel(after.method)} posterior predicts as the network does` : null;
-  const left = entropyHistogram(before, unknownSet, 0);
-  const right = entropyHistogram(after, unknownSet, variant);
+  const tallest = Math.max(...[...bins(a), ...bins(b)].map((point) => point.y));
+  const left = entropyHistogram(before, unknownSet, 0, tallest);
+  const right = entropyHistogram(after, unknownSet, variant, tallest);
   const auroc = (chosen: Variant) => findUnknown(chosen, unknownSet).auroc.toFixed(3);
   const description = `Two entropy histograms side by side on the same axes. Left: ${left.description} Right: ${right.description}${note ? ` ${note}.` : ''}`;
   return sideBySide(
