@@ -3,7 +3,7 @@
  * (figure 17 of the study and its companions) and under rotation of MNIST
  * digits against the angle. One line per method, coloured as everywhere else.
  */
-import { coincidenceNote, legendPick, methodScale, noteLines, pickedOpacity, size, topLevel, type Spec } from './common.ts';
+import { coincidenceNote, largestGap, legendPick, listed, methodScale, noteLines, pickedOpacity, size, topLevel, type Spec } from './common.ts';
 import { legendFor, methodLabel, networksOf, percent, pickVariant, variantNote, type MethodArtifact } from './calibration.ts';
 
 export type PerturbationMetric = 'meanEntropy' | 'accuracy' | 'nll' | 'ece';
@@ -168,9 +168,23 @@ function panel(kind: Kind, artifacts: MethodArtifact[], variant: number): Spec {
     const values = row ? perturbationMetrics.map((m) => `${metricInfo[m].short} ${metricInfo[m].text(row[m])}`).join(', ') : 'no value';
     return `${methodLabel(artifact.method)}: ${values}`;
   });
+  // A method whose four curves all stay within 1% of each panel's range of the deterministic network's lies on it: said, since its lines hide under the black ones.
+  const reference = methodLabel('sgd');
+  const pointsOf = (method: string, metric: PerturbationMetric) => rows.filter((row) => row.method === method).map((row) => ({ key: row.at, y: row[metric] }));
+  const coinciding = [...new Set(rows.map((row) => row.method))].filter(
+    (method) =>
+      method !== reference &&
+      rows.some((row) => row.method === reference) &&
+      perturbationMetrics.every((metric) => {
+        const values = rows.map((row) => row[metric]);
+        return largestGap(pointsOf(reference, metric), pointsOf(method, metric)) <= 0.01 * (Math.max(...values) - Math.min(...values));
+      }),
+  );
+  const note = coinciding.length > 0 ? `${listed(coinciding)} ${coinciding.length > 1 ? 'lie' : 'lies'} on the ${reference} line in all four panels (within 1% of each panel’s range)` : null;
   const description =
-    `Accuracy, mean predictive entropy, NLL and ECE ${what}, ${networksOf(artifacts)}; at ${kinds[kind].point(last)}: ${atLast.join('; ')}.${variantNote(artifacts, variant)}`;
+    `Accuracy, mean predictive entropy, NLL and ECE ${what}, ${networksOf(artifacts)}; at ${kinds[kind].point(last)}: ${atLast.join('; ')}.${variantNote(artifacts, variant)}${note ? ` ${note}.` : ''}`;
   return topLevel(description, {
+    ...(note ? { title: { text: noteLines(`${note}.`) } } : {}),
     data: { values: named(kind, rows) },
     columns: 2,
     concat: perturbationMetrics.map((metric, i) => ({

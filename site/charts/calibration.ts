@@ -9,7 +9,7 @@
  */
 import type { z } from 'zod';
 import type { methodArtifact } from '../../compute/artifacts/schemas.ts';
-import { coincidenceNote, datasetLabels, legendPick, methodLabels, noteLines, methodScale, pickedOpacity, size, topLevel, unknownSetLabel, type Method, type Spec } from './common.ts';
+import { coincidenceNote, datasetLabels, legendPick, methodLabels, noteLines, methodScale, pickedOpacity, sideBySide, size, topLevel, unchangedNote, unknownSetLabel, type Method, type Spec } from './common.ts';
 import { choiceLabel, variantWords } from '../lib/names.ts';
 
 export type MethodArtifact = z.infer<typeof methodArtifact>;
@@ -142,7 +142,7 @@ export const accuracyShare = 0.6;
  * whichever way the gap goes. The number of test images in each bin is
  * written above it.
  */
-export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec {
+export function reliabilityDiagram(artifact: MethodArtifact, variant = 0, options: { gapKinds?: readonly (keyof typeof gapKinds)[] } = {}): Spec {
   const chosen = pickVariant(artifact, variant);
   const block = chosen.calibration;
   const rows = block.bins
@@ -176,9 +176,10 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
   // One legend for both layers, an entry per colour drawn; the two layers share their mark properties (opaque, no
   // stroke) because Vega-Lite's merged legend takes its symbols' opacity and stroke from the marks, and a swatch
   // must look like what it names. Only gap kinds some bin has get an entry.
-  const kinds = [gapKinds.over, gapKinds.under].filter((kind) => rows.some((row) => row.gapKind === kind.label));
+  // Panels side by side name the same kinds, so that their shared legend has one entry per colour drawn in either.
+  const kinds = options.gapKinds ? options.gapKinds.map((kind) => gapKinds[kind]) : [gapKinds.over, gapKinds.under].filter((kind) => rows.some((row) => row.gapKind === kind.label));
   const legendScale = { domain: [accuracyLabel, ...kinds.map((k) => k.label)], range: [accuracyColor, ...kinds.map((k) => k.color)] };
-  const x = { field: 'start', type: 'quantitative', scale: { domain: [0, 1], nice: false }, axis: { title: 'Confidence (largest class probability); above each bin: its images', values: [0, 0.2, 0.4, 0.6, 0.8, 1], format: '.1f' } };
+  const x = { field: 'start', type: 'quantitative', scale: { domain: [0, 1], nice: false }, axis: { title: ['Confidence (largest class probability);', 'above each bin: its images'], values: [0, 0.2, 0.4, 0.6, 0.8, 1], format: '.1f' } };
   const who = `${methodWithVariant(artifact, chosen)}, ${artifact.model} on ${datasetLabel(artifact.dataset)}`;
   const description =
     `Reliability diagram of ${who}: accuracy per confidence bin (${rows.length} of 10 bins hold test images) against the diagonal of perfect calibration, ` +
@@ -234,6 +235,37 @@ export function reliabilityDiagram(artifact: MethodArtifact, variant = 0): Spec 
       },
     ],
   });
+}
+
+/** Tolerance for two panels to count as the same: a twentieth of a percentage point, below what any axis here resolves. */
+const samePanels = 0.0005;
+
+/**
+ * The deterministic network's reliability diagram beside one Laplace
+ * method's on the same network, as small multiples on shared axes. Where
+ * every bin holds the same images at the same accuracy and confidence
+ * (within samePanels), the title says the panels are identical, since the
+ * posterior then predicts as the network does.
+ */
+export function reliabilityPair(before: MethodArtifact, after: MethodArtifact, variant = 0): Spec {
+  const [a, b] = [pickVariant(before, 0), pickVariant(after, variant)];
+  const kinds = (['over', 'under'] as const).filter((kind) => [a, b].some((v) => v.calibration.bins.some((bin) => bin.count > 0 && ((bin.gap as number) >= 0) === (kind === 'over'))));
+  const bins = a.calibration.bins.map((bin, index) => ({ first: bin, second: b.calibration.bins[index] }));
+  const sameCounts = a.calibration.bins.length === b.calibration.bins.length && bins.every(({ first, second }) => first.count === second?.count);
+  const gap = Math.max(0, ...bins.filter(({ first }) => first.count > 0).map(({ first, second }) => Math.max(Math.abs((first.accuracy as number) - (second.accuracy as number)), Math.abs((first.confidence as number) - (second.confidence as number)))));
+  const identical = sameCounts && gap <= samePanels;
+  const note = identical ? `The two panels are identical: every bin holds the same images at the same accuracy and confidence (largest gap ${(100 * gap).toFixed(2)} points), since the ${methodLabel(after.method)} posterior predicts as the network does` : null;
+  const left = reliabilityDiagram(before, 0, { gapKinds: kinds });
+  const right = reliabilityDiagram(after, variant, { gapKinds: kinds });
+  const description = `Two reliability diagrams side by side on the same axes. Left: ${left.description} Right: ${right.description}${note ? ` ${note}.` : ''}`;
+  return sideBySide(
+    description,
+    [
+      { title: `${methodLabel(before.method)}: ECE ${percent(a.calibration.ece)}`, spec: left, suffix: 'before' },
+      { title: `${methodLabel(after.method)}: ECE ${percent(b.calibration.ece)}`, spec: right, suffix: 'after' },
+    ],
+    { width: 300, height: 300, note },
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -344,6 +376,11 @@ export function confidenceTicks(lo: number, hi: number, width: number, minPixels
   return ticks;
 }
 
+/** The logit span of the bins that hold any of the rows' points. */
+function curveSpan(rows: readonly CurveRow[]): [number, number] {
+  return rows.length > 0 ? [Math.min(...rows.map((r) => r.lowerLogit)), Math.max(...rows.map((r) => r.upperLogit))] : [logit(0.1), logit(0.999)];
+}
+
 /** Vega expression turning a logit tick back into a confidence label ("0.99"). */
 const confidenceLabelExpr = "format(1 / (1 + exp(-datum.value)), '.6~f')";
 
@@ -353,14 +390,17 @@ export interface CurvesOptions {
   title?: string;
   /** Colours for the labels, in entry order; Vega-Lite's categorical scheme when absent. */
   colors?: readonly string[];
+  /** Plot width (default size.width): the ticks are thinned for it. */
+  width?: number;
+  /** The logit span of the axis, where panels side by side must share it; default: the bins holding any point. */
+  span?: readonly [number, number];
 }
 
 function curvesSpec(rows: CurveRow[][], color: Record<string, unknown>, options: CurvesOptions, description: string): Spec {
   const all = rows.flat();
-  const width = size.width;
+  const width = options.width ?? size.width;
   // The axis spans the bins that hold any point (their logit edges are the same for every curve).
-  const lo = all.length > 0 ? Math.min(...all.map((r) => r.lowerLogit)) : logit(0.1);
-  const hi = all.length > 0 ? Math.max(...all.map((r) => r.upperLogit)) : logit(0.999);
+  const [lo, hi] = options.span ?? curveSpan(all);
   const ticks = confidenceTicks(lo, hi, width);
   const x = {
     field: 'x',
@@ -439,6 +479,43 @@ export function calibrationCurves(entries: CurveEntry[], options: CurvesOptions 
     `Calibration error (confidence − accuracy, above zero = overconfident) against confidence on a logit scale for ${labels.join(', ')}: ` +
     `${chosen.map((entry) => curveSummary(entry.label, entry.chosen)).join('; ')}.${band}`;
   return curvesSpec(rows, color, options, description);
+}
+
+/**
+ * A family's calibration curves before (deterministic) and after a Laplace
+ * treatment, as two panels side by side on one confidence axis and one error
+ * axis, each with its min/max band; the title names the networks whose curve
+ * the treatment leaves where it was (within a tenth of a percentage point
+ * in every bin both have).
+ */
+export function calibrationCurvesPair(before: CurveEntry[], after: CurveEntry[]): Spec {
+  if (before.length === 0 || after.length === 0) throw new Error('calibrationCurvesPair needs at least one network before and one after.');
+  const rowsOf = (entries: CurveEntry[]) => entries.map((entry) => curveRows(entry.label, pickVariant(entry.artifact, entry.variant ?? 0).calibration.curve));
+  const span = curveSpan([...rowsOf(before), ...rowsOf(after)].flat());
+  const width = 340;
+  const left = calibrationCurves(before, { band: true, width, span });
+  const right = calibrationCurves(after, { band: true, width, span });
+  const points = (entries: CurveEntry[], label: string) => {
+    const entry = entries.find((candidate) => candidate.label === label);
+    return entry ? pickVariant(entry.artifact, entry.variant ?? 0).calibration.curve.map((point) => ({ key: point.lowerLogit, y: point.error })) : [];
+  };
+  const labels = before.map((entry) => entry.label).filter((label) => after.some((entry) => entry.label === label));
+  const note = unchangedNote(
+    labels.map((label) => ({ label, before: points(before, label), after: points(after, label) })),
+    0.001,
+    (gap) => `${(100 * gap).toFixed(2)} points`,
+    'Every network’s curve',
+  );
+  const side = (entries: CurveEntry[]) => [...new Set(entries.map((entry) => methodLabel(entry.artifact.method)))].join(', ');
+  const description = `Calibration curves of a family side by side on the same axes. Left, ${side(before)}: ${left.description} Right, ${side(after)}: ${right.description}${note ? ` ${note}.` : ''}`;
+  return sideBySide(
+    description,
+    [
+      { title: `Before: ${side(before)}`, spec: left, suffix: 'before' },
+      { title: `After: ${side(after)}`, spec: right, suffix: 'after' },
+    ],
+    { note },
+  );
 }
 
 /** The same axes for several methods on one network, coloured by method (figure 11). */

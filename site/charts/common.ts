@@ -97,7 +97,8 @@ export interface SeriesPoint {
   y: number;
 }
 
-const listed = (names: string[]) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
+/** Names as a sentence lists them: "A", "A and B", "A, B and C". */
+export const listed = (names: string[]) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
 
 /**
  * A note for a chart whose lines lie on top of each other: the series whose
@@ -130,4 +131,82 @@ export function noteLines(note: string, width = 80): string[] {
     else lines.push(word);
   }
   return lines;
+}
+
+/**
+ * The largest gap between two series over the keys both have: how far apart
+ * a curve is before and after a treatment. Infinite when they share no key
+ * (no shared point is no evidence of being the same).
+ */
+export function largestGap(before: readonly SeriesPoint[], after: readonly SeriesPoint[]): number {
+  const at = new Map(before.map((point) => [point.key, point.y]));
+  const gaps = after.filter((point) => at.has(point.key)).map((point) => Math.abs(point.y - at.get(point.key)!));
+  return gaps.length > 0 ? Math.max(...gaps) : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * A note naming the series that are the same in both panels of a before /
+ * after chart, within `tolerance`: "MLP-1 and MLP-2 are the same before and
+ * after (largest gap 0.00 points)", or "Every network is …" when all are.
+ * Null when none is.
+ */
+export function unchangedNote(pairs: readonly { label: string; before: SeriesPoint[]; after: SeriesPoint[] }[], tolerance: number, show: (gap: number) => string, every = 'Every curve'): string | null {
+  const same = pairs.map((pair) => ({ label: pair.label, gap: largestGap(pair.before, pair.after) })).filter((pair) => pair.gap <= tolerance);
+  if (same.length === 0) return null;
+  const gap = show(Math.max(...same.map((pair) => pair.gap)));
+  if (same.length === pairs.length && pairs.length > 1) return `${every} is the same before and after (largest gap ${gap})`;
+  return `${listed(same.map((pair) => pair.label))} ${same.length > 1 ? 'are' : 'is'} the same before and after (largest gap ${gap})`;
+}
+
+/** Names given to marks (and to nothing else) in a spec body, found where Vega-Lite puts them: on a layer's entries. */
+function renameMarks(node: unknown, suffix: string): unknown {
+  if (Array.isArray(node)) return node.map((child) => renameMarks(child, suffix));
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'layer' && Array.isArray(value)) out.layer = value.map((entry) => (typeof entry === 'object' && entry !== null && 'name' in entry && typeof entry.name === 'string' ? { ...(renameMarks(entry, suffix) as object), name: `${entry.name}_${suffix}` } : renameMarks(entry, suffix)));
+    else out[key] = key === 'data' || key === 'encoding' ? value : renameMarks(value, suffix);
+  }
+  return out;
+}
+
+/** Drops the selection parameters of a spec body: a selection is defined once per chart, by its first panel. */
+function withoutParams(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutParams);
+  if (typeof node !== 'object' || node === null) return node;
+  return Object.fromEntries(Object.entries(node).filter(([key]) => key !== 'params').map(([key, value]) => [key, key === 'data' || key === 'encoding' ? value : withoutParams(value)]));
+}
+
+export interface SidePanel {
+  /** The panel's heading, naming what it shows. */
+  title: string;
+  /** A single-view chart (a layered spec), as its own builder makes it. */
+  spec: Spec;
+  /** Its marks' names get this suffix, so the panels' marks stay apart ("accuracy_bars_before"). */
+  suffix: string;
+}
+
+/**
+ * Two or more single-view charts as small multiples side by side (stacked
+ * on a phone by site/charts/phone.ts) on shared scales, so a difference
+ * between them reads off one axis; `note` is a title above both (what the
+ * panels have in common, when they are the same).
+ */
+export function sideBySide(description: string, panels: readonly SidePanel[], options: { width?: number; height?: number; note?: string | null; shared?: readonly string[] } = {}): Spec {
+  const shared = options.shared ?? ['x', 'y', 'color'];
+  return topLevel(description, {
+    ...(options.note ? { title: { text: noteLines(`${options.note}.`) } } : {}),
+    hconcat: panels.map((panel, index) => {
+      const { $schema: _schema, config: _config, description: _description, title: _title, ...body } = panel.spec as unknown as Record<string, unknown>;
+      const renamed = renameMarks(index === 0 ? body : withoutParams(body), panel.suffix) as Record<string, unknown>;
+      return {
+        ...renamed,
+        ...(options.width !== undefined ? { width: options.width } : {}),
+        ...(options.height !== undefined ? { height: options.height } : {}),
+        title: { text: panel.title, frame: 'group', limit: 0 },
+      };
+    }),
+    spacing: 16,
+    resolve: { scale: Object.fromEntries(shared.map((channel) => [channel, 'shared'])) },
+  });
 }

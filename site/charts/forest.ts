@@ -4,9 +4,11 @@
  * paired difference to the deterministic network and to temperature scaling
  * with its 95% bootstrap interval over the test images (summary.json's
  * `versus`); where the network was trained from several seeds, also the
- * difference of the seed means with a band of ±1.96 times the spread of that
- * difference over seeds. One panel per metric and baseline, one row per
- * network, a dot per structure. Pure: summary rows in, Vega-Lite spec out.
+ * paired difference over training seeds: on each seed's own network, Laplace
+ * minus the baseline, and across seeds the mean of those differences with a
+ * band of ±1.96 times their sample standard deviation. One panel per metric
+ * and baseline, one row per network, a dot per structure. Pure: summary rows
+ * and per-seed metrics in, Vega-Lite spec out.
  */
 import type { z } from 'zod';
 import type { summaryArtifact } from '../../compute/artifacts/schemas.ts';
@@ -34,38 +36,69 @@ export interface ForestRow {
   estimate: number;
   low: number;
   high: number;
-  /** Difference of the seed means and its ±1.96 SD band; null without seeds. */
+  /** Mean over training seeds of the per-seed paired difference, and its ±1.96 SD band; null without seeds. */
   seedMean: number | null;
   seedLow: number | null;
   seedHigh: number | null;
+  /** The smallest and largest per-seed difference. */
+  seedMin: number | null;
+  seedMax: number | null;
   seeds: number | null;
   /** What the page's rule (site/lib/findings.ts verdict) reads from the interval: 'Laplace better', 'Laplace worse' or 'indistinguishable'. */
   verdict: string;
 }
 
+/** One method's metrics on the network of one training seed (member 0 is the zoo's network, the summary's row). */
+export interface SeedMetrics {
+  member: number;
+  ece: number;
+  nll: number;
+  auroc: number;
+}
+
+/** A method's metrics on every training seed of a network, or null where the network was trained once. */
+export type SeedLookup = (dataset: string, model: string, method: string) => SeedMetrics[] | null;
+
+/**
+ * The paired difference over training seeds: Laplace minus the baseline on
+ * each seed both have, then the mean of those differences and their sample
+ * standard deviation (n − 1). Null with fewer than two shared seeds.
+ */
+export function pairedSeedDifference(laplace: readonly SeedMetrics[], base: readonly SeedMetrics[], metric: 'ece' | 'nll' | 'auroc'): { mean: number; standardDeviation: number; min: number; max: number; count: number } | null {
+  const differences = laplace.flatMap((entry) => {
+    const other = base.find((candidate) => candidate.member === entry.member);
+    return other ? [entry[metric] - other[metric]] : [];
+  });
+  if (differences.length < 2) return null;
+  const mean = differences.reduce((sum, value) => sum + value, 0) / differences.length;
+  const variance = differences.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (differences.length - 1);
+  return { mean, standardDeviation: Math.sqrt(variance), min: Math.min(...differences), max: Math.max(...differences), count: differences.length };
+}
+
 /**
  * The rows of the forest plot, in the metric's plotted units (ECE in
- * percentage points). The seed band combines the two rows' seed standard
- * deviations as if independent, √(s₁² + s₂²): the seeds' paired differences
- * are not in the summary, and pairing would only narrow it.
+ * percentage points). The seed band is paired: each seed's Laplace network
+ * is compared with the same seed's baseline, so what the seeds share (the
+ * network's training run) cancels, as it does in the bootstrap's paired
+ * resamples over test images.
  */
-export function forestRows(rows: readonly ForestSummaryRow[], networkLabel: (model: string) => string): ForestRow[] {
-  const find = (dataset: string, model: string, method: string) => rows.find((row) => row.dataset === dataset && row.model === model && row.method === method);
+export function forestRows(rows: readonly ForestSummaryRow[], networkLabel: (model: string) => string, seedsOf: SeedLookup = () => null): ForestRow[] {
   const out: ForestRow[] = [];
   for (const row of rows) {
     if (!(forestStructures as readonly string[]).includes(row.method) || row.posterior !== 'tuned' || !row.versus) continue;
     const network = `${networkLabel(row.model)} · ${datasetLabels[row.dataset] ?? row.dataset}`;
+    const laplaceSeeds = seedsOf(row.dataset, row.model, row.method);
     for (const baseline of forestBaselines) {
-      const base = find(row.dataset, row.model, baseline.key);
+      const baseSeeds = seedsOf(row.dataset, row.model, baseline.key);
       for (const metric of forestMetrics) {
         const difference = row.versus[baseline.key][metric.key];
         const k = metric.scale;
         const [low, high] = [k * difference.low, k * difference.high];
         // The page's one rule for calling a difference real (site/lib/findings.ts), so the plot and the sentences agree.
         const reading = verdict(difference, metric.key);
-        const seeded = row.seeds && base?.seeds ? { laplace: row.seeds[metric.key], base: base.seeds[metric.key], count: Math.min(row.seeds.count, base.seeds.count) } : null;
-        const seedMean = seeded ? k * (seeded.laplace.mean - seeded.base.mean) : null;
-        const seedSpread = seeded ? k * 1.96 * Math.hypot(seeded.laplace.standardDeviation ?? 0, seeded.base.standardDeviation ?? 0) : null;
+        const seeded = laplaceSeeds && baseSeeds ? pairedSeedDifference(laplaceSeeds, baseSeeds, metric.key) : null;
+        const seedMean = seeded ? k * seeded.mean : null;
+        const seedSpread = seeded ? k * 1.96 * seeded.standardDeviation : null;
         out.push({
           network,
           structure: methodLabels[row.method as Method],
@@ -77,6 +110,8 @@ export function forestRows(rows: readonly ForestSummaryRow[], networkLabel: (mod
           seedMean,
           seedLow: seedMean !== null && seedSpread !== null ? seedMean - seedSpread : null,
           seedHigh: seedMean !== null && seedSpread !== null ? seedMean + seedSpread : null,
+          seedMin: seeded ? k * seeded.min : null,
+          seedMax: seeded ? k * seeded.max : null,
           seeds: seeded?.count ?? null,
           verdict: reading === 'better' ? 'Laplace better' : reading === 'worse' ? 'Laplace worse' : 'indistinguishable',
         });
@@ -94,8 +129,8 @@ const structureStep = 9;
  * of panels each); the x axis of each panel is the difference Laplace −
  * baseline, its title says which side is better; zero is a solid rule.
  */
-export function forestPlot(rows: readonly ForestSummaryRow[], networkLabel: (model: string) => string): Spec {
-  const data = forestRows(rows, networkLabel);
+export function forestPlot(rows: readonly ForestSummaryRow[], networkLabel: (model: string) => string, seedsOf: SeedLookup = () => null): Spec {
+  const data = forestRows(rows, networkLabel, seedsOf);
   const networks = [...new Set(data.map((row) => row.network))];
   const structures = forestStructures.filter((method) => data.some((row) => row.structure === methodLabels[method]));
   const color = {
@@ -113,7 +148,11 @@ export function forestPlot(rows: readonly ForestSummaryRow[], networkLabel: (mod
     { field: 'estimate', title: 'Difference', format: '+.4f' },
     { field: 'low', title: '95% interval, low', format: '+.4f' },
     { field: 'high', title: '95% interval, high', format: '+.4f' },
-    { field: 'seedMean', title: 'Seed means, difference', format: '+.4f' },
+    { field: 'seedMean', title: 'Over seeds: mean paired difference', format: '+.4f' },
+    { field: 'seedLow', title: 'Over seeds: mean − 1.96 SD', format: '+.4f' },
+    { field: 'seedHigh', title: 'Over seeds: mean + 1.96 SD', format: '+.4f' },
+    { field: 'seedMin', title: 'Over seeds: smallest difference', format: '+.4f' },
+    { field: 'seedMax', title: 'Over seeds: largest difference', format: '+.4f' },
     { field: 'seeds', title: 'Training seeds' },
     { field: 'verdict', title: 'Reading' },
   ];
@@ -156,7 +195,7 @@ export function forestPlot(rows: readonly ForestSummaryRow[], networkLabel: (mod
   const description =
     `Forest plot of paired differences, Laplace (tuned posterior) minus the deterministic network and minus temperature scaling, for ${networks.length} networks and data sets, ` +
     `structures ${structures.map((method) => methodLabels[method]).join(', ')}, metrics ECE (percentage points), NLL and AUROC, each with its 95% bootstrap interval over the test images; ` +
-    `where a network was trained from several seeds, a wide faint band shows the difference of the seed means ± 1.96 times its spread over seeds. ` +
+    `where a network was trained from several seeds, a wide faint band shows the paired difference over training seeds: Laplace minus the baseline on each seed's own network, their mean ± 1.96 sample standard deviations. ` +
     `${forestBaselines.flatMap((baseline) => forestMetrics.map((metric) => tally(baseline.title, metric.title))).join('; ')}.`;
   return topLevel(description, {
     data: { values: data },

@@ -67,8 +67,8 @@ export function gaussianSliders(): Spec {
   const x = { field: 'x', ...axis('w₁', limit) };
   const y = { field: 'y', ...axis('w₂', limit) };
   const description =
-    `A 2-D Gaussian with mean 0 drawn as its 1σ, 2σ and 3σ ellipses, with sliders for the standard deviations σ₁, σ₂ and the correlation ρ ` +
-    `(covariance ρ·σ₁·σ₂); it starts at σ₁ = ${sigma1}, σ₂ = ${sigma2}, ρ = ${rho}, a tilted ellipse.`;
+    `A 2-D Gaussian with mean 0 drawn as its 1σ, 2σ and 3σ ellipses at standard deviations σ₁ = ${sigma1}, σ₂ = ${sigma2} and correlation ρ = ${rho} ` +
+    `(covariance ρ·σ₁·σ₂), a tilted ellipse; with JavaScript, sliders change σ₁, σ₂ and ρ.`;
   return topLevel(description, {
     width: size.square,
     height: size.square,
@@ -163,8 +163,8 @@ export function nTauSliders(covariance: CovarianceArtifact): Spec {
   const description =
     `The posterior of two weights of ${layerLabel(covariance.layer)} of ${modelLabel(covariance.model)} (${datasetLabels[covariance.dataset] ?? covariance.dataset}): ${weightName(covariance.weights[0])} (w₁) and ${weightName(covariance.weights[1])} (w₂), ` +
     `whose Fisher block F = [[${fmt(F[0][0])}, ${fmt(F[0][1])}], [${fmt(F[1][0])}, ${fmt(F[1][1])}]] has correlation ${covariance.correlation.toFixed(2)}. ` +
-    `The 1σ and 2σ ellipses of Σ = (N·F + τ·I)⁻¹ follow sliders for log₁₀ N and log₁₀ τ; at the start (log₁₀ N = ${defaults.logN}, log₁₀ τ = ${defaults.logTau}) ` +
-    `the variances are ${fmt(start[0][0])} and ${fmt(start[1][1])} and the correlation ${startCorrelation.toFixed(2)}.`;
+    `The 1σ and 2σ ellipses of Σ = (N·F + τ·I)⁻¹ are drawn at log₁₀ N = ${defaults.logN} and log₁₀ τ = ${defaults.logTau}, ` +
+    `where the variances are ${fmt(start[0][0])} and ${fmt(start[1][1])} and the correlation ${startCorrelation.toFixed(2)}; with JavaScript, sliders for log₁₀ N and log₁₀ τ move them.`;
 
   return topLevel(description, {
     width: size.square,

@@ -4,7 +4,7 @@
  * (fraction of images above h) per method and across a family of networks.
  * All use the artifact's shared entropy bins and grid, so curves line up.
  */
-import { coincidenceNote, legendPick, methodScale, noteLines, pickedOpacity, size, topLevel, type Spec } from './common.ts';
+import { coincidenceNote, largestGap, legendPick, methodScale, noteLines, pickedOpacity, sideBySide, size, topLevel, unchangedNote, type Spec } from './common.ts';
 import { datasetLabel, findUnknown, legendFor, methodLabel, methodWithVariant, networksOf, pickVariant, unknownLabel, variantNote, type MethodArtifact, type Unknown, type Variant } from './calibration.ts';
 
 const entropyAxisTitle = 'Predictive entropy h (nats)';
@@ -30,7 +30,7 @@ const unknownColor = '#E45756';
  * shared bins over [0, ln 10], overlaid translucently (figures 13 and 14).
  * The artifact stores fractions per bin, so the bars of both sets sum to 1.
  */
-export function entropyHistogram(artifact: MethodArtifact, unknownSet: string, variant = 0): Spec {
+export function entropyHistogram(artifact: MethodArtifact, unknownSet: string, variant = 0, labelsAt?: number): Spec {
   const chosen = pickVariant(artifact, variant);
   const known = chosen.ood.known;
   const unknown = findUnknown(chosen, unknownSet);
@@ -49,7 +49,8 @@ export function entropyHistogram(artifact: MethodArtifact, unknownSet: string, v
   ];
   const color = { field: 'series', type: 'nominal', scale: { domain: [knownName, unknownName], range: [knownColor, unknownColor] }, legend: { title: null, labelLimit: 250 } };
   const x = { field: 'start', type: 'quantitative', scale: { domain: [0, max], nice: false }, axis: { title: entropyAxisTitle } };
-  const top = Math.max(...known.histogram, ...unknown.histogram);
+  // Where the mean and maximum labels sit: the tallest bar, or the top a shared axis gives panels side by side.
+  const top = labelsAt ?? Math.max(...known.histogram, ...unknown.histogram);
   const description =
     `Histogram of predictive entropy for ${methodWithVariant(artifact, chosen)} (${artifact.model} on ${datasetLabel(artifact.dataset)}): ` +
     `known test images have mean entropy ${known.meanEntropy.toFixed(3)} nats, unknown ${unknownLabel(unknown)} images ${unknown.meanEntropy.toFixed(3)} nats ` +
@@ -94,6 +95,32 @@ export function entropyHistogram(artifact: MethodArtifact, unknownSet: string, v
       ...maxEntropyLayers(max, top),
     ],
   });
+}
+
+/**
+ * The deterministic network's entropy histogram beside one Laplace method's
+ * on the same network and unknown set, as two panels on shared axes. Where
+ * every bin holds the same fraction of images in both (within a twentieth of
+ * a percentage point), the title says the panels are identical.
+ */
+export function entropyHistogramPair(before: MethodArtifact, after: MethodArtifact, unknownSet: string, variant = 0): Spec {
+  const [a, b] = [pickVariant(before, 0), pickVariant(after, variant)];
+  const bins = (chosen: Variant) => [...chosen.ood.known.histogram.map((y, key) => ({ key: `known:${key}`, y })), ...findUnknown(chosen, unknownSet).histogram.map((y, key) => ({ key: `unknown:${key}`, y }))];
+  const gap = largestGap(bins(a), bins(b));
+  const note = gap <= 0.0005 ? `The two panels are identical: every bin holds the same fraction of images (largest gap ${(100 * gap).toFixed(2)} points), since the ${methodLabel(after.method)} posterior predicts as the network does` : null;
+  const tallest = Math.max(...[...bins(a), ...bins(b)].map((point) => point.y));
+  const left = entropyHistogram(before, unknownSet, 0, tallest);
+  const right = entropyHistogram(after, unknownSet, variant, tallest);
+  const auroc = (chosen: Variant) => findUnknown(chosen, unknownSet).auroc.toFixed(3);
+  const description = `Two entropy histograms side by side on the same axes. Left: ${left.description} Right: ${right.description}${note ? ` ${note}.` : ''}`;
+  return sideBySide(
+    description,
+    [
+      { title: `${methodLabel(before.method)}: AUROC ${auroc(a)}`, spec: left, suffix: 'before' },
+      { title: `${methodLabel(after.method)}: AUROC ${auroc(b)}`, spec: right, suffix: 'after' },
+    ],
+    { width: 330, height: 260, note },
+  );
 }
 
 /**
@@ -249,10 +276,22 @@ export function inverseEcdfFamily(before: FamilyEntry[], after: FamilyEntry[], u
     const [b, a] = [of(0), of(1)];
     return `${label} ${b === undefined ? '–' : b.toFixed(3)} → ${a === undefined ? '–' : a.toFixed(3)}`;
   });
+  // A network whose known and unknown curves both stay within one percentage point of images is the same before and after.
+  const curveOf = (side: number, label: string) => {
+    const entry = picked[side].find((p) => p.label === label);
+    return entry ? ecdfRows(label, entry.artifact, entry.chosen, entry.unknown).map((row) => ({ key: `${row.series}:${row.h}`, y: row.fraction })) : [];
+  };
+  const note = unchangedNote(
+    labels.filter((label) => picked[0].some((p) => p.label === label) && picked[1].some((p) => p.label === label)).map((label) => ({ label, before: curveOf(0, label), after: curveOf(1, label) })),
+    0.01,
+    (gap) => `${(100 * gap).toFixed(1)}% of images`,
+    'Every network’s pair of curves',
+  );
   const description =
     `Fraction of images whose predictive entropy exceeds h across a family of networks, known test images dashed and unknown ${setName} images solid, ` +
-    `before (${panels[0].title.replace(/^Before: /, '')}) and after (${panels[1].title.replace(/^After: /, '')}). AUROC before → after: ${aurocs.join(', ')}.`;
+    `before (${panels[0].title.replace(/^Before: /, '')}) and after (${panels[1].title.replace(/^After: /, '')}). AUROC before → after: ${aurocs.join(', ')}.${note ? ` ${note}.` : ''}`;
   return topLevel(description, {
+    ...(note ? { title: { text: noteLines(`${note}.`) } } : {}),
     hconcat: panels.map((panel, side) => ({
       title: { text: panel.title, frame: 'group', limit: 0 },
       width: panelWidth,

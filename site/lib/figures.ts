@@ -10,14 +10,15 @@ import { gaussianSliders } from '../charts/gaussian.ts';
 import { kroneckerProduct } from '../charts/kronecker.ts';
 import { nTauSliders } from '../charts/gaussian.ts';
 import { searchSurface } from '../charts/search.ts';
-import { calibrationCurves, methodCalibrationCurves, reliabilityDiagram, variantComparison } from '../charts/calibration.ts';
-import { entropyHistogram, inverseEcdf, inverseEcdfFamily } from '../charts/ood.ts';
-import { fgsmCurves, fgsmPanel, shiftPanel } from '../charts/attacks.ts';
+import { calibrationCurves, calibrationCurvesPair, methodCalibrationCurves, reliabilityPair, variantComparison } from '../charts/calibration.ts';
+import { entropyHistogramPair, inverseEcdf, inverseEcdfFamily } from '../charts/ood.ts';
+import { fgsmPanel, shiftPanel } from '../charts/attacks.ts';
 import { datasetLabels, type Spec } from '../charts/common.ts';
 import { modelLabel } from './names.ts';
 import { widthSweep } from '../charts/sweep.ts';
-import { forestPlot } from '../charts/forest.ts';
+import { forestPlot, type SeedLookup, type SeedMetrics } from '../charts/forest.ts';
 import type { MethodArtifact, MethodName, Results, SweepArtifact } from './results.ts';
+import { laplaceStructures } from './findings.ts';
 
 export interface Pick {
   dataset: string;
@@ -106,16 +107,39 @@ function landscapeFigure(id: string, make: (landscape: NonNullable<ReturnType<Re
   } };
 }
 
-function methodFigure(id: string, method: MethodName, make: (artifact: MethodArtifact) => Spec): FigureDef {
-  return { id, pick: 'dataset+model', models: evaluated, missing: `these results have no ${method}.json for it`, build: (results, pick) => {
-    const artifact = results.method(pick.dataset, pick.model, method);
-    return artifact ? make(artifact) : null;
+/**
+ * A method's metrics on each training seed of a network, for the forest
+ * plot's paired seed band: seed 0 from its summary row (the zoo's network),
+ * the others from their seed-k/ artifacts, each the variant the summary
+ * reports (the tuned posterior chosen on validation NLL; a baseline's only one).
+ */
+export function seedMetrics(results: Results): SeedLookup {
+  return (dataset, model, method) => {
+    const members = results.seedMembers(dataset, model);
+    const posterior = (laplaceStructures as readonly string[]).includes(method) ? 'tuned' : 'map';
+    const own = results.summary.rows.find((row) => row.dataset === dataset && row.model === model && row.method === method && row.posterior === posterior);
+    if (members.length < 2 || !own) return null;
+    const perSeed: SeedMetrics[] = [{ member: 0, ece: own.ece, nll: own.nll, auroc: own.auroc }];
+    for (const member of members.filter((candidate) => candidate > 0)) {
+      const artifact = results.seedMethod(dataset, model, member, method as MethodName);
+      const variant = artifact?.variants.find((candidate) => posterior === 'map' || (candidate.posterior === 'tuned' && candidate.objective === 'nll'));
+      if (variant) perSeed.push({ member, ece: variant.calibration.ece, nll: variant.calibration.nll, auroc: variant.ood.unknown[0].auroc });
+    }
+    return perSeed.length > 1 ? perSeed : null;
+  };
+}
+
+/** The deterministic network and the Laplace method on one network, for a figure that draws both. */
+function pairFigure(id: string, make: (before: MethodArtifact, after: MethodArtifact) => Spec): FigureDef {
+  return { id, pick: 'dataset+model', models: evaluated, missing: `these results have no sgd.json and ${laplaceMethod}.json for it`, build: (results, pick) => {
+    const [before, after] = [results.method(pick.dataset, pick.model, 'sgd'), results.method(pick.dataset, pick.model, laplaceMethod)];
+    return before && after ? make(before, after) : null;
   } };
 }
 
 export const figures: FigureDef[] = [
-  // The findings' figure: every network, structure and metric against both baselines, from summary.json.
-  { id: 'forest', pick: 'none', build: (results) => (results.summary.rows.some((row) => row.versus) ? forestPlot(results.summary.rows, modelLabel) : null) },
+  // The findings' figure: every network, structure and metric against both baselines, from summary.json; its seed band from the seed folders.
+  { id: 'forest', pick: 'none', build: (results) => (results.summary.rows.some((row) => row.versus) ? forestPlot(results.summary.rows, modelLabel, seedMetrics(results)) : null) },
   landscapeFigure('loss-surface', lossSurface),
   landscapeFigure('likelihood-gaussian', likelihoodAndGaussian),
   landscapeFigure('loss-accuracy', lossAccuracyContours),
@@ -159,24 +183,17 @@ export const figures: FigureDef[] = [
       return search ? searchSurface(search, 'error+ece') : null;
     },
   },
-  methodFigure('reliability-sgd', 'sgd', (artifact) => reliabilityDiagram(artifact)),
-  methodFigure('reliability-laplace', laplaceMethod, (artifact) => reliabilityDiagram(artifact)),
+  // Before and after the treatment as two panels of one figure on shared axes, not two figures a reader compares by eye.
+  pairFigure('reliability', (before, after) => reliabilityPair(before, after)),
   {
-    id: 'family-sgd',
+    id: 'family-calibration',
     pick: 'dataset+family',
     models: familyIds,
     build: (results, pick) => {
-      const entries = familyEntries(results, pick.dataset, 'sgd', familyMembers(results, pick));
-      return entries.length ? calibrationCurves(entries, { band: true }) : null;
-    },
-  },
-  {
-    id: 'family-laplace',
-    pick: 'dataset+family',
-    models: familyIds,
-    build: (results, pick) => {
-      const entries = familyEntries(results, pick.dataset, laplaceMethod, familyMembers(results, pick));
-      return entries.length ? calibrationCurves(entries, { band: true }) : null;
+      const models = familyMembers(results, pick);
+      const before = familyEntries(results, pick.dataset, 'sgd', models);
+      const after = familyEntries(results, pick.dataset, laplaceMethod, models);
+      return before.length && after.length ? calibrationCurvesPair(before, after) : null;
     },
   },
   {
@@ -197,8 +214,7 @@ export const figures: FigureDef[] = [
       return entries.length ? calibrationCurves(entries, { band: false }) : null;
     },
   },
-  methodFigure('entropy-sgd', 'sgd', (artifact) => entropyHistogram(artifact, otherDatasetSet(artifact))),
-  methodFigure('entropy-laplace', laplaceMethod, (artifact) => entropyHistogram(artifact, otherDatasetSet(artifact))),
+  pairFigure('entropy', (before, after) => entropyHistogramPair(before, after, otherDatasetSet(before))),
   {
     id: 'inverse-ecdf',
     pick: 'dataset+model',
@@ -217,15 +233,6 @@ export const figures: FigureDef[] = [
       const before = familyEntries(results, pick.dataset, 'sgd', models);
       const after = familyEntries(results, pick.dataset, laplaceMethod, models);
       return before.length && after.length ? inverseEcdfFamily(before, after, otherDatasetSet(before[0].artifact)) : null;
-    },
-  },
-  {
-    id: 'fgsm',
-    pick: 'dataset+model',
-    models: evaluated,
-    build: (results, pick) => {
-      const artifacts = methodsOf(results, pick, ['sgd', 'diag', 'kfac']);
-      return artifacts.length ? fgsmCurves(artifacts, 'meanEntropy') : null;
     },
   },
   {
@@ -283,9 +290,9 @@ export const pickerFigures: Record<string, string[]> = {
   landscape: ['loss-surface', 'likelihood-gaussian', 'loss-accuracy', 'loss-line'],
   structure: ['curvature-sizes', 'kronecker'],
   regularisation: ['n-tau', 'search', 'search-original'],
-  calibration: ['reliability-sgd', 'reliability-laplace', 'family-sgd', 'family-laplace', 'methods-calibration', 'architectures-sgd'],
-  ood: ['entropy-sgd', 'entropy-laplace', 'inverse-ecdf', 'inverse-ecdf-family'],
-  fgsm: ['fgsm', 'fgsm-panel', 'shift'],
+  calibration: ['reliability', 'family-calibration', 'methods-calibration', 'architectures-sgd'],
+  ood: ['entropy', 'inverse-ecdf', 'inverse-ecdf-family'],
+  fgsm: ['fgsm-panel', 'shift'],
   when: ['variants'],
   sweep: ['sweep'],
 };
@@ -442,6 +449,7 @@ function recording(results: Results, inputs: Set<string>): Results {
     covariance: (dataset, model) => note(results.covariance(dataset, model), `${dataset}/${model}/covariance-2x2.json`),
     sweep: (dataset, model, method) => note(results.sweep(dataset, model, method), `${dataset}/${model}/sweep/${method}.json`),
     modelRow: (dataset, model) => note(results.modelRow(dataset, model), 'models.json'),
+    seedMethod: (dataset, model, member, method) => note(results.seedMethod(dataset, model, member, method), `${dataset}/${model}/seed-${member}/${method}.json`),
   };
   // The summary is a property, not a lookup: reading it notes summary.json.
   Object.defineProperty(seen, 'summary', {

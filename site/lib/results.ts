@@ -56,6 +56,10 @@ export interface Results {
   /** Networks with a width sweep on a data set, in the zoo's order. */
   sweepModels(dataset: string): string[];
   modelRow(dataset: string, model: string): ModelRow | null;
+  /** The training seeds a network was evaluated on, 0 (the zoo's network) first; [] where it was trained once. */
+  seedMembers(dataset: string, model: string): number[];
+  /** A method's artifact on the network of training seed `member` > 0 (results/<data>/<model>/seed-<k>/), or null. */
+  seedMethod(dataset: string, model: string, member: number, method: MethodName): MethodArtifact | null;
 }
 
 const loaded = new Map<string, Results>();
@@ -109,6 +113,12 @@ export function loadResults(dir = defaultResultsDir()): Results {
     sweep: (dataset, model, method) => once(`w:${dataset}/${model}/${method}`, () => optional(`${dataset}/${model}/sweep/${method}.json`, sweepArtifact)),
     sweepModels: (dataset) => byZoo(paths.filter((path) => path.startsWith(`${dataset}/`) && path.includes('/sweep/')).map((path) => path.split('/')[1])),
     modelRow: (dataset, model) => models.models.find((row) => row.dataset === dataset && row.model === model) ?? null,
+    seedMembers: (dataset, model) => {
+      const prefix = `${dataset}/${model}/seed-`;
+      const members = [...new Set(paths.filter((path) => path.startsWith(prefix)).map((path) => Number(path.slice(prefix.length).split('/')[0])))].sort((a, b) => a - b);
+      return members.length > 0 ? [0, ...members] : [];
+    },
+    seedMethod: (dataset, model, member, method) => once(`k:${dataset}/${model}/${member}/${method}`, () => optional(`${dataset}/${model}/seed-${member}/${method}.json`, methodArtifact)),
   };
   loaded.set(dir, results);
   return results;

@@ -274,6 +274,19 @@ describe('the article, built from the committed results', () => {
       expect(await caption('gaussian')).not.toMatch(/The sliders set/);
       expect(await caption('n-tau')).not.toMatch(/Move log/);
       expect(await caption('n-tau')).toMatch(/drawn at log₁₀ N = /);
+      expect(await caption('gaussian')).toMatch(/drawn at σ₁ = [\d.]+, σ₂ = [\d.]+ and correlation ρ = [\d.]+\./);
+      expect(await caption('loss-accuracy')).toMatch(/both drawn\./);
+      // No caption, text alternative or paragraph asks for an action that only the script makes possible, except to say it needs JavaScript
+      // (the playground's section describes its controls and then says it needs JavaScript, as checked below).
+      const actions = /\b(hover|click|drag|sliders?|buttons?|picker|choose which)\b/i;
+      const visible = await page.locator('figcaption, section:not(#playground) p').evaluateAll((nodes) => nodes.map((node) => (node as HTMLElement).innerText));
+      const promising = visible
+        .map((text) => text.split(/(?<=\.)\s+/).filter((sentence) => actions.test(sentence) && !/JavaScript/.test(sentence)).join(' '))
+        .filter((text) => text !== '');
+      expect(promising).toEqual([]);
+      // The pickers that would switch the figures are not shown either: each figure names the one choice it draws.
+      for (const picker of await page.locator('form[data-picker]').all()) expect(await picker.isVisible()).toBe(false);
+      expect(await page.locator('#figure-reliability [data-shown]').innerText()).toMatch(/ on (MNIST|Fashion-MNIST)\.$/);
       expect(await page.locator('.playground-needs').isVisible()).toBe(true);
       expect(await page.locator('.playground-needs').innerText()).toContain('The playground needs JavaScript');
       // No dead controls: the drawing pad, sliders and table appear only where the script runs.

@@ -1,15 +1,18 @@
 /**
  * The forest plot of the findings on the committed results: one dot, one
  * interval per network × structure × metric × baseline, at the paired
- * differences summary.json states (ECE in percentage points), the seed band
- * recomputed here from the rows' seed spreads, and every dot drawn by Vega
- * at its value's pixel.
+ * differences summary.json states (ECE in percentage points), the paired
+ * seed band recounted here from the per-seed artifacts' JSON, and every dot
+ * drawn by Vega at its value's pixel.
  */
 import { parse, View } from 'vega';
 import { describe, expect, it } from 'vitest';
 import { forestPlot, forestRows } from '../../site/charts/forest.ts';
 import { toVega } from '../../site/lib/render.ts';
 import { loadResults } from '../../site/lib/results.ts';
+import { seedMetrics } from '../../site/lib/figures.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const results = loadResults('results');
 const rows = results.summary.rows;
@@ -30,17 +33,51 @@ describe('forest plot', () => {
       expect(ece.high).toBeCloseTo(100 * row.versus!.temperature.ece.high, 9);
       const auroc = forest.find((entry) => entry.network === network && entry.structure === ece.structure && entry.metric === 'AUROC' && entry.baseline === 'the deterministic network')!;
       expect(auroc.estimate).toBeCloseTo(row.versus!.sgd.auroc.estimate, 12);
-      // Seeds: difference of the means, ±1.96 √(s₁² + s₂²), only where both rows have them.
-      const sgd = rows.find((candidate) => candidate.dataset === row.dataset && candidate.model === row.model && candidate.method === 'sgd')!;
-      if (row.seeds && sgd.seeds) {
-        const mean = row.seeds.auroc.mean - sgd.seeds.auroc.mean;
-        const half = 1.96 * Math.sqrt((row.seeds.auroc.standardDeviation ?? 0) ** 2 + (sgd.seeds.auroc.standardDeviation ?? 0) ** 2);
-        expect(auroc.seedMean).toBeCloseTo(mean, 12);
-        expect(auroc.seedLow).toBeCloseTo(mean - half, 12);
-        expect(auroc.seedHigh).toBeCloseTo(mean + half, 12);
-      } else expect(auroc.seedMean).toBeNull();
+      expect(auroc.seedMean).toBeNull();
     }
-    expect(forest.some((entry) => entry.seedMean !== null)).toBe(true);
+    // Without per-seed metrics there is no seed band.
+    expect(forest.every((entry) => entry.seedMean === null)).toBe(true);
+  });
+
+  it('gives networks trained from several seeds a paired seed band, recounted from the per-seed artifacts', () => {
+    const forest = forestRows(rows, name, seedMetrics(results));
+    interface RawVariant { posterior: string; objective: string | null; calibration: { ece: number; nll: number }; ood: { unknown: { auroc: number }[] } }
+    const metricsOf = (path: string) => {
+      const artifact = JSON.parse(readFileSync(join('results', path), 'utf8')) as { variants: RawVariant[] };
+      const variant = artifact.variants.find((candidate) => candidate.posterior === 'map' || (candidate.posterior === 'tuned' && candidate.objective === 'nll'))!;
+      return { ece: 100 * variant.calibration.ece, nll: variant.calibration.nll, auroc: variant.ood.unknown[0].auroc };
+    };
+    let checked = 0;
+    for (const row of rows.filter((candidate) => ['diag', 'kfac', 'efb', 'last-layer'].includes(candidate.method) && candidate.posterior === 'tuned' && candidate.versus)) {
+      const folder = join('results', row.dataset, row.model);
+      const members = [0, ...readdirSync(folder).filter((entry) => /^seed-\d+$/.test(entry)).map((entry) => Number(entry.slice(5)))];
+      const network = `${row.model} · ${row.dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}`;
+      for (const baseline of ['sgd', 'temperature']) {
+        const pathOf = (method: string, member: number) => (member === 0 ? `${row.dataset}/${row.model}/${method}.json` : `${row.dataset}/${row.model}/seed-${member}/${method}.json`);
+        const shared = members.filter((member) => existsSync(join('results', pathOf(row.method, member))) && existsSync(join('results', pathOf(baseline, member))));
+        for (const [metric, title] of [['ece', 'ECE'], ['nll', 'NLL'], ['auroc', 'AUROC']] as const) {
+          const entry = forest.find((candidate) => candidate.network === network && candidate.metric === title && candidate.baseline === (baseline === 'sgd' ? 'the deterministic network' : 'temperature scaling') && candidate.structure.toLowerCase().startsWith(row.method === 'last-layer' ? 'last-layer' : row.method))!;
+          expect(entry, `${network} ${row.method} ${metric}`).toBeDefined();
+          if (shared.length < 2) {
+            expect(entry.seedMean).toBeNull();
+            continue;
+          }
+          // Each seed's Laplace network against the same seed's baseline, then their mean and sample standard deviation.
+          const differences = shared.map((member) => metricsOf(pathOf(row.method, member))[metric] - metricsOf(pathOf(baseline, member))[metric]);
+          const mean = differences.reduce((a, b) => a + b, 0) / differences.length;
+          const sd = Math.sqrt(differences.reduce((a, b) => a + (b - mean) ** 2, 0) / (differences.length - 1));
+          expect(entry.seeds).toBe(shared.length);
+          expect(entry.seedMean).toBeCloseTo(mean, 9);
+          expect(entry.seedLow).toBeCloseTo(mean - 1.96 * sd, 9);
+          expect(entry.seedHigh).toBeCloseTo(mean + 1.96 * sd, 9);
+          expect(entry.seedMin).toBeCloseTo(Math.min(...differences), 9);
+          expect(entry.seedMax).toBeCloseTo(Math.max(...differences), 9);
+          checked++;
+        }
+      }
+    }
+    // Eight seeded networks, four structures, two baselines, three metrics.
+    expect(checked).toBe(8 * 4 * 2 * 3);
   });
 
   it('draws every dot at its difference and every interval from low to high', async () => {

@@ -54,7 +54,7 @@ describe('families of increasing depth', () => {
 
   it('gives each family figure one choice and one spec file per (data set, family)', () => {
     const results = fakeResults([...zoo], ['mlp-1', 'mlp-2', 'cnn-1', 'cnn-2']);
-    for (const id of ['family-sgd', 'family-laplace', 'inverse-ecdf-family']) {
+    for (const id of ['family-calibration', 'inverse-ecdf-family']) {
       const figure = getFigure(id);
       const picks = picksOf(figure, results);
       expect(picks).toEqual([
@@ -148,11 +148,11 @@ describe('what a figure names', () => {
 
   it('captions start with the network (or family) and data set shown', () => {
     const given = results();
-    expect(pickCaption(getFigure('reliability-sgd'), given, { dataset: 'mnist', model: 'lenet5' })).toBe('LeNet-5 on MNIST.');
-    expect(pickCaption(getFigure('reliability-sgd'), given, { dataset: 'fashion-mnist', model: 'mlp-2-overconfident' })).toBe('MLP-2 (overconfident) on Fashion-MNIST.');
+    expect(pickCaption(getFigure('reliability'), given, { dataset: 'mnist', model: 'lenet5' })).toBe('LeNet-5 on MNIST.');
+    expect(pickCaption(getFigure('reliability'), given, { dataset: 'fashion-mnist', model: 'mlp-2-overconfident' })).toBe('MLP-2 (overconfident) on Fashion-MNIST.');
     expect(pickCaption(getFigure('architectures-sgd'), given, { dataset: 'fashion-mnist', model: 'all' })).toBe('Fashion-MNIST.');
     const family = depthFamilies(given, 'mnist')[0];
-    expect(pickCaption(getFigure('family-sgd'), given, { dataset: 'mnist', model: family.id })).toBe(`${familyLabel(family)} on MNIST.`);
+    expect(pickCaption(getFigure('family-calibration'), given, { dataset: 'mnist', model: family.id })).toBe(`${familyLabel(family)} on MNIST.`);
     expect(pickCaption(getFigure('gaussian'), given, { dataset: 'all', model: 'all' })).toBeNull();
   });
 

@@ -119,7 +119,7 @@ describe('figure inputs and commands', () => {
     const inputs = (id: string, dataset = 'mnist', model = 'lenet5') => buildFigure(getFigure(id), results, { dataset, model }).inputs;
     expect(inputs('loss-surface')).toEqual(['mnist/lenet5/landscape.json']);
     expect(inputs('curvature-sizes')).toEqual(['models.json']);
-    expect(inputs('reliability-sgd', 'fashion-mnist')).toEqual(['fashion-mnist/lenet5/sgd.json']);
+    expect(inputs('reliability', 'fashion-mnist')).toEqual(['fashion-mnist/lenet5/kfac.json', 'fashion-mnist/lenet5/sgd.json']);
     expect(inputs('n-tau')).toEqual(['mnist/lenet5/covariance-2x2.json']);
     expect(inputs('search')).toEqual(['mnist/lenet5/search/kfac-glm.json']);
     expect(buildFigure(getFigure('gaussian'), results, { dataset: 'all', model: 'all' }).inputs).toEqual([]);
@@ -127,15 +127,19 @@ describe('figure inputs and commands', () => {
     const methods = [...new Set(results.methods('mnist', 'lenet5'))];
     expect(inputs('methods-calibration')).toEqual(methods.map((method) => `mnist/lenet5/${method}.json`).sort());
     expect(reproduceCommand(inputs('methods-calibration'))).toBe(methods.includes('ensemble') ? 'npm run reproduce -- --only laplace,ensemble' : 'npm run reproduce -- --only laplace');
-    // The published set is what the figures read, and nothing of results/ they do not (the seed folders); the sweeps are Figure 25's.
+    // The published set is what the figures read, and nothing of results/ they do not; the sweeps are Figure 21's.
     const published = figureInputs(results);
     expect(published).toContain('mnist/lenet5/landscape.json');
     expect(published).toContain('mnist/lenet5/sweep/kfac.json');
     expect(inputs('sweep')).toEqual(['diag', 'efb', 'kfac', 'last-layer'].map((method) => `mnist/lenet5/sweep/${method}.json`));
-    expect(published.some((path) => path.includes('/seed-'))).toBe(false);
-    // The forest plot of the findings reads the summary's paired differences, and only it does.
+    // The forest plot of the findings reads the summary's paired differences and, for its paired seed band, the
+    // seed folders' artifacts; no other figure reads a seed folder.
     expect(published).toContain('summary.json');
-    expect(inputs('forest')).toEqual(['summary.json']);
+    const forest = inputs('forest');
+    expect(forest).toContain('summary.json');
+    expect(forest.filter((path) => path !== 'summary.json').every((path) => /^[a-z-]+\/[a-z0-9-]+\/seed-\d+\/[a-z-]+\.json$/.test(path))).toBe(true);
+    expect(forest.length).toBeGreaterThan(1);
+    expect(published.filter((path) => path.includes('/seed-'))).toEqual(forest.filter((path) => path.includes('/seed-')));
   });
 });
 

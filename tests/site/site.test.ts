@@ -88,7 +88,7 @@ describe('site', () => {
         expect(existsSync(join(dist, path)), path).toBe(true);
       }
     }
-    expect(existsSync(join(dist, 'specs/reliability-sgd/fashion-mnist--lenet5.json'))).toBe(true);
+    expect(existsSync(join(dist, 'specs/reliability/fashion-mnist--lenet5.json'))).toBe(true);
   });
 
   it('reads its numbers from the artifacts', () => {
@@ -197,7 +197,7 @@ describe('site', () => {
   });
 
   it('links under each figure the artifacts it is drawn from, published byte for byte, and the command that regenerates them', () => {
-    const experiment: Record<string, string> = { 'loss-surface': 'landscape', 'curvature-sizes': 'models', 'reliability-sgd': 'laplace', search: 'laplace', 'n-tau': 'laplace' };
+    const experiment: Record<string, string> = { 'loss-surface': 'landscape', 'curvature-sizes': 'models', reliability: 'laplace', search: 'laplace', 'n-tau': 'laplace' };
     for (const figure of figures) {
       const start = html.indexOf(`id="figure-${figure.id}"`);
       const block = html.slice(start, html.indexOf('</figure>', start));
@@ -375,7 +375,7 @@ describe('site', () => {
     });
 
     it('shows a tooltip over a chart mark', async () => {
-      const figure = page.locator('#figure-reliability-sgd');
+      const figure = page.locator('#figure-reliability');
       await figure.scrollIntoViewIfNeeded();
       await expect.poll(() => figure.locator('.chart').getAttribute('data-state'), { timeout: 20_000 }).toBe('interactive');
       // The middle of the largest bar.
@@ -417,7 +417,7 @@ describe('site', () => {
     });
 
     it('swaps a chart when the data-set picker changes', async () => {
-      const figure = page.locator('#figure-reliability-sgd');
+      const figure = page.locator('#figure-reliability');
       await figure.scrollIntoViewIfNeeded();
       const spec = () => figure.locator('.chart').getAttribute('data-spec');
       expect(await spec()).toContain('mnist--lenet5');
@@ -430,18 +430,18 @@ describe('site', () => {
       // The family figures of the section follow the data set too, to the family the family select names.
       const family = await page.locator('form[data-picker="calibration"] select[name="family"]').inputValue();
       expect(family).not.toBe('');
-      await expect.poll(() => page.locator('#figure-family-sgd .chart').getAttribute('data-spec'), { timeout: 20_000 }).toContain(`fashion-mnist--${family}`);
+      await expect.poll(() => page.locator('#figure-family-calibration .chart').getAttribute('data-spec'), { timeout: 20_000 }).toContain(`fashion-mnist--${family}`);
       // The data link follows the chart to the other data set's artifact.
       const input = figure.locator('[data-source] a[data-input]');
-      await expect.poll(() => input.first().getAttribute('data-input')).toBe('fashion-mnist/lenet5/sgd.json');
-      expect(await input.first().getAttribute('href')).toBe(`${base}data/fashion-mnist/lenet5/sgd.json`);
+      await expect.poll(() => input.last().getAttribute('data-input')).toBe('fashion-mnist/lenet5/sgd.json');
+      expect(await input.last().getAttribute('href')).toBe(`${base}data/fashion-mnist/lenet5/sgd.json`);
       expect(await figure.locator('[data-source] code').textContent()).toBe('npm run reproduce -- --only laplace');
       // Back to MNIST: the spec fetched at first is drawn again without being fetched again.
       await page.locator('form[data-picker="calibration"] select[name="dataset"]').selectOption('mnist');
       await expect.poll(spec, { timeout: 20_000 }).toContain('/mnist--lenet5');
       await expect.poll(() => figure.locator('.chart').getAttribute('data-state'), { timeout: 20_000 }).toBe('interactive');
-      expect(fetched.filter((path) => path === 'specs/reliability-sgd/mnist--lenet5.json')).toHaveLength(1);
-      expect(await input.first().getAttribute('data-input')).toBe('mnist/lenet5/sgd.json');
+      expect(fetched.filter((path) => path === 'specs/reliability/mnist--lenet5.json')).toHaveLength(1);
+      expect(await input.last().getAttribute('data-input')).toBe('mnist/lenet5/sgd.json');
     });
 
     it('prints without controls or sticky elements, keeps figures whole and shows outside links’ addresses', async () => {
@@ -563,7 +563,7 @@ describe('site', () => {
       const fgsm = page.locator('form[data-picker="fgsm"]');
       await fgsm.scrollIntoViewIfNeeded();
       await fgsm.locator('select[name="dataset"]').selectOption('fashion-mnist');
-      await expect.poll(() => page.locator('#figure-fgsm [data-shown]').textContent()).toBe('LeNet-5 on Fashion-MNIST.');
+      await expect.poll(() => page.locator('#figure-fgsm-panel [data-shown]').textContent()).toBe('LeNet-5 on Fashion-MNIST.');
       const shift = page.locator('#figure-shift');
       if (!(await shift.getAttribute('data-available'))!.includes('fashion-mnist--')) {
         await expect.poll(() => shift.locator('.chart').getAttribute('data-state')).toBe('missing');
