@@ -26,7 +26,7 @@ import { getModelSpec, modelNames } from './models/zoo.ts';
 import { formatDuration, ProgressBoard } from './progress/index.ts';
 import { experimentNames, getProfile, parseExperiments, profileNames, type ExperimentName } from './study.ts';
 import { TaskPool } from './workers/pool.ts';
-import { QueueRunner } from './queue/runner.ts';
+import { QueuedTaskFailures, QueueRunner } from './queue/runner.ts';
 import { parseQueueUrl } from './queue/store.ts';
 
 const usage = `Usage: npm run compute -- <command> [options]
@@ -169,7 +169,7 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   // The code this run runs: read now, before the run rewrites results/.
   const commit = describeCommit();
   const finished = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
-  const failures = new TaskFailures((line) => board.log(line));
+  const failures = queueRunner ? new QueuedTaskFailures((line) => board.log(line), queueRunner) : new TaskFailures((line) => board.log(line));
   const leftovers = removeStaleTemps(outDir);
   if (leftovers > 0) console.log(`removed ${leftovers} temp file${leftovers > 1 ? 's' : ''} an interrupted run left in ${outDir}`);
   const runners: Record<ExperimentName, () => Promise<void>> = {

@@ -18,6 +18,7 @@
  */
 import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { TaskFailures } from '../experiments/failures.ts';
 import { taskKey, type TaskRunner } from '../experiments/finished.ts';
 import { verifyDataFiles } from '../data/index.ts';
 import { formatDuration, type ProgressBoard } from '../progress/index.ts';
@@ -27,6 +28,8 @@ import { describeRedisError, downloadFiles, QueueError, queueName, reachQueue, u
 
 /** How long the server may be unreachable before the run stops. */
 const lostAfterSeconds = 10;
+/** Seconds between status lines when nothing changes (QUEUE_STATUS_SECONDS; tests ask for more). */
+const statusSeconds = Number(process.env.QUEUE_STATUS_SECONDS) > 0 ? Number(process.env.QUEUE_STATUS_SECONDS) : 15;
 /** Attempts of a task: a second failure with the same error ends it sooner (the worker decides, see worker.ts). */
 export const taskAttempts = 3;
 
@@ -178,7 +181,7 @@ export class QueueRunner implements TaskRunner {
     this.pending.clear();
   }
 
-  /** done / running (per worker) / waiting and the time left, when it changes or every 15 s. */
+  /** done / running (per worker) / waiting and the time left, when it changes or every statusSeconds. */
   private report(): void {
     const running = [...this.running.values()];
     const perWorker = running.map((task) => `${task.worker}: ${task.label}${task.total > 0 ? ` ${task.done}/${task.total} ${task.unit}` : ''}`);
@@ -186,9 +189,10 @@ export class QueueRunner implements TaskRunner {
     const mean = this.durations.length > 0 ? this.durations.reduce((sum, value) => sum + value, 0) / this.durations.length : NaN;
     const left = (mean * (this.waiting + running.length / 2)) / workers;
     const counts = `${this.stats.done} done, ${running.length} running, ${this.waiting} waiting, ${this.stats.retried.size} retried`;
+    const changed = `${counts} ${running.map((task) => `${task.worker}:${task.label}`).join()}`;
     const now = Date.now();
-    if (counts === this.lastStatus && now - this.lastStatusAt < 15_000) return;
-    this.lastStatus = counts;
+    if (changed === this.lastStatus && now - this.lastStatusAt < statusSeconds * 1000) return;
+    this.lastStatus = changed;
     this.lastStatusAt = now;
     this.board.log(`queue: ${counts}; about ${formatDuration(left)} left in this stage${perWorker.length > 0 ? ` [${perWorker.join('; ')}]` : ''}`);
   }
@@ -197,5 +201,29 @@ export class QueueRunner implements TaskRunner {
     clearInterval(this.timer);
     await withTimeout(this.queue.close(), 2, 'closing').catch(() => {});
     this.redis.disconnect();
+  }
+}
+
+/**
+ * Task failures of a queued run: a task that failed for good or a lost server
+ * ends the whole run at once (the stage's artifact, such as models.json, is
+ * not written from a part of its rows); other failures are recorded as in a
+ * local run.
+ */
+export class QueuedTaskFailures extends TaskFailures {
+  constructor(
+    log: (line: string) => void,
+    private readonly runner: QueueRunner,
+  ) {
+    super(log);
+  }
+
+  override async guard<Result>(task: string, work: Promise<Result>): Promise<Result | undefined> {
+    try {
+      return await work;
+    } catch (error) {
+      if (this.runner.fatal) throw this.runner.fatal;
+      return super.guard(task, Promise.reject(error));
+    }
   }
 }

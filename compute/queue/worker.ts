@@ -117,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
       });
       const params = { ...data.params, settings: { ...data.params.settings as object, cacheDir }, ...(data.withOutDir ? { outDir } : {}) };
       const started = performance.now();
+      console.log(`${data.label}: started (attempt ${job.attemptsStarted})`);
       try {
         const result = await pool.run<unknown>(data.kind, params, data.label);
         const artifacts = await uploadFiles(redis, outDir, filesUnder(outDir, (file) => !file.endsWith('.tmp')));
