@@ -74,6 +74,10 @@ export function openConnection(address: QueueAddress): Redis {
 /** Connect and PING within `seconds`, or one sentence saying why not. */
 export async function reachQueue(address: QueueAddress, seconds = 5): Promise<Redis> {
   const redis = openConnection(address);
+  // ioredis rejects connect() with "Connection is closed"; the socket's own error (ECONNREFUSED, ENOTFOUND) says why.
+  let cause: unknown = null;
+  const remember = (error: unknown) => (cause ??= error);
+  redis.on('error', remember);
   try {
     await withTimeout(
       (async () => {
@@ -83,10 +87,11 @@ export async function reachQueue(address: QueueAddress, seconds = 5): Promise<Re
       seconds,
       'no answer',
     );
+    redis.off('error', remember);
     return redis;
   } catch (error) {
     redis.disconnect();
-    throw new QueueError(`Cannot reach the queue at ${address.url}: ${describeRedisError(error)}.`);
+    throw new QueueError(`Cannot reach the queue at ${address.url}: ${describeRedisError(cause ?? error)}.`);
   }
 }
 
