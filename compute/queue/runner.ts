@@ -199,7 +199,8 @@ export class QueueRunner implements TaskRunner {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await withTimeout(this.queue.close(), 2, 'closing').catch(() => {});
+    // With the server gone, close() waits for it forever: disconnect instead, so no reconnecting socket holds the process.
+    await withTimeout(this.queue.close(), 2, 'closing').catch(() => this.queue.disconnect().catch(() => {}));
     this.redis.disconnect();
   }
 }

@@ -97,6 +97,8 @@ export async function reachQueue(address: QueueAddress, seconds = 5): Promise<Re
 
 export function describeRedisError(error: unknown): string {
   const failure = error as NodeJS.ErrnoException;
+  // ioredis's words for "the socket is down", whatever took it down.
+  if (/Stream isn't writeable|Connection is closed/.test(failure.message ?? '')) return 'no connection';
   const code = failure.code ? `${failure.code} ` : '';
   return `${code}${(failure.message ?? String(error)).replace(/^connect \w+ /, '').replace(/\.$/, '')}`.trim();
 }
