@@ -26,6 +26,8 @@ import { getModelSpec, modelNames } from './models/zoo.ts';
 import { formatDuration, ProgressBoard } from './progress/index.ts';
 import { experimentNames, getProfile, parseExperiments, profileNames, type ExperimentName } from './study.ts';
 import { TaskPool } from './workers/pool.ts';
+import { QueuedTaskFailures, QueueRunner } from './queue/runner.ts';
+import { parseQueueUrl } from './queue/store.ts';
 
 const usage = `Usage: npm run compute -- <command> [options]
 
@@ -43,6 +45,7 @@ Options of run:
   --workers N      worker threads, each with its own backend (default 2 on cpu, wasm and node, 1 on gpu; 0 runs in this thread)
   --models LIST    with --only laplace, ensemble, landscape or demo: only these models (comma-separated)
   --data LIST      with --only laplace, ensemble, landscape or demo: only these data sets (comma-separated)
+  --queue URL      run the tasks on queue workers (npm run worker -- --queue URL, on any machines) through the Redis server at URL
   --check-options  check the options (and that --out can be written) and exit: 0, or 2 with the problem
 
 Options of train:
@@ -70,6 +73,7 @@ const options = {
   models: { type: 'string' },
   backend: { type: 'string' },
   cache: { type: 'string' },
+  queue: { type: 'string' },
   'check-options': { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -138,38 +142,46 @@ function planRun(values: ReturnType<typeof parse>['values']) {
   if (values.workers !== undefined) workerCount(values.workers, 'wasm');
   const selected = (model: string) => !chosenModels || chosenModels.includes(model);
   const datasets = profile.datasets.filter((dataset) => !chosenData || chosenData.includes(dataset));
-  return { profile, experiments, outDir, selected, datasets };
+  const queue = values.queue === undefined ? undefined : parseQueueUrl(values.queue);
+  return { profile, experiments, outDir, selected, datasets, queue };
 }
 
 async function runCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
-  const { profile, experiments, outDir, selected, datasets } = planRun(values);
+  const { profile, experiments, outDir, selected, datasets, queue } = planRun(values);
   // --check-options: what npm run reproduce asks before it installs anything.
   if (values['check-options']) return;
+  const board = new ProgressBoard();
+  // With --queue the server is reached first: one sentence and no work done when it cannot be.
+  const queueRunner = queue ? await QueueRunner.open(queue, profile.datasets, board) : null;
   // The native backend sizes its thread pool for the workers before it starts.
   planWorkers(values.workers === undefined ? defaultWorkers('node') : Number(values.workers));
-  const backend = await startBackend(values.backend);
+  const backend = await startBackend(values.backend).catch(async (error: unknown) => {
+    await queueRunner?.close();
+    throw error;
+  });
   console.log(`${describeBackend(backend)}; profile ${profile.name}; writing to ${outDir}`);
   const settings: RunSettings = { profile: profile.name, backend: backend.name, cacheDir: resolve(values.cache ?? '.cache') };
-  const board = new ProgressBoard();
   const workers = workerCount(values.workers, backend.name);
-  const pool = new TaskPool(workers, backend.name, board);
+  // Queued tasks run on the queue's workers; the demo, which only copies cached files, runs in this thread.
+  const pool = new TaskPool(queueRunner ? 0 : workers, backend.name, board);
+  const runner = queueRunner ?? pool;
   const stages: Record<string, StageRecord> = {};
   // The code this run runs: read now, before the run rewrites results/.
   const commit = describeCommit();
   const finished = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
-  const failures = new TaskFailures((line) => board.log(line));
+  const failures = queueRunner ? new QueuedTaskFailures((line) => board.log(line), queueRunner) : new TaskFailures((line) => board.log(line));
   const leftovers = removeStaleTemps(outDir);
   if (leftovers > 0) console.log(`removed ${leftovers} temp file${leftovers > 1 ? 's' : ''} an interrupted run left in ${outDir}`);
   const runners: Record<ExperimentName, () => Promise<void>> = {
-    models: () => runModelsExperiment(pool, settings, profile, outDir, board, failures),
-    laplace: () => runLaplaceExperiment(pool, settings, { ...profile, datasets }, outDir, board, failures, selected),
+    models: () => runModelsExperiment(runner, settings, profile, outDir, board, failures),
+    laplace: () => runLaplaceExperiment(runner, settings, { ...profile, datasets }, outDir, board, failures, selected),
     ensemble: async () => {
       const model = profile.ensemble.model;
       if (!selected(model)) return;
       await Promise.all(
         datasets.map((dataset) => {
           const label = `ensemble ${dataset}/${model}`;
-          return failures.guard(label, runOnce(pool, 'ensemble', { settings, dataset, outDir }, label, scopes.file(`${dataset}/${model}/ensemble.json`), finished));
+          return failures.guard(label, runOnce(runner, 'ensemble', { settings, dataset, outDir }, label, scopes.file(`${dataset}/${model}/ensemble.json`), finished));
         }),
       );
     },
@@ -178,7 +190,7 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
       await Promise.all(
         jobs.map(({ dataset, model }) => {
           const label = `landscape ${dataset}/${model}`;
-          return failures.guard(label, runOnce(pool, 'landscape', { settings, dataset, model, outDir }, label, scopes.file(`${dataset}/${model}/landscape.json`), finished));
+          return failures.guard(label, runOnce(runner, 'landscape', { settings, dataset, model, outDir }, label, scopes.file(`${dataset}/${model}/landscape.json`), finished));
         }),
       );
     },
@@ -193,10 +205,14 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
       const started = performance.now();
       const before = { ...taskTally };
       await runners[experiment]();
-      stages[experiment] = { seconds: (performance.now() - started) / 1000, ran: taskTally.ran - before.ran, reused: taskTally.reused - before.reused, workers };
+      // A queued task that failed for good, or a lost server, ends the run here, before anything else is written.
+      if (queueRunner?.fatal) throw queueRunner.fatal;
+      const stageWorkers = queueRunner ? queueRunner.stats.workers.size : workers;
+      stages[experiment] = { seconds: (performance.now() - started) / 1000, ran: taskTally.ran - before.ran, reused: taskTally.reused - before.reused, workers: stageWorkers };
     }
   } finally {
     await pool.close();
+    await queueRunner?.close();
   }
   writeSummary(outDir, profile);
   // A run of some experiments (--only) keeps the previous run's times for the others, so the manifest still says what the whole profile took;
@@ -226,6 +242,10 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   console.log('stage times:');
   for (const [stage, record] of Object.entries(stages)) {
     console.log(`  ${stage.padEnd(12)} ${formatDuration(record.seconds).padEnd(8)} ${record.ran} task${record.ran === 1 ? '' : 's'} ran, ${record.reused} reused`);
+  }
+  if (queueRunner) {
+    const { done, retried, workers: seen } = queueRunner.stats;
+    console.log(`queue: ${done} task${done === 1 ? '' : 's'} on ${seen.size} worker${seen.size === 1 ? '' : 's'} (${[...seen].join(', ')}), ${retried.size} retried${retried.size > 0 ? ` (${[...retried].join(', ')})` : ''}`);
   }
   if (failures.list.length > 0) {
     const names = failures.list.map((failure) => failure.task).join(', ');
@@ -314,7 +334,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const failure = error as Error;
-    const known = ['UsageError', 'StudyError', 'DataError', 'BackendError', 'ModelError', 'CheckpointError', 'TaskError', 'TrainingError'];
+    const known = ['QueueError', 'UsageError', 'StudyError', 'DataError', 'BackendError', 'ModelError', 'CheckpointError', 'TaskError', 'TrainingError'];
     if (known.includes(failure.name)) {
       console.error(`error: ${failure.message}`);
       return 2;

@@ -1,15 +1,14 @@
 /** Orchestration of the "laplace" experiment: one task per (data set, model, training seed). */
 import type { ProgressBoard } from '../progress/index.ts';
 import { seedsFor, type Profile } from '../study.ts';
-import type { TaskPool } from '../workers/pool.ts';
 import type { TaskFailures } from './failures.ts';
-import { runOnce, scopes } from './finished.ts';
+import { runOnce, scopes, type TaskRunner } from './finished.ts';
 import type { RunSettings } from './inputs.ts';
 import type { LaplaceTaskParams } from './laplace.ts';
 import { getModelSpec } from '../models/zoo.ts';
 
 export async function runLaplaceExperiment(
-  pool: TaskPool,
+  pool: TaskRunner,
   settings: RunSettings,
   profile: Profile,
   outDir: string,

@@ -9,16 +9,15 @@ import { modelsArtifact } from '../artifacts/schemas.ts';
 import { getModelSpec, type ModelFamily } from '../models/zoo.ts';
 import type { ProgressBoard } from '../progress/index.ts';
 import { trainedMembers, type Profile } from '../study.ts';
-import type { TaskPool } from '../workers/pool.ts';
 import type { TaskFailures } from './failures.ts';
-import { runOnceDetailed, scopes } from './finished.ts';
+import { runOnceDetailed, scopes, type TaskRunner } from './finished.ts';
 import type { RunSettings } from './inputs.ts';
 import type { TrainTaskParams, TrainTaskResult } from './models.ts';
 
 /** Rough seconds per epoch relative to an MLP, measured on wasm; only orders the queue. */
 const relativeEpochCost: Record<ModelFamily, number> = { mlp: 1, lenet: 1, cnn: 2.5 };
 
-export async function runModelsExperiment(pool: TaskPool, settings: RunSettings, profile: Profile, outDir: string, board: ProgressBoard, failures: TaskFailures): Promise<void> {
+export async function runModelsExperiment(pool: TaskRunner, settings: RunSettings, profile: Profile, outDir: string, board: ProgressBoard, failures: TaskFailures): Promise<void> {
   const jobs = profile.datasets.flatMap((dataset) => trainedMembers(profile).map(({ model, member }) => ({ dataset, model, member })));
   // Longest first, so the workers finish close together; rows keep the study's order.
   const cost = ({ dataset, model }: (typeof jobs)[number]) => {

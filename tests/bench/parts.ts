@@ -16,5 +16,6 @@ export const benchParts: BenchPart[] = [
   { name: 'train-step', file: 'train-step.ts', backend: false, measures: 'training images/s: the lean step ÷ the reference step, ÷ a forward + backward pass, ÷ PyTorch on one thread; per worker layout (node)' },
   { name: 'sampled', file: 'sampled.ts', backend: true, measures: 'a Laplace task\'s sampled predictive, sampled search and Jacobian pass: new ÷ old and ÷ their arithmetic (FLOPs ÷ the same backend\'s measured matmul rate)' },
   { name: 'bootstrap', file: 'bootstrap.ts', backend: false, measures: 'bootstrap intervals and paired differences of a Laplace task at full-profile sizes: before ÷ after, ÷ their arithmetic (one read per example per resample)' },
+  { name: 'queue', file: 'queue.ts', backend: true, measures: 'quick-profile wall time through the queue with 1, 2 and 3 worker processes ÷ the local run (needs redis-server)' },
   { name: 'eigen', file: 'eigen.ts', backend: false, measures: 'symmetric eigendecomposition (800 and 3,137, the KFAC factor sizes) ÷ ml-matrix, and in GFLOP/s' },
 ];
