@@ -156,23 +156,9 @@ function scorePoint(logN: number, logTau: number, probabilities: Float32Array, d
 const logRatiosPerStack = 64;
 
 /**
- * One pass over `data`: the logits at W* and, per distinct s = ln(N/τ), τ·diag Σ_f
- * for every input ([count × C] each).
- */
-export async function glmSearchStatistics(
-  posterior: Posterior,
-  data: LaplaceData,
-  logRatios: number[],
-  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
-): Promise<{ logits: Float32Array; scaledVariances: Float32Array[] }> {
-  const together = await glmStatisticsTogether([posterior], data, [logRatios], options);
-  return { logits: together.logits, scaledVariances: together.scaledVariances[0] };
-}
-
-/**
- * `glmSearchStatistics` for several posteriors on the same network and MAP weights
- * (e.g. every structure of one fit) on one pass: each batch's Jacobians are computed
- * once and serve all of them. `logRatios[p]` are posterior p's s values;
+ * One pass over `data` for several posteriors on the same network and MAP weights
+ * (e.g. every structure of one fit): the logits at W* ([count × C]) and each posterior's
+ * τ·diag Σ_f at each of its s = ln(N/τ); each batch's Jacobians are computed once and serve all of them. `logRatios[p]` are posterior p's s values;
  * scaledVariances[p][i] is its τ·diag Σ_f at logRatios[p][i].
  */
 export async function glmStatisticsTogether(
