@@ -130,6 +130,15 @@ export function makeNamespace(index: number): Namespace | { reason: string } {
   const [hostEnd, innerEnd] = [`qh${process.pid % 10000}n${index}`, `qi${process.pid % 10000}n${index}`];
   const subnet = `10.231.${(process.pid % 200) + index}`;
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+  // Each part may be missing (a half-made namespace, or one already gone).
+  const remove = () => {
+    try {
+      ip('link', 'del', hostEnd);
+    } catch {}
+    try {
+      ip('netns', 'del', name);
+    } catch {}
+  };
   try {
     ip('netns', 'add', name);
     ip('link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', innerEnd);
@@ -140,25 +149,13 @@ export function makeNamespace(index: number): Namespace | { reason: string } {
     ip('netns', 'exec', name, 'ip', 'link', 'set', innerEnd, 'up');
     ip('netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up');
   } catch (error) {
-    try {
-      ip('link', 'del', hostEnd);
-    } catch {}
-    try {
-      ip('netns', 'del', name);
-    } catch {}
+    remove();
     return { reason: ((error as { stderr?: Buffer }).stderr?.toString() || (error as Error).message).trim() };
   }
   return {
     name,
     hostAddress: `${subnet}.1`,
     wrapper: ['ip', 'netns', 'exec', name],
-    remove() {
-      try {
-        ip('link', 'del', hostEnd);
-      } catch {}
-      try {
-        ip('netns', 'del', name);
-      } catch {}
-    },
+    remove,
   };
 }
