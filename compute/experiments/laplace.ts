@@ -239,7 +239,30 @@ interface Point {
  * One network's Laplace evaluation. It says it `reused` work when its curvature came from the
  * cache: its time then leaves out the fit, so the manifest must not count it as a cold task.
  */
-export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<{ reused: boolean }> {
+/** What a Laplace task did: whether its fit came from the cache, its seconds per phase, and the images each pass saw (for the bench's arithmetic). */
+export interface LaplaceTaskResult {
+  reused: boolean;
+  /** Wall seconds per phase. */
+  phases: Record<string, number>;
+  /** CPU seconds of the whole process per phase (every thread's: the task's own only when nothing else computes in the process). */
+  cpuPhases: Record<string, number>;
+  images: {
+    /** Training images the curvature was fitted on (0 when the fit came from the cache). */
+    fit: number;
+    /** Validation images of the one GLM search pass. */
+    search: number;
+    /** Images of the FGSM sign pass (a forward and backward pass each). */
+    fgsm: number;
+    /** Images of the statistics (Jacobian) pass: every evaluation set not taken from an earlier one. */
+    statistics: number;
+    /** Images of every evaluation set, each seen by the sampled predictive `samples` times per sampled variant. */
+    evaluation: number;
+    /** Sampled variants (the original's recipe), each with its own sampled search. */
+    sampledVariants: number;
+  };
+}
+
+export async function laplaceTask(params: LaplaceTaskParams, context: TaskContext): Promise<LaplaceTaskResult> {
   const { settings, dataset, model: modelName, outDir } = params;
   const member = params.member ?? 0;
   const profile = getProfile(settings.profile);
@@ -252,18 +275,26 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
   const full = member === 0 && profile.laplace.fullTreatment.includes(modelName);
   // Seconds per phase, logged at the end: where a task's time goes, for the budget.
   const phases: Record<string, number> = {};
+  // And the process's CPU seconds per phase: the work itself when one thread computes (as in the bench), whatever the machine's load.
+  const cpuPhases: Record<string, number> = {};
   let phaseStart = performance.now();
+  let cpuStart = process.cpuUsage();
   const phase = (name: string) => {
     const now = performance.now();
+    const cpu = process.cpuUsage(cpuStart);
     phases[name] = (phases[name] ?? 0) + (now - phaseStart) / 1000;
+    cpuPhases[name] = (cpuPhases[name] ?? 0) + (cpu.user + cpu.system) / 1e6;
     phaseStart = now;
+    cpuStart = process.cpuUsage();
   };
   // The posteriors share `weights`, which the finally below disposes; they hold no tensors of their own.
   const posteriors: Posterior[] = [];
   let reused = false;
+  const images: LaplaceTaskResult['images'] = { fit: 0, search: 0, fgsm: 0, statistics: 0, evaluation: 0, sampledVariants: 0 };
   try {
     const { curvature, fromCache } = await fittedLaplace(settings, profile, dataset, modelName, trained.record.key, train, topology, network, weights, context);
     reused = fromCache;
+    images.fit = fromCache ? 0 : train.count;
     phase('fit');
     const sets = member === 0 ? await evaluationSets(profile, dataset, data.test, network, weights) : seedSets(profile, dataset, data.test);
     const search = profile.laplace.search;
@@ -274,6 +305,9 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
     const textbook = textbookPoint(profile, modelName, train.count);
     const variants = new Map(structures.map((structure) => [structure, member === 0 ? variantsFor(profile, modelName, structure) : variantsFor(profile, modelName, structure).filter((v) => v.predictive === 'glm' && v.objective !== 'error+ece')]));
     const sampledCount = [...variants.values()].flat().filter((v) => v.predictive === 'sampled').length;
+    images.search = validation.count;
+    images.fgsm = sets.fgsm[0]?.set.count ?? 0;
+    images.sampledVariants = sampledCount;
     const setCount = evaluationSteps(sets);
     const totalSteps = structures.length * 2 + setCount * (1 + sampledCount) + sampledCount * search.sampled.gridSize ** 2;
     let done = 0;
@@ -341,6 +375,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
     const logits: Float32Array[] = [];
     const scaled: Float32Array[][][] = structures.map(() => []);
     const passed = allSets(sets);
+    images.evaluation = passed.reduce((sum, set) => sum + set.count, 0);
     for (const [i, set] of passed.entries()) {
       const source = prefixSource(set, passed.slice(0, i));
       if (source >= 0) {
@@ -349,6 +384,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
         logits.push(logits[source].slice(0, rows));
         structures.forEach((_, p) => scaled[p].push(scaled[p][source].map((values) => values.slice(0, rows))));
       } else {
+        images.statistics += set.count;
         const statistics = await glmStatisticsTogether(posteriors, imageData(set), ratioLists.map((list) => list.map((key) => Number(key) * Math.LN10)));
         logits.push(statistics.logits);
         structures.forEach((_, p) => scaled[p].push(statistics.scaledVariances[p]));
@@ -446,7 +482,7 @@ export async function laplaceTask(params: LaplaceTaskParams, context: TaskContex
   } finally {
     tf.dispose(weights);
   }
-  return { reused };
+  return { reused, phases, cpuPhases, images };
 }
 
 /**

@@ -15,6 +15,7 @@ export const benchParts: BenchPart[] = [
   { name: 'fits', file: 'fits.ts', backend: true, measures: 'curvature fits (exact and mc; diag, kfac, efb, last-layer) ÷ one epoch, ÷ the code before the one-pass fits, ÷ laplace-torch' },
   { name: 'train-step', file: 'train-step.ts', backend: false, measures: 'training images/s: the lean step ÷ the reference step, ÷ a forward + backward pass, ÷ PyTorch on one thread; per worker layout (node)' },
   { name: 'sampled', file: 'sampled.ts', backend: true, measures: 'a Laplace task\'s sampled predictive, sampled search and Jacobian pass: new ÷ old and ÷ their arithmetic (FLOPs ÷ the same backend\'s measured matmul rate)' },
+  { name: 'phases', file: 'phases.ts', backend: true, measures: 'one Laplace task of the study (full profile) phase by phase in CPU seconds ÷ its arithmetic; the fit ÷ one training epoch; peak resident memory' },
   { name: 'bootstrap', file: 'bootstrap.ts', backend: false, measures: 'bootstrap intervals and paired differences of a Laplace task at full-profile sizes: before ÷ after, ÷ their arithmetic (one read per example per resample)' },
   { name: 'queue', file: 'queue.ts', backend: true, measures: 'quick-profile wall time through the queue with 1, 2 and 3 worker processes ÷ the local run (needs redis-server)' },
   { name: 'eigen', file: 'eigen.ts', backend: false, measures: 'symmetric eigendecomposition (800 and 3,137, the KFAC factor sizes) ÷ ml-matrix, and in GFLOP/s' },

@@ -22,6 +22,7 @@ import { disposeJacobianBatch, jacobianBatch, jacobianBatchByGrads, type Jacobia
 import { glmStatisticsTogether } from '../../compute/laplace/search.ts';
 import { initializeWeights, trainModel } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
+import { cpuSeconds, forwardFlops, matmulRate } from './arithmetic.ts';
 
 const usage = `Usage: npx tsx tests/bench/sampled.ts [options]
 
@@ -67,47 +68,13 @@ const backend = await startBackend(values.backend);
 console.log(describeBackend(backend));
 
 /** CPU seconds of the process (every thread) spent on `work`. */
-const seconds = async (work: () => Promise<unknown> | unknown) => {
-  const started = process.cpuUsage();
-  await work();
-  const used = process.cpuUsage(started);
-  return (used.user + used.system) / 1e6;
-};
+const seconds = cpuSeconds;
 const range = (list: number[], digits = 3) => {
   const fmt = (value: number) => String(Number(value.toPrecision(digits)));
   const low = Math.min(...list);
   const high = Math.max(...list);
   return low === high ? fmt(low) : `${fmt(low)}–${fmt(high)}`;
 };
-
-/** Rate of the backend's 1024 × 1024 matrix product, FLOP per CPU second (2 per multiply-add). */
-async function matmulRate(): Promise<number> {
-  const a = tf.randomNormal([1024, 1024]);
-  const b = tf.randomNormal([1024, 1024]);
-  tf.matMul(a, b).dispose();
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) {
-    best = Math.min(
-      best,
-      await seconds(() => {
-        const product = tf.matMul(a, b);
-        product.dataSync();
-        product.dispose();
-      }),
-    );
-  }
-  tf.dispose([a, b]);
-  return (2 * 1024 ** 3) / best;
-}
-
-/** FLOPs of one forward pass of one image: 2 × multiply-adds of every Dense and Conv2D layer. */
-function forwardFlops(network: Network): number {
-  const shapes = network.preActivationShapes(1);
-  return network.layers.reduce((sum, spec, index) => {
-    const positions = spec.kind === 'conv2d' ? shapes[index][1] * shapes[index][2] : 1;
-    return sum + 2 * positions * spec.fanIn * spec.fanOut;
-  }, 0);
-}
 
 const { train, validation, test } = loadDataset('mnist');
 const spec = getModelSpec('lenet5');
