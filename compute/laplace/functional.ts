@@ -347,6 +347,7 @@ export class FunctionalCovariance {
     const a = batch.inputs[basis.layer]!;
     const g = batch.gradients[basis.layer];
     const size = batch.count;
+    if (basis.kind === 'full' && basis.entries) return this.projectEntries(batch, basis);
     if (basis.kind === 'full') {
       const d = basis.q!.shape[1] / spec.fanOut;
       if (spec.kind !== 'dense') {
@@ -383,6 +384,33 @@ export class FunctionalCovariance {
     const left = tf.matMul(tf.reshape(tf.transpose(tf.reshape(natural, [size * classes, rows, cols]), [0, 2, 1]), [-1, rows]), basis.qa);
     const rotated = tf.matMul(tf.reshape(tf.transpose(tf.reshape(left, [size * classes, cols, rows]), [0, 2, 1]), [-1, cols]), basis.qg!);
     return { jacobian: tf.reshape(rotated, [size, classes, rows * cols]) as tf.Tensor3D };
+  }
+
+  /**
+   * A basis on some of the layer's entries (subnetwork): the per-class Jacobians at those entries,
+   * [B, C, k_l] (a Dense layer's entry (r, o) is ā_r g_c,o), times the basis's rows there, [k_l, d].
+   */
+  private projectEntries(batch: JacobianBatch, basis: LayerBasis): Projection {
+    const network = this.posterior.network;
+    const spec = network.layers[basis.layer];
+    const classes = network.classes;
+    const size = batch.count;
+    const entries = Array.from(basis.entries!);
+    let atEntries: tf.Tensor;
+    if (spec.kind === 'dense') {
+      const a = tf.gather(batch.inputs[basis.layer]!, entries.map((entry) => Math.floor(entry / spec.fanOut)), 1);
+      const columns = entries.map((entry) => entry % spec.fanOut);
+      const g = batch.gradients[basis.layer];
+      // A linear last layer has ∂f_c/∂z = e_c: the gradient at column o is 1 for class o.
+      const selector = new Float32Array(classes * columns.length);
+      columns.forEach((column, i) => (selector[column * columns.length + i] = 1));
+      const gradients = g ? tf.gather(g, columns, 2) : tf.tensor3d(selector, [1, classes, columns.length]);
+      atEntries = tf.mul(tf.expandDims(a, 1), gradients);
+    } else {
+      atEntries = tf.gather(convJacobian(batch, basis.layer, spec.fanOut, classes), entries, 2);
+    }
+    const d = basis.q!.shape[1];
+    return { jacobian: tf.reshape(tf.matMul(tf.reshape(atEntries, [size * classes, entries.length]), basis.q!), [size, classes, d]) as tf.Tensor3D };
   }
 
   /** One basis's projection, or a joint covariance's Jacobians summed over its layers (they share one basis and its variances). */
@@ -446,6 +474,7 @@ export class FunctionalCovariance {
 
   private size(basis: LayerBasis): number {
     const { rows, cols } = this.posterior.shape(basis.layer);
+    if (basis.entries) return basis.q!.shape[1];
     return basis.kind === 'full' ? basis.q!.shape[1] / cols : rows * cols;
   }
 
