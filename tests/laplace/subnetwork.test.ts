@@ -28,6 +28,7 @@ import {
   posteriorFromBytes,
   posteriorToBytes,
   predict,
+  regressionData,
   tensorData,
   TooManyParametersError,
 } from '../../compute/laplace/index.ts';
@@ -203,6 +204,42 @@ describe.each(cases)('subnetwork structure on $name', ({ model: build, shape, ch
     expect(relativeError(fit.subnetwork!.fisher.data, restricted(ggn, Array.from(fit.subnetwork!.indices)).data)).toBeLessThanOrEqual(1e-5);
     tf.dispose(weights);
     network.dispose();
+  });
+});
+
+describe('subnetwork structure for regression (one linear output)', () => {
+  it('its Fisher is Σ J_Sᵀ J_S / n and its functional variance J_S Σ_S J_Sᵀ', async () => {
+    const model = buildMlp(3, 4, 1, 941, 'tanh', 'linear');
+    const count = 7;
+    const x = randomInputs([count, 3], 942);
+    const targets = tf.tensor1d(Array.from({ length: count }, (_, i) => Math.sin(i)));
+    const network = new Network(model);
+    const weights = network.matricesFromModel(model);
+    const chosen = [2, 5, 11, 15, 16, 17, 18, 20];
+    const fit = await fitCurvature(network, weights, regressionData(x, targets), { kinds: ['subnetwork'], likelihood: 'regression', fisher: 'exact', subnetworkIndices: chosen });
+    const rows = Array.from({ length: count }, (_, i) => {
+      const xi = example(x, i);
+      const full = concat(outputGradients(model, xi, 0));
+      xi.dispose();
+      return chosen.map((index) => full[index]);
+    });
+    const k = chosen.length;
+    const fisher = zeros(k);
+    rows.forEach((row) => addOuter(fisher, row, row, 1 / count));
+    expect(relativeError(fit.subnetwork!.fisher.data, fisher.data)).toBeLessThanOrEqual(1e-5);
+    const posterior = new Posterior(network, weights, fit, { structure: 'subnetwork', n: 20, tau: 0.5, kfacDamping: 'exact', sigma: 0.5 });
+    // Data scale N/σ² = 80.
+    const sigma = invert(scaleAddIdentity(fisher, 80, 0.5));
+    const direct = rows.map((row) => row.reduce((sum, left, a) => sum + left * row.reduce((inner, right, b) => inner + sigma.data[a * k + b] * right, 0), 0));
+    const functional = new FunctionalCovariance(posterior);
+    const batch = jacobianBatch(network, weights, x, posterior.perturbedLayers);
+    const covariance = functional.covariance(batch).arraySync().flat(2);
+    disposeJacobianBatch(batch);
+    functional.dispose();
+    expect(relativeError(covariance, direct)).toBeLessThanOrEqual(1e-4);
+    posterior.dispose();
+    network.dispose();
+    tf.dispose([x, targets]);
   });
 });
 
