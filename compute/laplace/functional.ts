@@ -17,7 +17,11 @@
  *  - full: the eigenbasis Q of every parameter's Fisher, one covariance across the layers: each
  *    layer projects onto its rows of Q, and the projections add over layers before the square;
  *  - lowrank: every layer's natural basis with v = 1/τ, plus full's joint projection onto the
- *    top-k eigenvectors U with the (negative) correction v_k = 1/(N·λ_k + τ) − 1/τ.
+ *    top-k eigenvectors U with the (negative) correction v_k = 1/(N·λ_k + τ) − 1/τ;
+ *  - inf: per layer the natural basis with v = 1/(N·D + τ), plus a projection onto a low-rank
+ *    basis with negative v (Woodbury), built at the posterior's own N and τ (inf.ts);
+ *  - subnetwork: full's joint basis on the chosen entries only (`entries`: the Jacobians are
+ *    gathered there before the projection, so no layer-sized basis is formed).
  *
  * The per-class Jacobian of a Dense layer is ā g_cᵀ (layer input with the bias
  * 1, pre-activation gradient of logit c), of a Conv2D layer Σ_t ā_t g_c,tᵀ over

@@ -59,7 +59,9 @@ export interface JointSampler {
  * A structure's operations. Block-diagonal structures give a sampler and a functional basis per
  * layer; one whose covariance couples the layers (full, lowrank) gives `jointSampler` and
  * `functionalBases` for all layers at once instead, sets `couplesLayers` (it takes one τ), and its
- * `logDet` is the whole precision's at the first perturbed layer and 0 at the others.
+ * `logDet` is the whole precision's at the first perturbed layer and 0 at the others. A
+ * block-diagonal structure may give `functionalBases` too, for more than one basis per layer (inf:
+ * a diagonal plus a low-rank term, each alone).
  */
 export interface PosteriorStructure {
   readonly kind: CurvatureKind;
