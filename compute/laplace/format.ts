@@ -130,6 +130,8 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     add(`inf/${layer}/correction`, [factors.correction.length], factors.correction);
   });
   if (fit.subnetwork) {
+    // float32 holds every whole number below 2²⁴ exactly, and no index beyond.
+    if (fit.subnetwork.indices.some((index) => index >= 2 ** 24)) throw new PosteriorFileError('The subnetwork holds a parameter index of 2²⁴ or more, which the posterior file (float32) cannot store exactly; choose parameters among the first 16,777,216.');
     add('subnetwork/indices', [fit.subnetwork.indices.length], fit.subnetwork.indices);
     addMatrix('subnetwork/fisher', fit.subnetwork.fisher);
   }

@@ -29,6 +29,8 @@ import {
   posteriorToBytes,
   predict,
   regressionData,
+  searchHyperparameters,
+  evaluatePoint,
   tensorData,
   TooManyParametersError,
 } from '../../compute/laplace/index.ts';
@@ -261,6 +263,12 @@ describe('subnetwork limits and fitLaplace', () => {
     expect(laplace.posterior.curvature.subnetwork!.indices.length).toBe(8);
     expect(laplace.tau).toBeGreaterThan(0);
     expect((await laplace.predict(data)).length).toBe(24);
+    // The search runs on cached statistics (the basis is fixed), and agrees with a posterior made at its best point.
+    const search = await searchHyperparameters(laplace.posterior, data, { gridSize: 3 });
+    expect(search.statistics).toBe('cached');
+    const best = search.best.nll;
+    const direct = await evaluatePoint(laplace.posterior, data, best.logN, best.logTau, 'glm', 1, 0);
+    expect(Math.abs(direct.nll - best.nll)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(best.nll)));
     laplace.dispose();
     x.dispose();
     model.dispose();
