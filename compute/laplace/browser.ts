@@ -22,7 +22,7 @@ export { fitLastLayerFromModel, splitLastLayer, type LastLayerFitOptions, type L
 export { lastLayerNetwork, Network, outputDenseLayer, UnsupportedModelError, unfoldPatches, weightSubsets, type LayerMatrix, type ParameterLayer, type WeightSubset } from './network.ts';
 export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
 export { TooManyParametersError } from './errors.ts';
-export { fullParameterLimit } from './structures/index.ts';
+export { fullParameterLimit, infDefaults, largestVarianceIndices, largestVarianceSubnetwork, subnetworkDefaults, type InfFactors, type SubnetworkFit } from './structures/index.ts';
 export { likelihoodFor, likelihoodKinds, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
 export { defaultSamples, finiteDifferences, predict, predictGlmTogether, predictRegression, preparePredictive, predictiveTypes, type RegressionPrediction, type FiniteDifference, type PredictOptions, type PredictiveType, type PreparedPredictive } from './predictive.ts';
 export {

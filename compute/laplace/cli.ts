@@ -27,7 +27,7 @@ import { curvatureKinds, fisherTypes, type CurvatureKind, type FisherType } from
 import { tensorData, type LaplaceData } from './data.ts';
 import { loadLaplace, saveLaplace, writeFileAtomic } from './files.ts';
 import { glmLinks, type GlmLink } from './links.ts';
-import { fullParameterLimit, lowrankDefaults } from './structures/index.ts';
+import { fullParameterLimit, infDefaults, lowrankDefaults, subnetworkDefaults } from './structures/index.ts';
 import { fitLaplace, type LaplaceModel } from './model.ts';
 import { readNpy, writeNpy } from './npy.ts';
 import { predictionWarning } from './warnings.ts';
@@ -68,7 +68,9 @@ Required:
   --model FILE          a tfjs-layers model.json (weights beside it, as model.save and tensorflowjs_converter write them)
   --inputs FILE         .npy inputs, shape [n, ...the model's input shape]
   --labels FILE         .npy integer labels, shape [n], each in 0 … classes − 1
-  --curvature KIND      ${list(curvatureKinds)} (full: at most ${fullParameterLimit.toLocaleString('en-US')} parameters)
+  --curvature KIND      ${list(curvatureKinds)} (full: at most ${fullParameterLimit.toLocaleString('en-US')} parameters;
+                        inf: Lee et al. 2020's low-rank EFB plus exact diagonal; subnetwork: full over the
+                        largest-variance parameters, the rest at the MAP)
   --out FILE            posterior file to write
 
 Options:
@@ -77,7 +79,10 @@ Options:
   --n N                 data-term scale N (default n, the number of examples; pass the training-set size when fitting on a subset)
   --tau T               prior precision τ (default: the τ that maximises the marginal likelihood at N)
   --kfac-damping MODE   ${list(kfacDampings)} (kfac only; default exact)
-  --rank K              eigenpairs kept by lowrank (lowrank only; default min(P, ${lowrankDefaults.rank}))
+  --rank K              eigenpairs kept: by lowrank over all parameters (default min(P, ${lowrankDefaults.rank})), by inf per layer
+                        (default min(P_l, ${infDefaults.rank})); lowrank and inf only
+  --subnetwork-count K  parameters the subnetwork's largest-variance heuristic chooses (subnetwork only;
+                        default min(P, ${subnetworkDefaults.count}), at most ${fullParameterLimit.toLocaleString('en-US')})
   --batch-size B        examples per pass (default 128)
   --seed S              seed of the mc Fisher's label draws (default 0)
 ${backendHelp}
@@ -144,6 +149,7 @@ const options = {
   tau: { type: 'string' },
   'kfac-damping': { type: 'string' },
   rank: { type: 'string' },
+  'subnetwork-count': { type: 'string' },
   'batch-size': { type: 'string' },
   seed: { type: 'string' },
   posterior: { type: 'string' },
@@ -163,7 +169,7 @@ type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean
 type CommandName = Exclude<keyof typeof usage, 'program'>;
 
 const commandOptions: Record<CommandName, readonly OptionName[]> = {
-  fit: ['model', 'inputs', 'labels', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'rank', 'batch-size', 'seed', 'backend', 'help'],
+  fit: ['model', 'inputs', 'labels', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'rank', 'subnetwork-count', 'batch-size', 'seed', 'backend', 'help'],
   tune: ['posterior', 'out', 'objective', 'per-layer', 'n', 'log-tau', 'inputs', 'labels', 'log-n', 'grid', 'backend', 'help'],
   predict: ['posterior', 'inputs', 'labels', 'out', 'predictive', 'link', 'samples', 'seed', 'batch-size', 'backend', 'help'],
   info: ['backend', 'help'],
@@ -337,7 +343,9 @@ async function fitCommand(values: Values): Promise<void> {
   const kfacDamping = values['kfac-damping'] === undefined ? undefined : choice<KfacDamping>('kfac-damping', values['kfac-damping'], kfacDampings);
   if (kfacDamping !== undefined && curvature !== 'kfac') throw new UsageError(`--kfac-damping applies only to --curvature kfac, not ${curvature}; drop it.`);
   const rank = numberOption('rank', values.rank, 'whole');
-  if (rank !== undefined && curvature !== 'lowrank') throw new UsageError(`--rank applies only to --curvature lowrank, not ${curvature}; drop it.`);
+  if (rank !== undefined && curvature !== 'lowrank' && curvature !== 'inf') throw new UsageError(`--rank applies only to --curvature lowrank or inf, not ${curvature}; drop it.`);
+  const subnetworkCount = numberOption('subnetwork-count', values['subnetwork-count'], 'whole');
+  if (subnetworkCount !== undefined && curvature !== 'subnetwork') throw new UsageError(`--subnetwork-count applies only to --curvature subnetwork, not ${curvature}; drop it.`);
   const n = numberOption('n', values.n, 'positive');
   const tau = numberOption('tau', values.tau, 'positive');
   const batchSize = numberOption('batch-size', values['batch-size'], 'whole');
@@ -353,7 +361,7 @@ async function fitCommand(values: Values): Promise<void> {
   try {
     const started = performance.now();
     const progress = new Progress(`fit ${curvature} on ${count} examples`);
-    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', kfacDamping, rank, batchSize, seed, onProgress: progress.update });
+    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', kfacDamping, ...(curvature === 'inf' ? { infRank: rank } : { rank }), subnetworkCount, batchSize, seed, onProgress: progress.update });
     progress.finish();
     await saveLaplace(laplace, out);
     const seconds = (performance.now() - started) / 1000;
@@ -492,6 +500,8 @@ async function infoCommand(values: Values, file: string | undefined): Promise<vo
     const network = posterior.network;
     console.log(`${posterior.structure} posterior: N = ${formatNumber(laplace.n)}, ${tauText(laplace)}${posterior.structure === 'kfac' ? `, ${posterior.spec.kfacDamping} damping` : ''}`);
     if (fit.lowrank) console.log(`lowrank: the top ${fit.lowrank.values.length} eigenpairs of the Fisher of all ${fit.lowrank.vectors.rows} parameters`);
+    if (fit.inf) console.log(`inf: per layer the top ${fit.inf.map((factors) => factors.values.length).join(', ')} EFB eigenpairs plus the diagonal correction`);
+    if (fit.subnetwork) console.log(`subnetwork: a full covariance over ${fit.subnetwork.indices.length} of the ${network.totalParameters} parameters, the rest at the MAP`);
     console.log(`fitted on ${fit.count} examples, ${fit.fisher} Fisher${fit.fisher === 'mc' ? ` (${fit.mcSamples} draw${fit.mcSamples === 1 ? '' : 's'} per input)` : ''}`);
     console.log(`input shape [${network.inputShape.join(', ')}], ${network.classes} classes`);
     for (const layer of network.layers) {

@@ -24,7 +24,12 @@
  *  - full: the dense Fisher of every parameter, the layers' W̄ flattened and concatenated (at most
  *    fullParameterLimit of them): per example the concatenated gradient, summed as its outer product;
  *  - lowrank: the top-k eigenpairs of that matrix without forming it (lowrank.ts), by subspace
- *    iteration on products F·V, one sweep per product.
+ *    iteration on products F·V, one sweep per product;
+ *  - inf: per layer the EFB eigenpairs with the L largest eigenvalues and the diagonal correction
+ *    to the exact diagonal (inf.ts), from the diag and efb sweeps;
+ *  - subnetwork: that matrix restricted to a chosen set of k parameters (subnetwork.ts), the
+ *    per-example gradients gathered at them; chosen by the largest-variance heuristic, it takes
+ *    one more sweep after the one that gives the diagonal.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
@@ -33,13 +38,15 @@ import type { LaplaceData } from './data.ts';
 import { likelihoodFor, softmaxOutputHessian, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
 import { isElementwise, UnsupportedModelError, unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';
 import { checkFullSize } from './structures/full.ts';
+import { infFactors, infRankOf, type InfFactors } from './structures/inf.ts';
 import { blockColumns, blockTensor, initialBlock, lowrankSettings, topEigenpairs } from './structures/lowrank.ts';
+import { checkedSubnetworkIndices, checkSubnetworkCount, smallestDiagonalIndices, subnetworkDefaults, type SubnetworkFit } from './structures/subnetwork.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 export const fisherTypes = ['mc', 'exact', 'empirical'] as const;
 export type FisherType = (typeof fisherTypes)[number];
 
-export const curvatureKinds = ['diag', 'kfac', 'efb', 'last-layer', 'full', 'lowrank'] as const;
+export const curvatureKinds = ['diag', 'kfac', 'efb', 'last-layer', 'full', 'lowrank', 'inf', 'subnetwork'] as const;
 export type CurvatureKind = (typeof curvatureKinds)[number];
 
 export interface CurvatureOptions {
@@ -57,6 +64,12 @@ export interface CurvatureOptions {
   lowrankIterations?: number;
   /** lowrank only: the top-k Ritz residuals at which the iteration stops, relative to the largest eigenvalue (default 1e-4). */
   lowrankTolerance?: number;
+  /** inf only: the EFB eigenpairs kept per layer, L (default min(P_l, 20)). */
+  infRank?: number;
+  /** subnetwork only: the parameters of the subnetwork, as flat indices into the layers' W̄ flattened row-major and concatenated in layer order. */
+  subnetworkIndices?: ArrayLike<number>;
+  /** subnetwork only, without indices: how many parameters the largest-variance heuristic chooses (default min(P, 500), at most fullParameterLimit). */
+  subnetworkCount?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -92,6 +105,10 @@ export interface CurvatureFit {
   full?: Matrix;
   /** The top-k eigenpairs of `full`'s matrix (never formed): values descending, vectors [P × k] as columns. */
   lowrank?: SymmetricEigen;
+  /** Per layer, the information form U diag(Λ) Uᵀ + D (inf.ts). */
+  inf?: InfFactors[];
+  /** The chosen parameters and their dense Fisher (subnetwork.ts). */
+  subnetwork?: SubnetworkFit;
 }
 
 /**
@@ -168,6 +185,8 @@ interface PassPlan {
   full?: boolean;
   /** The product F·V with this [P, m] block (lowrank's subspace iteration): Σ g (gᵀ V). */
   productBlock?: tf.Tensor2D | null;
+  /** The dense Fisher of these parameters (int32 flat indices): Σ g_S g_Sᵀ. */
+  subnetwork?: tf.Tensor1D | null;
 }
 
 /** Per-example gradients of every parameter, [rows of `a`, P]: each layer's W̄ gradient flattened, concatenated in layer order. */
@@ -185,9 +204,19 @@ function allParameterRows(network: Network, inputs: tf.Tensor[], gradients: tf.T
 
 /** The full structure's sums of one batch: Σ g gᵀ, or Σ g (gᵀ V) for a product block. */
 function accumulateAllParameters(store: Accumulator, network: Network, plan: PassPlan, inputs: tf.Tensor[], gradients: tf.Tensor[], sets: number): void {
-  if (!plan.full && !plan.productBlock) return;
+  if (!plan.full && !plan.productBlock && !plan.subnetwork) return;
   const rows = allParameterRows(network, inputs, gradients, sets);
   if (plan.full) accumulate(store, 'F', crossProduct(rows, rows));
+  if (plan.subnetwork) {
+    accumulate(
+      store,
+      'S',
+      tf.tidy(() => {
+        const picked = tf.gather(rows, plan.subnetwork!, 1);
+        return crossProduct(picked, picked);
+      }),
+    );
+  }
   if (plan.productBlock) accumulate(store, 'FV', tf.tidy(() => crossProduct(rows, tf.matMul(rows, plan.productBlock!))));
   rows.dispose();
 }
@@ -393,7 +422,7 @@ async function sweep(
   // A linear Dense output's gradient for label vector v is v itself, so its curvature needs its input
   // and the vectors only; the backward pass is for the other structures.
   const lastLayerClosedForm = plan.lastLayer && network.logitsAreLastLayerOutput;
-  const needsBackward = plan.kfac || plan.diag || plan.efbBases !== null || !!plan.full || !!plan.productBlock || (plan.lastLayer && !lastLayerClosedForm);
+  const needsBackward = plan.kfac || plan.diag || plan.efbBases !== null || !!plan.full || !!plan.productBlock || !!plan.subnetwork || (plan.lastLayer && !lastLayerClosedForm);
   // Label vectors per input: the exact Fisher's (C for a softmax), the mc Fisher's M draws; all go back in one pass over the batch stacked that many times.
   const sets = options.fisher === 'exact' ? likelihood.exactVectors : options.fisher === 'mc' ? options.mcSamples : 1;
   for (let start = 0; start < data.count; start += options.batchSize) {
@@ -503,33 +532,43 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
   }
   const likelihood = likelihoodFor(network.output, options.likelihood);
   const kinds = new Set(options.kinds);
-  const needsKfac = kinds.has('kfac') || kinds.has('efb');
+  const needsKfac = kinds.has('kfac') || kinds.has('efb') || kinds.has('inf');
+  // inf is built from the efb eigenbasis and the exact diagonal.
+  const needsEfb = kinds.has('efb') || kinds.has('inf');
+  const needsDiag = kinds.has('diag') || kinds.has('inf');
   // Depthwise convolutions and BatchNormalization have no ā ⊗ g form: diag (or last-layer on a Dense output) only.
   const elementwise = network.layers.find(isElementwise);
   if (elementwise && needsKfac) {
-    throw new UnsupportedModelError(`Layer ${elementwise.name} (${elementwise.kind === 'batchNorm' ? 'BatchNormalization' : 'a depthwise convolution'}) has no Kronecker-factored form, so ${kinds.has('kfac') ? 'kfac' : 'efb'} cannot cover it; use diag, or last-layer.`);
+    throw new UnsupportedModelError(`Layer ${elementwise.name} (${elementwise.kind === 'batchNorm' ? 'BatchNormalization' : 'a depthwise convolution'}) has no Kronecker-factored form, so ${kinds.has('kfac') ? 'kfac' : kinds.has('efb') ? 'efb' : 'inf'} cannot cover it; use diag, or last-layer.`);
   }
   if (kinds.has('last-layer') && isElementwise(network.layers[network.layers.length - 1])) throw new UnsupportedModelError(`The last parameter layer ${network.layers[network.layers.length - 1].name} is not a Dense or Conv2D layer; last-layer Laplace needs one.`);
   const parameters = network.totalParameters;
   if (kinds.has('full')) checkFullSize(parameters);
   const lowrank = kinds.has('lowrank') ? lowrankSettings(parameters, options) : null;
-  const sweeps = (kinds.has('efb') ? 2 : 1) + (lowrank ? lowrank.iterations - 1 : 0);
+  const infRank = kinds.has('inf') ? infRankOf(options.infRank) : 0;
+  // subnetwork: the given indices ride on the first sweep; the heuristic's need the diagonal first, then a sweep of their own.
+  const givenSubnetwork = kinds.has('subnetwork') && options.subnetworkIndices !== undefined ? checkedSubnetworkIndices(options.subnetworkIndices, parameters) : null;
+  const subnetworkCount = kinds.has('subnetwork') && !givenSubnetwork ? (options.subnetworkCount ?? Math.min(parameters, subnetworkDefaults.count)) : 0;
+  if (subnetworkCount) checkSubnetworkCount(subnetworkCount, parameters);
+  const sweeps = (needsEfb ? 2 : 1) + (lowrank ? lowrank.iterations - 1 : 0) + (subnetworkCount ? 1 : 0);
   const total = data.count * sweeps;
   // lowrank's first product F·V₀ rides on the first sweep.
   const startBlock = lowrank ? initialBlock(parameters, lowrank.block, settings.seed) : null;
   const startTensor = startBlock ? blockTensor(startBlock) : null;
+  const givenTensor = givenSubnetwork ? tf.tensor1d(givenSubnetwork, 'int32') : null;
   let first: Map<string, Float64Array>;
   try {
     first = await sweep(
       network,
       weights,
       data,
-      { kfac: needsKfac, diag: kinds.has('diag'), lastLayer: kinds.has('last-layer'), efbBases: null, full: kinds.has('full'), productBlock: startTensor },
+      { kfac: needsKfac, diag: needsDiag || subnetworkCount > 0, lastLayer: kinds.has('last-layer'), efbBases: null, full: kinds.has('full'), productBlock: startTensor, subnetwork: givenTensor },
       likelihood,
       { ...settings, onProgress: (done) => options.onProgress?.(done, total) },
     );
   } finally {
     startTensor?.dispose();
+    givenTensor?.dispose();
   }
   const fit: CurvatureFit = { fisher: settings.fisher, mcSamples: settings.fisher === 'mc' ? settings.mcSamples : 1, count: data.count, ...(likelihood.kind === 'regression' ? { likelihood: 'regression' as const } : {}), meanLoss: first.get('loss')![0] };
   const shapeOf = (layer: number) => {
@@ -538,6 +577,21 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
   };
   const layers = network.layers.map((_, index) => index);
   if (kinds.has('diag')) fit.diag = layers.map((layer) => first.get(`D${layer}`)!);
+  if (givenSubnetwork) fit.subnetwork = { indices: givenSubnetwork, fisher: matrix(givenSubnetwork.length, givenSubnetwork.length, first.get('S')!) };
+  // Sweeps done so far, for progress: the first, then lowrank's, the subnetwork's and efb's as they come.
+  let sweepsDone = 1;
+  if (subnetworkCount) {
+    const indices = smallestDiagonalIndices(layers.map((layer) => first.get(`D${layer}`)!), subnetworkCount);
+    const tensor = tf.tensor1d(indices, 'int32');
+    try {
+      const offset = data.count * sweepsDone++;
+      const plan = { kfac: false, diag: false, lastLayer: false, efbBases: null, subnetwork: tensor };
+      const swept = await sweep(network, weights, data, plan, likelihood, { ...settings, onProgress: (done) => options.onProgress?.(offset + done, total) });
+      fit.subnetwork = { indices, fisher: matrix(indices.length, indices.length, swept.get('S')!) };
+    } finally {
+      tensor.dispose();
+    }
+  }
   const factors = needsKfac
     ? layers.map((layer) => {
         const { rows, cols } = shapeOf(layer);
@@ -551,7 +605,6 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
   }
   if (kinds.has('full')) fit.full = matrix(parameters, parameters, first.get('F')!);
   if (lowrank) {
-    let sweepsDone = 1;
     const product = async (block: Float64Array[]): Promise<Float64Array[]> => {
       if (block === startBlock) return blockColumns(first.get('FV')!, parameters, block.length);
       const tensor = blockTensor(block);
@@ -567,7 +620,7 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
     // Rounded to float32, as the file keeps it, so a saved fit equals the fitted one.
     fit.lowrank = float32Eigen(await topEigenpairs(product, startBlock!, lowrank.rank, lowrank.iterations, lowrank.tolerance, settings.seed));
   }
-  if (kinds.has('efb')) {
+  if (needsEfb) {
     const eigen = factors!.map((factor, layer) => ({
       a: float32Eigen(symmetricEigen(factor.a, `KFAC factor A of layer ${network.layers[layer].name}`)),
       g: float32Eigen(symmetricEigen(factor.g, `KFAC factor G of layer ${network.layers[layer].name}`)),
@@ -586,9 +639,11 @@ export async function fitCurvature(network: Network, weights: LayerMatrix[], dat
         data,
         { kfac: false, diag: false, lastLayer: false, efbBases: bases },
         likelihood,
-        { ...settings, onProgress: (done) => options.onProgress?.(data.count + done, total) },
+        { ...settings, onProgress: (done) => options.onProgress?.(data.count * sweepsDone + done, total) },
       );
-      fit.efb = eigen.map((pair, layer) => ({ ...pair, diagonal: second.get(`E${layer}`)! }));
+      const efb = eigen.map((pair, layer) => ({ ...pair, diagonal: second.get(`E${layer}`)! }));
+      if (kinds.has('efb')) fit.efb = efb;
+      if (kinds.has('inf')) fit.inf = efb.map((factors, layer) => infFactors(factors, first.get(`D${layer}`)!, infRank));
     } finally {
       tf.dispose(bases.flat());
     }

@@ -25,7 +25,10 @@
  *  - last-layer:        Σ_k log(N λ_k + τ) over the eigenvalues of the last layer's Fisher;
  *  - full:              Σ_k log(N λ_k + τ) over the eigenvalues of every parameter's Fisher: not
  *                       block-diagonal, so the whole sum sits at the first layer and τ is one for all;
- *  - lowrank:           Σ_k log(N λ_k + τ) + (P − k) log τ over the top-k eigenvalues, likewise.
+ *  - lowrank:           Σ_k log(N λ_k + τ) + (P − k) log τ over the top-k eigenvalues, likewise;
+ *  - inf:               Σ_i log(N D_i + τ_l) + log det(I_L + N Λ^{1/2} Uᵀ (N D + τ_l I)⁻¹ U Λ^{1/2}) (inf.ts);
+ *  - subnetwork:        Σ_k log(N λ_k + τ) over the eigenvalues of its k parameters' Fisher, with P
+ *                       and ‖W*‖² over those k alone (the fixed weights carry no prior).
  *
  * Each layer's terms depend on its own τ_l alone, so the evidence separates
  * over layers and per-layer τ is found one layer at a time. In t = log τ each
@@ -58,8 +61,12 @@ function layerTerms(posterior: Posterior, n: number, sigma = posterior.sigma): L
   const scale = precisionScale(n, sigma);
   return posterior.perturbedLayers.map((layer) => {
     let squaredNorm = 0;
-    for (const value of posterior.mapWeights[layer].dataSync()) squaredNorm += value * value;
-    return { layer, parameters: posterior.network.parameterCount(layer), squaredNorm, logDet: layerLogDet(posterior, layer, scale) };
+    const weights = posterior.mapWeights[layer].dataSync();
+    // A subnetwork's fixed weights carry no prior: only its chosen entries count.
+    const entries = posterior.implementation.priorEntries?.(posterior, layer);
+    if (entries) for (const entry of entries) squaredNorm += weights[entry] * weights[entry];
+    else for (const value of weights) squaredNorm += value * value;
+    return { layer, parameters: entries?.length ?? posterior.network.parameterCount(layer), squaredNorm, logDet: layerLogDet(posterior, layer, scale) };
   });
 }
 

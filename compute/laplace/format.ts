@@ -18,7 +18,9 @@
  * alone can predict), the layout conventions, and the arrays: MAP weights
  * `map/<layer>` as W̄, and the curvature apart from N and τ: `diag/<layer>`,
  * `kfac/<layer>/A|G`, `efb/<layer>/A|G/values|vectors` and
- * `efb/<layer>/diagonal`, `last-layer/fisher`, `full/fisher` (every parameter's, P × P), `lowrank/values` and `lowrank/vectors` (top-k eigenpairs, [P, k]). A last-layer-only network ("subset":
+ * `efb/<layer>/diagonal`, `last-layer/fisher`, `full/fisher` (every parameter's, P × P), `lowrank/values` and `lowrank/vectors` (top-k eigenpairs, [P, k]),
+ * `inf/<layer>/values|vectors|correction` (Λ [L], U [P_l, L], D [P_l]), `subnetwork/indices` (the k
+ * chosen flat parameter indices, ascending, exact in float32 below 2²⁴) and `subnetwork/fisher` [k, k]. A last-layer-only network ("subset":
  * "last-layer": its one layer is the output Dense, on a body of any layers) also stores every
  * weight of its model, `model/<i>` in tfjs-layers' getWeights order, which the topology alone lacks;
  * a BatchNormalization layer's moving statistics are `state/<layer>/mean|variance`.
@@ -121,6 +123,17 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
   if (fit.lowrank) {
     add('lowrank/values', [fit.lowrank.values.length], fit.lowrank.values);
     addMatrix('lowrank/vectors', fit.lowrank.vectors);
+  }
+  fit.inf?.forEach((factors, layer) => {
+    add(`inf/${layer}/values`, [factors.values.length], factors.values);
+    addMatrix(`inf/${layer}/vectors`, factors.vectors);
+    add(`inf/${layer}/correction`, [factors.correction.length], factors.correction);
+  });
+  if (fit.subnetwork) {
+    // float32 holds every whole number below 2²⁴ exactly, and no index beyond.
+    if (fit.subnetwork.indices.some((index) => index >= 2 ** 24)) throw new PosteriorFileError('The subnetwork holds a parameter index of 2²⁴ or more, which the posterior file (float32) cannot store exactly; choose parameters among the first 16,777,216.');
+    add('subnetwork/indices', [fit.subnetwork.indices.length], fit.subnetwork.indices);
+    addMatrix('subnetwork/fisher', fit.subnetwork.fisher);
   }
   // BatchNormalization's moving statistics: state the forward pass needs, which the topology lacks.
   for (const [layer, spec] of posterior.network.layers.entries()) {
@@ -456,12 +469,17 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
     expectedShapes.set(`efb/${layer}/G/values`, [cols]);
     expectedShapes.set(`efb/${layer}/G/vectors`, [cols, cols]);
     expectedShapes.set(`efb/${layer}/diagonal`, [parameters[layer]]);
+    const infRank = arrays.has(`inf/${layer}/values`) ? entryOf(`inf/${layer}/values`, 1).shape[0] : 0;
+    expectedShapes.set(`inf/${layer}/vectors`, [parameters[layer], infRank]);
+    expectedShapes.set(`inf/${layer}/correction`, [parameters[layer]]);
   }
   expectedShapes.set('last-layer/fisher', [parameters.at(-1)!, parameters.at(-1)!]);
   const allParameters = parameters.reduce((sum, count) => sum + count, 0);
   expectedShapes.set('full/fisher', [allParameters, allParameters]);
   const rank = arrays.has('lowrank/values') ? entryOf('lowrank/values', 1).shape[0] : 0;
   expectedShapes.set('lowrank/vectors', [allParameters, rank]);
+  const subnetworkCount = arrays.has('subnetwork/indices') ? entryOf('subnetwork/indices', 1).shape[0] : 0;
+  expectedShapes.set('subnetwork/fisher', [subnetworkCount, subnetworkCount]);
   for (const entry of header.arrays) {
     const expected = expectedShapes.get(entry.name);
     if (expected && (entry.shape.length !== expected.length || entry.shape.some((size, index) => size !== expected[index]))) {
@@ -487,6 +505,17 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
   if (arrays.has('last-layer/fisher')) fit.lastLayer = readMatrix('last-layer/fisher');
   if (arrays.has('full/fisher')) fit.full = readMatrix('full/fisher');
   if (arrays.has('lowrank/values')) fit.lowrank = { values: Float64Array.from(read('lowrank/values')), vectors: readMatrix('lowrank/vectors') };
+  if (arrays.has('inf/0/values')) {
+    fit.inf = layers.map((layer) => ({ values: Float64Array.from(read(`inf/${layer}/values`)), vectors: readMatrix(`inf/${layer}/vectors`), correction: Float64Array.from(read(`inf/${layer}/correction`)) }));
+  }
+  if (arrays.has('subnetwork/indices')) {
+    const stored = read('subnetwork/indices');
+    const indices = Int32Array.from(stored);
+    if (indices.some((index, i) => index !== stored[i] || index < 0 || index >= allParameters || (i > 0 && index <= indices[i - 1]))) {
+      throw new PosteriorFileError(`Posterior file ${source} holds subnetwork indices that are not distinct whole parameter indices in ascending order; fit the posterior again.`);
+    }
+    fit.subnetwork = { indices, fisher: readMatrix('subnetwork/fisher') };
+  }
   const mapWeights = layers.map((layer) => tf.tensor2d(read(`map/${layer}`), entryOf(`map/${layer}`).shape as [number, number]));
   try {
     const spec: PosteriorSpec = { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping, ...(header.sigma !== undefined ? { sigma: header.sigma } : {}) };

@@ -17,7 +17,11 @@
  *  - full: the eigenbasis Q of every parameter's Fisher, one covariance across the layers: each
  *    layer projects onto its rows of Q, and the projections add over layers before the square;
  *  - lowrank: every layer's natural basis with v = 1/τ, plus full's joint projection onto the
- *    top-k eigenvectors U with the (negative) correction v_k = 1/(N·λ_k + τ) − 1/τ.
+ *    top-k eigenvectors U with the (negative) correction v_k = 1/(N·λ_k + τ) − 1/τ;
+ *  - inf: per layer the natural basis with v = 1/(N·D + τ), plus a projection onto a low-rank
+ *    basis with negative v (Woodbury), built at the posterior's own N and τ (inf.ts);
+ *  - subnetwork: full's joint basis on the chosen entries only (`entries`: the Jacobians are
+ *    gathered there before the projection, so no layer-sized basis is formed).
  *
  * The per-class Jacobian of a Dense layer is ā g_cᵀ (layer input with the bias
  * 1, pre-activation gradient of logit c), of a Conv2D layer Σ_t ā_t g_c,tᵀ over
@@ -347,6 +351,7 @@ export class FunctionalCovariance {
     const a = batch.inputs[basis.layer]!;
     const g = batch.gradients[basis.layer];
     const size = batch.count;
+    if (basis.kind === 'full' && basis.entries) return this.projectEntries(batch, basis);
     if (basis.kind === 'full') {
       const d = basis.q!.shape[1] / spec.fanOut;
       if (spec.kind !== 'dense') {
@@ -383,6 +388,33 @@ export class FunctionalCovariance {
     const left = tf.matMul(tf.reshape(tf.transpose(tf.reshape(natural, [size * classes, rows, cols]), [0, 2, 1]), [-1, rows]), basis.qa);
     const rotated = tf.matMul(tf.reshape(tf.transpose(tf.reshape(left, [size * classes, cols, rows]), [0, 2, 1]), [-1, cols]), basis.qg!);
     return { jacobian: tf.reshape(rotated, [size, classes, rows * cols]) as tf.Tensor3D };
+  }
+
+  /**
+   * A basis on some of the layer's entries (subnetwork): the per-class Jacobians at those entries,
+   * [B, C, k_l] (a Dense layer's entry (r, o) is ā_r g_c,o), times the basis's rows there, [k_l, d].
+   */
+  private projectEntries(batch: JacobianBatch, basis: LayerBasis): Projection {
+    const network = this.posterior.network;
+    const spec = network.layers[basis.layer];
+    const classes = network.classes;
+    const size = batch.count;
+    const entries = Array.from(basis.entries!);
+    let atEntries: tf.Tensor;
+    if (spec.kind === 'dense') {
+      const a = tf.gather(batch.inputs[basis.layer]!, entries.map((entry) => Math.floor(entry / spec.fanOut)), 1);
+      const columns = entries.map((entry) => entry % spec.fanOut);
+      const g = batch.gradients[basis.layer];
+      // A linear last layer has ∂f_c/∂z = e_c: the gradient at column o is 1 for class o.
+      const selector = new Float32Array(classes * columns.length);
+      columns.forEach((column, i) => (selector[column * columns.length + i] = 1));
+      const gradients = g ? tf.gather(g, columns, 2) : tf.tensor3d(selector, [1, classes, columns.length]);
+      atEntries = tf.mul(tf.expandDims(a, 1), gradients);
+    } else {
+      atEntries = tf.gather(convJacobian(batch, basis.layer, spec.fanOut, classes), entries, 2);
+    }
+    const d = basis.q!.shape[1];
+    return { jacobian: tf.reshape(tf.matMul(tf.reshape(atEntries, [size * classes, entries.length]), basis.q!), [size, classes, d]) as tf.Tensor3D };
   }
 
   /** One basis's projection, or a joint covariance's Jacobians summed over its layers (they share one basis and its variances). */
@@ -446,6 +478,7 @@ export class FunctionalCovariance {
 
   private size(basis: LayerBasis): number {
     const { rows, cols } = this.posterior.shape(basis.layer);
+    if (basis.entries) return basis.q!.shape[1];
     return basis.kind === 'full' ? basis.q!.shape[1] / cols : rows * cols;
   }
 

@@ -150,6 +150,11 @@ function checkFitOptions(options: FitLaplaceOptions): void {
   for (const name of ['rank', 'lowrankIterations', 'lowrankTolerance'] as const) {
     if (options[name] !== undefined && options.curvature !== 'lowrank') throw new PosteriorError(`${name} applies only to the lowrank curvature, not ${options.curvature}; drop it.`);
   }
+  if (options.infRank !== undefined && options.curvature !== 'inf') throw new PosteriorError(`infRank applies only to the inf curvature, not ${options.curvature}; drop it.`);
+  for (const name of ['subnetworkIndices', 'subnetworkCount'] as const) {
+    if (options[name] !== undefined && options.curvature !== 'subnetwork') throw new PosteriorError(`${name} applies only to the subnetwork curvature, not ${options.curvature}; drop it.`);
+  }
+  if (options.subnetworkIndices !== undefined && options.subnetworkCount !== undefined) throw new PosteriorError('Give the subnetwork either its indices or a count for the largest-variance heuristic to choose, not both.');
   if (options.mcSamples !== undefined && (options.fisher ?? 'mc') !== 'mc') throw new PosteriorError(`mcSamples applies only to the mc Fisher, not ${options.fisher}; drop it.`);
   if (options.n !== undefined && !(typeof options.n === 'number' && Number.isFinite(options.n) && options.n > 0)) throw new PosteriorError(`N must be a positive finite number, got ${String(options.n)}.`);
   if (options.likelihood !== undefined) oneOf('likelihood', options.likelihood, likelihoodKinds);

@@ -229,7 +229,7 @@ export async function searchHyperparametersTogether(posteriors: Posterior[], dat
   const [tauLow, tauHigh] = logTauRange;
   const predictive = options.predictive ?? 'glm';
   const link = options.link ?? 'probit';
-  const cachedFor = (posterior: Posterior) => predictive === 'glm' && link === 'probit' && !posterior.spec.layerTau;
+  const cachedFor = (posterior: Posterior) => predictive === 'glm' && link === 'probit' && !posterior.spec.layerTau && !posterior.implementation.functionalBasisMovesWithRatio;
   const cached = posteriors.every(cachedFor);
   if (!cached && posteriors.length > 1) {
     // Only cached statistics are shared; every other predictive re-runs the network per point anyway.

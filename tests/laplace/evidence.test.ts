@@ -43,6 +43,7 @@ import {
   buildMlp,
   kron,
   logProbabilities,
+  infMatrix,
   lowrankMatrix,
   matmulDense,
   parameterLayers,
@@ -104,6 +105,10 @@ function denseBlock(fit: CurvatureFit, structure: Structure, damping: KfacDampin
       return scaleAddIdentity(dense(fit.full!), n, tau);
     case 'lowrank':
       return scaleAddIdentity(lowrankMatrix(fit), n, tau);
+    case 'inf':
+      return scaleAddIdentity(infMatrix(fit, layer), n, tau);
+    case 'subnetwork':
+      return scaleAddIdentity(dense(fit.subnetwork!.fisher), n, tau);
     case 'kfac': {
       const a = dense(fit.kfac![layer].a);
       const g = dense(fit.kfac![layer].g);

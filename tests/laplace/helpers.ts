@@ -487,7 +487,34 @@ export function denseLayerCovariance(fit: CurvatureFit, structure: Structure, da
       return invert(scaleAddIdentity(toDense(fit.full!), n, tau)); // every parameter at once, whatever `layer`
     case 'lowrank':
       return invert(scaleAddIdentity(lowrankMatrix(fit), n, tau)); // every parameter at once, whatever `layer`
+    case 'inf':
+      return invert(scaleAddIdentity(infMatrix(fit, layer), n, tau)); // (N·(U Λ Uᵀ + D) + τI)⁻¹
+    case 'subnetwork': {
+      // Every parameter at once, whatever `layer`: (N·F_S + τI)⁻¹ at the chosen rows and columns, 0 elsewhere.
+      const { indices, fisher } = fit.subnetwork!;
+      const inner = invert(scaleAddIdentity(toDense(fisher), n, tau));
+      const total = fit.diag ? fit.diag.reduce((sum, d) => sum + d.length, 0) : Math.max(...indices) + 1;
+      const out = zeros(total);
+      indices.forEach((i, a) => indices.forEach((j, b) => (out.data[i * total + j] = inner.data[a * indices.length + b])));
+      return out;
+    }
   }
+}
+
+/** U diag(Λ) Uᵀ + D from a fit's inf factors of one layer, P_l × P_l: the dense information matrix it stands for. */
+export function infMatrix(fit: CurvatureFit, layer: number): Dense {
+  const { values, vectors, correction } = fit.inf![layer];
+  const [p, k] = [vectors.rows, vectors.cols];
+  const out = zeros(p);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j < p; j++) {
+      let sum = 0;
+      for (let r = 0; r < k; r++) sum += vectors.data[i * k + r] * values[r] * vectors.data[j * k + r];
+      out.data[i * p + j] = sum;
+    }
+    out.data[i * p + i] += correction[i];
+  }
+  return out;
 }
 
 /** U diag(λ) Uᵀ from a fit's lowrank eigenpairs, P × P. */

@@ -170,7 +170,7 @@ describe('fit options', () => {
   });
 
   it.each([
-    [{ curvature: 'full-ish' }, 'Unknown curvature "full-ish"; choose one of diag, kfac, efb, last-layer, full, lowrank.'],
+    [{ curvature: 'full-ish' }, 'Unknown curvature "full-ish"; choose one of diag, kfac, efb, last-layer, full, lowrank, inf, subnetwork.'],
     [{ curvature: 'diag', fisher: 'observed' }, 'Unknown Fisher type "observed"; choose one of mc, exact, empirical.'],
     [{ curvature: 'diag', mcSamples: 0 }, 'mcSamples must be a whole number of at least 1, got 0.'],
     [{ curvature: 'diag', fisher: 'exact', mcSamples: 2 }, 'mcSamples applies only to the mc Fisher, not exact; drop it.'],

@@ -109,6 +109,25 @@ describe('tfjs-laplace fit, tune, predict, info', () => {
     ]);
   });
 
+  it.each([
+    ['inf', ['--rank', '2'], /^inf: per layer the top 2, 2, 2 EFB eigenpairs plus the diagonal correction$/],
+    ['subnetwork', ['--subnetwork-count', '10'], /^subnetwork: a full covariance over 10 of the \d+ parameters, the rest at the MAP$/],
+  ])('fit --curvature %s writes what the library fits, and info describes it', async (curvature, extra, described) => {
+    const file = path(`${curvature}.laplace`);
+    const run = await cli('fit', '--model', path('model.json'), '--inputs', path('x.npy'), '--labels', path('y.npy'), '--curvature', curvature, ...extra, '--out', file, '--backend', 'wasm');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    const fromFile = await loadLaplace(file);
+    const options = curvature === 'inf' ? { curvature: 'inf' as const, infRank: 2 } : { curvature: 'subnetwork' as const, subnetworkCount: 10 };
+    const inMemory = await fitLaplace(model, tensorData(inputs, labels), options);
+    expect(fromFile.tau).toBe(inMemory.tau);
+    const data = tensorData(inputs, labels);
+    expect(Array.from(await fromFile.predict(data))).toEqual(Array.from(await inMemory.predict(data)));
+    [fromFile, inMemory].forEach((laplace) => laplace.dispose());
+    const info = await cli('info', file, '--backend', 'wasm');
+    expect(info.out.split('\n')[1]).toMatch(described);
+  });
+
   it('tune --per-layer keeps N and writes the per-layer τ the library finds', async () => {
     const run = await cli('tune', '--posterior', path('p.laplace'), '--per-layer', '--out', path('q.laplace'), '--backend', 'wasm');
     expect(run.code).toBe(0);
@@ -154,7 +173,9 @@ describe('tfjs-laplace fit, tune, predict, info', () => {
     ['no command', [], /^No command given; use fit, tune, predict or info/],
     ['unknown command', ['train'], /^Unknown command "train"/],
     ['missing model file', ['fit', '--model', 'nowhere/model.json', '--inputs', 'X', '--labels', 'Y', '--curvature', 'kfac', '--out', 'OUT'], /^Model file nowhere\/model\.json cannot be read; check the path\.$/],
-    ['unknown curvature', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'dense', '--out', 'OUT'], /^Unknown --curvature "dense"; choose one of diag, kfac, efb, last-layer, full, lowrank\.$/],
+    ['unknown curvature', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'dense', '--out', 'OUT'], /^Unknown --curvature "dense"; choose one of diag, kfac, efb, last-layer, full, lowrank, inf, subnetwork\.$/],
+    ['subnetwork count off the subnetwork', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'diag', '--subnetwork-count', '5', '--out', 'OUT'], /^--subnetwork-count applies only to --curvature subnetwork, not diag; drop it\.$/],
+    ['rank off lowrank and inf', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'kfac', '--rank', '5', '--out', 'OUT'], /^--rank applies only to --curvature lowrank or inf, not kfac; drop it\.$/],
     ['option of another command', ['info', 'FILE', '--curvature', 'kfac'], /^Option --curvature does not apply to info;/],
     ['link off the glm predictive', ['predict', '--posterior', 'P', '--inputs', 'X', '--out', 'O.npy', '--predictive', 'sampled', '--link', 'mc'], /^--link applies only to the glm predictive, not sampled; drop it\.$/],
     ['validation data for marglik', ['tune', '--posterior', 'P', '--out', 'O', '--inputs', 'X'], /^--inputs applies only to the validation objectives/],

@@ -1,6 +1,6 @@
 /**
  * What a posterior structure is: one small object per structure (diag.ts, kfac.ts, efb.ts,
- * last-layer.ts, full.ts, lowrank.ts), each computing, from its own curvature, the few things every part of the
+ * last-layer.ts, full.ts, lowrank.ts, inf.ts, subnetwork.ts), each computing, from its own curvature, the few things every part of the
  * library asks of a posterior N(W*, H⁻¹) with H = N·F + τ·I on each perturbed layer:
  *  - the posterior variance of every entry of a layer's W̄ (for inspection and tests);
  *  - a sampler of weight deviations δ ~ N(0, H⁻¹), one layer at a time;
@@ -40,6 +40,11 @@ export interface LayerBasis {
    * J_l Q_l add up over the layers before the square, J Σ Jᵀ = Σ_k v_k (Σ_l J̃_l,k)(Σ_l J̃_l,k)ᵀ.
    */
   jointGroup?: string;
+  /**
+   * full only, a basis on some of the layer's entries (subnetwork): the row-major W̄ entries it covers,
+   * and `q` is then [entries, d], its rows for those entries (the others are 0).
+   */
+  entries?: Int32Array;
   /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
   scaledVariances(logRatio: number): Float64Array;
 }
@@ -54,7 +59,9 @@ export interface JointSampler {
  * A structure's operations. Block-diagonal structures give a sampler and a functional basis per
  * layer; one whose covariance couples the layers (full, lowrank) gives `jointSampler` and
  * `functionalBases` for all layers at once instead, sets `couplesLayers` (it takes one τ), and its
- * `logDet` is the whole precision's at the first perturbed layer and 0 at the others.
+ * `logDet` is the whole precision's at the first perturbed layer and 0 at the others. A
+ * block-diagonal structure may give `functionalBases` too, for more than one basis per layer (inf:
+ * a diagonal plus a low-rank term, each alone).
  */
 export interface PosteriorStructure {
   readonly kind: CurvatureKind;
@@ -73,6 +80,13 @@ export interface PosteriorStructure {
   functionalBases?(posterior: Posterior): LayerBasis[];
   /** log det of the layer's precision block at data scale `n`, as a function of the layer's τ. */
   logDet(posterior: Posterior, layer: number, n: number): (tau: number) => number;
+  /**
+   * Set where a functional basis holds at the posterior's own s = ln(N/τ) only (inf): the search then
+   * evaluates every (N, τ) with its own posterior instead of from cached statistics.
+   */
+  readonly functionalBasisMovesWithRatio?: boolean;
+  /** The entries of layer `layer`'s W̄ that carry the prior, for the evidence (default all; subnetwork: its chosen ones). */
+  priorEntries?(posterior: Posterior, layer: number): Int32Array;
 }
 
 /** Rows (fanIn, plus one for the bias) and columns (fanOut) of a layer's W̄. */
