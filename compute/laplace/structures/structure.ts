@@ -42,6 +42,20 @@ export interface LayerBasis {
   jointGroup?: string;
   /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
   scaledVariances(logRatio: number): Float64Array;
+  /** v_k at the posterior's own hyperparameters, where τ varies within the block (per-parameter τ) and scaledVariances does not apply. */
+  variances?: Float64Array;
+}
+
+/**
+ * A block's curvature spectrum for the differentiable evidence (evidence-tensor.ts): the λ_k, in
+ * the block's own orthonormal basis, such that its precision there is s·λ_k + τ (s the data scale).
+ * `natural`: the basis is the parameters' own (diag), so a per-parameter τ adds to λ entry by entry.
+ * `zeros`: eigenvalues 0 beyond `values` (lowrank's P − k).
+ */
+export interface CurvatureSpectrum {
+  values: Float64Array;
+  natural: boolean;
+  zeros?: number;
 }
 
 /** Draws every perturbed layer's δ at once, [rows, cols] each in perturbedLayers' order: for a covariance that couples the layers. */
@@ -59,6 +73,8 @@ export interface JointSampler {
 export interface PosteriorStructure {
   readonly kind: CurvatureKind;
   readonly couplesLayers?: boolean;
+  /** Whether it holds a per-parameter (diagonal) prior precision exactly (Posterior.priorPrecisionOf); absent: one τ per layer. */
+  readonly parameterPrior?: boolean;
   /** Whether a fit holds this structure's curvature. */
   fitted(fit: CurvatureFit): boolean;
   /** The parameter layers the posterior perturbs (the others stay at W*). */
@@ -71,8 +87,10 @@ export interface PosteriorStructure {
   functionalBasis?(posterior: Posterior, layer: number): LayerBasis;
   /** Every basis of the posterior's functional covariance at once (joint structures). */
   functionalBases?(posterior: Posterior): LayerBasis[];
-  /** log det of the layer's precision block at data scale `n`, as a function of the layer's τ. */
+  /** log det of the layer's precision block at data scale `n`, as a function of the layer's τ (with per-parameter τ, of the posterior's own; the argument is then ignored). */
   logDet(posterior: Posterior, layer: number, n: number): (tau: number) => number;
+  /** The block's curvature spectrum (see CurvatureSpectrum); absent where the precision is not s·λ + τ in a fixed basis. */
+  curvatureSpectrum?(posterior: Posterior, layer: number): CurvatureSpectrum;
 }
 
 /** Rows (fanIn, plus one for the bias) and columns (fanOut) of a layer's W̄. */
