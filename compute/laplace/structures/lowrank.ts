@@ -264,6 +264,12 @@ export const lowrankStructure: PosteriorStructure = {
     const rest = vectors.rows - values.length;
     return (tau) => scaledValues.reduce((sum, value) => sum + Math.log(value + tau), 0) + rest * Math.log(tau);
   },
+
+  curvatureSpectrum(posterior, layer) {
+    if (layer !== 0) return { values: new Float64Array(0), natural: false };
+    const { values, vectors } = posterior.curvature.lowrank!;
+    return { values: clampedValues(values), natural: false, zeros: vectors.rows - values.length };
+  },
 };
 
 const layerShapes = (posterior: Posterior) => posterior.network.layers.map((_, layer) => layerShape(posterior.network, layer));
