@@ -29,6 +29,7 @@ import {
   posteriorToBytes,
   predict,
   PriorPrecisionError,
+  regressionData,
   tensorData,
   type CurvatureFit,
   type Structure,
@@ -269,5 +270,33 @@ describe('prior options on a tiny MLP', () => {
     await expect(fitLaplace(model, tensorData(x, labels), { curvature: 'diag', priorMean: Number.NaN })).rejects.toThrow(/prior mean must be a finite number/);
     await expect(fitLaplace(model, tensorData(x, labels), { curvature: 'kfac', tau: tau })).rejects.toThrow(PriorPrecisionError);
     await expect(fitLaplace(model, tensorData(x, labels), { curvature: 'diag', tau: [1, 2, 3] })).rejects.toThrow(/one value per parameter layer \(2\) or one per perturbed parameter \(31\), got 3/);
+  });
+});
+
+describe('temperature on a regression', () => {
+  it('diag at σ = 0.7, T = 2: Σ = (N/(σ²T)·F₁ + τ)⁻¹ and the evidence −N/2·log 2πσ² − N·mean ½r²/(σ²T) + prior − ½ log det', async () => {
+    const model = buildMlp(2, 4, 1, 4201, 'tanh', 'linear');
+    const x = randomInputs([10, 2], 4202);
+    const y = Array.from(x.arraySync() as number[][], ([a, b]) => Math.cos(a) - b);
+    const network = new Network(model);
+    const weights = network.matricesFromModel(model);
+    const fit = await fitCurvature(network, weights, regressionData(x, y), { kinds: ['diag'], fisher: 'exact', likelihood: 'regression', batchSize: 4, seed: 1 });
+    const [sigma, temperature, tau] = [0.7, 2, 1.5];
+    const posterior = new Posterior(network, weights, fit, { structure: 'diag', n, tau, kfacDamping: 'exact', sigma, temperature });
+    const outputs = tf.tidy(() => (model.apply(x) as tf.Tensor).dataSync());
+    const meanHalfSquares = y.reduce((sum, value, i) => sum + 0.5 * (value - outputs[i]) ** 2, 0) / y.length;
+    const theta = concat(weights.map((w) => Float64Array.from(w.dataSync())));
+    const d = concat(fit.diag!);
+    const scale = n / (sigma * sigma * temperature);
+    const variances = Float64Array.from(d, (value) => 1 / (scale * value + tau));
+    expect(relativeError(concat(posterior.marginalVariances()), variances)).toBeLessThanOrEqual(1e-12);
+    const logDet = d.reduce((sum, value) => sum + Math.log(scale * value + tau), 0);
+    const squared = theta.reduce((sum, value) => sum + value * value, 0);
+    const expected = -(n / 2) * Math.log(2 * Math.PI * sigma * sigma) - (n * meanHalfSquares) / (sigma * sigma * temperature) - (tau / 2) * squared + (theta.length / 2) * Math.log(tau) - 0.5 * logDet;
+    const value = logMarginalLikelihood(posterior);
+    console.log(`regression, σ = ${sigma}, T = ${temperature}: evidence ${value.toFixed(6)} against ${expected.toFixed(6)}`);
+    expect(Math.abs(value - expected)).toBeLessThanOrEqual(1e-5 * Math.abs(expected));
+    tf.dispose([x, ...weights]);
+    model.dispose();
   });
 });
