@@ -1,5 +1,7 @@
 /**
- * The Laplace posterior N(W*, (N·F + τ·I)⁻¹) for each curvature structure.
+ * The Laplace posterior N(W*, (N·F + τ·I)⁻¹) for each curvature structure; in general
+ * N(W*, ((N/(σ²T))·F + diag(τ))⁻¹) with a temperature T, a regression's σ and a prior precision τ
+ * that is one number, one per layer or one per parameter, and a prior mean μ₀ (the evidence's).
  * A posterior holds the curvature apart from N and τ, so `withHyperparameters`
  * re-regularises without refitting (the search does exactly that).
  *

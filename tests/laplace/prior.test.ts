@@ -170,6 +170,25 @@ describe('prior options on a tiny MLP', () => {
     expect(Math.abs(value - expected)).toBeLessThanOrEqual(1e-5 * Math.abs(expected));
   });
 
+  it("last-layer's probit predictive with a per-parameter τ: softmax(μ / √(1 + π/8·diag J Σ Jᵀ)) with Σ the dense inverse", async () => {
+    const { f, start } = denseCurvature('last-layer');
+    const tau = spreadTau(f.n, 4110);
+    const posterior = new Posterior(network, weights, fit, { structure: 'last-layer', n, tau: 1, kfacDamping: 'exact', parameterTau: tau });
+    const sigma = invert(precision(f, n, tau));
+    const logits = tf.tidy(() => (model.apply(x) as tf.Tensor2D).arraySync());
+    const expected = logits.flatMap((row, i) => {
+      const covariance = sandwich(jacobians[i].map((j) => j.subarray(start)), sigma);
+      const scaled = row.map((mu, c) => mu / Math.sqrt(1 + (Math.PI / 8) * covariance[c * classes + c]));
+      const top = Math.max(...scaled);
+      const e = scaled.map((value) => Math.exp(value - top));
+      const total = e.reduce((a, b) => a + b, 0);
+      return e.map((value) => value / total);
+    });
+    for (const options of [{ predictive: 'probit' as const }, { predictive: 'glm' as const, link: 'probit' as const }]) {
+      expect(relativeError(await predict(posterior, tensorData(x, labels), options), expected)).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
   it('full and lowrank take one τ per layer as a per-parameter τ', () => {
     for (const structure of ['full', 'lowrank'] as Structure[]) {
       const { f } = denseCurvature(structure);

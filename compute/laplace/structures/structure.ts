@@ -10,7 +10,9 @@
  * The predictives, the search and the evidence are written once against this interface; a
  * new structure is one new file and one line in index.ts. The data scale N reaches a
  * structure as `posterior.dataScale`, so a likelihood that scales the curvature (a Gaussian's
- * 1/σ²) needs nothing of it.
+ * 1/σ²) or a temperature (1/T) needs nothing of it. A structure that can hold a per-parameter τ
+ * exactly sets `parameterPrior` and reads `posterior.priorPrecisionOf(layer)` (parameter-prior.ts
+ * has the dense and Woodbury forms); the others get one τ per layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Random } from '../../random/index.ts';
