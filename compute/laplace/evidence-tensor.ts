@@ -25,6 +25,38 @@ export interface EvidenceTensorOptions {
   logLikelihood?: number;
 }
 
+interface Constants {
+  /** Per perturbed layer: its curvature spectrum as float32, and whether it is in the parameters' own basis. */
+  spectra: { values: Float32Array; natural: boolean; zeros?: number }[];
+  /** Per perturbed layer: (W* − μ₀)² entry by entry, as float32, and their float64 sum. */
+  squares: Float32Array[];
+  squaredNorms: number[];
+}
+
+/** What does not depend on τ or σ, made once per posterior: a training loop calls this at every step. */
+const constants = new WeakMap<Posterior, Constants>();
+
+function constantsOf(posterior: Posterior): Constants {
+  let made = constants.get(posterior);
+  if (made) return made;
+  const spectra = posterior.perturbedLayers.map((layer) => {
+    const spectrum = posterior.implementation.curvatureSpectrum!(posterior, layer);
+    return { ...spectrum, values: Float32Array.from(spectrum.values) };
+  });
+  const squares: Float32Array[] = [];
+  const squaredNorms: number[] = [];
+  for (const layer of posterior.perturbedLayers) {
+    const weights = posterior.mapWeights[layer].dataSync();
+    const mean = posterior.priorMeanOf(layer);
+    const values = Float64Array.from(weights, (value, i) => (value - (typeof mean === 'number' ? mean : mean[i])) ** 2);
+    squares.push(Float32Array.from(values));
+    squaredNorms.push(values.reduce((sum, value) => sum + value, 0));
+  }
+  made = { spectra, squares, squaredNorms };
+  constants.set(posterior, made);
+  return made;
+}
+
 /** The log marginal likelihood at (log τ, log σ) as a tf.Scalar whose gradients tf can take (see the top of this file). */
 export function logMarginalLikelihoodTensor(posterior: Posterior, options: EvidenceTensorOptions): tf.Scalar {
   const { logTau, logSigma } = options;
@@ -43,7 +75,7 @@ export function logMarginalLikelihoodTensor(posterior: Posterior, options: Evide
   if (logSigma && options.logLikelihood !== undefined) throw new PosteriorError('A given logLikelihood holds σ fixed; give it or logSigma, not both.');
   const n = posterior.n;
   const temperature = posterior.temperature;
-  const spectra = layers.map((layer) => structure.curvatureSpectrum!(posterior, layer));
+  const { spectra, squares, squaredNorms } = constantsOf(posterior);
   if (shape === 'parameter' && !spectra.every((spectrum) => spectrum.natural)) throw new PosteriorError(`A per-parameter τ leaves the ${posterior.structure} precision's log det without a closed form in τ, so its differentiable evidence takes one τ (or one per layer); use diag for a per-parameter τ.`);
   const meanLoss = posterior.curvature.meanLoss;
   if (options.logLikelihood === undefined && meanLoss === undefined) throw new PosteriorError('This fit did not record its mean loss at W*, so log p(D | W*) is unknown; refit the curvature or pass logLikelihood.');
@@ -74,22 +106,17 @@ export function logMarginalLikelihoodTensor(posterior: Posterior, options: Evide
     const terms: tf.Scalar[] = [data];
     layers.forEach((layer, index) => {
       const spectrum = spectra[index];
-      const weights = posterior.mapWeights[layer].dataSync();
-      const mean = posterior.priorMeanOf(layer);
-      const squares = Float64Array.from(weights, (value, i) => (value - (typeof mean === 'number' ? mean : mean[i])) ** 2);
-      const count = weights.length;
+      const count = squares[index].length;
       // This layer's log τ: the scalar, its entry, or its parameters' slice.
       const layerLogTau = shape === 'scalar' ? logTau : shape === 'layer' ? tf.reshape(tf.slice(logTau, [layer], [1]), []) : tf.slice(logTau, [offsets.get(layer)!], [count]);
       const tau = tf.exp(layerLogTau);
       if (shape === 'parameter') {
-        terms.push(tf.sub(tf.mul(0.5, tf.sum(layerLogTau)), tf.mul(0.5, tf.sum(tf.mul(tau, tf.tensor1d(Float32Array.from(squares)))))) as tf.Scalar);
+        terms.push(tf.sub(tf.mul(0.5, tf.sum(layerLogTau)), tf.mul(0.5, tf.sum(tf.mul(tau, tf.tensor1d(squares[index]))))) as tf.Scalar);
       } else {
-        let squaredNorm = 0;
-        for (const value of squares) squaredNorm += value;
-        terms.push(tf.sub(tf.mul(0.5 * count, layerLogTau), tf.mul(0.5 * squaredNorm, tau)) as tf.Scalar);
+        terms.push(tf.sub(tf.mul(0.5 * count, layerLogTau), tf.mul(0.5 * squaredNorms[index], tau)) as tf.Scalar);
       }
       if (spectrum.values.length > 0) {
-        const shifted = tf.add(tf.mul(tf.tensor1d(Float32Array.from(spectrum.values)), scale), tau);
+        const shifted = tf.add(tf.mul(tf.tensor1d(spectrum.values), scale), tau);
         terms.push(tf.mul(-0.5, tf.sum(tf.log(shifted))) as tf.Scalar);
       }
       if (spectrum.zeros) terms.push(tf.mul(-0.5 * spectrum.zeros, layerLogTau) as tf.Scalar);
