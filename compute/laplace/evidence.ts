@@ -254,8 +254,8 @@ export function optimizeMarginalLikelihood(posterior: Posterior, options: Optimi
   let evaluations = 0;
   let iterations = 0;
   /** The best τ (or the posterior's, when τ is kept) at noise σ, and the evidence's τ-dependent terms there. */
-  // Optimising τ replaces a per-parameter τ by one τ (or one per layer): the terms are then functions of it.
-  const free = optimizeTau && posterior.spec.parameterTau ? posterior.withHyperparameters(posterior.n, posterior.tau) : posterior;
+  // Optimising τ replaces a per-parameter τ (or full's and lowrank's per-layer τ, which is one) by one τ (or one per layer): the terms are then functions of it.
+  const free = optimizeTau && posterior.hasParameterTau ? posterior.withHyperparameters(posterior.n, posterior.tau) : posterior;
   const bestTau = (sigma: number | undefined): { tau: PriorPrecision; edges: (RangeEdge | null)[]; value: number } => {
     const terms = layerTerms(free, n, sigma);
     if (!optimizeTau) {

@@ -24,6 +24,7 @@ import {
   jacobianBatch,
   logMarginalLikelihood,
   Network,
+  optimizeMarginalLikelihood,
   Posterior,
   posteriorFromBytes,
   posteriorToBytes,
@@ -198,6 +199,23 @@ describe('prior options on a tiny MLP', () => {
     }
   });
 
+  it.each(['diag', 'full', 'lowrank'] as Structure[])('%s: the marginal likelihood optimised from a per-parameter τ is the scalar optimum of the dense evidence', (structure) => {
+    const { f } = denseCurvature(structure);
+    const squared = theta.reduce((sum, value) => sum + value * value, 0);
+    const dense = (t: number) => logLikelihood - (t / 2) * squared + (parameters / 2) * Math.log(t) - 0.5 * logDetSpd(precision(f, n, new Float64Array(parameters).fill(t)));
+    const base = new Posterior(network, weights, fit, { structure, n, tau: 1, kfacDamping: 'exact' });
+    const starts = [base.withHyperparameters(n, spreadTau(parameters, 4111)), ...(structure === 'diag' ? [] : [base.withHyperparameters(n, [0.2, 9])])];
+    for (const start of starts) {
+      const optimum = optimizeMarginalLikelihood(start);
+      const best = optimum.tau as number;
+      expect(typeof best).toBe('number');
+      expect(optimum.posterior.hasParameterTau).toBe(false);
+      expect(dense(best)).toBeGreaterThanOrEqual(dense(best * 1.01));
+      expect(dense(best)).toBeGreaterThanOrEqual(dense(best / 1.01));
+      expect(Math.abs(optimum.logEvidence - dense(best))).toBeLessThanOrEqual(1e-5 * Math.abs(dense(best)));
+    }
+  });
+
   it('kfac refuses a per-parameter τ that varies within a layer and takes one that is constant per layer exactly', () => {
     const base = new Posterior(network, weights, fit, { structure: 'kfac', n, tau: 1, kfacDamping: 'exact' });
     expect(() => base.withHyperparameters(n, spreadTau(parameters, 4105))).toThrow(PriorPrecisionError);
@@ -315,6 +333,21 @@ describe('temperature on a regression', () => {
     const value = logMarginalLikelihood(posterior);
     console.log(`regression, σ = ${sigma}, T = ${temperature}: evidence ${value.toFixed(6)} against ${expected.toFixed(6)}`);
     expect(Math.abs(value - expected)).toBeLessThanOrEqual(1e-5 * Math.abs(expected));
+    // σ by the marginal likelihood keeps a per-parameter τ: the σ found maximises the closed form above over σ.
+    const perParameter = Float64Array.from(theta, (_, i) => 0.5 + (i % 3));
+    const laplace = await fitLaplace(model, regressionData(x, y), { curvature: 'diag', fisher: 'exact', likelihood: 'regression', n, tau: perParameter, temperature });
+    expect(Array.from(laplace.posterior.spec.parameterTau!)).toEqual(Array.from(perParameter));
+    const closedForm = (s: number) => {
+      const at = n / (s * s * temperature);
+      const prior = theta.reduce((sum, value, i) => sum - 0.5 * perParameter[i] * value * value + 0.5 * Math.log(perParameter[i]), 0);
+      return -(n / 2) * Math.log(2 * Math.PI * s * s) - (n * meanHalfSquares) / (s * s * temperature) + prior - 0.5 * d.reduce((sum, value, i) => sum + Math.log(at * value + perParameter[i]), 0);
+    };
+    const best = laplace.sigma!;
+    console.log(`regression σ by the evidence with a per-parameter τ: ${best.toFixed(5)}`);
+    expect(closedForm(best)).toBeGreaterThanOrEqual(closedForm(best * 1.01));
+    expect(closedForm(best)).toBeGreaterThanOrEqual(closedForm(best / 1.01));
+    expect(Math.abs(logMarginalLikelihood(laplace.posterior) - closedForm(best))).toBeLessThanOrEqual(1e-5 * Math.abs(closedForm(best)));
+    laplace.dispose();
     tf.dispose([x, ...weights]);
     model.dispose();
   });
