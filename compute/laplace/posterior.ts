@@ -90,7 +90,7 @@ export class Posterior {
     if (spec.parameterTau) {
       if (spec.parameterTau.length !== covered) throw new PosteriorError(`A per-parameter τ needs one value per perturbed parameter (${covered}), got ${spec.parameterTau.length}.`);
       if (!spec.parameterTau.every((value) => Number.isFinite(value) && value > 0)) throw new PosteriorError('Every per-parameter τ (the prior precision) must be a positive finite number.');
-      if (!implementation.parameterPrior) throw new PriorPrecisionError(`The ${spec.structure} posterior's Kronecker eigen-form holds one τ per layer, not one per parameter; give one τ per layer, or use diag, last-layer, full or lowrank.`);
+      if (!implementation.parameterPrior) throw new PriorPrecisionError(`The ${spec.structure} posterior's eigen-form holds one τ per layer, not one per parameter; give one τ per layer, or use diag, last-layer, full or lowrank.`);
     }
     if (spec.priorMean !== undefined) {
       if (typeof spec.priorMean === 'number') {
@@ -205,7 +205,7 @@ export class Posterior {
     for (const [layer, start] of offsets) {
       const block = values.subarray(start, start + this.network.parameterCount(layer));
       if (!block.every((value) => value === block[0])) {
-        throw new PriorPrecisionError(`The ${this.structure} posterior's Kronecker eigen-form holds one τ per layer, but the per-parameter τ given varies within layer ${this.network.layers[layer].name}; give one τ per layer, or use diag, last-layer, full or lowrank.`);
+        throw new PriorPrecisionError(`The ${this.structure} posterior's eigen-form holds one τ per layer, but the per-parameter τ given varies within layer ${this.network.layers[layer].name}; give one τ per layer, or use diag, last-layer, full or lowrank.`);
       }
       layerTau[layer] = block[0];
     }
