@@ -20,8 +20,8 @@ export { PosteriorFileError, layoutConventions, posteriorFormat, posteriorFromBy
 export { sha256Digest, sha256Hex } from './sha256.ts';
 export { fitLastLayerFromModel, splitLastLayer, type LastLayerFitOptions, type LastLayerSplit } from './last-layer.ts';
 export { lastLayerNetwork, Network, outputDenseLayer, UnsupportedModelError, unfoldPatches, weightSubsets, type LayerMatrix, type ParameterLayer, type WeightSubset } from './network.ts';
-export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, type KfacDamping, type Structure } from './posterior.ts';
-export { TooManyParametersError } from './errors.ts';
+export { Posterior, PosteriorError, kfacDampings, checkHyperparameters, perturbedParameters, type KfacDamping, type PriorPrecision, type Structure } from './posterior.ts';
+export { PriorPrecisionError, TooManyParametersError } from './errors.ts';
 export { fullParameterLimit, infDefaults, largestVarianceIndices, largestVarianceSubnetwork, subnetworkDefaults, type InfFactors, type SubnetworkFit } from './structures/index.ts';
 export { likelihoodFor, likelihoodKinds, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
 export { defaultSamples, finiteDifferences, predict, predictGlmTogether, predictRegression, preparePredictive, predictiveTypes, type RegressionPrediction, type FiniteDifference, type PredictOptions, type PredictiveType, type PreparedPredictive } from './predictive.ts';
@@ -43,4 +43,5 @@ export {
   type SearchResult,
 } from './search.ts';
 export { layerLogDetPrecision, logDetPrecision, logMarginalLikelihood, optimizeMarginalLikelihood, type EvidenceOptimum, type EvidenceOptions, type OptimizeEvidenceOptions, type RangeEdge } from './evidence.ts';
+export { logMarginalLikelihoodTensor, type EvidenceTensorOptions } from './evidence-tensor.ts';
 export { accuracyWarningGap, entropyWarningFraction, predictionWarning, tauIsMarginalLikelihoodOptimum, type PredictionCheck } from './warnings.ts';

@@ -78,6 +78,9 @@ Options:
   --mc-samples M        label draws per input for the mc Fisher (default 1)
   --n N                 data-term scale N (default n, the number of examples; pass the training-set size when fitting on a subset)
   --tau T               prior precision τ (default: the τ that maximises the marginal likelihood at N)
+  --prior-mean M        prior mean μ₀ of every weight (default 0): the evidence's prior term becomes τ/2 ‖θ − μ₀‖²
+                        (a negative one as --prior-mean=-0.1)
+  --temperature T       posterior temperature (default 1): the precision is (N/T)·F + τ·I; T < 1 sharpens, T > 1 widens
   --kfac-damping MODE   ${list(kfacDampings)} (kfac only; default exact)
   --rank K              eigenpairs kept: by lowrank over all parameters (default min(P, ${lowrankDefaults.rank})), by inf per layer
                         (default min(P_l, ${infDefaults.rank})); lowrank and inf only
@@ -147,6 +150,8 @@ const options = {
   'mc-samples': { type: 'string' },
   n: { type: 'string' },
   tau: { type: 'string' },
+  'prior-mean': { type: 'string' },
+  temperature: { type: 'string' },
   'kfac-damping': { type: 'string' },
   rank: { type: 'string' },
   'subnetwork-count': { type: 'string' },
@@ -169,7 +174,7 @@ type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean
 type CommandName = Exclude<keyof typeof usage, 'program'>;
 
 const commandOptions: Record<CommandName, readonly OptionName[]> = {
-  fit: ['model', 'inputs', 'labels', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'kfac-damping', 'rank', 'subnetwork-count', 'batch-size', 'seed', 'backend', 'help'],
+  fit: ['model', 'inputs', 'labels', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'prior-mean', 'temperature', 'kfac-damping', 'rank', 'subnetwork-count', 'batch-size', 'seed', 'backend', 'help'],
   tune: ['posterior', 'out', 'objective', 'per-layer', 'n', 'log-tau', 'inputs', 'labels', 'log-n', 'grid', 'backend', 'help'],
   predict: ['posterior', 'inputs', 'labels', 'out', 'predictive', 'link', 'samples', 'seed', 'batch-size', 'backend', 'help'],
   info: ['backend', 'help'],
@@ -177,9 +182,10 @@ const commandOptions: Record<CommandName, readonly OptionName[]> = {
 
 const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function numberOption(name: string, text: string | undefined, kind: 'positive' | 'whole' | 'seed'): number | undefined {
+function numberOption(name: string, text: string | undefined, kind: 'positive' | 'whole' | 'seed' | 'finite'): number | undefined {
   if (text === undefined) return undefined;
   const value = decimal.test(text.trim()) ? Number(text) : NaN;
+  if (kind === 'finite' && !Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got "${text}".`);
   if (kind === 'positive' && !(Number.isFinite(value) && value > 0)) throw new UsageError(`--${name} must be a positive number, got "${text}".`);
   if (kind === 'whole' && !(Number.isSafeInteger(value) && value > 0)) throw new UsageError(`--${name} must be a positive whole number, got "${text}".`);
   if (kind === 'seed' && !(Number.isInteger(value) && value >= 0 && value < 2 ** 32)) throw new UsageError(`--${name} must be a whole number from 0 to ${2 ** 32 - 1}, got "${text}".`);
@@ -327,8 +333,11 @@ function formatNumber(value: number): string {
 }
 
 function tauText(laplace: LaplaceModel): string {
-  const layerTau = laplace.posterior.spec.layerTau;
-  return layerTau ? `per-layer τ = ${layerTau.map(formatNumber).join(', ')}` : `τ = ${formatNumber(laplace.tau)}`;
+  const { layerTau, parameterTau, priorMean, temperature } = laplace.posterior.spec;
+  const tau = parameterTau ? `per-parameter τ (geometric mean ${formatNumber(laplace.tau)})` : layerTau ? `per-layer τ = ${layerTau.map(formatNumber).join(', ')}` : `τ = ${formatNumber(laplace.tau)}`;
+  // Only what was set, so a default posterior's line reads as before.
+  const mean = priorMean === undefined ? '' : typeof priorMean === 'number' ? `, prior mean ${formatNumber(priorMean)}` : ', a per-parameter prior mean';
+  return `${tau}${mean}${temperature === undefined ? '' : `, temperature ${formatNumber(temperature)}`}`;
 }
 
 async function fitCommand(values: Values): Promise<void> {
@@ -348,6 +357,8 @@ async function fitCommand(values: Values): Promise<void> {
   if (subnetworkCount !== undefined && curvature !== 'subnetwork') throw new UsageError(`--subnetwork-count applies only to --curvature subnetwork, not ${curvature}; drop it.`);
   const n = numberOption('n', values.n, 'positive');
   const tau = numberOption('tau', values.tau, 'positive');
+  const priorMean = numberOption('prior-mean', values['prior-mean'], 'finite');
+  const temperature = numberOption('temperature', values.temperature, 'positive');
   const batchSize = numberOption('batch-size', values['batch-size'], 'whole');
   const seed = numberOption('seed', values.seed, 'seed');
   const backend = await startBackend(values.backend);
@@ -361,7 +372,7 @@ async function fitCommand(values: Values): Promise<void> {
   try {
     const started = performance.now();
     const progress = new Progress(`fit ${curvature} on ${count} examples`);
-    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', kfacDamping, ...(curvature === 'inf' ? { infRank: rank } : { rank }), subnetworkCount, batchSize, seed, onProgress: progress.update });
+    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', priorMean, temperature, kfacDamping, ...(curvature === 'inf' ? { infRank: rank } : { rank }), subnetworkCount, batchSize, seed, onProgress: progress.update });
     progress.finish();
     await saveLaplace(laplace, out);
     const seconds = (performance.now() - started) / 1000;
@@ -513,7 +524,7 @@ async function infoCommand(values: Values, file: string | undefined): Promise<vo
 }
 
 /** Error types whose message is meant for the user: exit code 2 and the message alone. */
-const userErrors = ['UsageError', 'NpyError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'LaplaceDataError', 'NotPositiveDefiniteError'];
+const userErrors = ['UsageError', 'NpyError', 'UnsupportedModelError', 'PosteriorFileError', 'PosteriorError', 'PriorPrecisionError', 'LaplaceDataError', 'NotPositiveDefiniteError'];
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -521,6 +532,9 @@ export async function main(argv: string[]): Promise<number> {
     try {
       parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof parsed;
     } catch (error) {
+      // node's parser explains a value that starts with a dash over three lines; one sentence says the same.
+      const dashed = /^Option '(--[\w-]+)' argument is ambiguous/.exec((error as Error).message);
+      if (dashed) throw new UsageError(`${dashed[1]} takes a value that starts with a dash only as ${dashed[1]}=VALUE (e.g. ${dashed[1]}=-0.1).`);
       throw new UsageError(`${(error as Error).message.replace(/\.$/, '')}; run with --help to see the options.`);
     }
     const { values, positionals } = parsed;

@@ -7,3 +7,8 @@ export class PosteriorError extends Error {
 export class TooManyParametersError extends PosteriorError {
   override name = 'TooManyParametersError';
 }
+
+/** A prior the structure cannot represent exactly (a per-parameter τ on kfac or efb): one sentence with the alternatives. */
+export class PriorPrecisionError extends PosteriorError {
+  override name = 'PriorPrecisionError';
+}

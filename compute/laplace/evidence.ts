@@ -36,16 +36,21 @@
  * ½[Σ_k Nλ_k/(Nλ_k + τ) − τ‖W*‖²], MacKay's γ − τ‖W*‖²), so it is unimodal and
  * a bracketing scan followed by golden-section search finds its maximum.
  */
-import { PosteriorError, type Posterior } from './posterior.ts';
+import { PosteriorError, type Posterior, type PriorPrecision } from './posterior.ts';
 
 /** Which end of the search range an optimum stopped at. */
 export type RangeEdge = 'low' | 'high';
 
-/** What one layer contributes, apart from τ_l: its parameter count, ‖W*_l‖², and log det of its precision as a function of τ_l. */
+/**
+ * What one layer contributes, apart from τ_l: its parameter count, ‖W*_l − μ₀‖², and log det of its
+ * precision as a function of τ_l. With per-parameter τ (fixedPrior) the prior's terms are numbers
+ * and log det ignores its argument: such a posterior's τ is not a free scalar.
+ */
 interface LayerTerms {
   layer: number;
   parameters: number;
   squaredNorm: number;
+  fixedPrior?: { weightedSquares: number; sumLogTau: number };
   logDet(tau: number): number;
 }
 
@@ -54,24 +59,40 @@ function layerLogDet(posterior: Posterior, layer: number, n: number): (tau: numb
   return posterior.implementation.logDet(posterior, layer, n);
 }
 
-/** The precision's data scale: N, or N/σ² for a Gaussian likelihood (its curvature is fitted at σ = 1). */
-const precisionScale = (n: number, sigma: number | undefined) => (sigma === undefined ? n : n / (sigma * sigma));
+/** The precision's data scale: N, or N/σ² for a Gaussian likelihood (its curvature is fitted at σ = 1), over the temperature T. */
+const precisionScale = (n: number, sigma: number | undefined, temperature: number) => (sigma === undefined ? n : n / (sigma * sigma)) / temperature;
 
 function layerTerms(posterior: Posterior, n: number, sigma = posterior.sigma): LayerTerms[] {
-  const scale = precisionScale(n, sigma);
+  const scale = precisionScale(n, sigma, posterior.temperature);
   return posterior.perturbedLayers.map((layer) => {
-    let squaredNorm = 0;
     const weights = posterior.mapWeights[layer].dataSync();
+    const mean = posterior.priorMeanOf(layer);
+    let squaredNorm = 0;
     // A subnetwork's fixed weights carry no prior: only its chosen entries count.
     const entries = posterior.implementation.priorEntries?.(posterior, layer);
-    if (entries) for (const entry of entries) squaredNorm += weights[entry] * weights[entry];
-    else for (const value of weights) squaredNorm += value * value;
-    return { layer, parameters: entries?.length ?? posterior.network.parameterCount(layer), squaredNorm, logDet: layerLogDet(posterior, layer, scale) };
+    const precision = posterior.priorPrecisionOf(layer);
+    let weightedSquares = 0;
+    let sumLogTau = 0;
+    const visit = (i: number) => {
+      // w − 0 is w itself, so a zero mean gives the plain sum of squares.
+      const deviation = weights[i] - (typeof mean === 'number' ? mean : mean[i]);
+      squaredNorm += deviation * deviation;
+      if (precision) {
+        weightedSquares += precision[i] * deviation ** 2;
+        sumLogTau += Math.log(precision[i]);
+      }
+    };
+    if (entries) for (const entry of entries) visit(entry);
+    else for (let i = 0; i < weights.length; i++) visit(i);
+    const terms: LayerTerms = { layer, parameters: entries?.length ?? posterior.network.parameterCount(layer), squaredNorm, logDet: layerLogDet(posterior, layer, scale) };
+    if (precision) terms.fixedPrior = { weightedSquares, sumLogTau };
+    return terms;
   });
 }
 
-/** The τ-dependent part of the evidence from one layer: −(τ/2)‖W*‖² + (P/2) log τ − ½ log det H(τ). */
+/** The τ-dependent part of the evidence from one layer: −(τ/2)‖W* − μ₀‖² + (P/2) log τ − ½ log det H(τ) (or its per-parameter τ's). */
 function layerEvidence(terms: LayerTerms, tau: number): number {
+  if (terms.fixedPrior) return -0.5 * terms.fixedPrior.weightedSquares + 0.5 * terms.fixedPrior.sumLogTau - 0.5 * terms.logDet(tau);
   return -0.5 * tau * terms.squaredNorm + 0.5 * terms.parameters * Math.log(tau) - 0.5 * terms.logDet(tau);
 }
 
@@ -98,7 +119,12 @@ function dataTerm(posterior: Posterior, n: number, options: EvidenceOptions, sig
   }
   const meanLoss = posterior.curvature.meanLoss;
   if (meanLoss === undefined) throw new PosteriorError('This fit did not record its mean loss at W* (files written before it was, lack it), so log p(D | W*) is unknown; refit the curvature or pass logLikelihood.');
-  return posterior.likelihood.logLikelihood(meanLoss, n, sigma ?? 1);
+  const value = posterior.likelihood.logLikelihood(meanLoss, n, sigma ?? 1);
+  // A tempered likelihood p^(1/T) (laplace-torch's): its loss over T; a Gaussian's normaliser, which is not part of the loss, stays.
+  const temperature = posterior.temperature;
+  if (temperature === 1) return value;
+  const normaliser = posterior.likelihood.logLikelihood(0, n, sigma ?? 1);
+  return normaliser + (value - normaliser) / temperature;
 }
 
 /**
@@ -133,7 +159,7 @@ export interface OptimizeEvidenceOptions extends EvidenceOptions {
 export interface EvidenceOptimum {
   perLayer: boolean;
   n: number;
-  /** The optimal τ, or per layer (one per parameter layer; layers the posterior does not perturb keep their τ). */
+  /** The optimal τ, or per layer (one per parameter layer; layers the posterior does not perturb keep their τ); with optimizeTau false the posterior's own (a per-parameter τ as its geometric mean: `posterior` holds it whole). */
   tau: number | number[];
   logEvidence: number;
   /** The posterior at (n, tau). */
@@ -236,11 +262,12 @@ export function optimizeMarginalLikelihood(posterior: Posterior, options: Optimi
   let evaluations = 0;
   let iterations = 0;
   /** The best τ (or the posterior's, when τ is kept) at noise σ, and the evidence's τ-dependent terms there. */
-  const bestTau = (sigma: number | undefined): { tau: number | number[]; edges: (RangeEdge | null)[]; value: number } => {
-    const terms = layerTerms(posterior, n, sigma);
+  // Optimising τ replaces a per-parameter τ (or full's and lowrank's per-layer τ, which is one) by one τ (or one per layer): the terms are then functions of it.
+  const free = optimizeTau && posterior.hasParameterTau ? posterior.withHyperparameters(posterior.n, posterior.tau) : posterior;
+  const bestTau = (sigma: number | undefined): { tau: PriorPrecision; edges: (RangeEdge | null)[]; value: number } => {
+    const terms = layerTerms(free, n, sigma);
     if (!optimizeTau) {
-      const kept = posterior.spec.layerTau ? [...posterior.spec.layerTau] : posterior.tau;
-      return { tau: kept, edges: [], value: terms.reduce((sum, layer) => sum + layerEvidence(layer, posterior.tauOf(layer.layer)), 0) };
+      return { tau: posterior.priorPrecision, edges: [], value: terms.reduce((sum, layer) => sum + layerEvidence(layer, posterior.tauOf(layer.layer)), 0) };
     }
     if (options.perLayer) {
       const layerTau = posterior.network.layers.map((_, layer) => posterior.tauOf(layer));
@@ -271,11 +298,11 @@ export function optimizeMarginalLikelihood(posterior: Posterior, options: Optimi
   }
   const { tau, edges } = bestTau(sigma);
   const atSigma = optimizeSigma ? posterior.withSigma(sigma!) : posterior;
-  const optimum = optimizeTau ? atSigma.withHyperparameters(n, tau) : atSigma.withHyperparameters(n, posterior.spec.layerTau ? [...posterior.spec.layerTau] : posterior.tau);
+  const optimum = atSigma.withHyperparameters(n, tau);
   return {
     perLayer: options.perLayer ?? false,
     n,
-    tau,
+    tau: typeof tau === 'number' || Array.isArray(tau) ? tau : optimum.tau,
     logEvidence: logMarginalLikelihood(optimum, options),
     posterior: optimum,
     range: [low, high],

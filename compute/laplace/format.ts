@@ -11,7 +11,8 @@
  *                still load, with a warning; readers that predate it ignore
  *                the trailing bytes, so they read new files too)
  *
- * The header names the structure, N, τ, the KFAC damping, the Fisher type,
+ * The header names the structure, N, τ (and, only when set: per-layer or per-parameter τ, the
+ * prior mean, the temperature), the KFAC damping, the Fisher type,
  * the likelihood and its σ when it is a regression's (classification files say nothing of it),
  * the layers (name, kind, kernel shape, bias, W̄ shape, activation,
  * convolution geometry), the model topology (tfjs-layers JSON, so the file
@@ -65,6 +66,12 @@ interface Header {
   tau: number;
   /** Per-layer prior precisions, when the posterior has them. */
   layerTau?: number[];
+  /** Per-parameter prior precisions over the perturbed parameters, when the posterior has them (JSON numbers, so float64 exactly). */
+  parameterTau?: number[];
+  /** The prior mean, one number or one per perturbed parameter, when not 0. */
+  priorMean?: number | number[];
+  /** The temperature T, when not 1. */
+  temperature?: number;
   kfacDamping: PosteriorSpec['kfacDamping'];
   fisher: FisherType;
   mcSamples: number;
@@ -150,6 +157,10 @@ export async function posteriorToBytes(posterior: Posterior, modelTopology: unkn
     n: posterior.n,
     tau: posterior.tau,
     ...(posterior.spec.layerTau ? { layerTau: posterior.spec.layerTau } : {}),
+    // Only a posterior with them says so, so other files stay as they were.
+    ...(posterior.spec.parameterTau ? { parameterTau: Array.from(posterior.spec.parameterTau) } : {}),
+    ...(posterior.spec.priorMean !== undefined ? { priorMean: typeof posterior.spec.priorMean === 'number' ? posterior.spec.priorMean : Array.from(posterior.spec.priorMean) } : {}),
+    ...(posterior.spec.temperature !== undefined ? { temperature: posterior.spec.temperature } : {}),
     kfacDamping: posterior.spec.kfacDamping,
     fisher: fit.fisher,
     mcSamples: fit.mcSamples,
@@ -289,6 +300,10 @@ function headerProblem(header: Header): string | null {
   if (!(curvatureKinds as readonly unknown[]).includes(header.structure)) return `an unknown structure ${JSON.stringify(header.structure)}`;
   if (!isPositive(header.n) || !isPositive(header.tau)) return 'an N or τ that is not a positive number';
   if (header.layerTau !== undefined && !(Array.isArray(header.layerTau) && header.layerTau.every(isPositive))) return 'per-layer τ that are not positive numbers';
+  if (header.parameterTau !== undefined && !(Array.isArray(header.parameterTau) && header.parameterTau.every(isPositive))) return 'per-parameter τ that are not positive numbers';
+  const finite = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+  if (header.priorMean !== undefined && !(finite(header.priorMean) || (Array.isArray(header.priorMean) && header.priorMean.every(finite)))) return 'a prior mean that is not a number or a list of numbers';
+  if (header.temperature !== undefined && !isPositive(header.temperature)) return 'a temperature that is not a positive number';
   if (!(kfacDampings as readonly unknown[]).includes(header.kfacDamping)) return `an unknown KFAC damping ${JSON.stringify(header.kfacDamping)}`;
   if (!(fisherTypes as readonly unknown[]).includes(header.fisher)) return `an unknown Fisher type ${JSON.stringify(header.fisher)}`;
   if (!isWhole(header.mcSamples) || !isWhole(header.count)) return 'a sample or example count that is not a whole number';
@@ -518,7 +533,17 @@ async function posteriorFromHeader(header: Header, data: Float32Array, source: s
   }
   const mapWeights = layers.map((layer) => tf.tensor2d(read(`map/${layer}`), entryOf(`map/${layer}`).shape as [number, number]));
   try {
-    const spec: PosteriorSpec = { structure: header.structure, n: header.n, tau: header.tau, ...(header.layerTau ? { layerTau: header.layerTau } : {}), kfacDamping: header.kfacDamping, ...(header.sigma !== undefined ? { sigma: header.sigma } : {}) };
+    const spec: PosteriorSpec = {
+      structure: header.structure,
+      n: header.n,
+      tau: header.tau,
+      ...(header.layerTau ? { layerTau: header.layerTau } : {}),
+      ...(header.parameterTau ? { parameterTau: Float64Array.from(header.parameterTau) } : {}),
+      ...(header.priorMean !== undefined ? { priorMean: typeof header.priorMean === 'number' ? header.priorMean : Float64Array.from(header.priorMean) } : {}),
+      ...(header.temperature !== undefined ? { temperature: header.temperature } : {}),
+      kfacDamping: header.kfacDamping,
+      ...(header.sigma !== undefined ? { sigma: header.sigma } : {}),
+    };
     return { posterior: new Posterior(network, mapWeights, fit, spec), modelTopology: header.modelTopology };
   } catch (error) {
     tf.dispose(mapWeights);

@@ -322,6 +322,7 @@ export class FunctionalCovariance {
 
   /** v_k of layer `basis` at the posterior's own N and τ (per-layer τ respected). */
   variances(basis: LayerBasis): Float64Array {
+    if (basis.variances) return basis.variances;
     const tau = this.posterior.tauOf(basis.layer);
     return basis.scaledVariances(Math.log(this.posterior.dataScale / tau)).map((value) => value / tau);
   }
@@ -461,6 +462,8 @@ export class FunctionalCovariance {
    */
   scaledVariancesAt(batch: JacobianBatch, logRatios: number[]): tf.Tensor3D {
     if (this.posterior.spec.layerTau) throw new PosteriorError('Variances at several N/τ need one τ for all layers; this posterior has per-layer τ.');
+    if (this.posterior.hasParameterTau) throw new PosteriorError('Variances at several N/τ need one τ for all parameters; this posterior has a per-parameter τ.');
+    if (this.posterior.temperature !== 1) throw new PosteriorError('Variances at several N/τ take s = ln(N/τ) at temperature 1; this posterior has another temperature.');
     const key = logRatios.join(',');
     let stacks = this.scaledStacks.get(key);
     if (!stacks) {

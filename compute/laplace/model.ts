@@ -10,7 +10,7 @@ import { optimizeMarginalLikelihood, type EvidenceOptimum, type OptimizeEvidence
 import { posteriorFromBytes, posteriorToBytes, PosteriorFileError, type ReadOptions } from './format.ts';
 import { likelihoodFor, likelihoodKinds, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
 import { lastLayerNetwork, Network, UnsupportedModelError, weightSubsets, type LayerMatrix, type WeightSubset } from './network.ts';
-import { kfacDampings, Posterior, PosteriorError, type KfacDamping } from './posterior.ts';
+import { kfacDampings, Posterior, PosteriorError, type KfacDamping, type PriorPrecision } from './posterior.ts';
 import { predict, predictRegression, type PredictOptions, type RegressionPrediction } from './predictive.ts';
 import { searchHyperparameters, type SearchOptions, type SearchResult } from './search.ts';
 
@@ -18,8 +18,17 @@ export interface FitLaplaceOptions extends Omit<CurvatureOptions, 'kinds'> {
   curvature: CurvatureKind;
   /** Data-term scale N; default the number of fitting examples (pass the training-set size when fitting on a subset of it). */
   n?: number;
-  /** Prior precision τ; default 'marglik', the scalar τ that maximises the marginal likelihood at N. */
-  tau?: number | 'marglik';
+  /**
+   * Prior precision τ; default 'marglik', the scalar τ that maximises the marginal likelihood at N.
+   * An array gives one τ per parameter layer (its length the layers'), or one per perturbed
+   * parameter (a typed array, or its length the parameters', W̄ row-major layer after layer): diag,
+   * last-layer, full and lowrank hold that exactly; kfac and efb only one τ per layer.
+   */
+  tau?: PriorPrecision | 'marglik';
+  /** Prior mean μ₀ (default 0): one number, or one per perturbed parameter. The evidence's prior term becomes ½ (θ − μ₀)ᵀ diag(τ) (θ − μ₀). */
+  priorMean?: number | ArrayLike<number>;
+  /** Temperature T (default 1): the posterior precision is (N/T)·F + τ (laplace-torch's convention). */
+  temperature?: number;
   kfacDamping?: KfacDamping;
   /**
    * Which weights get the posterior: 'all' (default) every layer's, for which the whole-network code
@@ -92,9 +101,14 @@ export class LaplaceModel {
     }
   }
 
-  /** Same curvature, other N and τ: no refit. */
-  withHyperparameters(n: number, tau: number | number[], kfacDamping?: KfacDamping): LaplaceModel {
+  /** Same curvature, other N and τ (one, one per layer, or one per perturbed parameter): no refit. */
+  withHyperparameters(n: number, tau: PriorPrecision, kfacDamping?: KfacDamping): LaplaceModel {
     return new LaplaceModel(this.posterior.withHyperparameters(n, tau, kfacDamping), this.modelTopology);
+  }
+
+  /** Same curvature, another prior mean and/or temperature: no refit. */
+  withPrior(options: { mean?: number | ArrayLike<number>; temperature?: number }): LaplaceModel {
+    return new LaplaceModel(this.posterior.withPrior(options), this.modelTopology);
   }
 
   /** Search N and τ on validation data and return the posterior at the best point for `objective`. */
@@ -165,8 +179,16 @@ function checkFitOptions(options: FitLaplaceOptions): void {
   }
   if (regression && options.fisher === 'empirical') throw new PosteriorError('The empirical Fisher is for classification only; use the mc or exact Fisher for regression.');
   const tau = options.tau;
-  if (tau !== undefined && tau !== 'marglik' && !(typeof tau === 'number' && Number.isFinite(tau) && tau > 0)) {
-    throw new PosteriorError(`τ must be a positive finite number or 'marglik', got ${String(tau)}.`);
+  if (typeof tau === 'object' && tau !== null && typeof (tau as ArrayLike<number>).length === 'number') {
+    if (!Array.from(tau as ArrayLike<unknown>).every((value) => typeof value === 'number' && Number.isFinite(value) && value > 0)) throw new PosteriorError('Every τ of an array prior precision must be a positive finite number.');
+  } else if (tau !== undefined && tau !== 'marglik' && !(typeof tau === 'number' && Number.isFinite(tau) && tau > 0)) {
+    throw new PosteriorError(`τ must be a positive finite number, an array of them or 'marglik', got ${String(tau)}.`);
+  }
+  const temperature = options.temperature;
+  if (temperature !== undefined && !(typeof temperature === 'number' && Number.isFinite(temperature) && temperature > 0)) throw new PosteriorError(`The temperature T must be a positive finite number, got ${String(temperature)}.`);
+  const mean = options.priorMean;
+  if (mean !== undefined && !(typeof mean === 'number' ? Number.isFinite(mean) : typeof mean === 'object' && mean !== null && Array.from(mean as ArrayLike<unknown>).every((value) => typeof value === 'number' && Number.isFinite(value)))) {
+    throw new PosteriorError('The prior mean must be a finite number or an array of finite numbers.');
   }
 }
 
@@ -218,13 +240,24 @@ export async function fitLaplace(model: tfl.LayersModel, data: DataInput, option
     checked.dispose();
   }
   const tau = options.tau ?? 'marglik';
-  let posterior = new Posterior(network, mapWeights, curvature, {
-    structure: options.curvature,
-    n: options.n ?? checked.data.count,
-    tau: tau === 'marglik' ? 1 : tau,
-    kfacDamping: options.kfacDamping ?? 'exact',
-    ...(likelihood.kind === 'regression' ? { sigma: typeof options.sigma === 'number' ? options.sigma : 1 } : {}),
-  });
+  let posterior: Posterior;
+  try {
+    posterior = new Posterior(network, mapWeights, curvature, {
+      structure: options.curvature,
+      n: options.n ?? checked.data.count,
+      tau: typeof tau === 'number' ? tau : 1,
+      kfacDamping: options.kfacDamping ?? 'exact',
+      ...(likelihood.kind === 'regression' ? { sigma: typeof options.sigma === 'number' ? options.sigma : 1 } : {}),
+      // Only when given, so the default spec is what it was.
+      ...(options.priorMean !== undefined ? { priorMean: typeof options.priorMean === 'number' ? options.priorMean : Float64Array.from(options.priorMean) } : {}),
+      ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+    });
+    if (typeof tau === 'object') posterior = posterior.withHyperparameters(posterior.n, tau);
+  } catch (error) {
+    mapWeights.forEach((weights) => weights.dispose());
+    network.dispose();
+    throw error;
+  }
   const sigma = likelihood.kind === 'regression' ? (options.sigma ?? 'marglik') : undefined;
   if (tau === 'marglik' || sigma === 'marglik') posterior = optimizeMarginalLikelihood(posterior, { optimizeTau: tau === 'marglik', optimizeSigma: sigma === 'marglik' }).posterior;
   return new LaplaceModel(posterior, model.toJSON(undefined, false));

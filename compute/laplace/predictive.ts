@@ -27,6 +27,7 @@ import type { LayerMatrix, Network } from './network.ts';
 import { Posterior, PosteriorError } from './posterior.ts';
 import { StackedSamples, stackedPlan } from './stacked.ts';
 import { lastLayerEigen } from './structures/index.ts';
+import { denseDampedEigen } from './structures/parameter-prior.ts';
 import { yieldToEventLoop } from './yield.ts';
 
 export const predictiveTypes = ['glm', 'map', 'sampled', 'linearised', 'probit'] as const;
@@ -348,12 +349,14 @@ function probitHelper(posterior: Posterior): { predict(x: tf.Tensor): tf.Tensor2
   const network = posterior.network;
   const last = network.layers.length - 1;
   const spec = network.layers[last];
-  const eigen = lastLayerEigen(posterior);
+  // A per-parameter τ: the eigenbasis of the precision N·F + diag(τ) itself, its eigenvalues h in place of N·λ + τ.
+  const damped = posterior.hasParameterTau ? denseDampedEigen(posterior, posterior.curvature.lastLayer!, posterior.dataScale, 'Last-layer precision') : null;
+  const eigen = damped ?? lastLayerEigen(posterior);
   const d = eigen.values.length;
   const rows = spec.fanIn + (spec.hasBias ? 1 : 0);
   const classes = spec.fanOut;
   const q = tf.tensor2d(Float32Array.from(eigen.vectors.data), [rows, classes * d]);
-  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => 1 / (posterior.dataScale * Math.max(value, 0) + posterior.tauOf(last))));
+  const inverseScale = tf.tensor1d(Float32Array.from(eigen.values, (value) => (damped ? 1 / value : 1 / (posterior.dataScale * Math.max(value, 0) + posterior.tauOf(last)))));
   return {
     predict: (x) =>
       tf.tidy(() => {

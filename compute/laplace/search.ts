@@ -229,7 +229,9 @@ export async function searchHyperparametersTogether(posteriors: Posterior[], dat
   const [tauLow, tauHigh] = logTauRange;
   const predictive = options.predictive ?? 'glm';
   const link = options.link ?? 'probit';
-  const cachedFor = (posterior: Posterior) => predictive === 'glm' && link === 'probit' && !posterior.spec.layerTau && !posterior.implementation.functionalBasisMovesWithRatio;
+  // Cached statistics take s = ln(N/τ) with one τ at temperature 1, in a basis that does not move with s; anything else is scored point by point.
+  const cachedFor = (posterior: Posterior) =>
+    predictive === 'glm' && link === 'probit' && !posterior.spec.layerTau && !posterior.hasParameterTau && posterior.temperature === 1 && !posterior.implementation.functionalBasisMovesWithRatio;
   const cached = posteriors.every(cachedFor);
   if (!cached && posteriors.length > 1) {
     // Only cached statistics are shared; every other predictive re-runs the network per point anyway.

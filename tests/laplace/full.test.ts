@@ -11,7 +11,7 @@
  *  - the evidence equals −N·CE − τ/2‖W*‖² + P/2 log τ − ½ log det(N·F + τ·I) by Cholesky, and
  *    the optimised τ is a maximum of that dense evidence;
  *  - a posterior file reloads to the same predictions bit for bit;
- *  - a network beyond the limit is refused with TooManyParametersError, per-layer τ with PosteriorError.
+ *  - a network beyond the limit is refused with TooManyParametersError; per-layer τ (a per-parameter τ here) gives the same evidence at equal τ.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -221,7 +221,10 @@ describe.each(cases)('full structure on $name', ({ model: build, shape }) => {
     expect(evidence(best)).toBeGreaterThanOrEqual(evidence(best * 1.05));
     expect(evidence(best)).toBeGreaterThanOrEqual(evidence(best / 1.05));
     expect(() => optimizeMarginalLikelihood(posterior, { perLayer: true })).toThrow(PosteriorError);
-    expect(() => posterior.withHyperparameters(n, network.layers.map(() => tau))).toThrow(/one τ for all/);
+    // Per-layer τ is now a per-parameter τ (the dense precision N·F + diag(τ) decomposed; prior.test.ts checks it
+    // against dense inversion): all layers at τ give the dense evidence at τ.
+    const perLayer = logMarginalLikelihood(posterior.withHyperparameters(n, network.layers.map(() => tau)));
+    expect(Math.abs(perLayer - evidence(tau))).toBeLessThanOrEqual(1e-4 * Math.abs(evidence(tau)));
 
     const bytes = await posteriorToBytes(posterior, model.toJSON(undefined, false));
     const { posterior: again } = await posteriorFromBytes(bytes);

@@ -128,6 +128,19 @@ describe('tfjs-laplace fit, tune, predict, info', () => {
     expect(info.out.split('\n')[1]).toMatch(described);
   });
 
+  it('fit --prior-mean --temperature writes a posterior with them (τ by the marginal likelihood under that prior), and info names them', async () => {
+    const run = await cli('fit', '--model', path('model.json'), '--inputs', path('x.npy'), '--labels', path('y.npy'), '--curvature', 'diag', '--prior-mean=-0.05', '--temperature', '0.5', '--out', path('t.laplace'), '--backend', 'wasm');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/N = 6 \(the examples\), τ = [\d.e+-]+, prior mean -0\.05, temperature 0\.5 \(marginal likelihood\)/);
+    const fromFile = await loadLaplace(path('t.laplace'));
+    const inMemory = await fitLaplace(model, tensorData(inputs, labels), { curvature: 'diag', priorMean: -0.05, temperature: 0.5 });
+    expect([fromFile.posterior.spec.priorMean, fromFile.posterior.temperature, fromFile.tau]).toEqual([-0.05, 0.5, inMemory.tau]);
+    const info = await cli('info', path('t.laplace'), '--backend', 'wasm');
+    expect(info.out.split('\n')[0]).toMatch(/^diag posterior: N = 6, τ = [\d.e+-]+, prior mean -0\.05, temperature 0\.5$/);
+    [fromFile, inMemory].forEach((laplace) => laplace.dispose());
+  });
+
   it('tune --per-layer keeps N and writes the per-layer τ the library finds', async () => {
     const run = await cli('tune', '--posterior', path('p.laplace'), '--per-layer', '--out', path('q.laplace'), '--backend', 'wasm');
     expect(run.code).toBe(0);
@@ -178,6 +191,10 @@ describe('tfjs-laplace fit, tune, predict, info', () => {
     ['rank off lowrank and inf', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'kfac', '--rank', '5', '--out', 'OUT'], /^--rank applies only to --curvature lowrank or inf, not kfac; drop it\.$/],
     ['option of another command', ['info', 'FILE', '--curvature', 'kfac'], /^Option --curvature does not apply to info;/],
     ['link off the glm predictive', ['predict', '--posterior', 'P', '--inputs', 'X', '--out', 'O.npy', '--predictive', 'sampled', '--link', 'mc'], /^--link applies only to the glm predictive, not sampled; drop it\.$/],
+    ['zero temperature', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'kfac', '--out', 'OUT', '--temperature', '0'], /^--temperature must be a positive number, got "0"\.$/],
+    ['prior mean not a number', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'kfac', '--out', 'OUT', '--prior-mean', 'zero'], /^--prior-mean must be a number, got "zero"\.$/],
+    ['negative value without =', ['fit', '--model', 'M', '--inputs', 'X', '--labels', 'Y', '--curvature', 'kfac', '--out', 'OUT', '--prior-mean', '-1'], /^--prior-mean takes a value that starts with a dash only as --prior-mean=VALUE \(e\.g\. --prior-mean=-0\.1\)\.$/],
+    ['temperature on tune', ['tune', '--posterior', 'P', '--out', 'O', '--temperature', '2'], /^Option --temperature does not apply to tune;/],
     ['validation data for marglik', ['tune', '--posterior', 'P', '--out', 'O', '--inputs', 'X'], /^--inputs applies only to the validation objectives/],
   ])('%s: exit code 2 and one sentence', async (_, argv, message) => {
     const run = await cli(...(argv as string[]));

@@ -37,4 +37,6 @@ export const efbStructure: PosteriorStructure = {
     const values = scaled(clamped(posterior.curvature.efb![layer].diagonal), n);
     return (tau) => sumLogShifted(values, tau);
   },
+
+  curvatureSpectrum: (posterior, layer) => ({ values: clamped(posterior.curvature.efb![layer].diagonal), natural: false }),
 };

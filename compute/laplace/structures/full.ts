@@ -6,6 +6,8 @@
  *  - functional covariance in the basis Q, v = 1/(N·λ + τ), each layer projecting onto its rows of
  *    Q (functional.ts adds the layers' projections before the square);
  *  - log det Σ_k log(N λ_k + τ), over all layers at once (one τ for all).
+ * A per-parameter τ (or one per layer, which is one per parameter here) replaces Q and N·λ + τ by
+ * the eigendecomposition V diag(h) Vᵀ of H = N·F + diag(τ) itself (parameter-prior.ts).
  *
  * The eigendecomposition costs about 8 P³ flops and F, Q and its float32 copy 20 P² bytes, so full
  * is refused beyond fullParameterLimit parameters: at 3,000 the decomposition takes about 2 minutes
@@ -14,8 +16,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { symmetricEigen, type SymmetricEigen } from '../../linalg/index.ts';
-import { TooManyParametersError } from '../errors.ts';
+import { PosteriorError, TooManyParametersError } from '../errors.ts';
 import type { Posterior } from '../posterior.ts';
+import { denseDampedEigen, eigenRowVariances, sumLog } from './parameter-prior.ts';
 import { allLayers, clamp, clamped, clampedValues, layerShape, parameterOffsets, ratioWeights, scaled, sumLogShifted, toTensor, type PosteriorStructure } from './structure.ts';
 
 /** The most parameters the full structure takes (see the top of this file). */
@@ -34,13 +37,22 @@ export function fullEigen(posterior: Posterior): SymmetricEigen {
   return symmetricEigen(posterior.curvature.full!, 'Fisher of every parameter');
 }
 
+/** With a per-parameter τ: the eigendecomposition of N·F + diag(τ) at data scale `scale`; null for one τ. */
+function dampedEigen(posterior: Posterior, scale = posterior.dataScale): SymmetricEigen | null {
+  if (!posterior.hasParameterTau) return null;
+  return denseDampedEigen(posterior, posterior.curvature.full!, scale, 'Precision of every parameter');
+}
+
 export const fullStructure: PosteriorStructure = {
   kind: 'full',
   couplesLayers: true,
+  parameterPrior: true,
   fitted: (fit) => !!fit.full,
   perturbedLayers: allLayers,
 
   marginalVariances(posterior, layer) {
+    const damped = dampedEigen(posterior);
+    if (damped) return eigenRowVariances(damped, parameterOffsets(posterior.network).offsets[layer], posterior.network.parameterCount(layer));
     const n = posterior.dataScale;
     const tau = posterior.tau;
     const eigen = fullEigen(posterior);
@@ -61,10 +73,11 @@ export const fullStructure: PosteriorStructure = {
   jointSampler(posterior) {
     const n = posterior.dataScale;
     const tau = posterior.tau;
-    const eigen = fullEigen(posterior);
+    const damped = dampedEigen(posterior);
+    const eigen = damped ?? fullEigen(posterior);
     const total = eigen.values.length;
     const q = toTensor(eigen.vectors.data, total, total);
-    const std = tf.tensor1d(Float32Array.from(clampedValues(eigen.values), (value) => 1 / Math.sqrt(n * value + tau)));
+    const std = tf.tensor1d(Float32Array.from(clampedValues(eigen.values), (value) => (damped ? 1 / Math.sqrt(value) : 1 / Math.sqrt(n * value + tau))));
     const shapes = posterior.network.layers.map((_, layer) => layerShape(posterior.network, layer));
     return {
       draw: (random) =>
@@ -78,21 +91,34 @@ export const fullStructure: PosteriorStructure = {
   },
 
   functionalBases(posterior) {
-    const eigen = fullEigen(posterior);
+    const damped = dampedEigen(posterior);
+    const eigen = damped ?? fullEigen(posterior);
     const total = eigen.values.length;
     const { offsets } = parameterOffsets(posterior.network);
-    const weights = ratioWeights(eigen.values.map(clamp));
+    const weights = damped
+      ? () => {
+          throw new PosteriorError('Variances at several N/τ need one τ for all parameters; this posterior has a per-parameter τ.');
+        }
+      : ratioWeights(eigen.values.map(clamp));
+    const variances = damped ? { variances: damped.values.map((value) => 1 / value) } : {};
     return posterior.network.layers.map((_, layer) => {
       const { rows, cols } = layerShape(posterior.network, layer);
       // Rows of Q for this layer, [rows·cols, P], read as [rows, cols·P]: entry [i, j·P + k] = Q[(i, j), k].
       const block = eigen.vectors.data.subarray(offsets[layer] * total, (offsets[layer] + rows * cols) * total);
-      return { layer, kind: 'full', qa: null, qg: null, q: toTensor(block, rows, cols * total), jointGroup: 'full', scaledVariances: weights };
+      return { layer, kind: 'full', qa: null, qg: null, q: toTensor(block, rows, cols * total), jointGroup: 'full', scaledVariances: weights, ...variances };
     });
   },
 
   logDet(posterior, layer, n) {
     if (layer !== 0) return () => 0;
+    const damped = dampedEigen(posterior, n);
+    if (damped) {
+      const total = sumLog(damped.values);
+      return () => total;
+    }
     const values = scaled(clamped(fullEigen(posterior).values), n);
     return (tau) => sumLogShifted(values, tau);
   },
+
+  curvatureSpectrum: (posterior, layer) => ({ values: layer === 0 ? clamped(fullEigen(posterior).values) : new Float64Array(0), natural: false }),
 };

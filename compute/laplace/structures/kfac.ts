@@ -119,4 +119,14 @@ export const kfacStructure: PosteriorStructure = {
     for (let i = 0; i < sa.length; i++) for (let j = 0; j < sg.length; j++) values[i * sg.length + j] = n * sa[i] * sg[j];
     return (tau) => sumLogShifted(values, tau);
   },
+
+  curvatureSpectrum(posterior, layer) {
+    if (perFactor(posterior)) throw new PosteriorError(`The per-factor damped KFAC precision is not N·λ + τ in one basis, so its evidence has no differentiable form here; use exact damping.`);
+    const { a, g } = kfacEigen(posterior, layer);
+    const sa = clamped(a.values);
+    const sg = clamped(g.values);
+    const values = new Float64Array(sa.length * sg.length);
+    for (let i = 0; i < sa.length; i++) for (let j = 0; j < sg.length; j++) values[i * sg.length + j] = sa[i] * sg[j];
+    return { values, natural: false };
+  },
 };

@@ -14,12 +14,19 @@
  * (curvature.ts; each sweep redraws the same mc labels from the fit's seed, so every product is with
  * the same F), until the top k Ritz pairs' residuals ‖F u − θ u‖ fall below `tolerance`·θ_max or
  * the iterations run out. Memory is P·m per block, so P is not limited as full's is.
+ *
+ * A per-parameter τ (or one per layer) D: Woodbury's form in parameter-prior.ts, the same three
+ * parts with D^{-1/2} W in place of U: variances 1/τ_i − Σ_k (D^{-1/2}W)_ik² σ_k/(1 + σ_k), samples
+ * D^{-1/2}(z + W diag(1/√(1 + σ) − 1) Wᵀ z), the natural basis with v = 1/τ_i plus the joint
+ * projection onto D^{-1/2}W with v_k = −σ_k/(1 + σ_k), log det Σ log τ_i + Σ log(1 + σ_k).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matrix, symmetricEigen, type SymmetricEigen } from '../../linalg/index.ts';
 import { Random } from '../../random/index.ts';
 import { PosteriorError } from '../errors.ts';
-import { clamp, clampedValues, layerShape, parameterOffsets, toTensor, type LayerBasis, type PosteriorStructure } from './structure.ts';
+import { lowrankDampedForm } from './parameter-prior.ts';
+import type { Posterior } from '../posterior.ts';
+import { clamp, clampedValues, layerShape, parameterOffsets, toTensor, type JointSampler, type LayerBasis, type PosteriorStructure } from './structure.ts';
 
 export const lowrankDefaults = {
   /** Eigenpairs kept, k (at most P). */
@@ -177,10 +184,21 @@ function weightsOf(values: Float64Array): Weights {
 export const lowrankStructure: PosteriorStructure = {
   kind: 'lowrank',
   couplesLayers: true,
+  parameterPrior: true,
   fitted: (fit) => !!fit.lowrank,
   perturbedLayers: (network) => network.layers.map((_, index) => index),
 
   marginalVariances(posterior, layer) {
+    if (posterior.hasParameterTau) {
+      const { inverseRoot, scaledW, sigma } = lowrankDampedForm(posterior, posterior.dataScale);
+      const rank = sigma.length;
+      const start = parameterOffsets(posterior.network).offsets[layer];
+      return Float64Array.from({ length: posterior.network.parameterCount(layer) }, (_, i) => {
+        let sum = 0;
+        for (let k = 0; k < rank; k++) sum += scaledW.data[(start + i) * rank + k] ** 2 * (sigma[k] / (1 + sigma[k]));
+        return inverseRoot[start + i] ** 2 - sum;
+      });
+    }
     const n = posterior.dataScale;
     const tau = posterior.tau;
     const { values, vectors } = posterior.curvature.lowrank!;
@@ -197,6 +215,7 @@ export const lowrankStructure: PosteriorStructure = {
   },
 
   jointSampler(posterior) {
+    if (posterior.hasParameterTau) return dampedSampler(posterior);
     const n = posterior.dataScale;
     const tau = posterior.tau;
     const { values, vectors } = posterior.curvature.lowrank!;
@@ -217,6 +236,7 @@ export const lowrankStructure: PosteriorStructure = {
   },
 
   functionalBases(posterior) {
+    if (posterior.hasParameterTau) return dampedBases(posterior);
     const { values, vectors } = posterior.curvature.lowrank!;
     const rank = values.length;
     const { offsets } = parameterOffsets(posterior.network);
@@ -235,9 +255,62 @@ export const lowrankStructure: PosteriorStructure = {
 
   logDet(posterior, layer, n) {
     if (layer !== 0) return () => 0;
+    if (posterior.hasParameterTau) {
+      const { logDet } = lowrankDampedForm(posterior, n);
+      return () => logDet;
+    }
     const { values, vectors } = posterior.curvature.lowrank!;
     const scaledValues = clampedValues(values).map((value) => n * value);
     const rest = vectors.rows - values.length;
     return (tau) => scaledValues.reduce((sum, value) => sum + Math.log(value + tau), 0) + rest * Math.log(tau);
   },
+
+  curvatureSpectrum(posterior, layer) {
+    if (layer !== 0) return { values: new Float64Array(0), natural: false };
+    const { values, vectors } = posterior.curvature.lowrank!;
+    return { values: clampedValues(values), natural: false, zeros: vectors.rows - values.length };
+  },
 };
+
+const layerShapes = (posterior: Posterior) => posterior.network.layers.map((_, layer) => layerShape(posterior.network, layer));
+
+/** δ = D^{-1/2}(z + W diag(1/√(1 + σ) − 1) Wᵀ z), all layers in one draw (per-parameter τ). */
+function dampedSampler(posterior: Posterior): JointSampler {
+  const { inverseRoot, w, sigma } = lowrankDampedForm(posterior, posterior.dataScale);
+  const total = w.rows;
+  const wT = toTensor(w.data, total, w.cols);
+  const c = tf.tensor2d(Float32Array.from(sigma, (value) => 1 / Math.sqrt(1 + value) - 1), [w.cols, 1]);
+  const root = tf.tensor2d(Float32Array.from(inverseRoot), [total, 1]);
+  const shapes = layerShapes(posterior);
+  return {
+    draw: (random) =>
+      tf.tidy(() => {
+        const z = tf.tensor2d(random.normals(total), [total, 1]);
+        const delta = tf.mul(root, tf.add(z, tf.matMul(wT, tf.mul(c, tf.matMul(wT, z, true, false)))));
+        const parts = tf.split(tf.reshape(delta, [-1]), shapes.map(({ rows, cols }) => rows * cols));
+        return parts.map((part, layer) => tf.reshape(part, [shapes[layer].rows, shapes[layer].cols]) as tf.Tensor2D);
+      }),
+    dispose: () => tf.dispose([wT, c, root]),
+  };
+}
+
+/** The natural basis with v = 1/τ_i, plus the joint projection onto D^{-1/2}W with v_k = −σ_k/(1 + σ_k) (per-parameter τ). */
+function dampedBases(posterior: Posterior): LayerBasis[] {
+  const { inverseRoot, scaledW, sigma } = lowrankDampedForm(posterior, posterior.dataScale);
+  const rank = sigma.length;
+  const { offsets } = parameterOffsets(posterior.network);
+  const refuse = () => {
+    throw new PosteriorError('Variances at several N/τ need one τ for all parameters; this posterior has a per-parameter τ.');
+  };
+  const correction = sigma.map((value) => -value / (1 + value));
+  const isotropic: LayerBasis[] = [];
+  const projections: LayerBasis[] = [];
+  layerShapes(posterior).forEach(({ rows, cols }, layer) => {
+    const start = offsets[layer];
+    const variances = Float64Array.from({ length: rows * cols }, (_, i) => inverseRoot[start + i] ** 2);
+    isotropic.push({ layer, kind: 'separable', qa: null, qg: null, q: null, scaledVariances: refuse, variances });
+    const block = scaledW.data.subarray(start * rank, (start + rows * cols) * rank);
+    projections.push({ layer, kind: 'full', qa: null, qg: null, q: toTensor(block, rows, cols * rank), jointGroup: 'lowrank', scaledVariances: refuse, variances: correction });
+  });
+  return [...isotropic, ...projections];
+}

@@ -10,7 +10,9 @@
  * The predictives, the search and the evidence are written once against this interface; a
  * new structure is one new file and one line in index.ts. The data scale N reaches a
  * structure as `posterior.dataScale`, so a likelihood that scales the curvature (a Gaussian's
- * 1/σ²) needs nothing of it.
+ * 1/σ²) or a temperature (1/T) needs nothing of it. A structure that can hold a per-parameter τ
+ * exactly sets `parameterPrior` and reads `posterior.priorPrecisionOf(layer)` (parameter-prior.ts
+ * has the dense and Woodbury forms); the others get one τ per layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Random } from '../../random/index.ts';
@@ -47,6 +49,20 @@ export interface LayerBasis {
   entries?: Int32Array;
   /** τ·v_k at s = ln(N/τ), as float64, over the basis (rows·cols, or d). */
   scaledVariances(logRatio: number): Float64Array;
+  /** v_k at the posterior's own hyperparameters, where τ varies within the block (per-parameter τ) and scaledVariances does not apply. */
+  variances?: Float64Array;
+}
+
+/**
+ * A block's curvature spectrum for the differentiable evidence (evidence-tensor.ts): the λ_k, in
+ * the block's own orthonormal basis, such that its precision there is s·λ_k + τ (s the data scale).
+ * `natural`: the basis is the parameters' own (diag), so a per-parameter τ adds to λ entry by entry.
+ * `zeros`: eigenvalues 0 beyond `values` (lowrank's P − k).
+ */
+export interface CurvatureSpectrum {
+  values: Float64Array;
+  natural: boolean;
+  zeros?: number;
 }
 
 /** Draws every perturbed layer's δ at once, [rows, cols] each in perturbedLayers' order: for a covariance that couples the layers. */
@@ -66,6 +82,8 @@ export interface JointSampler {
 export interface PosteriorStructure {
   readonly kind: CurvatureKind;
   readonly couplesLayers?: boolean;
+  /** Whether it holds a per-parameter (diagonal) prior precision exactly (Posterior.priorPrecisionOf); absent: one τ per layer. */
+  readonly parameterPrior?: boolean;
   /** Whether a fit holds this structure's curvature. */
   fitted(fit: CurvatureFit): boolean;
   /** The parameter layers the posterior perturbs (the others stay at W*). */
@@ -78,7 +96,7 @@ export interface PosteriorStructure {
   functionalBasis?(posterior: Posterior, layer: number): LayerBasis;
   /** Every basis of the posterior's functional covariance at once (joint structures). */
   functionalBases?(posterior: Posterior): LayerBasis[];
-  /** log det of the layer's precision block at data scale `n`, as a function of the layer's τ. */
+  /** log det of the layer's precision block at data scale `n`, as a function of the layer's τ (with per-parameter τ, of the posterior's own; the argument is then ignored). */
   logDet(posterior: Posterior, layer: number, n: number): (tau: number) => number;
   /**
    * Set where a functional basis holds at the posterior's own s = ln(N/τ) only (inf): the search then
@@ -87,6 +105,8 @@ export interface PosteriorStructure {
   readonly functionalBasisMovesWithRatio?: boolean;
   /** The entries of layer `layer`'s W̄ that carry the prior, for the evidence (default all; subnetwork: its chosen ones). */
   priorEntries?(posterior: Posterior, layer: number): Int32Array;
+  /** The block's curvature spectrum (see CurvatureSpectrum); absent where the precision is not s·λ + τ in a fixed basis. */
+  curvatureSpectrum?(posterior: Posterior, layer: number): CurvatureSpectrum;
 }
 
 /** Rows (fanIn, plus one for the bias) and columns (fanOut) of a layer's W̄. */
