@@ -29,7 +29,7 @@ import { describeRedisError, downloadFiles, parseQueueUrl, QueueError, queueName
 
 const usage = `Usage: npm run worker -- --queue redis://HOST:PORT [options]
 
-Takes the study's tasks from the queue that \`npm run reproduce -- --queue URL\` fills, until stopped (Ctrl-C finishes the tasks in hand first).
+Takes the study's tasks from the queue that \`npm run reproduce -- --queue URL\` fills, until stopped (Ctrl-C finishes the tasks in hand first; a second Ctrl-C, or a server that is gone, stops at once).
 
 Options:
   --queue URL      the Redis server of the queue (redis://[user:password@]HOST[:PORT][/DB], or rediss:// for TLS)
