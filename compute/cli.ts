@@ -4,6 +4,7 @@
  * cache) one model and prints its checkpoint folder.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BackendError, backendEnvVar, backendNames, describeBackend, isBackendName, startBackend } from './backend/index.ts';
@@ -26,7 +27,7 @@ import { getModelSpec, modelNames } from './models/zoo.ts';
 import { formatDuration, ProgressBoard } from './progress/index.ts';
 import { experimentNames, getProfile, parseExperiments, profileNames, type ExperimentName } from './study.ts';
 import { TaskPool } from './workers/pool.ts';
-import { QueuedTaskFailures, QueueRunner } from './queue/runner.ts';
+import { QueuedTaskFailures, QueueRunner, RunStoppedError } from './queue/runner.ts';
 import { parseQueueUrl } from './queue/store.ts';
 
 const usage = `Usage: npm run compute -- <command> [options]
@@ -46,6 +47,7 @@ Options of run:
   --models LIST    with --only laplace, ensemble, landscape or demo: only these models (comma-separated)
   --data LIST      with --only laplace, ensemble, landscape or demo: only these data sets (comma-separated)
   --queue URL      run the tasks on queue workers (npm run worker -- --queue URL, on any machines) through the Redis server at URL
+  --keep-queue     with --queue: keep the run's jobs and blobs on the server when it succeeds (by default they are removed then)
   --check-options  check the options (and that --out can be written) and exit: 0, or 2 with the problem
 
 Options of train:
@@ -74,6 +76,7 @@ const options = {
   backend: { type: 'string' },
   cache: { type: 'string' },
   queue: { type: 'string' },
+  'keep-queue': { type: 'boolean' },
   'check-options': { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -143,6 +146,7 @@ function planRun(values: ReturnType<typeof parse>['values']) {
   const selected = (model: string) => !chosenModels || chosenModels.includes(model);
   const datasets = profile.datasets.filter((dataset) => !chosenData || chosenData.includes(dataset));
   const queue = values.queue === undefined ? undefined : parseQueueUrl(values.queue);
+  if (values['keep-queue'] && !queue) throw new UsageError('--keep-queue keeps a queued run\'s jobs and blobs on its server, so it needs --queue URL.');
   return { profile, experiments, outDir, selected, datasets, queue };
 }
 
@@ -169,6 +173,14 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
   // The code this run runs: read now, before the run rewrites results/.
   const commit = describeCommit();
   const finished = { cacheDir: settings.cacheDir, outDir, log: (line: string) => board.log(line) };
+  // A queued run stopped by a signal ends like one that lost its queue: one sentence, nothing half-written (a bare signal would kill it mid-write).
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (queueRunner) interruptRun(queueRunner, signal);
+  };
+  if (queueRunner) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   const failures = queueRunner ? new QueuedTaskFailures((line) => board.log(line), queueRunner) : new TaskFailures((line) => board.log(line));
   const leftovers = removeStaleTemps(outDir);
   if (leftovers > 0) console.log(`removed ${leftovers} temp file${leftovers > 1 ? 's' : ''} an interrupted run left in ${outDir}`);
@@ -204,16 +216,34 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
     for (const experiment of experiments) {
       const started = performance.now();
       const before = { ...taskTally };
+      const retriedBefore = queueRunner?.stats.retried.size ?? 0;
       await runners[experiment]();
       // A queued task that failed for good, or a lost server, ends the run here, before anything else is written.
       if (queueRunner?.fatal) throw queueRunner.fatal;
       const stageWorkers = queueRunner ? queueRunner.stats.workers.size : workers;
-      stages[experiment] = { seconds: (performance.now() - started) / 1000, ran: taskTally.ran - before.ran, reused: taskTally.reused - before.reused, workers: stageWorkers };
+      stages[experiment] = {
+        seconds: (performance.now() - started) / 1000,
+        ran: taskTally.ran - before.ran,
+        reused: taskTally.reused - before.reused,
+        workers: stageWorkers,
+        // A stage's tasks all finish within it, so the retried set grows only by its own.
+        ...(queueRunner ? { retried: queueRunner.stats.retried.size - retriedBefore } : {}),
+      };
+    }
+    // Everything the run needs is now in outDir and the cache; its jobs and blobs would only fill the server.
+    if (queueRunner && failures.list.length === 0 && !stoppedBy) {
+      if (values['keep-queue']) board.log('queue: the run\'s jobs and blobs stay on the server (--keep-queue)');
+      else {
+        const removed = await queueRunner.removeRun().catch((error: Error) => error);
+        if (removed instanceof Error) board.log(`queue: could not remove the run's jobs and blobs (${removed.message}); they stay on the server`);
+        else board.log(`queue: removed the run's ${removed.jobs} job${removed.jobs === 1 ? '' : 's'} and ${removed.blobs} blob${removed.blobs === 1 ? '' : 's'} from the server (--keep-queue keeps them)`);
+      }
     }
   } finally {
     await pool.close();
     await queueRunner?.close();
   }
+  if (stoppedBy) throw queueRunner!.fatal!;
   writeSummary(outDir, profile);
   // A run of some experiments (--only) keeps the previous run's times for the others, so the manifest still says what the whole profile took;
   // a run that is not cold carries the last cold run's times, so the README can still state what the study costs.
@@ -237,6 +267,7 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
       finishedAt: new Date().toISOString(),
       ...(commit ? { commit } : {}),
       ...(lastColdRun ? { lastColdRun } : {}),
+      ...(queueRunner ? { queue: { tasks: queueRunner.stats.done, workers: [...queueRunner.stats.workers].sort(), retried: [...queueRunner.stats.retried].sort() } } : {}),
     },
   });
   console.log('stage times:');
@@ -251,6 +282,27 @@ async function runCommand(values: ReturnType<typeof parse>['values']): Promise<v
     const names = failures.list.map((failure) => failure.task).join(', ');
     throw new RunFailedError(`${failures.list.length} task${failures.list.length > 1 ? 's' : ''} failed (${names}); the others' artifacts are written. Fix the cause named above and run again: finished tasks are reused.`);
   }
+}
+
+/** The signal that stopped a queued run, if one did; the process then exits as soon as main has said so. */
+let stoppedBy: NodeJS.Signals | null = null;
+let errorReported = false;
+
+const signalExitCode = (signal: NodeJS.Signals) => 128 + (osConstants.signals[signal] ?? 1);
+
+function interruptRun(runner: QueueRunner, signal: NodeJS.Signals): void {
+  if (stoppedBy) {
+    // A second signal: no more waiting, not even for a server that is gone.
+    if (!errorReported) console.error(`error: ${runner.fatal?.message ?? `Stopped by ${signal}.`}`);
+    process.exit(signalExitCode(signal));
+  }
+  stoppedBy = signal;
+  runner.interrupt(signal);
+  // Closing the connections waits at most a few seconds; should anything still hold the run, it ends anyway.
+  setTimeout(() => {
+    if (!errorReported) console.error(`error: ${runner.fatal?.message ?? `Stopped by ${signal}.`}`);
+    process.exit(signalExitCode(signal));
+  }, 10_000).unref();
 }
 
 /** The manifest already in `outDir`, or null when there is none that parses. */
@@ -334,6 +386,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const failure = error as Error;
+    // Every branch below says what went wrong; a signal's watchdog need not say it again.
+    errorReported = true;
+    if (failure instanceof RunStoppedError) {
+      console.error(`error: ${failure.message}`);
+      return signalExitCode(failure.signal);
+    }
     const known = ['QueueError', 'UsageError', 'StudyError', 'DataError', 'BackendError', 'ModelError', 'CheckpointError', 'TaskError', 'TrainingError'];
     if (known.includes(failure.name)) {
       console.error(`error: ${failure.message}`);
@@ -350,4 +408,6 @@ export async function main(argv: string[]): Promise<number> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.exitCode = await main(process.argv.slice(2));
+  // Stopped by a signal: what the run still had open (a connection to a server that is gone) must not hold it.
+  if (stoppedBy) process.exit();
 }

@@ -32,10 +32,25 @@ try {
 }
 
 const computeStart = performance.now();
+const compute = $({ stdio: 'inherit' })`tsx compute/cli.ts run ${passThrough}`;
+// A signal sent to this script alone (a service manager's SIGTERM) must reach the run, which then stops in one
+// sentence (a queued run) instead of going on orphaned; from a terminal the run gets Ctrl-C itself, and twice does no harm.
+const relay = (signal) => {
+  try {
+    compute.kill(signal).catch(() => {});
+  } catch {
+    // Already ended: nothing to tell.
+  }
+};
+process.on('SIGINT', relay);
+process.on('SIGTERM', relay);
 try {
-  await $({ stdio: 'inherit' })`tsx compute/cli.ts run ${passThrough}`;
+  await compute;
 } catch (error) {
   process.exit(error.exitCode ?? 1);
+} finally {
+  process.off('SIGINT', relay);
+  process.off('SIGTERM', relay);
 }
 const computeSeconds = (performance.now() - computeStart) / 1000;
 

@@ -39,6 +39,18 @@ export interface StageRecord {
   workers: number;
   /** Set on a stage a partial run (--only) kept from the run before it: not measured with the others. */
   carriedOver?: true;
+  /** Runs through a queue only: how many of the stage's tasks a worker took up again after the worker holding them died or failed. */
+  retried?: number;
+}
+
+/** What a run through a queue (--queue) adds: which workers returned its tasks and which tasks had to be retried. */
+export interface QueueRunRecord {
+  /** Tasks the queue's workers returned (reattached finished jobs included). */
+  tasks: number;
+  /** The workers that returned them, by name. */
+  workers: string[];
+  /** The labels of the tasks taken up again after a worker holding them died or failed, sorted. */
+  retried: string[];
 }
 
 export interface RunRecord {
@@ -56,6 +68,8 @@ export interface RunRecord {
    * measured cost of the whole study and says which run measured it.
    */
   lastColdRun?: ColdRunRecord;
+  /** Set by a run through a queue; a local run has none. */
+  queue?: QueueRunRecord;
 }
 
 /** A cold run's stage times, with what they were measured on. */

@@ -23,8 +23,9 @@ import { taskKey, type TaskRunner } from '../experiments/finished.ts';
 import { verifyDataFiles } from '../data/index.ts';
 import { formatDuration, type ProgressBoard } from '../progress/index.ts';
 import { TaskError } from '../workers/pool.ts';
+import { estimateSecondsLeft } from './estimate.ts';
 import { cacheFilesOf, cachePrefixes, type QueueJobData, type QueueJobProgress, type QueueJobResult } from './jobs.ts';
-import { describeRedisError, downloadFiles, QueueError, queueName, reachQueue, uploadFiles, withTimeout, type QueueAddress } from './store.ts';
+import { blobsOfJob, deleteBlobs, describeRedisError, downloadFiles, QueueError, queueName, reachQueue, uploadFiles, withTimeout, type QueueAddress } from './store.ts';
 
 /** How long the server may be unreachable before the run stops. */
 const lostAfterSeconds = 10;
@@ -33,8 +34,20 @@ const statusSeconds = Number(process.env.QUEUE_STATUS_SECONDS) > 0 ? Number(proc
 /** Attempts of a task: a second failure with the same error ends it sooner (the worker decides, see worker.ts). */
 export const taskAttempts = 3;
 
+/** The enqueuer stopped by SIGINT or SIGTERM: its jobs stay on the queue for a later run to reattach to. */
+export class RunStoppedError extends QueueError {
+  override name = 'RunStoppedError';
+  constructor(
+    readonly signal: NodeJS.Signals,
+    address: QueueAddress,
+  ) {
+    super(`Stopped by ${signal} before the run finished; its jobs stay on the queue at ${address.url}, and running it again reattaches to them.`);
+  }
+}
+
 interface PendingTask {
   jobId: string;
+  kind: string;
   label: string;
   settling: boolean;
   resolve(result: unknown): void;
@@ -51,9 +64,15 @@ export interface QueueRunStats {
 
 export class QueueRunner implements TaskRunner {
   private readonly pending = new Map<string, PendingTask>();
-  private readonly durations: number[] = [];
-  private readonly running = new Map<string, QueueJobProgress & { label: string }>();
-  private waiting = 0;
+  /** Every job this run enqueued or reattached to, and every blob its tasks read or returned: what removeRun() removes. */
+  private readonly jobIds = new Set<string>();
+  private readonly blobs = new Set<string>();
+  /** Seconds each finished task took on its worker, by kind: what the time left is estimated from. */
+  private readonly durations = new Map<string, number[]>();
+  private readonly running = new Map<string, QueueJobProgress & { label: string; kind: string }>();
+  private waitingKinds: string[] = [];
+  /** The most tasks each worker was seen running at once: its share of the work left. */
+  private readonly slotsByWorker = new Map<string, number>();
   private failingSince: number | null = null;
   private lastStatus = '';
   private lastStatusAt = 0;
@@ -90,8 +109,10 @@ export class QueueRunner implements TaskRunner {
     const { outDir, ...rest } = full;
     const { cacheDir, ...settings } = rest.settings as Record<string, unknown> & { cacheDir: string };
     const jobId = `${kind}-${taskKey(kind, full)}`;
+    this.jobIds.add(jobId);
     const returned = await this.talking(async () => {
       const inputs = await uploadFiles(this.redis, cacheDir, cacheFilesOf(cacheDir, cachePrefixes(kind, full)));
+      for (const ref of inputs) this.blobs.add(ref.sha256);
       const data: QueueJobData = { format: 'queue-task/1', kind, label, params: { ...rest, settings }, withOutDir: 'outDir' in full, inputs, dataHashes: this.dataHashes };
       const existing = await Job.fromId(this.queue, jobId);
       const state = existing ? await existing.getState() : null;
@@ -104,9 +125,12 @@ export class QueueRunner implements TaskRunner {
     }).then(
       () =>
         new Promise<QueueJobResult>((resolve, reject) => {
-          this.pending.set(jobId, { jobId, label, settling: false, resolve: resolve as (value: unknown) => void, reject });
+          // Stopped while this task was being enqueued: no poll would ever settle it.
+          if (this.fatal) return reject(new TaskError(label, 'stopped, the run ends.', 'QueueError'));
+          this.pending.set(jobId, { jobId, kind, label, settling: false, resolve: resolve as (value: unknown) => void, reject });
         }),
     );
+    for (const hash of blobsOfJob(null, returned)) this.blobs.add(hash);
     await this.talking(async () => {
       await downloadFiles(this.redis, outDir as string, returned.artifacts);
       await downloadFiles(this.redis, cacheDir, returned.cacheFiles);
@@ -131,7 +155,7 @@ export class QueueRunner implements TaskRunner {
     this.polling = true;
     try {
       this.running.clear();
-      this.waiting = 0;
+      this.waitingKinds = [];
       for (const task of [...this.pending.values()]) {
         if (task.settling) continue;
         // The state first, then the job: a job read before it finished could be seen as completed with no result yet.
@@ -147,9 +171,12 @@ export class QueueRunner implements TaskRunner {
           return;
         } else if (state === 'active') {
           const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<QueueJobProgress>;
-          this.running.set(task.jobId, { worker: progress.worker ?? '?', done: progress.done ?? 0, total: progress.total ?? 0, unit: progress.unit ?? '', label: task.label });
-        } else this.waiting += 1;
+          this.running.set(task.jobId, { worker: progress.worker ?? '?', done: progress.done ?? 0, total: progress.total ?? 0, unit: progress.unit ?? '', label: task.label, kind: task.kind });
+        } else this.waitingKinds.push(task.kind);
       }
+      const runningOn = new Map<string, number>();
+      for (const task of this.running.values()) if (task.worker !== '?') runningOn.set(task.worker, (runningOn.get(task.worker) ?? 0) + 1);
+      for (const [worker, count] of runningOn) this.slotsByWorker.set(worker, Math.max(count, this.slotsByWorker.get(worker) ?? 0));
       this.failingSince = null;
       this.report();
     } catch (error) {
@@ -167,10 +194,16 @@ export class QueueRunner implements TaskRunner {
     const returned = job.returnvalue as QueueJobResult;
     this.stats.done += 1;
     this.stats.workers.add(returned.worker);
-    if (job.processedOn && job.finishedOn) this.durations.push((job.finishedOn - job.processedOn) / 1000);
+    if (!this.slotsByWorker.has(returned.worker)) this.slotsByWorker.set(returned.worker, 1);
+    if (job.processedOn && job.finishedOn) this.durations.set(task.kind, [...(this.durations.get(task.kind) ?? []), (job.finishedOn - job.processedOn) / 1000]);
     this.pending.delete(task.jobId);
     this.board.log(`${task.label}: done on ${returned.worker}${this.stats.retried.has(task.label) ? ' (retried)' : ''}`);
     task.resolve(returned);
+  }
+
+  /** Stop waiting for the queue (SIGINT, SIGTERM): every task still waited for fails, and the run ends with one sentence. */
+  interrupt(signal: NodeJS.Signals): void {
+    this.stop(new RunStoppedError(signal, this.address));
   }
 
   /** Fail every waiting task with `error` and keep it for the run to end with. */
@@ -185,16 +218,56 @@ export class QueueRunner implements TaskRunner {
   private report(): void {
     const running = [...this.running.values()];
     const perWorker = running.map((task) => `${task.worker}: ${task.label}${task.total > 0 ? ` ${task.done}/${task.total} ${task.unit}` : ''}`);
-    const workers = Math.max(1, new Set(running.map((task) => task.worker)).size);
-    const mean = this.durations.length > 0 ? this.durations.reduce((sum, value) => sum + value, 0) / this.durations.length : NaN;
-    const left = (mean * (this.waiting + running.length / 2)) / workers;
-    const counts = `${this.stats.done} done, ${running.length} running, ${this.waiting} waiting, ${this.stats.retried.size} retried`;
+    const left = estimateSecondsLeft({
+      secondsByKind: this.durations,
+      left: [
+        ...running.map((task) => ({ kind: task.kind, fractionDone: task.total > 0 ? task.done / task.total : 0 })),
+        ...this.waitingKinds.map((kind) => ({ kind, fractionDone: 0 })),
+      ],
+      slots: [...this.slotsByWorker.values()].reduce((sum, count) => sum + count, 0),
+    });
+    const counts = `${this.stats.done} done, ${running.length} running, ${this.waitingKinds.length} waiting, ${this.stats.retried.size} retried`;
     const changed = `${counts} ${running.map((task) => `${task.worker}:${task.label}`).join()}`;
     const now = Date.now();
     if (changed === this.lastStatus && now - this.lastStatusAt < statusSeconds * 1000) return;
     this.lastStatus = changed;
     this.lastStatusAt = now;
     this.board.log(`queue: ${counts}; about ${formatDuration(left)} left in this stage${perWorker.length > 0 ? ` [${perWorker.join('; ')}]` : ''}`);
+  }
+
+  /**
+   * Remove this run's jobs and blobs from the server, once the run has all it
+   * needs from them: a later run of the same tasks finds them in its own
+   * results and cache, not on the queue. A blob that a job still on the
+   * queue names (another run's, sharing the server) stays, and so does the
+   * events stream's record of other runs' jobs.
+   */
+  async removeRun(): Promise<{ jobs: number; blobs: number }> {
+    try {
+      let jobs = 0;
+      for (const jobId of this.jobIds) {
+        const job = await Job.fromId(this.queue, jobId);
+        if (job && (await job.getState()) === 'completed') {
+          // The inputs an earlier run enqueued it with, when this run reattached to it.
+          for (const hash of blobsOfJob(job.data, job.returnvalue)) this.blobs.add(hash);
+          await job.remove();
+          jobs += 1;
+        }
+      }
+      const named = new Set<string>();
+      for (const job of await this.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'])) {
+        for (const hash of blobsOfJob(job?.data, job?.returnvalue)) named.add(hash);
+      }
+      const blobs = await deleteBlobs(this.redis, [...this.blobs].filter((hash) => !named.has(hash)));
+      // BullMQ's events stream repeats each job's return value; drop this run's entries (the stream is capped, but not small).
+      const events = this.queue.keys.events;
+      const entries = (await this.redis.xrange(events, '-', '+')) as [string, string[]][];
+      const ours = entries.filter(([, fields]) => fields.some((value, index) => index % 2 === 1 && fields[index - 1] === 'jobId' && this.jobIds.has(value))).map(([id]) => id);
+      for (let start = 0; start < ours.length; start += 500) await this.redis.xdel(events, ...ours.slice(start, start + 500));
+      return { jobs, blobs };
+    } catch (error) {
+      throw new QueueError(describeRedisError(error));
+    }
   }
 
   async close(): Promise<void> {

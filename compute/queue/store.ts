@@ -18,7 +18,7 @@ export class QueueError extends Error {
 
 /** The BullMQ queue every study task goes through. */
 export const queueName = 'laplace-study';
-const blobPrefix = `${queueName}:blob:`;
+export const blobPrefix = `${queueName}:blob:`;
 
 /** A file of a task's inputs or outputs: its path (relative to the results or cache folder, with /) and the sha256 of its bytes. */
 export interface FileRef {
@@ -110,6 +110,22 @@ export async function withTimeout<T>(work: Promise<T>, seconds: number, what: st
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Remove the blobs of these hashes (those already gone are skipped); the number removed. */
+export async function deleteBlobs(redis: Redis, hashes: Iterable<string>): Promise<number> {
+  const keys = [...hashes].map((hash) => blobPrefix + hash);
+  let removed = 0;
+  for (let start = 0; start < keys.length; start += 500) removed += await redis.del(...keys.slice(start, start + 500));
+  return removed;
+}
+
+/** The hashes of the files a job names: its inputs and, once it finished, its outputs. */
+export function blobsOfJob(data: unknown, returnvalue: unknown): string[] {
+  const refs = (list: unknown) => (Array.isArray(list) ? (list as FileRef[]).map((ref) => ref.sha256) : []);
+  const job = (data ?? {}) as { inputs?: unknown };
+  const result = (returnvalue ?? {}) as { artifacts?: unknown; cacheFiles?: unknown };
+  return [...refs(job.inputs), ...refs(result.artifacts), ...refs(result.cacheFiles)];
 }
 
 /** Store bytes under their hash (once: a blob already there is the same bytes). */

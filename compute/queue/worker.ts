@@ -13,7 +13,8 @@
  * and the task's cache files as blobs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { constants as osConstants, hostname, tmpdir } from 'node:os';
+import type { Redis } from 'ioredis';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -24,11 +25,11 @@ import { verifyDataFiles, type DatasetName } from '../data/index.ts';
 import { ProgressBoard, type ProgressUpdate } from '../progress/index.ts';
 import { TaskPool } from '../workers/pool.ts';
 import { cacheFilesOf, cachePrefixes, type QueueJobData, type QueueJobProgress, type QueueJobResult } from './jobs.ts';
-import { downloadFiles, parseQueueUrl, QueueError, queueName, reachQueue, uploadFiles } from './store.ts';
+import { describeRedisError, downloadFiles, parseQueueUrl, QueueError, queueName, reachQueue, uploadFiles, withTimeout } from './store.ts';
 
 const usage = `Usage: npm run worker -- --queue redis://HOST:PORT [options]
 
-Takes the study's tasks from the queue that \`npm run reproduce -- --queue URL\` fills, until stopped (Ctrl-C finishes the tasks in hand first).
+Takes the study's tasks from the queue that \`npm run reproduce -- --queue URL\` fills, until stopped (Ctrl-C finishes the tasks in hand first; a second Ctrl-C, or a server that is gone, stops at once).
 
 Options:
   --queue URL      the Redis server of the queue (redis://[user:password@]HOST[:PORT][/DB], or rediss:// for TLS)
@@ -41,6 +42,47 @@ Options:
 
 /** A lock shorter than the default 30 s: a killed worker's task moves on sooner; the lock is renewed every S/2 from an idle thread. */
 const defaultLockSeconds = 10;
+
+/**
+ * Resolves with why, once the server has failed to answer two PINGs a second
+ * apart (one lost packet is not a lost server); `stop` ends the watch.
+ */
+function watchServer(redis: Redis): { lost: Promise<string>; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const lost = new Promise<string>((resolveLost) => {
+    let failures = 0;
+    const check = async () => {
+      try {
+        await withTimeout(redis.ping(), 1, 'no answer');
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        if (failures >= 2) return resolveLost(describeRedisError(error));
+      }
+      if (!stopped) timer = setTimeout(() => void check(), 1000);
+    };
+    void check();
+  });
+  return {
+    lost,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const nextSignal = () =>
+  new Promise<NodeJS.Signals>((resolveSignal) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 
 class JobBoard extends ProgressBoard {
   readonly listeners = new Map<string, (update: ProgressUpdate) => void>();
@@ -92,6 +134,8 @@ export async function main(argv: string[]): Promise<number> {
     const board = new JobBoard(false);
     const pool = new TaskPool(count, backend.name, board);
     console.log(`worker ${name}: ${describeBackend(backend)}; ${count} task${count > 1 ? 's' : ''} at a time; cache ${cacheDir}; queue ${address.url}`);
+    /** The tasks this worker runs now, with their temporary results folders: what a stop that cannot wait leaves behind. */
+    const inHand = new Map<string, string>();
 
     const processor = async (job: Job): Promise<QueueJobResult> => {
       const data = job.data as QueueJobData;
@@ -109,6 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       await send({ done: 0, total: 0, unit: '' });
       await downloadFiles(redis, cacheDir, data.inputs);
       const outDir = mkdtempSync(join(tmpdir(), 'laplace-task-'));
+      inHand.set(data.label, outDir);
       board.listeners.set(data.label, (update) => {
         const now = Date.now();
         if (now - lastSent < 1000 && update.done !== update.total) return;
@@ -132,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
         throw error;
       } finally {
         board.listeners.delete(data.label);
+        inHand.delete(data.label);
         rmSync(outDir, { recursive: true, force: true });
       }
     };
@@ -145,19 +191,35 @@ export async function main(argv: string[]): Promise<number> {
       // A task whose worker died is taken up again; twice more at most, so a task that kills every worker ends the run.
       maxStalledCount: 2,
     });
-    worker.on('error', (error) => console.error(`worker ${name}: ${error.message}`));
-    await new Promise<void>((resolveStop) => {
-      const stop = () => {
-        console.log(`worker ${name}: stopping after the tasks in hand`);
-        resolveStop();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+    // While the server is away BullMQ reports each reconnection's failure; once per change is enough.
+    let lastError = '';
+    worker.on('error', (error) => {
+      if (error.message !== lastError) console.error(`worker ${name}: ${error.message}`);
+      lastError = error.message;
     });
-    await worker.close();
+    await nextSignal();
+    console.log(`worker ${name}: stopping after the tasks in hand`);
+    // A graceful close waits for the tasks in hand and then tells the server; with the server gone it would wait forever,
+    // so a lost server or a second signal stops the worker at once.
+    const watch = watchServer(redis);
+    const outcome = await Promise.race([
+      worker.close().then(() => ({ closed: true as const })),
+      watch.lost.then((reason) => ({ lost: reason })),
+      nextSignal().then((signal) => ({ signal })),
+    ]);
+    watch.stop();
+    const left = [...inHand.keys()];
     await pool.close();
+    for (const outDir of inHand.values()) rmSync(outDir, { recursive: true, force: true });
     redis.disconnect();
-    return 0;
+    if ('closed' in outcome) return 0;
+    const leaving = left.length > 0 ? `, leaving ${left.join(', ')} for another worker to take up once its lock lapses` : ' with no task in hand';
+    if ('lost' in outcome) {
+      console.error(`error: Lost the queue at ${address.url} while stopping (${outcome.lost}); worker ${name} stopped at once${leaving}.`);
+      return 2;
+    }
+    console.error(`error: Stopped by ${outcome.signal} again; worker ${name} stopped at once${leaving}.`);
+    return 128 + (osConstants.signals[outcome.signal] ?? 1);
   } catch (error) {
     const failure = error as Error;
     if (['QueueError', 'BackendError', 'DataError'].includes(failure.name)) {

@@ -15,10 +15,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { filesUnder } from '../../compute/artifacts/files.ts';
 import { listArtifacts, manifestFile, type Manifest } from '../../compute/artifacts/manifest.ts';
-import { queueName } from '../../compute/queue/store.ts';
+import { blobPrefix, queueName } from '../../compute/queue/store.ts';
 import { freePort, makeNamespace, redisInstalled, runTs, startRedis, startWorker, stop, type Namespace, type RedisServer, type Running } from './harness.ts';
 
 const quick = inject('quickResults');
@@ -34,6 +35,26 @@ function expectSameBytes(out: string) {
   expect(artifacts).toContain('mnist/lenet5/kfac.json');
   expect(listArtifacts(out).filter((path) => path !== manifestFile)).toEqual(artifacts);
   for (const path of artifacts) expect(readFileSync(join(out, path)).equals(readFileSync(join(quick.out, path))), path).toBe(true);
+}
+
+/** Tasks a worker's output says it started and had not finished. */
+function tasksInHand(output: string): string[] {
+  const started = [...output.matchAll(/^(.+): started \(attempt \d+\)$/gm)].map((match) => match[1]);
+  const done = new Set([...output.matchAll(/^(.+): done in /gm)].map((match) => match[1]));
+  return started.filter((label) => !done.has(label));
+}
+
+/** What a server holds of the study's queue: its jobs by state, its blobs, and the events stream's entries naming a job. */
+async function queueContents(port: number): Promise<{ counts: Record<string, number>; blobs: number; eventJobIds: Set<string> }> {
+  const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port } });
+  const counts = await queue.getJobCounts('completed', 'waiting', 'active', 'failed', 'delayed');
+  const client = new Redis({ host: '127.0.0.1', port });
+  const blobs = (await client.keys(`${blobPrefix}*`)).length;
+  const entries = (await client.xrange(queue.keys.events, '-', '+')) as [string, string[]][];
+  const eventJobIds = new Set(entries.flatMap(([, fields]) => fields.filter((_, index) => index > 0 && fields[index - 1] === 'jobId')));
+  client.disconnect();
+  await queue.close();
+  return { counts, blobs, eventJobIds };
 }
 
 /** The single error sentence a failed run ends with. */
@@ -76,11 +97,14 @@ describe.runIf(redisInstalled && referenceReady)('the quick profile through the 
       return worker;
     });
     const root = mkdtempSync(join(tmpdir(), 'queue-run-'));
-    const run = enqueue(redis.url, join(root, 'out'), join(root, 'cache'));
+    // --keep-queue: the next test reattaches to this run's jobs.
+    const run = enqueue(redis.url, join(root, 'out'), join(root, 'cache'), ['--keep-queue']);
     children.push(run);
     // The first worker, once it is part-way through a task: SIGKILL, then a fresh worker with an empty cache in its place.
     await run.waitFor(/\[[^\]]*w1: [^\];]* [1-9]\d*\/\d+ /, 600);
     await stop(workers[0], 'SIGKILL');
+    const killed = tasksInHand(workers[0].output());
+    expect(killed.length, workers[0].output().slice(-2000)).toBeGreaterThan(0);
     children.push(startWorker(redis.url, 'w4', backend));
     const code = await run.exit;
     expect(code, run.output().slice(-4000)).toBe(0);
@@ -88,6 +112,18 @@ describe.runIf(redisInstalled && referenceReady)('the quick profile through the 
     // The killed worker's task went back on the queue and was counted.
     expect(run.output()).toMatch(/^queue: 20 tasks on \d workers \(.*\), [1-9]\d* retried \(/m);
     if (namespaces.length === 2) expect(run.output()).toMatch(/done on w2/);
+    // And the manifest says so: the killed task among the retried ones, each stage's count adding up to them.
+    const manifest = JSON.parse(readFileSync(join(root, 'out', manifestFile), 'utf8')) as Manifest;
+    const queued = manifest.run.queue!;
+    expect(queued.tasks).toBe(20);
+    for (const label of killed) expect(queued.retried).toContain(label);
+    const stageRetried = Object.values(manifest.run.stages).map((stage) => (typeof stage === 'number' ? 0 : (stage.retried ?? 0)));
+    expect(stageRetried.reduce((sum, count) => sum + count, 0)).toBe(queued.retried.length);
+    expect(queued.workers.length).toBeGreaterThanOrEqual(2);
+    // --keep-queue: its jobs and blobs are still on the server.
+    const kept = await queueContents(redis.port);
+    expect(kept.counts.completed).toBe(20);
+    expect(kept.blobs).toBeGreaterThan(0);
   }, 1_200_000);
 
   it('reattaches a restarted run to its finished jobs instead of adding them again', async () => {
@@ -99,10 +135,12 @@ describe.runIf(redisInstalled && referenceReady)('the quick profile through the 
     expect(await run.exit, run.output().slice(-4000)).toBe(0);
     expect(run.output().match(/reattached to its completed job/g)?.length).toBe(20);
     expectSameBytes(join(root, 'out'));
-    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
-    const counts = await queue.getJobCounts('completed', 'waiting', 'active', 'failed');
-    await queue.close();
-    expect(counts).toEqual({ completed: 20, waiting: 0, active: 0, failed: 0 });
+    // Without --keep-queue a run that succeeded removes what it put on the server: no job, no blob, no event naming one of its jobs.
+    expect(run.output()).toMatch(/^queue: removed the run's 20 jobs and [1-9]\d* blobs from the server/m);
+    const left = await queueContents(redis.port);
+    expect(left.counts).toEqual({ completed: 0, waiting: 0, active: 0, failed: 0, delayed: 0 });
+    expect(left.blobs).toBe(0);
+    expect(left.eventJobIds.size).toBe(0);
   }, 600_000);
 });
 
@@ -117,6 +155,10 @@ describe.runIf(redisInstalled)('queue faults', () => {
     }
     expect(existsSync(join(root, 'out'))).toBe(false);
     expect(existsSync(join(root, 'cache'))).toBe(false);
+    // --keep-queue means nothing without a queue.
+    const keep = runTs('compute/cli.ts', ['run', '--profile', 'quick', '--out', join(root, 'out'), '--keep-queue', '--check-options']);
+    expect(await keep.exit).toBe(2);
+    expect(lastError(keep.output())).toBe('error: --keep-queue keeps a queued run\'s jobs and blobs on its server, so it needs --queue URL.');
   });
 
   it('says in one sentence that an unreachable server cannot be reached, before any work', async () => {
@@ -177,6 +219,67 @@ describe.runIf(redisInstalled)('queue faults', () => {
       expect(filesUnder(out, (name) => name.endsWith('.tmp'))).toEqual([]);
     }, 400_000);
   });
+});
+
+describe.runIf(redisInstalled)('a queued run or a worker stopped by a signal', () => {
+  let redis: RedisServer;
+  let worker: Running;
+  beforeAll(async () => {
+    redis = await startRedis();
+    worker = startWorker(redis.url, 'stoppable', 'wasm');
+    await worker.waitFor(/^worker stoppable: /m, 120);
+  });
+  afterAll(async () => {
+    await stop(worker, 'SIGKILL');
+    await redis.stop();
+  });
+
+  /** The exit code, or a failure saying the process did not end (the bug this guards against is a hang, not a slow exit). */
+  async function exitAfterSignal(running: Running): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still running 60 s after the signal; output:\n${running.output().slice(-3000)}`)), 60_000)));
+    try {
+      return await Promise.race([running.exit, hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function expectNothingHalfWritten(out: string) {
+    expect(existsSync(join(out, manifestFile))).toBe(false);
+    expect(existsSync(join(out, 'models.json'))).toBe(false);
+    expect(filesUnder(out, (name) => name.endsWith('.tmp'))).toEqual([]);
+  }
+
+  it('ends at once in one sentence, with the server up and with it gone, leaving nothing half-written', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'queue-signal-'));
+    const out = join(root, 'out');
+    const args = ['run', '--profile', 'quick', '--only', 'models', '--backend', 'wasm', '--out', out, '--cache', join(root, 'cache'), '--queue', redis.url];
+    const url = redis.url.replace(/\./g, '\\.');
+    // The server up: Ctrl-C on the enqueuer while the worker runs one of its tasks.
+    const first = runTs('compute/cli.ts', args);
+    await first.waitFor(/\[stoppable: /, 300);
+    first.child.kill('SIGINT');
+    expect(await exitAfterSignal(first)).toBe(130);
+    expect(lastError(first.output())).toMatch(new RegExp(`^error: Stopped by SIGINT before the run finished; its jobs stay on the queue at ${url}, and running it again reattaches to them\\.$`));
+    expect(first.output().split('\n').filter((line) => line.startsWith('error')).length).toBe(1);
+    expectNothingHalfWritten(out);
+
+    // Run again: it reattaches to those jobs; then the server goes away and both the enqueuer and the worker are told to stop.
+    const second = runTs('compute/cli.ts', args);
+    await second.waitFor(/: reattached to its \w+ job/, 300);
+    await second.waitFor(/\[stoppable: /, 300);
+    await redis.stop();
+    second.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    expect(await exitAfterSignal(second)).toBe(143);
+    expect(lastError(second.output())).toMatch(new RegExp(`^error: Stopped by SIGTERM before the run finished; its jobs stay on the queue at ${url}, and running it again reattaches to them\\.$`));
+    expect(second.output().split('\n').filter((line) => line.startsWith('error')).length).toBe(1);
+    expectNothingHalfWritten(out);
+    expect(await exitAfterSignal(worker)).toBe(2);
+    expect(lastError(worker.output())).toMatch(new RegExp(`^error: Lost the queue at ${url} while stopping \\([^)]+\\); worker stoppable stopped at once(, leaving .+ for another worker to take up once its lock lapses| with no task in hand)\\.$`));
+    expect(worker.output().split('\n').filter((line) => line.startsWith('error')).length).toBe(1);
+  }, 700_000);
 });
 
 if (!redisInstalled) describe('the quick profile through the queue', () => {
