@@ -38,7 +38,7 @@ import { TooManyParametersError } from '../../compute/laplace/errors.ts';
 import { linkDraws } from '../../compute/laplace/links.ts';
 import { fullParameterLimit } from '../../compute/laplace/structures/index.ts';
 import { Random } from '../../compute/random/index.ts';
-import { addOuter, buildCnnA, buildMlp, buildResidualModel, concat, example, exampleGradients, invert, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
+import { addOuter, buildCnnA, buildMlp, buildResidualModel, concat, example, exampleGradients, invert, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sampleCovariance, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
 
 beforeAll(async () => {
   await startBackend('wasm');
@@ -190,13 +190,7 @@ describe.each(cases)('full structure on $name', ({ model: build, shape }) => {
     expect(relativeError(mc, expectedMc)).toBeLessThanOrEqual(1e-4);
 
     // Samples: their covariance is Σ, to the Monte Carlo error of 5,000 draws.
-    const draws2 = posterior.sampleDeviations(5000, 11);
-    const empirical = zeros(parameters);
-    for (const perLayer of draws2) {
-      const delta = concat(perLayer.map((t) => Float64Array.from(t.dataSync())));
-      addOuter(empirical, delta, delta, 1 / draws2.length);
-    }
-    tf.dispose(draws2.flat());
+    const empirical = sampleCovariance(posterior, 5000, 11);
     const sampleError = relativeError(empirical.data, sigma.data);
     console.log(`full sample covariance (5,000 draws): relative error ${sampleError.toExponential(1)}`);
     expect(sampleError).toBeLessThanOrEqual(0.1);

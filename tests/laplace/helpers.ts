@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { CurvatureFit, KfacDamping, Structure } from '../../compute/laplace/index.ts';
+import type { CurvatureFit, KfacDamping, Posterior, Structure } from '../../compute/laplace/index.ts';
 import type { Matrix } from '../../compute/linalg/index.ts';
 import { Random } from '../../compute/random/index.ts';
 
@@ -583,3 +583,16 @@ export function sandwich(j: Float64Array[], sigma: Dense): Float64Array {
   return out;
 }
 
+
+/** The covariance of `draws` weight deviations sampled from `posterior` (seed `seed`), over every parameter in layer order: Σ to the Monte Carlo error. */
+export function sampleCovariance(posterior: Posterior, draws: number, seed: number): Dense {
+  const samples = posterior.sampleDeviations(draws, seed);
+  const size = samples[0].reduce((sum, t) => sum + t.size, 0);
+  const out = zeros(size);
+  for (const perLayer of samples) {
+    const delta = concat(perLayer.map((t) => Float64Array.from(t.dataSync())));
+    addOuter(out, delta, delta, 1 / draws);
+  }
+  tf.dispose(samples.flat());
+  return out;
+}

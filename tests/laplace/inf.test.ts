@@ -31,7 +31,7 @@ import {
   tensorData,
   type CurvatureFit,
 } from '../../compute/laplace/index.ts';
-import { addOuter, blockDiagonal, buildCnnA, buildMlp, concat, example, invert, kron, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
+import { addOuter, blockDiagonal, buildCnnA, buildMlp, concat, example, invert, kron, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sampleCovariance, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
 
 beforeAll(async () => {
   await startBackend('wasm');
@@ -149,13 +149,7 @@ describe.each(cases)('inf structure on $name', ({ model: build, shape, rank }) =
     const directDiagonal = direct.filter((_, index) => Math.floor(index / classes) % classes === index % classes);
     expect(relativeError(variances, directDiagonal)).toBeLessThanOrEqual(1e-4);
 
-    const draws = posterior.sampleDeviations(5000, 12);
-    const empirical = zeros(parameters);
-    for (const perLayer of draws) {
-      const delta = concat(perLayer.map((t) => Float64Array.from(t.dataSync())));
-      addOuter(empirical, delta, delta, 1 / draws.length);
-    }
-    tf.dispose(draws.flat());
+    const empirical = sampleCovariance(posterior, 5000, 12);
     const sampleError = relativeError(empirical.data, sigma.data);
     console.log(`inf sample covariance (5,000 draws): relative error ${sampleError.toExponential(1)}`);
     expect(sampleError).toBeLessThanOrEqual(0.1);

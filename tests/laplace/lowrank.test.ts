@@ -30,7 +30,7 @@ import {
   type FisherType,
 } from '../../compute/laplace/index.ts';
 import { matrix, symmetricEigen } from '../../compute/linalg/index.ts';
-import { addOuter, buildCnnA, buildMlp, concat, example, exampleGradients, invert, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
+import { addOuter, buildCnnA, buildMlp, concat, example, exampleGradients, invert, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sampleCovariance, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
 import { Random } from '../../compute/random/index.ts';
 
 beforeAll(async () => {
@@ -171,13 +171,7 @@ describe.each(cases)('lowrank structure on $name', ({ model: build, shape }) => 
     });
     expect(relativeError(probit, expectedProbit)).toBeLessThanOrEqual(1e-4);
 
-    const draws = posterior.sampleDeviations(5000, 13);
-    const empirical = zeros(parameters);
-    for (const perLayer of draws) {
-      const delta = concat(perLayer.map((t) => Float64Array.from(t.dataSync())));
-      addOuter(empirical, delta, delta, 1 / draws.length);
-    }
-    tf.dispose(draws.flat());
+    const empirical = sampleCovariance(posterior, 5000, 13);
     const sampleError = relativeError(empirical.data, sigma.data);
     console.log(`lowrank sample covariance (5,000 draws): relative error ${sampleError.toExponential(1)}`);
     expect(sampleError).toBeLessThanOrEqual(0.1);

@@ -36,7 +36,7 @@ import {
   type Structure,
 } from '../../compute/laplace/index.ts';
 import { Random } from '../../compute/random/index.ts';
-import { addOuter, buildMlp, concat, example, invert, logDetSpd, logProbabilities, lowrankMatrix, outputGradients, randomInputs, randomLabels, relativeError, sandwich, zeros, type Dense, type Model } from './helpers.ts';
+import { buildMlp, concat, example, invert, logDetSpd, logProbabilities, lowrankMatrix, outputGradients, randomInputs, randomLabels, relativeError, sampleCovariance, sandwich, zeros, type Dense, type Model } from './helpers.ts';
 
 beforeAll(async () => {
   await startBackend('wasm');
@@ -124,18 +124,6 @@ describe('prior options on a tiny MLP', () => {
     disposeJacobianBatch(batch);
     functional.dispose();
     return covariance;
-  }
-
-  function sampleCovariance(posterior: Posterior, draws: number, seed: number): Dense {
-    const samples = posterior.sampleDeviations(draws, seed);
-    const size = samples[0].reduce((sum, t) => sum + t.size, 0);
-    const out = zeros(size);
-    for (const perLayer of samples) {
-      const delta = concat(perLayer.map((t) => Float64Array.from(t.dataSync())));
-      addOuter(out, delta, delta, 1 / draws);
-    }
-    tf.dispose(samples.flat());
-    return out;
   }
 
   /** Σ and everything read from it against the posterior's own computations. */
@@ -296,7 +284,6 @@ describe('prior options on a tiny MLP', () => {
     const squared = chosen.reduce((sum, i) => sum + (theta[i] - priorMean) ** 2, 0);
     const expected = logLikelihood / temperature - (tau / 2) * squared + (k / 2) * Math.log(tau) - 0.5 * logDetSpd(h);
     expect(Math.abs(logMarginalLikelihood(posterior) - expected)).toBeLessThanOrEqual(1e-5 * Math.abs(expected));
-    posterior.dispose();
   });
 
   it('per-parameter τ, prior mean and temperature survive a posterior file; a default header names none of them', async () => {
