@@ -83,6 +83,19 @@ describe.skipIf(!existsSync(chromiumPath))('layout in a phone and a desktop wind
     await server?.close();
   });
 
+  it('draws a chart whose first draw failed (the Vega runtime’s download cut once) when it next nears the window', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 800 } });
+    let cut = 0;
+    await page.route(/vega\.module\.[^/]*\.js$/, (route) => (cut++ === 0 ? route.abort('connectionreset') : route.continue()));
+    await page.goto(server.url, { waitUntil: 'load' });
+    await page.locator('.chart[data-spec]').first().evaluate((element) => element.scrollIntoView({ block: 'center' }));
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.chart[data-spec]')?.dataset.tries === '1', undefined, { polling: 100, timeout: 120_000 });
+    // Still in view: the page watches it again and draws it.
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.chart[data-spec]')?.dataset.state === 'interactive', undefined, { polling: 100, timeout: 120_000 });
+    expect(cut).toBeGreaterThan(1);
+    await page.close();
+  }, 300_000);
+
   describe.each([390, 1280])('at %i px', (width) => {
     let page: Page;
     beforeAll(async () => {
