@@ -50,8 +50,6 @@ export interface ForestRow {
   overSeeds: string | null;
 }
 
-export type { SeedMetrics } from '../lib/findings.ts';
-
 /** A method's metrics on every training seed of a network (for the given posterior, tuned by default), or null where the network was trained once. */
 export type SeedLookup = (dataset: string, model: string, method: string, posterior?: string) => SeedMetrics[] | null;
 

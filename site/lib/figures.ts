@@ -16,9 +16,9 @@ import { fgsmPanel, shiftPanel } from '../charts/attacks.ts';
 import { datasetLabels, type Spec } from '../charts/common.ts';
 import { modelLabel } from './names.ts';
 import { widthSweep } from '../charts/sweep.ts';
-import { forestPlot, type SeedLookup, type SeedMetrics } from '../charts/forest.ts';
+import { forestPlot, type SeedLookup } from '../charts/forest.ts';
 import type { MethodArtifact, MethodName, Results, SweepArtifact } from './results.ts';
-import { laplaceStructures } from './findings.ts';
+import { laplaceStructures, type SeedMetrics } from './findings.ts';
 
 export interface Pick {
   dataset: string;

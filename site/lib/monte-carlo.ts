@@ -49,7 +49,7 @@ export interface DrawComparison {
 
 const key = (row: Row) => `${row.dataset}/${row.model}/${row.method}/${row.posterior}`;
 
-/** How far the paired differences of every row present in both summaries moved, largest first, for single-draw rows and for the rest. */
+/** The largest move of a paired difference present in both summaries, among single-draw rows and among the rest (null where a group has none). */
 export function drawMovements(before: SummaryArtifact, after: SummaryArtifact): { sampled: Movement | null; others: Movement | null } {
   const earlier = new Map(before.rows.map((row) => [key(row), row]));
   const largest: { sampled: Movement | null; others: Movement | null } = { sampled: null, others: null };
