@@ -31,11 +31,10 @@ export async function settle(page: Page): Promise<string[]> {
   // Fonts in, and the page's height the same over two consecutive frames.
   await page.evaluate(async () => {
     await document.fonts.ready;
-    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    // No named function inside: some TypeScript runners wrap those in a helper the page does not have.
     for (let last = -1, rounds = 0; rounds < 50 && document.body.scrollHeight !== last; rounds++) {
       last = document.body.scrollHeight;
-      await frame();
-      await frame();
+      await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
     }
   });
   return page.evaluate(() => [
