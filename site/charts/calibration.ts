@@ -654,7 +654,9 @@ export function variantComparison(artifact: MethodArtifact, baseline?: MethodArt
   const description =
     `ECE, NLL and AUROC against ${unknownLabel(first)} (scored by predictive entropy, and by the maximum probability) for the ${rows.length} variants (predictive / objective used to choose N and τ) of ` +
     `${methodLabel(artifact.method)} on ${artifact.model} (${datasetLabel(artifact.dataset)}): ` +
-    `ECE from ${ece}, NLL from ${nll}, AUROC from ${auroc}, AUROC by maximum probability from ${aurocMsp}.${baseText}`;
+    `ECE from ${ece}, NLL from ${nll}, AUROC from ${auroc}, AUROC by maximum probability from ${aurocMsp}.${baseText}` +
+    // The sampled predictive's numbers are one Monte Carlo draw of weight samples (site/lib/monte-carlo.ts).
+    (artifact.variants.some((variant) => variant.predictive === 'sampled') ? ' The sampled predictive’s values are one Monte Carlo draw of weight samples, which another draw can move far beyond their intervals.' : '');
   // Two by two: four panels side by side would be wider than the article's column.
   return topLevel(description, { concat: panels, columns: 2, spacing: 12 });
 }

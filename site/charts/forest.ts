@@ -13,7 +13,7 @@
 import type { z } from 'zod';
 import type { summaryArtifact } from '../../compute/artifacts/schemas.ts';
 import { datasetLabels, methodColors, methodLabels, topLevel, type Method, type Spec } from './common.ts';
-import { verdict } from '../lib/findings.ts';
+import { overSeeds, pairedSeedBand, verdict, type SeedMetrics } from '../lib/findings.ts';
 
 export type ForestSummaryRow = z.infer<typeof summaryArtifact>['rows'][number];
 
@@ -46,34 +46,12 @@ export interface ForestRow {
   seeds: number | null;
   /** What the page's rule (site/lib/findings.ts verdict) reads from the interval: 'Laplace better', 'Laplace worse' or 'indistinguishable'. */
   verdict: string;
+  /** What the page's rule over training seeds (site/lib/findings.ts overSeeds) reads from every seed's interval and the band; null without seeds. */
+  overSeeds: string | null;
 }
 
-/** One method's metrics on the network of one training seed (member 0 is the zoo's network, the summary's row). */
-export interface SeedMetrics {
-  member: number;
-  ece: number;
-  nll: number;
-  auroc: number;
-}
-
-/** A method's metrics on every training seed of a network, or null where the network was trained once. */
-export type SeedLookup = (dataset: string, model: string, method: string) => SeedMetrics[] | null;
-
-/**
- * The paired difference over training seeds: Laplace minus the baseline on
- * each seed both have, then the mean of those differences and their sample
- * standard deviation (n − 1). Null with fewer than two shared seeds.
- */
-export function pairedSeedDifference(laplace: readonly SeedMetrics[], base: readonly SeedMetrics[], metric: 'ece' | 'nll' | 'auroc'): { mean: number; standardDeviation: number; min: number; max: number; count: number } | null {
-  const differences = laplace.flatMap((entry) => {
-    const other = base.find((candidate) => candidate.member === entry.member);
-    return other ? [entry[metric] - other[metric]] : [];
-  });
-  if (differences.length < 2) return null;
-  const mean = differences.reduce((sum, value) => sum + value, 0) / differences.length;
-  const variance = differences.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (differences.length - 1);
-  return { mean, standardDeviation: Math.sqrt(variance), min: Math.min(...differences), max: Math.max(...differences), count: differences.length };
-}
+/** A method's metrics on every training seed of a network (for the given posterior, tuned by default), or null where the network was trained once. */
+export type SeedLookup = (dataset: string, model: string, method: string, posterior?: string) => SeedMetrics[] | null;
 
 /**
  * The rows of the forest plot, in the metric's plotted units (ECE in
@@ -96,9 +74,9 @@ export function forestRows(rows: readonly ForestSummaryRow[], networkLabel: (mod
         const [low, high] = [k * difference.low, k * difference.high];
         // The page's one rule for calling a difference real (site/lib/findings.ts), so the plot and the sentences agree.
         const reading = verdict(difference, metric.key);
-        const seeded = laplaceSeeds && baseSeeds ? pairedSeedDifference(laplaceSeeds, baseSeeds, metric.key) : null;
-        const seedMean = seeded ? k * seeded.mean : null;
-        const seedSpread = seeded ? k * 1.96 * seeded.standardDeviation : null;
+        const seeded = laplaceSeeds && baseSeeds ? pairedSeedBand(laplaceSeeds, baseSeeds, metric.key) : null;
+        // The page's rule over training seeds (site/lib/findings.ts overSeeds), read from the same band.
+        const overTraining = laplaceSeeds && baseSeeds ? overSeeds(laplaceSeeds, baseSeeds, baseline.key, metric.key) : null;
         out.push({
           network,
           structure: methodLabels[row.method as Method],
@@ -107,13 +85,14 @@ export function forestRows(rows: readonly ForestSummaryRow[], networkLabel: (mod
           estimate: k * difference.estimate,
           low,
           high,
-          seedMean,
-          seedLow: seedMean !== null && seedSpread !== null ? seedMean - seedSpread : null,
-          seedHigh: seedMean !== null && seedSpread !== null ? seedMean + seedSpread : null,
+          seedMean: seeded ? k * seeded.mean : null,
+          seedLow: seeded ? k * seeded.low : null,
+          seedHigh: seeded ? k * seeded.high : null,
           seedMin: seeded ? k * seeded.min : null,
           seedMax: seeded ? k * seeded.max : null,
           seeds: seeded?.count ?? null,
           verdict: reading === 'better' ? 'Laplace better' : reading === 'worse' ? 'Laplace worse' : 'indistinguishable',
+          overSeeds: overTraining === null ? null : overTraining.reading === 'better' ? 'Laplace better on every seed' : overTraining.reading === 'worse' ? 'Laplace worse on every seed' : 'does not hold over seeds',
         });
       }
     }
@@ -155,6 +134,7 @@ export function forestPlot(rows: readonly ForestSummaryRow[], networkLabel: (mod
     { field: 'seedMax', title: 'Over seeds: largest difference', format: '+.4f' },
     { field: 'seeds', title: 'Training seeds' },
     { field: 'verdict', title: 'Reading' },
+    { field: 'overSeeds', title: 'Reading over training seeds' },
   ];
   const panel = (baseline: (typeof forestBaselines)[number], metric: (typeof forestMetrics)[number], first: boolean) => {
     // Network names on two lines ("MLP-2 (overconfident)" over "Fashion-MNIST"), so the plot keeps its width on a phone.

@@ -92,7 +92,9 @@ export function searchSurface(search: SearchArtifact, objective: SearchObjective
     `${objectiveTitle[objective]} of ${methodLabels[search.method]} (${search.predictive} predictive) for ${search.model} on ${datasetLabels[search.dataset] ?? search.dataset}, ` +
     `over ${search.points.length} (log₁₀ N, log₁₀ τ) pairs${isGrid ? ` on a ${ns.length} × ${taus.length} grid` : ''}, measured on ${search.validationCount} validation images. ` +
     `The lowest, ${Number(objectiveValue(best, objective).toPrecision(4))}, is at log₁₀ N = ${best.logN}, log₁₀ τ = ${best.logTau}; ` +
-    `the ${objectiveTitle[other]} objective picks log₁₀ N = ${otherBest.logN}, log₁₀ τ = ${otherBest.logTau}.`;
+    `the ${objectiveTitle[other]} objective picks log₁₀ N = ${otherBest.logN}, log₁₀ τ = ${otherBest.logTau}.` +
+    // A sampled predictive scores every point on one Monte Carlo draw of weight samples (site/lib/monte-carlo.ts).
+    (search.predictive === 'sampled' ? ' Every point is scored on one Monte Carlo draw of weight samples, so the surface and the choices are that draw’s; another draw can move them.' : '');
 
   return topLevel(description, {
     title: { text: `${methodLabels[search.method]}, ${search.predictive}`, color: methodColour },

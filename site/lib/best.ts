@@ -6,6 +6,7 @@
  * so paired differences would separate more), which is the point: a bold
  * cell should not be a coin toss.
  */
+import { singleDraw } from './monte-carlo.ts';
 
 export type Better = 'higher' | 'lower';
 
@@ -24,13 +25,16 @@ export interface Estimate {
 /**
  * The index of the clearly best estimate, or null: null with fewer than two
  * rows, when the best value is shared (a tie), or when the best row's interval
- * touches or overlaps another's.
+ * touches or overlaps another's. Rows not `eligible` (one Monte Carlo draw,
+ * whose spread the interval leaves out) are never marked best, and a row that
+ * is still has to clear them.
  */
-export function clearBest(estimates: readonly Estimate[], better: Better): number | null {
+export function clearBest(estimates: readonly Estimate[], better: Better, eligible: readonly boolean[] = estimates.map(() => true)): number | null {
   if (estimates.length < 2) return null;
   const sign = better === 'higher' ? 1 : -1;
-  let best = 0;
-  for (let index = 1; index < estimates.length; index++) if (sign * estimates[index].value > sign * estimates[best].value) best = index;
+  let best = -1;
+  for (let index = 0; index < estimates.length; index++) if (eligible[index] && (best < 0 || sign * estimates[index].value > sign * estimates[best].value)) best = index;
+  if (best < 0) return null;
   const winner = estimates[best];
   for (let index = 0; index < estimates.length; index++) {
     if (index === best) continue;
@@ -44,6 +48,8 @@ export function clearBest(estimates: readonly Estimate[], better: Better): numbe
 }
 
 export interface MetricRow {
+  /** 'sampled' rows are one Monte Carlo draw and never marked best. */
+  predictive?: string;
   intervals: Record<SummaryMetric, { low: number; high: number }>;
   accuracy: number;
   ece: number;
@@ -57,7 +63,7 @@ export interface MetricRow {
 export function clearBestByMetric(rows: readonly MetricRow[]): Record<SummaryMetric, number | null> {
   const result = {} as Record<SummaryMetric, number | null>;
   for (const metric of summaryMetrics) {
-    result[metric] = clearBest(rows.map((row) => ({ value: row[metric], ...row.intervals[metric] })), betterOf[metric]);
+    result[metric] = clearBest(rows.map((row) => ({ value: row[metric], ...row.intervals[metric] })), betterOf[metric], rows.map((row) => !singleDraw(row)));
   }
   return result;
 }

@@ -16,9 +16,9 @@ import { fgsmPanel, shiftPanel } from '../charts/attacks.ts';
 import { datasetLabels, type Spec } from '../charts/common.ts';
 import { modelLabel } from './names.ts';
 import { widthSweep } from '../charts/sweep.ts';
-import { forestPlot, type SeedLookup, type SeedMetrics } from '../charts/forest.ts';
+import { forestPlot, type SeedLookup } from '../charts/forest.ts';
 import type { MethodArtifact, MethodName, Results, SweepArtifact } from './results.ts';
-import { laplaceStructures } from './findings.ts';
+import { laplaceStructures, type SeedMetrics } from './findings.ts';
 
 export interface Pick {
   dataset: string;
@@ -108,22 +108,24 @@ function landscapeFigure(id: string, make: (landscape: NonNullable<ReturnType<Re
 }
 
 /**
- * A method's metrics on each training seed of a network, for the forest
- * plot's paired seed band: seed 0 from its summary row (the zoo's network),
- * the others from their seed-k/ artifacts, each the variant the summary
- * reports (the tuned posterior chosen on validation NLL; a baseline's only one).
+ * A method's metrics on each training seed of a network, for the paired seed
+ * band of the forest plot and the findings' rule over seeds: seed 0 from its
+ * summary row (the zoo's network), the others from their seed-k/ artifacts,
+ * each the variant the summary reports (a Laplace posterior of the given
+ * kind, tuned meaning chosen on validation NLL; a baseline's only one), with
+ * a Laplace row's paired differences against the same seed's baselines.
  */
 export function seedMetrics(results: Results): SeedLookup {
-  return (dataset, model, method) => {
+  return (dataset, model, method, posterior = 'tuned') => {
     const members = results.seedMembers(dataset, model);
-    const posterior = (laplaceStructures as readonly string[]).includes(method) ? 'tuned' : 'map';
-    const own = results.summary.rows.find((row) => row.dataset === dataset && row.model === model && row.method === method && row.posterior === posterior);
+    const kind = (laplaceStructures as readonly string[]).includes(method) ? posterior : 'map';
+    const own = results.summary.rows.find((row) => row.dataset === dataset && row.model === model && row.method === method && row.posterior === kind);
     if (members.length < 2 || !own) return null;
-    const perSeed: SeedMetrics[] = [{ member: 0, ece: own.ece, nll: own.nll, auroc: own.auroc }];
+    const perSeed: SeedMetrics[] = [{ member: 0, ece: own.ece, nll: own.nll, auroc: own.auroc, ...(own.versus ? { versus: own.versus } : {}) }];
     for (const member of members.filter((candidate) => candidate > 0)) {
       const artifact = results.seedMethod(dataset, model, member, method as MethodName);
-      const variant = artifact?.variants.find((candidate) => posterior === 'map' || (candidate.posterior === 'tuned' && candidate.objective === 'nll'));
-      if (variant) perSeed.push({ member, ece: variant.calibration.ece, nll: variant.calibration.nll, auroc: variant.ood.unknown[0].auroc });
+      const variant = artifact?.variants.find((candidate) => kind === 'map' || (candidate.posterior === kind && (kind !== 'tuned' || candidate.objective === 'nll')));
+      if (variant) perSeed.push({ member, ece: variant.calibration.ece, nll: variant.calibration.nll, auroc: variant.ood.unknown[0].auroc, ...(variant.versus ? { versus: variant.versus } : {}) });
     }
     return perSeed.length > 1 ? perSeed : null;
   };

@@ -7,6 +7,7 @@
  * excludes zero. Every comparison carries its interval.
  */
 import type { SummaryArtifact } from './results.ts';
+import { singleDraw } from './monte-carlo.ts';
 
 export type SummaryRow = SummaryArtifact['rows'][number];
 /** auroc scores an image by its predictive entropy, aurocMsp by its largest class probability (MSP). */
@@ -156,6 +157,14 @@ export interface Tally {
 }
 
 /**
+ * The rows a count may rest on: Laplace structures of one posterior kind with
+ * paired differences, never a row of one Monte Carlo draw (the sampled
+ * recipe), whose spread between draws its interval leaves out.
+ */
+const countable = (row: SummaryRow, posterior: Posterior) =>
+  (laplaceStructures as readonly string[]).includes(row.method) && row.posterior === posterior && row.versus !== null && !singleDraw(row);
+
+/**
  * Over every network with Laplace rows of a posterior kind (tuned by
  * default), how often some structure beats the baseline on a metric, how
  * often every structure loses to it, and how often they cannot be told apart.
@@ -166,7 +175,7 @@ export interface Tally {
 export function tally(rows: SummaryRow[], baseline: Baseline, metric: Metric, posterior: Posterior = 'tuned'): Tally {
   const groups = new Map<string, SummaryRow[]>();
   for (const row of rows) {
-    if (!(laplaceStructures as readonly string[]).includes(row.method) || row.posterior !== posterior || !row.versus) continue;
+    if (!countable(row, posterior)) continue;
     const key = `${row.dataset}/${row.model}`;
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
@@ -195,7 +204,7 @@ export interface StructureTally {
  */
 export function tallyByStructure(rows: SummaryRow[], baseline: Baseline, metric: Metric, posterior: Posterior = 'tuned'): StructureTally[] {
   return laplaceStructures.flatMap((structure) => {
-    const chosen = rows.filter((row) => row.method === structure && row.posterior === posterior && row.versus);
+    const chosen = rows.filter((row) => row.method === structure && countable(row, posterior));
     if (chosen.length === 0) return [];
     const verdicts = chosen.map((row) => verdict(versus(row, baseline, metric), metric));
     return [{
@@ -208,34 +217,111 @@ export function tallyByStructure(rows: SummaryRow[], baseline: Baseline, metric:
   });
 }
 
-/**
- * A row's spread over its training seeds in the metric's units, or null
- * where it was trained once: "0.873 ± 0.064 (0.829 to 0.946)", mean ±
- * sample standard deviation (range).
- */
-export function seedSpread(row: SummaryRow, metric: Metric): string | null {
-  if (!row.seeds) return null;
-  const spread = row.seeds[metric];
-  const { percent, digits } = metricInfo[metric];
-  const k = scale(metric);
-  const unit = percent ? '%' : '';
-  const sd = spread.standardDeviation === null ? '' : ` ± ${(k * spread.standardDeviation).toFixed(digits)}${percent ? ' points' : ''}`;
-  return `${(k * spread.mean).toFixed(digits)}${unit}${sd} (${(k * spread.min).toFixed(digits)}${unit} to ${(k * spread.max).toFixed(digits)}${unit})`;
+/** The metrics every training seed was evaluated on (the seed replicas have no accuracy-shift or attack runs). */
+export type SeedMetric = 'ece' | 'nll' | 'auroc';
+
+/** One method's metrics on the network of one training seed (member 0 is the zoo's network, the summary's row). */
+export interface SeedMetrics {
+  member: number;
+  ece: number;
+  nll: number;
+  auroc: number;
+  /** A Laplace row's paired differences on this seed against this seed's own baselines, with their 95% bootstrap intervals. */
+  versus?: Record<Baseline, Record<SeedMetric, Difference>>;
+}
+
+/** The paired seed band: per-seed differences (Laplace minus the baseline on each seed's own network), their mean ± 1.96 sample standard deviations. */
+export interface SeedBand {
+  mean: number;
+  standardDeviation: number;
+  low: number;
+  high: number;
+  min: number;
+  max: number;
+  count: number;
 }
 
 /**
- * Whether a comparison holds over training seeds: better (or worse) only when
- * every seed of the row is better (or worse) than every seed of the baseline
- * (the ranges do not overlap); null where either was trained once. The
- * summary keeps each seed's range, not its paired differences, so this is
- * the strict reading.
+ * The paired difference over training seeds, the statistic the forest plot
+ * draws: Laplace minus the baseline on each seed both have, then the mean of
+ * those differences ± 1.96 times their sample standard deviation (n − 1).
+ * Null with fewer than two shared seeds.
  */
-export function overSeeds(row: SummaryRow, baseline: SummaryRow, metric: Metric): Verdict | null {
-  if (!row.seeds || !baseline.seeds) return null;
-  const a = row.seeds[metric];
-  const b = baseline.seeds[metric];
-  const lowerIsBetter = metricInfo[metric].lowerIsBetter;
-  if (a.min > b.max) return lowerIsBetter ? 'worse' : 'better';
-  if (a.max < b.min) return lowerIsBetter ? 'better' : 'worse';
-  return 'indistinguishable';
+export function pairedSeedBand(laplace: readonly SeedMetrics[], base: readonly SeedMetrics[], metric: SeedMetric): SeedBand | null {
+  const differences = laplace.flatMap((entry) => {
+    const other = base.find((candidate) => candidate.member === entry.member);
+    return other ? [entry[metric] - other[metric]] : [];
+  });
+  if (differences.length < 2) return null;
+  const mean = differences.reduce((sum, value) => sum + value, 0) / differences.length;
+  const standardDeviation = Math.sqrt(differences.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (differences.length - 1));
+  return { mean, standardDeviation, low: mean - 1.96 * standardDeviation, high: mean + 1.96 * standardDeviation, min: Math.min(...differences), max: Math.max(...differences), count: differences.length };
+}
+
+/**
+ * The page's rule over training seeds, stated once on the page beside the
+ * rule for one network: a difference holds over training seeds when every
+ * seed's paired 95% interval and the paired seed band all exclude zero on
+ * the same side.
+ */
+export const overSeedsRule =
+  'a difference holds over training seeds only when, on every seed’s own network, its paired 95% interval excludes zero on the same side, and the paired seed band (the mean of the per-seed differences ± 1.96 standard deviations, drawn in the overview) excludes zero on that side too';
+
+export interface OverSeeds {
+  /** 'better' or 'worse' where the rule holds; 'not-over-seeds' where a seed or the band disagrees. */
+  reading: 'better' | 'worse' | 'not-over-seeds';
+  band: SeedBand;
+  /** Each shared seed's paired difference and what the one-network rule reads from it. */
+  seeds: { member: number; difference: Difference; verdict: Verdict }[];
+}
+
+/**
+ * A Laplace row against a baseline over training seeds, by overSeedsRule;
+ * null where fewer than two seeds have both (the network was trained once).
+ */
+export function overSeeds(laplace: readonly SeedMetrics[], base: readonly SeedMetrics[], baseline: Baseline, metric: SeedMetric): OverSeeds | null {
+  const paired = laplace.filter((entry) => entry.versus && base.some((candidate) => candidate.member === entry.member));
+  const band = pairedSeedBand(paired, base, metric);
+  if (!band) return null;
+  const seeds = paired.map((entry) => {
+    const difference = entry.versus![baseline][metric];
+    return { member: entry.member, difference, verdict: verdict(difference, metric) };
+  });
+  const bandReading = verdict({ estimate: band.mean, low: band.low, high: band.high }, metric);
+  const first = seeds[0].verdict;
+  const holds = first !== 'indistinguishable' && seeds.every((seed) => seed.verdict === first) && bandReading === first;
+  return { reading: holds ? first : 'not-over-seeds', band, seeds };
+}
+
+const listWords = (items: string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
+/** Which way a verdict moves the metric: 'higher' for a better AUROC or a worse NLL, 'lower' for the opposite. */
+const direction = (outcome: Exclude<Verdict, 'indistinguishable'>, metric: Metric) => ((outcome === 'better') === metricInfo[metric].lowerIsBetter ? 'lower' : 'higher');
+const side = (outcome: Verdict, metric: Metric) =>
+  outcome === 'indistinguishable' ? 'indistinguishable from zero' : direction(outcome, metric) === 'higher' ? 'above zero' : 'below zero';
+
+/**
+ * A claim's check over training seeds, in words: each seed's paired reading,
+ * the seed band, and whether the claim holds by overSeedsRule. "Over 3
+ * training seeds, each compared on its own network, KFAC minus temperature
+ * scaling in AUROC is above zero on every seed by the paired 95% interval,
+ * and the differences average +0.200 (seed band +0.004 to +0.396): KFAC’s
+ * higher AUROC holds over training seeds."
+ */
+export function overSeedsSentence(result: OverSeeds, metric: SeedMetric, rName: string, baseName: string): string {
+  const { name } = metricInfo[metric];
+  const groups = (['better', 'worse', 'indistinguishable'] as const)
+    .map((outcome) => ({ outcome, members: result.seeds.filter((seed) => seed.verdict === outcome).map((seed) => String(seed.member)) }))
+    .filter((group) => group.members.length > 0);
+  const perSeed = groups.length === 1
+    ? `${side(groups[0].outcome, metric)} on every seed`
+    : listWords(groups.map((group) => `${side(group.outcome, metric)} on seed${group.members.length > 1 ? 's' : ''} ${listWords(group.members)}`));
+  const band = `${showDifference({ estimate: result.band.mean, low: result.band.low, high: result.band.high }, metric).replace(', 95% interval ', ' (seed band ')})`;
+  const opening = `Over ${result.seeds.length} training seeds, each compared on its own network, ${rName} minus ${baseName} in ${name} is ${perSeed} by the paired 95% interval, and the differences average ${band}`;
+  const agreed = groups.length === 1 ? groups[0].outcome : null;
+  let conclusion: string;
+  if (result.reading !== 'not-over-seeds') conclusion = `${rName}’s ${direction(result.reading, metric)} ${name} holds over training seeds`;
+  else if (agreed === 'indistinguishable') conclusion = 'no seed tells the two apart';
+  else if (agreed) conclusion = `the seed band contains zero, so ${rName}’s ${direction(agreed, metric)} ${name} does not hold over training seeds`;
+  else conclusion = 'the seeds disagree, so the difference does not hold over training seeds';
+  return `${opening}: ${conclusion}.`;
 }

@@ -103,6 +103,9 @@ function fitted(chart: HTMLElement, url: string): string {
   return natural > 0 && chart.clientWidth < 0.9 * natural ? url.replace(/\.json$/, '.phone.json') : url;
 }
 
+/** Draws a chart may try before it stays static. */
+const maxTries = 3;
+
 async function draw(chart: HTMLElement, url: string): Promise<void> {
   wanted.set(chart, url);
   chart.dataset.state = 'loading';
@@ -139,6 +142,17 @@ async function draw(chart: HTMLElement, url: string): Promise<void> {
     // The static SVG stays; say why it is not interactive instead of failing silently.
     chart.dataset.state = 'failed';
     console.warn(`Chart not made interactive: ${(error as Error).message}`);
+    // A failure can pass (a dropped connection, a machine too busy to answer in time), and the observer has let go of
+    // the chart: watch it again, so that it tries once more when it next nears the window, a few times at most.
+    const tries = Number(chart.dataset.tries ?? 0) + 1;
+    chart.dataset.tries = String(tries);
+    if (url === chart.dataset.spec && tries < maxTries) {
+      setTimeout(() => {
+        if (chart.dataset.state !== 'failed' || wanted.get(chart) !== url) return;
+        chart.dataset.state = 'static';
+        observer.observe(chart);
+      }, 1000 * tries);
+    }
   }
 }
 

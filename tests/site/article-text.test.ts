@@ -30,6 +30,10 @@ interface Row {
   model: string;
   method: string;
   posterior: string;
+  predictive: string;
+  ece: number;
+  nll: number;
+  auroc: number;
   versus: Record<'sgd' | 'temperature', Record<Metric, Diff>> | null;
   seeds: (Record<Metric, Spread> & { count: number }) | null;
 }
@@ -53,7 +57,8 @@ function recount(key: string, rows: Row[]): number {
     const [, scope, baseline, metric, posterior, field] = parts as [string, string, 'sgd' | 'temperature', Metric, string, string];
     const groups = new Map<string, string[]>();
     for (const row of scopeRows(scope)) {
-      if (!structures.includes(row.method) || row.posterior !== posterior || !row.versus) continue;
+      // A row of one Monte Carlo draw (the sampled recipe) is never counted.
+      if (!structures.includes(row.method) || row.posterior !== posterior || !row.versus || row.predictive === 'sampled') continue;
       const id = `${row.dataset}/${row.model}`;
       groups.set(id, [...(groups.get(id) ?? []), side(row.versus[baseline][metric], metric)]);
     }
@@ -62,23 +67,34 @@ function recount(key: string, rows: Row[]): number {
   }
   if (parts[0] === 'structure') {
     const [, scope, baseline, metric, posterior, structure, field] = parts as [string, string, 'sgd' | 'temperature', Metric, string, string, string];
-    const sides = scopeRows(scope).filter((row) => row.method === structure && row.posterior === posterior && row.versus).map((row) => side(row.versus![baseline][metric], metric));
+    const sides = scopeRows(scope).filter((row) => row.method === structure && row.posterior === posterior && row.versus && row.predictive !== 'sampled').map((row) => side(row.versus![baseline][metric], metric));
     if (field === 'networks') return sides.length;
     if (field === 'not-better') return sides.filter((s) => s !== 'better').length;
     return sides.filter((s) => s === field).length;
   }
   if (parts[0] === 'seeds') {
-    const [, scope, baseline, metric, structure, field] = parts as [string, string, string, Metric, string, string];
+    // The rule over training seeds: every seed's paired interval (its own network against its own baseline) and the
+    // band of the per-seed differences, mean ± 1.96 sample SDs, all clear of zero on one side.
+    const [, scope, baseline, metric, structure, field] = parts as [string, string, 'sgd' | 'temperature', Metric, string, string];
+    interface Variant { posterior: string; objective: string | null; calibration: { ece: number; nll: number }; ood: { unknown: { auroc: number }[] }; versus: Record<'sgd' | 'temperature', Record<Metric, Diff>> | null }
+    const valueOf = (variant: Variant) => ({ ece: variant.calibration.ece, nll: variant.calibration.nll, auroc: variant.ood.unknown[0].auroc });
     const outcomes = scopeRows(scope)
-      .filter((row) => row.method === structure && row.posterior === 'tuned' && row.seeds)
+      .filter((row) => row.method === structure && row.posterior === 'tuned' && row.versus)
       .flatMap((row) => {
-        const other = rows.find((candidate) => candidate.dataset === row.dataset && candidate.model === row.model && candidate.method === baseline);
-        if (!other?.seeds) return [];
-        const [a, b] = [row.seeds![metric], other.seeds[metric]];
-        const higher = a.min > b.max;
-        const lower = a.max < b.min;
-        if (!higher && !lower) return ['indistinguishable'];
-        return [lower === lowerIsBetter[metric] ? 'better' : 'worse'];
+        const base = rows.find((candidate) => candidate.dataset === row.dataset && candidate.model === row.model && candidate.method === baseline)!;
+        const folder = join(resultsDir, row.dataset, row.model);
+        const members = readdirSync(folder).filter((entry) => /^seed-\d+$/.test(entry));
+        if (members.length === 0) return [];
+        const seeds = [{ difference: row[metric] - base[metric], interval: row.versus![baseline][metric] }];
+        for (const member of members) {
+          const tuned = readJson<{ variants: Variant[] }>(join(row.dataset, row.model, member, `${structure}.json`)).variants.find((variant) => variant.posterior === 'tuned' && variant.objective === 'nll')!;
+          const own = readJson<{ variants: Variant[] }>(join(row.dataset, row.model, member, `${baseline}.json`)).variants[0];
+          seeds.push({ difference: valueOf(tuned)[metric] - valueOf(own)[metric], interval: tuned.versus![baseline][metric] });
+        }
+        const mean = seeds.reduce((sum, seed) => sum + seed.difference, 0) / seeds.length;
+        const sd = Math.sqrt(seeds.reduce((sum, seed) => sum + (seed.difference - mean) ** 2, 0) / (seeds.length - 1));
+        const sides = [...seeds.map((seed) => side(seed.interval, metric)), side({ estimate: mean, low: mean - 1.96 * sd, high: mean + 1.96 * sd }, metric)];
+        return [sides.every((s) => s === 'better') ? 'better' : sides.every((s) => s === 'worse') ? 'worse' : 'neither'];
       });
     return field === 'networks' ? outcomes.length : outcomes.filter((outcome) => outcome === field).length;
   }
@@ -187,7 +203,47 @@ describe('the article, built from the committed results', () => {
     // was ahead by ECE (+1.49 points, +0.62 to +1.89); the search now picks (10^8.5, 10^-1), where the interval
     // (recounted from summary.json: +0.34 points, −0.40 to +0.90) contains 0, so the page must no longer name it.
     expect(text).not.toMatch(/LeNet-5 \(overconfident\) for Fashion-MNIST by ECE/);
-    expect(text).toContain('every seed of KFAC is better than every seed of temperature scaling');
+  });
+
+  it('states the rule over training seeds once, beside the rule for one network, and words each claim by it', () => {
+    const rule = 'a difference holds over training seeds only when, on every seed’s own network, its paired 95% interval excludes zero on the same side, and the paired seed band';
+    expect(text.split(rule).length - 1).toBe(1);
+    const findings = text.slice(text.indexOf('What we found'), text.indexOf('The networks We train'));
+    expect(findings.indexOf(rule)).toBeGreaterThan(findings.indexOf('where it contains zero they are indistinguishable on these images'));
+    expect(text).not.toMatch(/every seed of .* than every seed of|the two ranges overlap/);
+    // KFAC against temperature scaling by AUROC on LeNet-5 (overconfident) for Fashion-MNIST, recounted from the per-seed files.
+    const network = join('fashion-mnist', 'lenet5-overconfident');
+    const kfac = rows.find((row) => row.dataset === 'fashion-mnist' && row.model === 'lenet5-overconfident' && row.method === 'kfac' && row.posterior === 'tuned')!;
+    const temperature = rows.find((row) => row.dataset === 'fashion-mnist' && row.model === 'lenet5-overconfident' && row.method === 'temperature')!;
+    const aurocOf = (path: string, tuned: boolean) => {
+      const variants = readJson<{ variants: { posterior: string; objective: string | null; ood: { unknown: { auroc: number }[] } }[] }>(path).variants;
+      return (tuned ? variants.find((variant) => variant.posterior === 'tuned' && variant.objective === 'nll')! : variants[0]).ood.unknown[0].auroc;
+    };
+    const differences = [kfac.auroc - temperature.auroc, ...[1, 2].map((k) => aurocOf(join(network, `seed-${k}`, 'kfac.json'), true) - aurocOf(join(network, `seed-${k}`, 'temperature.json'), false))];
+    const mean = differences.reduce((a, b) => a + b, 0) / 3;
+    const sd = Math.sqrt(differences.reduce((a, b) => a + (b - mean) ** 2, 0) / 2);
+    const signed = (x: number) => `${x < 0 ? '−' : '+'}${Math.abs(x).toFixed(3)}`;
+    expect(text).toContain(
+      `KFAC minus temperature scaling in AUROC is above zero on every seed by the paired 95% interval, and the differences average ${signed(mean)} (seed band ${signed(mean - 1.96 * sd)} to ${signed(mean + 1.96 * sd)}): KFAC’s higher AUROC holds over training seeds.`,
+    );
+  });
+
+  it('counts no row of one Monte Carlo draw, never marks one best, and says what another draw did to them', () => {
+    const tallies = [...html.matchAll(/<span data-tally="([^"]+)">/g)].map((match) => match[1]);
+    expect(tallies.filter((key) => key.split('/').includes('original'))).toEqual([]);
+    const sampled = rows.filter((row) => row.predictive === 'sampled');
+    expect(sampled.length).toBeGreaterThan(0);
+    const table = html.slice(html.indexOf('<table class="summary"'), html.indexOf('</table>', html.indexOf('<table class="summary"')));
+    const singleDrawRows = [...table.matchAll(/<tr data-row data-single-draw[^>]*>([\s\S]*?)<\/tr>/g)].map((match) => match[1]);
+    expect(singleDrawRows).toHaveLength(sampled.length);
+    for (const cells of singleDrawRows) expect(cells).not.toContain('class="best"');
+    expect(text).toContain('another draw moved such rows by up to 79 interval widths');
+    expect(text).toContain('by up to 79 widths of their 95% intervals (KFAC on LeNet-5 for Fashion-MNIST: AUROC 0.682 in one draw, 0.750 in the other)');
+    // Every paragraph or caption that gives a number of the sampled recipe (its metrics, its chosen N and τ, its search surface) says that it is one draw.
+    const giving = html.split(/<\/p>|<\/li>|<\/figcaption>/).map(readingText).filter((part) => /original recipe \(sampled|sampled predictive of the original study \(Figure 10\), the original objective picks|sampled predictive’s bars|search of the original study/.test(part));
+    // The "when" paragraph, the search's choice, and the captions of Figures 10 and 20.
+    expect(giving.length).toBeGreaterThanOrEqual(4);
+    for (const paragraph of giving) expect(paragraph, paragraph.slice(0, 120)).toMatch(/one Monte Carlo draw/);
   });
 
   it('puts the spread over training seeds in the results table', () => {

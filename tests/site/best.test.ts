@@ -23,6 +23,14 @@ describe('clearBest', () => {
     expect(clearBest([at(0.5, 0.45, 0.55), at(0.9, 0.88, 0.92), at(0.7, 0.4, 0.89)], 'higher')).toBeNull();
   });
 
+  it('never marks a row of one Monte Carlo draw, and a row marked must still clear it', () => {
+    // Row 1 (one draw) is clearly highest: not marked, and row 0, though clear of row 2, does not clear row 1.
+    expect(clearBest([at(0.83, 0.8, 0.86), at(0.95, 0.94, 0.96), at(0.7, 0.6, 0.75)], 'higher', [true, false, true])).toBeNull();
+    // A one-draw row below the best does not stop it.
+    expect(clearBest([at(0.9, 0.88, 0.92), at(0.7, 0.6, 0.75), at(0.8, 0.78, 0.82)], 'higher', [true, false, true])).toBe(0);
+    expect(clearBest([at(0.9, 0.88, 0.92), at(0.7, 0.6, 0.75)], 'higher', [false, false])).toBeNull();
+  });
+
   it('counts intervals that only touch as overlapping', () => {
     expect(clearBest([at(0.83, 0.8, 0.88), at(0.9, 0.88, 0.92)], 'higher')).toBeNull();
   });

@@ -14,6 +14,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quickResultsDir } from './fixtures.ts';
 import { serveStatic } from './serve.ts';
+import { settle } from './settle.ts';
 
 const chromiumPath = '/usr/bin/chromium';
 
@@ -42,15 +43,9 @@ describe.runIf(existsSync(chromiumPath))('layout in chromium', () => {
   async function open(width: number, height: number) {
     const page = await browser.newPage({ viewport: { width, height } });
     await page.goto(server.url, { waitUntil: 'load' });
-    // Charts load as they scroll into view.
-    await page.evaluate(async () => {
-      for (let y = 0; y < document.body.scrollHeight; y += 500) {
-        window.scrollTo(0, y);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      window.scrollTo(0, 0);
-    });
-    await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((chart) => chart.querySelector('svg')), null, { timeout: 30_000 });
+    // Charts load as they come into view: every one drawn, the playground loaded and the layout still before measuring (up to 5 minutes).
+    expect(await settle(page)).toEqual([]);
+    await page.evaluate(() => window.scrollTo(0, 0));
     return page;
   }
 
@@ -72,7 +67,7 @@ describe.runIf(existsSync(chromiumPath))('layout in chromium', () => {
     }
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await page.close();
-  }, 120_000);
+  }, 420_000);
 
   it('on a 390 px phone charts fill the column and no picker is pinned over them', async () => {
     const page = await open(390, 844);
@@ -88,5 +83,5 @@ describe.runIf(existsSync(chromiumPath))('layout in chromium', () => {
     for (const picker of pickers) expect(['sticky', 'fixed']).not.toContain(picker.position);
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await page.close();
-  }, 120_000);
+  }, 420_000);
 });

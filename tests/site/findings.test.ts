@@ -1,6 +1,6 @@
 /** How the page words comparisons: only an interval clear of zero may say "lowers" or "raises". */
 import { describe, expect, it } from 'vitest';
-import { effect, negligible, overSeeds, seedSpread, showDifference, tally, tallyByStructure, verdict, withInterval, type SummaryRow } from '../../site/lib/findings.ts';
+import { effect, negligible, overSeeds, overSeedsSentence, pairedSeedBand, showDifference, tally, tallyByStructure, verdict, withInterval, type SeedMetrics, type SummaryRow } from '../../site/lib/findings.ts';
 
 const d = (estimate: number, low: number, high: number) => ({ estimate, low, high });
 
@@ -113,18 +113,118 @@ describe('tallyByStructure', () => {
   });
 });
 
-describe('seeds', () => {
-  const spread = (mean: number, min: number, max: number) => ({ mean, standardDeviation: 0.01, min, max });
-  const seeded = (auroc: [number, number, number] | null) =>
-    ({ seeds: auroc && { count: 3, accuracy: spread(0.9, 0.9, 0.9), ece: spread(0.01, 0.01, 0.01), nll: spread(0.1, 0.1, 0.1), fpr95: spread(0.5, 0.5, 0.5), auroc: spread(...auroc) } }) as unknown as SummaryRow;
-  it('holds a comparison over seeds only when every seed of one is on the same side of every seed of the other', () => {
-    expect(overSeeds(seeded([0.87, 0.83, 0.95]), seeded([0.62, 0.58, 0.65]), 'auroc')).toBe('better');
-    expect(overSeeds(seeded([0.96, 0.95, 0.97]), seeded([0.976, 0.972, 0.98]), 'auroc')).toBe('worse');
-    expect(overSeeds(seeded([0.79, 0.75, 0.83]), seeded([0.70, 0.66, 0.76]), 'auroc')).toBe('indistinguishable');
-    expect(overSeeds(seeded(null), seeded([0.70, 0.66, 0.76]), 'auroc')).toBeNull();
+describe('the rule over training seeds', () => {
+  // Per seed: the Laplace row's AUROC, the baseline's, and the paired interval of their difference on that seed's test images.
+  const seeds = (entries: [number, number, [number, number]][]) => {
+    const laplace: SeedMetrics[] = entries.map(([mine, theirs, [low, high]], member) => {
+      const difference = d(mine - theirs, low, high);
+      const versus = { ece: d(0, 0, 0), nll: d(0, 0, 0), auroc: difference };
+      return { member, ece: 0, nll: 0, auroc: mine, versus: { sgd: versus, temperature: versus } };
+    });
+    const base: SeedMetrics[] = entries.map(([, theirs], member) => ({ member, ece: 0, nll: 0, auroc: theirs }));
+    return { laplace, base };
+  };
+
+  it('draws the paired seed band as the mean of the per-seed differences ± 1.96 sample standard deviations', () => {
+    // Differences 0.3, 0.2, 0.1: mean 0.2, sample SD √((0.01 + 0 + 0.01) / 2) = 0.1, band 0.2 ± 0.196.
+    const { laplace, base } = seeds([[0.9, 0.6, [0.29, 0.31]], [0.8, 0.6, [0.19, 0.21]], [0.7, 0.6, [0.09, 0.11]]]);
+    const band = pairedSeedBand(laplace, base, 'auroc')!;
+    expect(band.mean).toBeCloseTo(0.2, 12);
+    expect(band.standardDeviation).toBeCloseTo(0.1, 12);
+    expect(band.low).toBeCloseTo(0.004, 12);
+    expect(band.high).toBeCloseTo(0.396, 12);
+    expect([band.min, band.max, band.count]).toEqual([expect.closeTo(0.1, 12), expect.closeTo(0.3, 12), 3]);
+    // Only seeds both have are paired; fewer than two give no band.
+    expect(pairedSeedBand(laplace, base.slice(0, 1), 'auroc')).toBeNull();
+    expect(pairedSeedBand(laplace, base.slice(0, 2), 'auroc')!.count).toBe(2);
   });
-  it('prints mean ± standard deviation and the range, in the metric units', () => {
-    expect(seedSpread(seeded([0.8729, 0.8287, 0.9459]), 'auroc')).toBe('0.873 ± 0.010 (0.829 to 0.946)');
-    expect(seedSpread(seeded(null), 'auroc')).toBeNull();
+
+  it('holds where every seed’s interval and the band exclude zero on the same side', () => {
+    const { laplace, base } = seeds([[0.9, 0.6, [0.29, 0.31]], [0.8, 0.6, [0.19, 0.21]], [0.7, 0.6, [0.09, 0.11]]]);
+    const result = overSeeds(laplace, base, 'temperature', 'auroc')!;
+    expect(result.reading).toBe('better');
+    expect(overSeedsSentence(result, 'auroc', 'KFAC', 'temperature scaling')).toBe(
+      'Over 3 training seeds, each compared on its own network, KFAC minus temperature scaling in AUROC is above zero on every seed by the paired 95% interval, and the differences average +0.200 (seed band +0.004 to +0.396): KFAC’s higher AUROC holds over training seeds.',
+    );
+  });
+
+  it('words a loss that holds as worse, in the metric’s own direction', () => {
+    // AUROC lower on every seed: Laplace worse. Differences −0.02, −0.03, −0.025: mean −0.025, SD 0.005, band −0.0348 to −0.0152.
+    const { laplace, base } = seeds([[0.95, 0.97, [-0.021, -0.019]], [0.94, 0.97, [-0.031, -0.029]], [0.945, 0.97, [-0.026, -0.024]]]);
+    const result = overSeeds(laplace, base, 'temperature', 'auroc')!;
+    expect(result.reading).toBe('worse');
+    expect(overSeedsSentence(result, 'auroc', 'KFAC', 'temperature scaling')).toBe(
+      'Over 3 training seeds, each compared on its own network, KFAC minus temperature scaling in AUROC is below zero on every seed by the paired 95% interval, and the differences average −0.025 (seed band −0.035 to −0.015): KFAC’s lower AUROC holds over training seeds.',
+    );
+  });
+
+  it('does not hold where every seed agrees but the band reaches across zero', () => {
+    // Differences 0.3, 0.01, 0.01 all clear of zero on their seeds; mean 0.10667, SD 0.16743, band −0.22150 to +0.43482.
+    const { laplace, base } = seeds([[0.9, 0.6, [0.29, 0.31]], [0.61, 0.6, [0.005, 0.015]], [0.61, 0.6, [0.005, 0.015]]]);
+    const result = overSeeds(laplace, base, 'temperature', 'auroc')!;
+    expect(result.reading).toBe('not-over-seeds');
+    expect(result.seeds.map((seed) => seed.verdict)).toEqual(['better', 'better', 'better']);
+    expect(overSeedsSentence(result, 'auroc', 'KFAC', 'temperature scaling')).toBe(
+      'Over 3 training seeds, each compared on its own network, KFAC minus temperature scaling in AUROC is above zero on every seed by the paired 95% interval, and the differences average +0.107 (seed band −0.221 to +0.435): the seed band contains zero, so KFAC’s higher AUROC does not hold over training seeds.',
+    );
+  });
+
+  it('does not hold where a seed’s interval contains zero or lies on the other side, and names the seeds', () => {
+    const { laplace, base } = seeds([[0.9, 0.6, [0.29, 0.31]], [0.6, 0.6, [-0.01, 0.01]], [0.7, 0.6, [0.09, 0.11]]]);
+    const result = overSeeds(laplace, base, 'temperature', 'auroc')!;
+    expect(result.reading).toBe('not-over-seeds');
+    // Differences 0.3, 0, 0.1: mean 0.13333, SD 0.15275, band −0.166 to +0.433.
+    expect(overSeedsSentence(result, 'auroc', 'KFAC', 'temperature scaling')).toBe(
+      'Over 3 training seeds, each compared on its own network, KFAC minus temperature scaling in AUROC is above zero on seeds 0 and 2 and indistinguishable from zero on seed 1 by the paired 95% interval, and the differences average +0.133 (seed band −0.166 to +0.433): the seeds disagree, so the difference does not hold over training seeds.',
+    );
+    const opposite = seeds([[0.9, 0.6, [0.29, 0.31]], [0.5, 0.6, [-0.11, -0.09]], [0.7, 0.6, [0.09, 0.11]]]);
+    const flipped = overSeeds(opposite.laplace, opposite.base, 'temperature', 'auroc')!;
+    expect(flipped.reading).toBe('not-over-seeds');
+    expect(overSeedsSentence(flipped, 'auroc', 'KFAC', 'temperature scaling')).toContain('above zero on seeds 0 and 2 and below zero on seed 1');
+  });
+
+  it('says no seed tells them apart where every seed’s interval contains zero', () => {
+    const { laplace, base } = seeds([[0.601, 0.6, [-0.01, 0.012]], [0.6, 0.6, [-0.01, 0.01]], [0.599, 0.6, [-0.011, 0.009]]]);
+    const result = overSeeds(laplace, base, 'temperature', 'auroc')!;
+    expect(result.reading).toBe('not-over-seeds');
+    expect(overSeedsSentence(result, 'auroc', 'KFAC', 'temperature scaling')).toBe(
+      'Over 3 training seeds, each compared on its own network, KFAC minus temperature scaling in AUROC is indistinguishable from zero on every seed by the paired 95% interval, and the differences average 0.000 (seed band −0.002 to +0.002): no seed tells the two apart.',
+    );
+  });
+
+  it('reads a lower-is-better metric the other way round, and has nothing to say for a network trained once', () => {
+    // NLL lower on every seed: better. Differences −0.3, −0.2, −0.1: band −0.396 to −0.004.
+    const nllSeeds = [[-0.3, [-0.31, -0.29]], [-0.2, [-0.21, -0.19]], [-0.1, [-0.11, -0.09]]] as const;
+    const laplace: SeedMetrics[] = nllSeeds.map(([difference, [low, high]], member) => {
+      const versus = { ece: d(0, 0, 0), nll: d(difference, low, high), auroc: d(0, 0, 0) };
+      return { member, ece: 0, nll: 1 + difference, auroc: 0, versus: { sgd: versus, temperature: versus } };
+    });
+    const base: SeedMetrics[] = nllSeeds.map((_, member) => ({ member, ece: 0, nll: 1, auroc: 0 }));
+    const result = overSeeds(laplace, base, 'sgd', 'nll')!;
+    expect(result.reading).toBe('better');
+    expect(overSeedsSentence(result, 'nll', 'KFAC', 'the deterministic network')).toBe(
+      'Over 3 training seeds, each compared on its own network, KFAC minus the deterministic network in NLL is below zero on every seed by the paired 95% interval, and the differences average −0.200 (seed band −0.396 to −0.004): KFAC’s lower NLL holds over training seeds.',
+    );
+    expect(overSeeds(laplace.slice(0, 1), base, 'sgd', 'nll')).toBeNull();
+  });
+});
+
+describe('single Monte Carlo draws', () => {
+  const diffs = (nll: [number, number, number]) => ({ accuracy: d(0, 0, 0), ece: d(0, 0, 0), nll: d(...nll), auroc: d(0, 0, 0), fpr95: d(0, 0, 0) });
+  const row = (model: string, method: string, posterior: string, predictive: string, nll: [number, number, number]) =>
+    ({ dataset: 'mnist', model, method, posterior, predictive, versus: { sgd: diffs(nll), temperature: diffs(nll) } }) as unknown as SummaryRow;
+  it('never counts a row of the sampled recipe, whatever its interval says', () => {
+    const rows = [
+      row('a', 'kfac', 'tuned', 'glm', [0.01, 0.005, 0.02]),
+      // The original recipe's sampled rows: far better by their intervals, and one draw.
+      row('a', 'kfac', 'original', 'sampled', [-0.5, -0.6, -0.4]),
+      row('a', 'diag', 'original', 'sampled', [-0.5, -0.6, -0.4]),
+      // Even labelled tuned, a sampled row is not counted.
+      row('b', 'kfac', 'tuned', 'sampled', [-0.5, -0.6, -0.4]),
+    ];
+    expect(tally(rows, 'sgd', 'nll')).toEqual({ networks: 1, laplaceBetter: 0, baselineBetter: 1, indistinguishable: 0 });
+    expect(tally(rows, 'sgd', 'nll', 'original')).toEqual({ networks: 0, laplaceBetter: 0, baselineBetter: 0, indistinguishable: 0 });
+    expect(tallyByStructure(rows, 'sgd', 'nll')).toEqual([{ structure: 'kfac', networks: 1, better: 0, worse: 1, indistinguishable: 0 }]);
+    expect(tallyByStructure(rows, 'sgd', 'nll', 'original')).toEqual([]);
   });
 });

@@ -122,7 +122,7 @@ describe('site', () => {
     const headers = [...table.matchAll(/data-sort>([^<]+)</g)].map((match) => match[1]);
     const column = headers.indexOf('AUROC (max. prob.)');
     expect(column).toBe(headers.indexOf('AUROC') + 1);
-    const values = [...table.matchAll(/<tr data-row>([\s\S]*?)<\/tr>/g)].map((match) => Number([...match[1].matchAll(/<td data-value="([^"]+)"/g)][column - 1][1]));
+    const values = [...table.matchAll(/<tr data-row[^>]*>([\s\S]*?)<\/tr>/g)].map((match) => Number([...match[1].matchAll(/<td data-value="([^"]+)"/g)][column - 1][1]));
     expect(values).toEqual(summary.rows.map((r) => r.aurocMsp));
   });
 
