@@ -18,16 +18,8 @@ export {
   negativeLogLikelihood,
   predictedClasses,
 } from '../laplace/metrics/classification.ts';
-export {
-  CURVE_MAX_CONFIDENCE,
-  calibration,
-  calibrationCurve,
-  logitBinEdges,
-  type CalibrationBin,
-  type CalibrationCurveOptions,
-  type CalibrationCurvePoint,
-  type CalibrationResult,
-} from '../laplace/metrics/calibration.ts';
+export { calibration, type CalibrationBin, type CalibrationResult } from '../laplace/metrics/calibration.ts';
+export { CURVE_MAX_CONFIDENCE, calibrationCurve, logitBinEdges, type CalibrationCurveOptions, type CalibrationCurvePoint } from './calibration-curve.ts';
 export { calibratedEceFloor, type EceFloor, type EceFloorOptions } from './ece-floor.ts';
 export { entropy } from './entropy.ts';
 export { histogram, inverseEcdf, type Histogram, type HistogramOptions } from './distribution.ts';
