@@ -13,7 +13,7 @@ import { Random } from '../../compute/laplace/random.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '800,3137' }, repeats: { type: 'string', default: '2' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
-  console.log('Usage: npx tsx tests/bench/eigen.ts [--sizes 800,3137] [--repeats 2]\n\nCPU time of ml-matrix\'s EigenvalueDecomposition ÷ that of compute/linalg\'s symmetricEigen, per size.');
+  console.log('Usage: npx tsx tests/bench/eigen.ts [--sizes 800,3137] [--repeats 2]\n\nCPU time of ml-matrix\'s EigenvalueDecomposition ÷ that of compute/laplace/linalg\'s symmetricEigen, per size.');
   process.exit(0);
 }
 const sizes = values.sizes!.split(',').map(Number);
