@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradient functions in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
-import { registerGradientFixes } from './gradients.ts';
+import { registerGradientFixes } from '../laplace/backend/gradients.ts';
 import { registerNativeKernelFixes } from './native-kernels.ts';
 import { nativeBinding, nvidiaDriverPresent, prepareNativeEnvironment, type NativePackage } from './native.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';

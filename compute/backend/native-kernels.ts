@@ -11,8 +11,8 @@
  * NaN stays NaN.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { setSymmetricEigenAccelerator } from '../linalg/eigen.ts';
-import { nativeSymmetricEigen } from './native-eigen.ts';
+import { setSymmetricEigenAccelerator } from '../laplace/linalg/eigen.ts';
+import { nativeSymmetricEigen } from '../laplace/backend/native-eigen.ts';
 
 const backendName = 'tensorflow';
 let registered = false;

@@ -3,7 +3,7 @@
  * real set, and pure noise. Each is marked in `derived`, so no figure can pass
  * one off as real data.
  */
-import { Random } from '../random/index.ts';
+import { Random } from '../laplace/random.ts';
 import { applyRotation, rotationSampling } from './rotation.ts';
 import { DataError } from './errors.ts';
 import { describeSet, type ImageSet } from './sets.ts';

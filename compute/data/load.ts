@@ -3,7 +3,7 @@
  * set is cut from the 60k training images by a seeded permutation, so the split
  * is a pure function of (validationSize, splitSeed) and never touches the test set.
  */
-import { Random } from '../random/index.ts';
+import { Random } from '../laplace/random.ts';
 import { DataError } from './errors.ts';
 import { readDatasetFiles, type VerifiedFile } from './files.ts';
 import type { IdxArray } from './idx.ts';

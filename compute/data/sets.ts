@@ -2,7 +2,7 @@
  * An image set as the rest of the project sees it: plain typed arrays, pixels
  * scaled to [0, 1], one byte per label. The models layer turns it into tensors.
  */
-import { Random } from '../random/index.ts';
+import { Random } from '../laplace/random.ts';
 import { DataError } from './errors.ts';
 import { datasets, datasetNames } from './registry.ts';
 

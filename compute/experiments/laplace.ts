@@ -19,7 +19,7 @@ import { sha256, stableStringify, writeJsonArtifact } from '../artifacts/json.ts
 import { covarianceArtifact, methodArtifact, searchArtifact, sweepArtifact } from '../artifacts/schemas.ts';
 import { fgsmSigns, perturbSet } from '../attacks/index.ts';
 import { applyTemperature, fitTemperature } from '../baselines/index.ts';
-import type { Matrix } from '../linalg/index.ts';
+import type { Matrix } from '../laplace/linalg/index.ts';
 import { makeDerivedSet, rotate, subset, type DatasetName, type ImageSet } from '../data/index.ts';
 import {
   fitCurvature,

@@ -12,7 +12,7 @@
  * so a step α = 1 moves every filter by as much as it is long.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Random } from '../random/index.ts';
+import { Random } from '../laplace/random.ts';
 import type { LayerMatrix, Network } from '../laplace/index.ts';
 
 /** One Float32Array per parameter layer, W̄ layout ([rows × fanOut] row-major). */

@@ -32,8 +32,8 @@
  *    one more sweep after the one that gives the diagonal.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
-import { Random } from '../random/index.ts';
+import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from './linalg/index.ts';
+import { Random } from './random.ts';
 import type { LaplaceData } from './data.ts';
 import { likelihoodFor, softmaxOutputHessian, type Likelihood, type LikelihoodKind } from './likelihoods/index.ts';
 import { isElementwise, UnsupportedModelError, unfoldPatches, type LayerMatrix, type Network, type ParameterLayer } from './network.ts';

@@ -32,7 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { matrix, type Matrix } from '../linalg/index.ts';
+import { matrix, type Matrix } from './linalg/index.ts';
 import { curvatureKinds, fisherTypes, type CurvatureFit, type FisherType } from './curvature.ts';
 import { Network, type ParameterLayer, type WeightSubset } from './network.ts';
 import { kfacDampings, Posterior, type PosteriorSpec } from './posterior.ts';

@@ -38,7 +38,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { augmentedInput } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
-import { averagePoolGradient } from '../backend/gradients.ts';
+import { averagePoolGradient } from './backend/gradients.ts';
 import { activate, type Activation, type LayerMatrix, type Network } from './network.ts';
 import { PosteriorError, type Posterior } from './posterior.ts';
 import type { LayerBasis } from './structures/index.ts';

@@ -12,8 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { matrix } from '../linalg/index.ts';
-import { Random } from '../random/index.ts';
+import { matrix } from './linalg/index.ts';
+import { Random } from './random.ts';
 import { crossProduct, exactLastLayerKronecker, fisherTypes, lastLayerMatrix, perExampleGradients, type CurvatureFit, type FisherType } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
 import { likelihoodFor, type LikelihoodKind } from './likelihoods/index.ts';

@@ -8,7 +8,7 @@
  *  - bridge: the Laplace bridge's Dirichlet mean α/Σα from μ and diag Σ_f (bridge.ts), softmax outputs only.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Random } from '../random/index.ts';
+import { Random } from './random.ts';
 
 export const glmLinks = ['probit', 'mc', 'bridge'] as const;
 export type GlmLink = (typeof glmLinks)[number];

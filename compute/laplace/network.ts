@@ -13,9 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { averagePoolGradient, registerGradientFixes } from '../backend/gradients.ts';
-import { nativeSymmetricEigen } from '../backend/native-eigen.ts';
-import { setSymmetricEigenAccelerator } from '../linalg/eigen.ts';
+import { averagePoolGradient, registerGradientFixes } from './backend/gradients.ts';
+import { nativeSymmetricEigen } from './backend/native-eigen.ts';
+import { setSymmetricEigenAccelerator } from './linalg/eigen.ts';
 import type { OutputDescription } from './likelihoods/likelihood.ts';
 
 export class UnsupportedModelError extends Error {

@@ -12,7 +12,7 @@
  * layer by layer with the structure's sampler.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Random } from '../random/index.ts';
+import { Random } from './random.ts';
 import type { CurvatureFit, CurvatureKind } from './curvature.ts';
 import { PosteriorError, PriorPrecisionError } from './errors.ts';
 import type { LayerMatrix, Network } from './network.ts';

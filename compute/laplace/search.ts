@@ -12,9 +12,9 @@
  * carries the marginal likelihood's τ at fixed N, which needs no validation data.
  */
 // The two metric files, not the metrics index, so the package built from this folder carries only these.
-import { calibration } from '../metrics/calibration.ts';
-import { accuracy, negativeLogLikelihood } from '../metrics/classification.ts';
-import { Random } from '../random/index.ts';
+import { calibration } from './metrics/calibration.ts';
+import { accuracy, negativeLogLikelihood } from './metrics/classification.ts';
+import { Random } from './random.ts';
 import type { LaplaceData } from './data.ts';
 import { optimizeMarginalLikelihood } from './evidence.ts';
 import { forEachJacobianBatch, FunctionalCovariance, glmBatchSize } from './functional.ts';

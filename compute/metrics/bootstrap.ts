@@ -14,8 +14,8 @@
  * statistics (Hyndman–Fan type 7, numpy's default).
  */
 
-import { equalWidthEdges, exampleBins } from './calibration.ts';
-import { rowArgmax, PROBABILITY_FLOOR } from './classification.ts';
+import { equalWidthEdges, exampleBins } from '../laplace/metrics/calibration.ts';
+import { rowArgmax, PROBABILITY_FLOOR } from '../laplace/metrics/classification.ts';
 import {
   checkBinCount,
   checkFraction,
@@ -25,8 +25,8 @@ import {
   type Labels,
   type Probabilities,
   type Values,
-} from './validate.ts';
-import { Random } from '../random/index.ts';
+} from '../laplace/metrics/validate.ts';
+import { Random } from '../laplace/random.ts';
 
 /** Options of the bootstrap functions. */
 export interface BootstrapOptions {

@@ -4,8 +4,8 @@
  * predictive entropy). Scores may be ±Infinity but not NaN.
  */
 
-import { confidences } from './classification.ts';
-import { checkFraction, checkValues, countAtMost, countBelow, sortedCopy, type Probabilities, type Values } from './validate.ts';
+import { confidences } from '../laplace/metrics/classification.ts';
+import { checkFraction, checkValues, countAtMost, countBelow, sortedCopy, type Probabilities, type Values } from '../laplace/metrics/validate.ts';
 
 /**
  * The maximum-softmax-probability (MSP) score of each example, as a detection score:

@@ -1,6 +1,6 @@
 /** Histograms and tail fractions of a list of values (entropies, confidences, scores). */
 
-import { checkBinCount, checkValues, countAtMost, sortedCopy, type Values } from './validate.ts';
+import { checkBinCount, checkValues, countAtMost, sortedCopy, type Values } from '../laplace/metrics/validate.ts';
 
 /** Options of `histogram`. */
 export interface HistogramOptions {

@@ -6,9 +6,9 @@
  * be read side by side.
  */
 
-import { equalWidthEdges, exampleBins } from './calibration.ts';
-import { checkBinCount, checkFraction, checkProbabilities, type Probabilities } from './validate.ts';
-import { Random } from '../random/index.ts';
+import { equalWidthEdges, exampleBins } from '../laplace/metrics/calibration.ts';
+import { checkBinCount, checkFraction, checkProbabilities, type Probabilities } from '../laplace/metrics/validate.ts';
+import { Random } from '../laplace/random.ts';
 import { interpolatedQuantile } from './bootstrap.ts';
 
 /** The simulated ECE of a calibrated classifier and how it was made. */

@@ -1,6 +1,6 @@
 /** Predictive entropy of class probabilities. */
 
-import { checkProbabilities, type Probabilities } from './validate.ts';
+import { checkProbabilities, type Probabilities } from '../laplace/metrics/validate.ts';
 
 /** Entropy −Σ_c p_c ln p_c of each example in nats (0 ln 0 = 0); between 0 (one-hot) and ln(classes) (uniform). */
 export function entropy(probs: Probabilities, classes: number): Float64Array {

@@ -7,8 +7,8 @@
  * malformed.
  */
 
-export type { Labels, Probabilities, Values } from './validate.ts';
-export { ROW_SUM_TOLERANCE } from './validate.ts';
+export type { Labels, Probabilities, Values } from '../laplace/metrics/validate.ts';
+export { ROW_SUM_TOLERANCE } from '../laplace/metrics/validate.ts';
 export {
   PROBABILITY_FLOOR,
   accuracy,
@@ -17,17 +17,9 @@ export {
   meanConfidence,
   negativeLogLikelihood,
   predictedClasses,
-} from './classification.ts';
-export {
-  CURVE_MAX_CONFIDENCE,
-  calibration,
-  calibrationCurve,
-  logitBinEdges,
-  type CalibrationBin,
-  type CalibrationCurveOptions,
-  type CalibrationCurvePoint,
-  type CalibrationResult,
-} from './calibration.ts';
+} from '../laplace/metrics/classification.ts';
+export { calibration, type CalibrationBin, type CalibrationResult } from '../laplace/metrics/calibration.ts';
+export { CURVE_MAX_CONFIDENCE, calibrationCurve, logitBinEdges, type CalibrationCurveOptions, type CalibrationCurvePoint } from './calibration-curve.ts';
 export { calibratedEceFloor, type EceFloor, type EceFloorOptions } from './ece-floor.ts';
 export { entropy } from './entropy.ts';
 export { histogram, inverseEcdf, type Histogram, type HistogramOptions } from './distribution.ts';

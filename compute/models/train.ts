@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageSet } from '../data/index.ts';
-import { Random } from '../random/index.ts';
+import { Random } from '../laplace/random.ts';
 import { leanStep, type TrainingStep } from './lean-step.ts';
 import { imageBatch, labelBatch } from './tensors.ts';
 import { classCount, type TrainingRecipe } from './zoo.ts';

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerMatrix, Network } from '../../compute/laplace/network.ts';
 import { applyRotation, rotationSampling } from '../../compute/data/rotation.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 /** Counter-clockwise rotation by `degrees` about the centre, by the study's own sampling (compute/data/rotation.ts). */
 export function rotateImage(image: Float32Array, height: number, width: number, degrees: number): Float32Array {

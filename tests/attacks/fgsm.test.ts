@@ -18,7 +18,7 @@ import { loadDataset, subset, type ImageSet } from '../../compute/data/index.ts'
 import { Network, type LayerMatrix } from '../../compute/laplace/index.ts';
 import { initializeWeights, trainModel } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec, type LayerSpec } from '../../compute/models/zoo.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const mlpLayers: LayerSpec[] = [
   { type: 'flatten' },

@@ -11,7 +11,7 @@ import { Network } from '../../compute/laplace/index.ts';
 import { loadCheckpoint } from '../../compute/models/checkpoint.ts';
 import { initializeWeights } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 await startBackend('wasm');
 const directory = process.argv[2];

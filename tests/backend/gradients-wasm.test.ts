@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { relativeError } from '../laplace/helpers.ts';
 import { averagePoolByHand, averagePoolGradientByHand, describeGeometry, outputShape, poolGeometries } from './pooling-reference.ts';
 

@@ -16,7 +16,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { Network } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { relativeError, seedWeights } from '../laplace/helpers.ts';
 import { averagePoolByHand, averagePoolGradientByHand, describeGeometry, outputShape, poolGeometries } from './pooling-reference.ts';
 

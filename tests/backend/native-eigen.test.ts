@@ -1,5 +1,5 @@
 /**
- * The symmetric eigendecomposition in TensorFlow's float64 kernel (compute/backend/native-eigen.ts),
+ * The symmetric eigendecomposition in TensorFlow's float64 kernel (compute/laplace/backend/native-eigen.ts),
  * which `symmetricEigen` uses from 64 rows on when the native backend runs: checked by its
  * defining properties in independent float64 arithmetic (A V = V Λ, Vᵀ V = I, ascending values)
  * and its eigenvalues against ml-matrix's decomposition, on a matrix with a Fisher-like spectrum
@@ -11,10 +11,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
-import { nativeSymmetricEigen } from '../../compute/backend/native-eigen.ts';
+import { nativeSymmetricEigen } from '../../compute/laplace/backend/native-eigen.ts';
 import { nativeBinding } from '../../compute/backend/native.ts';
-import { setSymmetricEigenAccelerator, symmetricEigen, type Matrix } from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { setSymmetricEigenAccelerator, symmetricEigen, type Matrix } from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { at, makeMatrix, maxAbs, maxAbsDifference, randomOrthogonal, referenceIdentity, referenceMatmul, referenceTranspose } from '../linalg/helpers.ts';
 
 const built = 'path' in nativeBinding('@tensorflow/tfjs-node');

@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { nativeBinding } from '../../compute/backend/native.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { relativeError } from '../laplace/helpers.ts';
 
 type Rank4 = [number, number, number, number];

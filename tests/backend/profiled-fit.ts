@@ -11,7 +11,7 @@ import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, imageData, Network } from '../../compute/laplace/index.ts';
 import { initializeWeights } from '../../compute/models/train.ts';
 import { buildModel, getModelSpec } from '../../compute/models/zoo.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const count = Number(process.env.PROFILED_FIT_IMAGES ?? 500);
 const backend = await startBackend();

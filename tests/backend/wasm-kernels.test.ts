@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerWasmKernels, wasmKernelNames } from '../../compute/backend/wasm-kernels.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { relativeError } from '../laplace/helpers.ts';
 
 type Rank4 = [number, number, number, number];

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyTemperature, fitTemperature, fitTemperatureDetailed, temperatureNll } from '../../compute/baselines/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const classes = 10;
 

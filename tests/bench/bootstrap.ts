@@ -33,7 +33,7 @@ import {
   resampledDetectionMetrics,
 } from '../../compute/metrics/bootstrap.ts';
 import { entropy } from '../../compute/metrics/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const { values } = parseArgs({
   options: {

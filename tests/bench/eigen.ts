@@ -1,5 +1,5 @@
 /**
- * compute/linalg/eigen.ts against ml-matrix's EigenvalueDecomposition (JAMA's tred2 + tql2) on
+ * compute/laplace/linalg/eigen.ts against ml-matrix's EigenvalueDecomposition (JAMA's tred2 + tql2) on
  * random symmetric positive semi-definite matrices of the sizes the study decomposes (the
  * last-layer Fisher of LeNet-5 is 850 × 850, cnn-1's KFAC factor 3,137 × 3,137), as the ratio
  * of CPU times measured in one run, interleaved.
@@ -8,12 +8,12 @@
  */
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import { parseArgs } from 'node:util';
-import { symmetricEigen, type Matrix } from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { symmetricEigen, type Matrix } from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '800,3137' }, repeats: { type: 'string', default: '2' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
-  console.log('Usage: npx tsx tests/bench/eigen.ts [--sizes 800,3137] [--repeats 2]\n\nCPU time of ml-matrix\'s EigenvalueDecomposition ÷ that of compute/linalg\'s symmetricEigen, per size.');
+  console.log('Usage: npx tsx tests/bench/eigen.ts [--sizes 800,3137] [--repeats 2]\n\nCPU time of ml-matrix\'s EigenvalueDecomposition ÷ that of compute/laplace/linalg\'s symmetricEigen, per size.');
   process.exit(0);
 }
 const sizes = values.sizes!.split(',').map(Number);

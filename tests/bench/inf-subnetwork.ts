@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, Network, Posterior, predict, tensorData, type CurvatureKind } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const seconds = async (work: () => Promise<unknown>) => {
   const started = performance.now();

@@ -11,7 +11,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { parseArgs } from 'node:util';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitLaplace, tensorData } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'node' }, rounds: { type: 'string', default: '2' } } });
 await startBackend(values.backend as 'node');

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { pathToFileURL } from 'node:url';
 import { registerWasmKernels } from '../../compute/backend/wasm-kernels.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 type Rank4 = [number, number, number, number];
 

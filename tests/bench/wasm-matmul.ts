@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { pathToFileURL } from 'node:url';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { registerWasmKernels } from '../../compute/backend/wasm-kernels.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 /**
  * The backend's own kernel, taken when this module loads: before startBackend

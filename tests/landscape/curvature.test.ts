@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, Network, tensorData, type LayerMatrix } from '../../compute/laplace/index.ts';
 import { LandscapeError, kfacPlaneCurvature, planeCurvature, randomDirection, type Direction } from '../../compute/landscape/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { buildLinearSoftmax, buildTinyCnn, linearLossSum, referenceLoss, tinyData } from './helpers.ts';
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { Network } from '../../compute/laplace/index.ts';
 import { LandscapeError, directionCosine, randomDirection } from '../../compute/landscape/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { buildTinyCnn } from './helpers.ts';
 
 beforeAll(async () => {

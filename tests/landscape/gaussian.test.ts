@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LandscapeError, fitGaussian2d, linspace } from '../../compute/landscape/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { gaussianSurface } from './helpers.ts';
 
 type Covariance = [[number, number], [number, number]];

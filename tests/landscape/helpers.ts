@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { crossEntropy } from '../../compute/models/train.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 /**
  * 8×8×1 → conv 3@3×3 valid relu (bias) → conv 4@2×2 stride 2 tanh WITHOUT bias → flatten (36)

@@ -21,7 +21,7 @@ import {
   surfaceResidual,
   type Direction,
 } from '../../compute/landscape/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { buildLinearSoftmax, buildTinyCnn, linearLossSum, referenceLoss, setShiftedWeights, tinyData } from './helpers.ts';
 
 beforeAll(async () => {

@@ -33,7 +33,7 @@ describe('the browser entry', () => {
     expect(browser.files).not.toContain('compute/laplace/files.ts');
     expect(browser.files).not.toContain('compute/laplace/cli.ts');
     expect(browser.files).toContain('compute/laplace/format.ts');
-    expect(browser.files.every((file) => /^compute\/(laplace|linalg|random|metrics|backend)\//.test(file))).toBe(true);
+    expect(browser.files.every((file) => file.startsWith('compute/laplace/'))).toBe(true);
   });
 
   it("uses none of Node's globals (Buffer, process, require, __dirname, setImmediate) in the files it reaches", () => {
@@ -54,7 +54,7 @@ describe('the browser entry', () => {
 
   it("is what the package's browser condition and ./browser subpath export (as built to dist/)", () => {
     const manifest = JSON.parse(readFileSync(resolve(root, 'compute/laplace/package.json'), 'utf8')) as { exports: Record<string, Record<string, unknown>> };
-    const built = './dist/laplace/browser.js';
+    const built = './dist/browser.js';
     expect((manifest.exports['.'].browser as Record<string, string>).default).toBe(built);
     expect(manifest.exports['./browser'].default).toBe(built);
     expect(manifest.exports['.'].default).toBe(built);

@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, Network, tensorData, type FisherType } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { buildCnnA, buildCnnB, buildCnnC, buildMlp, example, exampleGradients, probabilities, randomInputs, randomLabels, relativeError, seedWeights, type Model } from './helpers.ts';
 
 beforeAll(async () => {

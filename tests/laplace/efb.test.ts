@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, Network, tensorData, type FisherType } from '../../compute/laplace/index.ts';
-import type { Matrix } from '../../compute/linalg/index.ts';
+import type { Matrix } from '../../compute/laplace/linalg/index.ts';
 import {
   addOuter,
   buildCnnB,

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, logDetPrecision, Network, Posterior, tensorData, type CurvatureFit } from '../../compute/laplace/index.ts';
-import { symmetricEigenComputations, type Matrix } from '../../compute/linalg/index.ts';
+import { symmetricEigenComputations, type Matrix } from '../../compute/laplace/linalg/index.ts';
 import { buildCnnB, randomInputs, randomLabels } from './helpers.ts';
 
 beforeAll(async () => {

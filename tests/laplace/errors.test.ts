@@ -8,7 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, fitLaplace, Network, Posterior, predict, tensorData, UnsupportedModelError } from '../../compute/laplace/index.ts';
-import { NotPositiveDefiniteError, symmetricEigen } from '../../compute/linalg/index.ts';
+import { NotPositiveDefiniteError, symmetricEigen } from '../../compute/laplace/linalg/index.ts';
 import { buildMlp, randomInputs, randomLabels } from './helpers.ts';
 
 beforeAll(async () => {

@@ -35,7 +35,7 @@ import {
   type KfacDamping,
   type Structure,
 } from '../../compute/laplace/index.ts';
-import type { Matrix } from '../../compute/linalg/index.ts';
+import type { Matrix } from '../../compute/laplace/linalg/index.ts';
 import {
   blockDiagonal,
   buildCnnA,

@@ -37,7 +37,7 @@ import {
 import { TooManyParametersError } from '../../compute/laplace/errors.ts';
 import { linkDraws } from '../../compute/laplace/links.ts';
 import { fullParameterLimit } from '../../compute/laplace/structures/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { addOuter, buildCnnA, buildMlp, buildResidualModel, concat, example, exampleGradients, invert, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sampleCovariance, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
 
 beforeAll(async () => {

@@ -13,8 +13,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { CurvatureFit, KfacDamping, Posterior, Structure } from '../../compute/laplace/index.ts';
-import type { Matrix } from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import type { Matrix } from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 export type Model = tfl.Sequential;
 export type Activation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';

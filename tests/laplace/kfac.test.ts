@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, Network, tensorData, type FisherType } from '../../compute/laplace/index.ts';
-import { kronecker } from '../../compute/linalg/index.ts';
+import { kronecker } from '../../compute/laplace/linalg/index.ts';
 import {
   addOuter,
   buildCnnA,

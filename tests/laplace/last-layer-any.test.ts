@@ -16,7 +16,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitLaplace, loadLaplaceFromBytes, logMarginalLikelihood, PosteriorError, tensorData, UnsupportedModelError, type LaplaceModel } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { buildResidualModel, invert, maxAbsDifference, randomInputs, randomLabels, relativeError, scaleAddIdentity, zeros, type Dense } from './helpers.ts';
 
 const classes = 3;

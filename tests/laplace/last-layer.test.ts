@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, Network, tensorData, UnsupportedModelError, type CurvatureKind, type FisherType } from '../../compute/laplace/index.ts';
 import { fitLastLayerFromModel } from '../../compute/laplace/last-layer.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { addOuter, buildCnnA, buildResidualModel, buildCnnB, buildCnnC, buildMlp, example, exampleGradients, probabilities, randomInputs, randomLabels, relativeError, seedWeights, zeros, type Model } from './helpers.ts';
 
 beforeAll(async () => {

@@ -27,7 +27,7 @@ import {
   UnsupportedModelError,
   type FisherType,
 } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { invert, outputGradients, randomInputs, seedWeights, type Dense } from './helpers.ts';
 
 beforeAll(async () => {

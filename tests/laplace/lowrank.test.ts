@@ -29,9 +29,9 @@ import {
   tensorData,
   type FisherType,
 } from '../../compute/laplace/index.ts';
-import { matrix, symmetricEigen } from '../../compute/linalg/index.ts';
+import { matrix, symmetricEigen } from '../../compute/laplace/linalg/index.ts';
 import { addOuter, buildCnnA, buildMlp, concat, example, exampleGradients, invert, logDetSpd, outputGradients, probabilities, randomInputs, randomLabels, relativeError, sampleCovariance, sandwich, scaleAddIdentity, zeros, type Dense, type Model } from './helpers.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 beforeAll(async () => {
   await startBackend('wasm');

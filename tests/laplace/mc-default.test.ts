@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { fitCurvature, fitLaplace, logMarginalLikelihood, Network, optimizeMarginalLikelihood, tensorData, type CurvatureFit } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { addOuter, buildCnnA, buildMlp, example, exampleGradients, preActivationGradients, probabilities, randomInputs, randomLabels, relativeError, zeros, type Model } from './helpers.ts';
 
 const seed = 17;

@@ -35,7 +35,7 @@ import {
   type CurvatureFit,
   type Structure,
 } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { buildMlp, concat, example, invert, logDetSpd, logProbabilities, lowrankMatrix, outputGradients, randomInputs, randomLabels, relativeError, sampleCovariance, sandwich, zeros, type Dense, type Model } from './helpers.ts';
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { bestPoint, fitLaplace, objectiveValue, predict, searchHyperparameters, searchHyperparametersTogether, tensorData } from '../../compute/laplace/index.ts';
 import { accuracy, calibration, negativeLogLikelihood } from '../../compute/metrics/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { buildMlp } from './helpers.ts';
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { LuDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { NotPositiveDefiniteError, cholesky, fromRows, logDetFromCholesky, matrix, toRows } from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { NotPositiveDefiniteError, cholesky, fromRows, logDetFromCholesky, matrix, toRows } from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { at, randomSpd, referenceMatmul, referenceTranspose, relativeError } from './helpers.ts';
 
 describe('cholesky', () => {

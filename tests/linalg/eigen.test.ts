@@ -1,7 +1,7 @@
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { fromRows, matrix, symmetricEigen, symmetricEigenComputations, symmetrize, type Matrix } from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { fromRows, matrix, symmetricEigen, symmetricEigenComputations, symmetrize, type Matrix } from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import {
   at,
   makeMatrix,

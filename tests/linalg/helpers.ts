@@ -4,8 +4,8 @@
  * the library is checked against code that shares nothing with it.
  */
 
-import { Random } from '../../compute/random/index.ts';
-import type { Matrix } from '../../compute/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
+import type { Matrix } from '../../compute/laplace/linalg/index.ts';
 
 export function makeMatrix(rows: number, cols: number, entries?: (i: number, j: number) => number): Matrix {
   const data = new Float64Array(rows * cols);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cholesky, fromRows, inverseSpd, kronecker, sampleMatrixNormal, symmetricEigen, type Matrix } from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { cholesky, fromRows, inverseSpd, kronecker, sampleMatrixNormal, symmetricEigen, type Matrix } from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { at, makeMatrix, maxAbsDifference, randomMatrix, referenceMatmul, referenceTranspose, relativeError } from './helpers.ts';
 
 const mean = fromRows([

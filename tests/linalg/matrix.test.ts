@@ -15,8 +15,8 @@ import {
   symmetrize,
   toRows,
   transpose,
-} from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+} from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { randomMatrix, referenceMatmul, referenceTranspose, relativeError } from './helpers.ts';
 
 describe('matrix construction', () => {

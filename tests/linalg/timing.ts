@@ -5,8 +5,8 @@
  */
 
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
-import { cholesky, symmetricEigen } from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { cholesky, symmetricEigen } from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { randomSpd } from './helpers.ts';
 
 function bestOf(repeats: number, work: () => unknown): number {

@@ -13,8 +13,8 @@ import {
   solveUpperTriangular,
   toRows,
   type Matrix,
-} from '../../compute/linalg/index.ts';
-import { Random } from '../../compute/random/index.ts';
+} from '../../compute/laplace/linalg/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import {
   at,
   makeMatrix,

@@ -23,7 +23,7 @@ import {
   type ResampledMetric,
 } from '../../compute/metrics/index.ts';
 import { intervalsOf, resampleStatistics, resampleStatisticsWeighted } from '../../compute/metrics/bootstrap.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { randomIntegerScores, randomLabels, randomProbabilities } from './helpers.ts';
 
 const CLASSES = 3;

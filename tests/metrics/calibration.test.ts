@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CURVE_MAX_CONFIDENCE, calibration, calibrationCurve, logitBinEdges } from '../../compute/metrics/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { argmax, randomLabels, randomProbabilities, row } from './helpers.ts';
 
 describe('calibration over equal-width bins', () => {

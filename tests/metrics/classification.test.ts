@@ -8,7 +8,7 @@ import {
   negativeLogLikelihood,
   predictedClasses,
 } from '../../compute/metrics/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { argmax, randomLabels, randomProbabilities, row } from './helpers.ts';
 
 // Two examples, three classes.

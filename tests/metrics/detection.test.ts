@@ -6,7 +6,7 @@ import {
   fractionAboveKnownQuantile,
   thresholdAtTpr,
 } from '../../compute/metrics/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { randomIntegerScores } from './helpers.ts';
 
 /** P(unknown > known) + ½ P(unknown = known) by a double loop over all pairs. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { entropy, histogram, inverseEcdf } from '../../compute/metrics/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { randomIntegerScores, randomProbabilities } from './helpers.ts';
 
 describe('entropy', () => {

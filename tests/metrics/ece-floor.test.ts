@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { calibratedEceFloor, calibration } from '../../compute/metrics/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { randomProbabilities } from './helpers.ts';
 
 /**

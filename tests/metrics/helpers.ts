@@ -1,6 +1,6 @@
 /** Shared test data for the metrics tests: seeded random class probabilities and labels. */
 
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 /** Random softmax rows of shape [count, classes]; `sharpness` scales the logits, so large values give confident rows. */
 export function randomProbabilities(random: Random, count: number, classes: number, sharpness = 3): Float64Array {

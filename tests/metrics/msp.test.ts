@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { auroc, entropy, maxProbabilityScores } from '../../compute/metrics/index.ts';
 import { differenceIntervalsOf, intervalsOf, resampleStatistics, resampleStatisticsWeighted, resampledAurocMetrics, resampledDetectionMetrics } from '../../compute/metrics/bootstrap.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import { randomProbabilities } from './helpers.ts';
 
 /** Largest entry of each row, by a loop of its own. */

@@ -13,7 +13,7 @@ import { loadDataset, subset, type ImageSet } from '../../compute/data/index.ts'
 import { imageBatch, labelBatch } from '../../compute/models/tensors.ts';
 import { initializeWeights, trainModel, type TrainingStepKind } from '../../compute/models/train.ts';
 import { buildModel, classCount, getModelSpec, type LayerSpec, type TrainingRecipe } from '../../compute/models/zoo.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 
 /** Small, but with every kind of layer the zoo uses: convolutions with and without a fused ReLU, pooling, a separate ReLU, dense layers. */
 const smallNetwork = {

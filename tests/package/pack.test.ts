@@ -120,27 +120,29 @@ afterAll(() => {
 });
 
 describe('the npm package', () => {
-  it('packs dist/ (JavaScript and declarations of the library, its structures/ and likelihoods/, and the modules it imports), the README, the licence and package.json, nothing of the study', () => {
+  it('packs dist/ (JavaScript and declarations of the library folder: its entries, structures/, likelihoods/ and what it ships of its own, linalg/, metrics/, backend/ and random), the README, the licence and package.json, nothing of the study', () => {
     const paths = tarball.files.map((file) => file.path).sort();
     expect(paths).toContain('README.md');
     expect(paths).toContain('package.json');
     expect(paths).toContain('LICENSE');
-    for (const entry of ['index', 'browser', 'cli']) {
-      expect(paths).toContain(`dist/laplace/${entry}.js`);
-      expect(paths).toContain(`dist/laplace/${entry}.d.ts`);
+    for (const entry of ['index', 'browser', 'cli', 'random']) {
+      expect(paths).toContain(`dist/${entry}.js`);
+      expect(paths).toContain(`dist/${entry}.d.ts`);
     }
-    const outside = paths.filter((path) => !/^dist\/(laplace(\/(structures|likelihoods))?|linalg|random|metrics|backend)\/[\w-]+\.(js|d\.ts)$/.test(path) && !['README.md', 'package.json', 'LICENSE'].includes(path));
+    // The build's root is the package folder (tsc refuses a file outside it), so dist/ mirrors that folder and holds only built modules.
+    const outside = paths.filter((path) => !/^dist\/([\w-]+\/)*[\w-]+\.(js|d\.ts)$/.test(path) && !['README.md', 'package.json', 'LICENSE'].includes(path));
     expect(outside).toEqual([]);
-    // Of the study's other rooms, only the files the library imports: the metrics the search scores with (and their checks), the pooling-gradient fix and the native float64 eigendecomposition.
+    // Of the study's metrics and backend, the package holds only what it uses: the metrics the search scores with (and their checks), the pooling-gradient fix and the native float64 eigendecomposition.
     const built = (folder: string, names: string[]) => names.flatMap((name) => [`dist/${folder}/${name}.d.ts`, `dist/${folder}/${name}.js`]);
     expect(paths.filter((path) => path.startsWith('dist/metrics/'))).toEqual(built('metrics', ['calibration', 'classification', 'validate']));
     expect(paths.filter((path) => path.startsWith('dist/backend/'))).toEqual(built('backend', ['gradients', 'native-eigen']));
+    expect(paths.filter((path) => path.startsWith('dist/linalg/'))).toEqual(built('linalg', ['cholesky', 'eigen', 'index', 'kronecker', 'matrix']));
     console.log(`${tarball.filename}: ${tarball.size} bytes, ${tarball.entryCount} files`);
   });
 
   it('installs outside the repository with its peers, and a script there fits, tunes, predicts, saves and loads with identical probabilities', () => {
     expect(relative(repository, scratch).startsWith('..')).toBe(true);
-    expect(existsSync(join(scratch, 'node_modules/tfjs-laplace/dist/laplace/index.js'))).toBe(true);
+    expect(existsSync(join(scratch, 'node_modules/tfjs-laplace/dist/index.js'))).toBe(true);
     const output = run(process.execPath, ['use-laplace.mjs', temp], scratch).stdout.trim().split('\n').at(-1)!;
     const result = JSON.parse(output) as {
       library: string;
@@ -159,7 +161,7 @@ describe('the npm package', () => {
       identicalFromBytes: boolean;
     };
     // The installed copy ran, not the repository's source.
-    expect(fileURLToPath(result.library)).toBe(join(scratch, 'node_modules/tfjs-laplace/dist/laplace/index.js'));
+    expect(fileURLToPath(result.library)).toBe(join(scratch, 'node_modules/tfjs-laplace/dist/index.js'));
     expect(result.structure).toBe('kfac');
     expect(result.identical).toBe(true);
     expect(result.identicalSampled).toBe(true);
@@ -193,8 +195,8 @@ describe('the npm package', () => {
     const graph = importGraph(manifest.exports['./browser'].default, installed);
     const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
     expect(graph.external.filter((edge) => builtins.has(edge.split(' → ')[1]))).toEqual([]);
-    expect(graph.files).toContain('dist/laplace/format.js');
-    expect(graph.files).not.toContain('dist/laplace/files.js');
+    expect(graph.files).toContain('dist/format.js');
+    expect(graph.files).not.toContain('dist/files.js');
   });
 
   it('installs a command, tfjs-laplace, that reads the saved posterior file', () => {

@@ -7,7 +7,7 @@
  * DIAG and KFAC) within 1e-4 on whichever backend the browser started, and its
  * deterministic row the study's checkpoint's under tfjs-layers; Fashion-MNIST
  * (KFAC only) likewise; its
- * rotation and noise are compute/data's and compute/random's; a stroke drawn
+ * rotation and noise come from compute/data and compute/laplace/random.ts; a stroke drawn
  * with the mouse and the keyboard controls change the outputs; a file that
  * fails its checksum is refused with a message; nothing of it loads before
  * its section comes into view; the console stays clean.
@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoArtifact } from '../../compute/artifacts/schemas.ts';
 import { rotate } from '../../compute/data/index.ts';
 import { imageData, loadLaplace, Posterior, predict } from '../../compute/laplace/index.ts';
-import { Random } from '../../compute/random/index.ts';
+import { Random } from '../../compute/laplace/random.ts';
 import type { PageWeight } from '../../site/lib/page-weight.ts';
 import { quickResultsDir } from './fixtures.ts';
 import { serveStatic } from './serve.ts';
@@ -155,7 +155,7 @@ describe.runIf(existsSync(chromiumPath))('the playground in chromium', () => {
       await page.locator('[data-noise]').fill(String(test.noise));
       await settle();
       const shown = await outputs();
-      // The page's input is compute/data's rotation and compute/random's noise of the exported bytes.
+      // The page's input is compute/data's rotation and the seeded noise of compute/laplace/random.ts on the exported bytes.
       let expected: Float32Array = images[test.image];
       if (test.rotate !== 0) expected = rotate({ name: 'x', images: expected, labels: new Uint8Array(1), count: 1, height: 28, width: 28, derived: null }, test.rotate).images;
       if (test.noise !== 0) {

@@ -11,7 +11,7 @@
  * σ can be tuned without refitting.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../../random/index.ts';
+import type { Random } from '../random.ts';
 import type { FisherType } from '../curvature.ts';
 
 export const likelihoodKinds = ['classification', 'regression'] as const;

@@ -3,7 +3,7 @@
  * diag(p) − p pᵀ, the probit approximation softmax(μ / √(1 + π/8 · v)) for the GLM predictive.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../../random/index.ts';
+import type { Random } from '../random.ts';
 import type { FisherType } from '../curvature.ts';
 import { bridgeLink } from '../bridge.ts';
 import { monteCarloLink, probitLink } from '../links.ts';

@@ -4,7 +4,7 @@
  * efb), so both sample δ = Q_A (Z ∘ 1/√(N·λ + τ)) Q_Gᵀ and have the same marginal variances.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matmul, transpose, type Matrix, type SymmetricEigen } from '../../linalg/index.ts';
+import { matmul, transpose, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
 import type { Posterior } from '../posterior.ts';
 import { layerShape, toTensor, type LayerSampler } from './structure.ts';
 

@@ -15,7 +15,7 @@
  * about 180 MB; at 5,000 it would be 8 minutes and 500 MB. Larger networks: lowrank, kfac, diag or last-layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { symmetricEigen, type SymmetricEigen } from '../../linalg/index.ts';
+import { symmetricEigen, type SymmetricEigen } from '../linalg/index.ts';
 import { PosteriorError, TooManyParametersError } from '../errors.ts';
 import type { Posterior } from '../posterior.ts';
 import { denseDampedEigen, eigenRowVariances, sumLog } from './parameter-prior.ts';

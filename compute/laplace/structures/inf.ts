@@ -26,7 +26,7 @@
  * U is P_l × L per layer: L (infDefaults.rank, capped at P_l) times the memory of a diagonal.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { cholesky, logDetFromCholesky, matrix, symmetricEigen, type Matrix } from '../../linalg/index.ts';
+import { cholesky, logDetFromCholesky, matrix, symmetricEigen, type Matrix } from '../linalg/index.ts';
 import type { EigenFactors } from '../curvature.ts';
 import { PosteriorError } from '../errors.ts';
 import type { Posterior } from '../posterior.ts';

@@ -10,7 +10,7 @@
  * its matrix) and shared by the sampler, the functional covariance, the evidence and efb.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addScaledIdentity, cholesky, inverseSpd, NotPositiveDefiniteError, scale, symmetricEigen, type Matrix, type SymmetricEigen } from '../../linalg/index.ts';
+import { addScaledIdentity, cholesky, inverseSpd, NotPositiveDefiniteError, scale, symmetricEigen, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
 import { PosteriorError } from '../errors.ts';
 import type { Posterior } from '../posterior.ts';
 import { eigenbasisSampler, eigenbasisVariances, eigenScales } from './eigenbasis.ts';

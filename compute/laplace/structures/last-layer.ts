@@ -7,7 +7,7 @@
  * in place of N·λ + τ (parameter-prior.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { symmetricEigen, type SymmetricEigen } from '../../linalg/index.ts';
+import { symmetricEigen, type SymmetricEigen } from '../linalg/index.ts';
 import { PosteriorError } from '../errors.ts';
 import type { Posterior } from '../posterior.ts';
 import { denseDampedEigen, eigenRowVariances, sumLog } from './parameter-prior.ts';

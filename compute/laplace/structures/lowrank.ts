@@ -21,8 +21,8 @@
  * projection onto D^{-1/2}W with v_k = −σ_k/(1 + σ_k), log det Σ log τ_i + Σ log(1 + σ_k).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matrix, symmetricEigen, type SymmetricEigen } from '../../linalg/index.ts';
-import { Random } from '../../random/index.ts';
+import { matrix, symmetricEigen, type SymmetricEigen } from '../linalg/index.ts';
+import { Random } from '../random.ts';
 import { PosteriorError } from '../errors.ts';
 import { lowrankDampedForm } from './parameter-prior.ts';
 import type { Posterior } from '../posterior.ts';

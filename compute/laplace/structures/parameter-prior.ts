@@ -12,7 +12,7 @@
  *    and δ = D^{-1/2} (z + W diag(1/√(1 + σ) − 1) Wᵀ z) has covariance Σ (lowrankDampedForm).
  * With D = τ·I each reduces to its structure's scalar form.
  */
-import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../../linalg/index.ts';
+import { matrix, symmetricEigen, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
 import type { Posterior } from '../posterior.ts';
 import { clampedValues } from './structure.ts';
 

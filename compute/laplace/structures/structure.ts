@@ -15,7 +15,7 @@
  * has the dense and Woodbury forms); the others get one τ per layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Random } from '../../random/index.ts';
+import type { Random } from '../random.ts';
 import type { CurvatureFit, CurvatureKind } from '../curvature.ts';
 import type { Network } from '../network.ts';
 import type { Posterior } from '../posterior.ts';

@@ -22,7 +22,7 @@
  * for the same k × k eigendecomposition as full's.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { symmetricEigen, type Matrix, type SymmetricEigen } from '../../linalg/index.ts';
+import { symmetricEigen, type Matrix, type SymmetricEigen } from '../linalg/index.ts';
 import { PosteriorError, TooManyParametersError } from '../errors.ts';
 import type { Network } from '../network.ts';
 import type { Posterior } from '../posterior.ts';

@@ -1,7 +1,7 @@
 /**
  * Calibration of the confidence (largest class probability) against accuracy.
  *
- * Bin rule, for both functions here: with edges e_0 < e_1 < … < e_B, bin i holds
+ * Bin rule (of `calibration` and of `binTotals` on any other edges): with edges e_0 < e_1 < … < e_B, bin i holds
  * confidences c with e_i < c ≤ e_{i+1} (left-open, right-closed); the first bin
  * also takes everything ≤ e_0 and the last bin everything > e_B. The rule is
  * applied to the confidence as stored, so a Float32 0.3 (≈ 0.30000001) lands above
@@ -42,40 +42,8 @@ export interface CalibrationResult {
   bins: CalibrationBin[];
 }
 
-/** One non-empty bin of a logit-spaced calibration curve. */
-export interface CalibrationCurvePoint {
-  /** Mean confidence of the examples in the bin. */
-  confidence: number;
-  /** Fraction of those examples predicted correctly. */
-  accuracy: number;
-  /** confidence − accuracy (signed; > 0 overconfident). */
-  error: number;
-  /** Number of examples in the bin. */
-  count: number;
-  /** Lower bin edge, as a confidence (exclusive, except for the first bin). */
-  lowerEdge: number;
-  /** Upper bin edge, as a confidence (inclusive). */
-  upperEdge: number;
-  /** Lower bin edge as logit(confidence) = ln(c / (1 − c)). */
-  lowerLogit: number;
-  /** Upper bin edge as logit(confidence). */
-  upperLogit: number;
-}
-
-/** Options of `calibrationCurve`. */
-export interface CalibrationCurveOptions {
-  /** Number of logit-spaced bins (default 10). */
-  bins?: number;
-  /** Confidence of the lowest edge (default 1 / classes, the smallest possible confidence). */
-  minConfidence?: number;
-  /** Confidence of the highest edge (default 1 − 1e-6); confidences above it, 1 included, go in the last bin. */
-  maxConfidence?: number;
-}
-
-/** Default confidence of the highest edge of `calibrationCurve`. */
-export const CURVE_MAX_CONFIDENCE = 1 - 1e-6;
-
-interface BinTotals {
+/** Example counts, correct counts and confidence sums per bin. */
+export interface BinTotals {
   counts: Float64Array;
   correct: Float64Array;
   confidenceSums: Float64Array;
@@ -112,8 +80,8 @@ export function equalWidthEdges(bins: number): Float64Array {
   return edges;
 }
 
-/** Sums correctness and confidence per bin. */
-function accumulate(probs: Probabilities, labels: Labels, classes: number, count: number, edges: Float64Array): BinTotals {
+/** Sums correctness and confidence per bin among `edges`, whatever their spacing. */
+export function binTotals(probs: Probabilities, labels: Labels, classes: number, count: number, edges: Float64Array): BinTotals {
   const bins = edges.length - 1;
   const totals: BinTotals = {
     counts: new Float64Array(bins),
@@ -141,7 +109,7 @@ export function calibration(
   const binCount = options.bins ?? 10;
   checkBinCount(binCount);
   const edges = equalWidthEdges(binCount);
-  const totals = accumulate(probs, labels, classes, total, edges);
+  const totals = binTotals(probs, labels, classes, total, edges);
 
   let ece = 0;
   let mce = 0;
@@ -162,70 +130,4 @@ export function calibration(
     bins.push({ lower: edges[b], upper: edges[b + 1], count: n, accuracy: binAccuracy, confidence: binConfidence, gap });
   }
   return { ece, mce, signedError, bins };
-}
-
-/** Bin edges equally spaced in logit(confidence) from minConfidence to maxConfidence: `logits` and the same edges as confidences. */
-export function logitBinEdges(
-  minConfidence: number,
-  maxConfidence: number,
-  bins: number,
-): { edges: Float64Array; logits: Float64Array } {
-  checkBinCount(bins);
-  if (!(minConfidence > 0 && maxConfidence < 1 && minConfidence < maxConfidence)) {
-    throw new Error(`The confidence range must satisfy 0 < min < max < 1, got [${minConfidence}, ${maxConfidence}].`);
-  }
-  const low = logit(minConfidence);
-  const high = logit(maxConfidence);
-  const logits = new Float64Array(bins + 1);
-  const edges = new Float64Array(bins + 1);
-  for (let b = 0; b <= bins; b++) {
-    logits[b] = b === bins ? high : low + ((high - low) * b) / bins;
-    edges[b] = sigmoid(logits[b]);
-  }
-  edges[0] = minConfidence;
-  edges[bins] = maxConfidence;
-  return { edges, logits };
-}
-
-/** Accuracy and mean confidence per bin, bins equally spaced in logit(confidence) to resolve the high-confidence end; empty bins omitted. */
-export function calibrationCurve(
-  probs: Probabilities,
-  labels: Labels,
-  classes: number,
-  options: CalibrationCurveOptions = {},
-): CalibrationCurvePoint[] {
-  const total = checkProbabilitiesAndLabels(probs, labels, classes);
-  const binCount = options.bins ?? 10;
-  const { edges, logits } = logitBinEdges(
-    options.minConfidence ?? 1 / classes,
-    options.maxConfidence ?? CURVE_MAX_CONFIDENCE,
-    binCount,
-  );
-  const totals = accumulate(probs, labels, classes, total, edges);
-  const points: CalibrationCurvePoint[] = [];
-  for (let b = 0; b < binCount; b++) {
-    const n = totals.counts[b];
-    if (n === 0) continue;
-    const binAccuracy = totals.correct[b] / n;
-    const binConfidence = totals.confidenceSums[b] / n;
-    points.push({
-      confidence: binConfidence,
-      accuracy: binAccuracy,
-      error: binConfidence - binAccuracy,
-      count: n,
-      lowerEdge: edges[b],
-      upperEdge: edges[b + 1],
-      lowerLogit: logits[b],
-      upperLogit: logits[b + 1],
-    });
-  }
-  return points;
-}
-
-function logit(p: number): number {
-  return Math.log(p) - Math.log1p(-p);
-}
-
-function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
 }

@@ -36,7 +36,7 @@ let computed = 0;
 
 /**
  * A faster decomposition that a backend may offer (the native one does, in TensorFlow's float64
- * kernel: compute/backend/native-eigen.ts): given the symmetrised row-major entries, the
+ * kernel: backend/native-eigen.ts): given the symmetrised row-major entries, the
  * eigenvalues ascending and the eigenvectors as columns, or null when it cannot serve now.
  */
 export type SymmetricEigenAccelerator = (data: Float64Array, n: number) => { values: Float64Array; vectors: Float64Array } | null;
