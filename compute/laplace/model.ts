@@ -182,7 +182,7 @@ function checkFitOptions(options: FitLaplaceOptions): void {
   if (typeof tau === 'object' && tau !== null && typeof (tau as ArrayLike<number>).length === 'number') {
     if (!Array.from(tau as ArrayLike<unknown>).every((value) => typeof value === 'number' && Number.isFinite(value) && value > 0)) throw new PosteriorError('Every τ of an array prior precision must be a positive finite number.');
   } else if (tau !== undefined && tau !== 'marglik' && !(typeof tau === 'number' && Number.isFinite(tau) && tau > 0)) {
-    throw new PosteriorError(`τ must be a positive finite number, an array of them or 'marglik', got ${String(tau)}.`);
+    throw new PosteriorError(`τ must be a positive finite number, an array of them (one per layer or per parameter) or 'marglik', got ${String(tau)}.`);
   }
   const temperature = options.temperature;
   if (temperature !== undefined && !(typeof temperature === 'number' && Number.isFinite(temperature) && temperature > 0)) throw new PosteriorError(`The temperature T must be a positive finite number, got ${String(temperature)}.`);

@@ -175,7 +175,7 @@ describe('fit options', () => {
     [{ curvature: 'diag', mcSamples: 0 }, 'mcSamples must be a whole number of at least 1, got 0.'],
     [{ curvature: 'diag', fisher: 'exact', mcSamples: 2 }, 'mcSamples applies only to the mc Fisher, not exact; drop it.'],
     [{ curvature: 'diag', batchSize: 2.5 }, 'batchSize must be a whole number of at least 1, got 2.5.'],
-    [{ curvature: 'diag', tau: -1 }, "τ must be a positive finite number or 'marglik', got -1."],
+    [{ curvature: 'diag', tau: -1 }, "τ must be a positive finite number, an array of them (one per layer or per parameter) or 'marglik', got -1."],
     [{ curvature: 'diag', n: 0 }, 'N must be a positive finite number, got 0.'],
     [{ curvature: 'kfac', kfacDamping: 'none' }, 'Unknown KFAC damping "none"; choose one of exact, per-factor.'],
   ])('%j is a PosteriorError', async (options, message) => {
