@@ -80,6 +80,14 @@ const torchPython = values['torch-python'];
 const torchImplementation = values['torch-implementation'] ?? 'auto';
 if (!['auto', 'laplace-torch', 'pytorch'].includes(torchImplementation)) throw new Error(`--torch-implementation must be auto, laplace-torch or pytorch, got "${torchImplementation}".`);
 if (torchPython !== undefined && modelName !== 'lenet5') throw new Error('--torch-python builds LeNet-5 only; drop --model or pass --model lenet5.');
+if (torchPython !== undefined) {
+  // Checked before anything is measured: a wrong path or a Python without torch fails now, in one sentence.
+  try {
+    execFileSync(torchPython, ['-c', 'import torch, numpy'], { stdio: 'pipe' });
+  } catch {
+    throw new Error(`--torch-python ${torchPython} cannot run \`import torch, numpy\`; give a Python that has both (e.g. a virtual environment's bin/python).`);
+  }
+}
 // Both libraries get the same threads: TensorFlow's intra-op pool (set before the backend starts) and torch's.
 process.env.TF_NUM_INTRAOP_THREADS ??= '2';
 const threads = Number(process.env.TF_NUM_INTRAOP_THREADS);
@@ -287,7 +295,8 @@ for (let repeat = 0; repeat < repeats; repeat++) {
 }
 
 const rows = [...timings].map(([key, entry]) => {
-  const ratios = (numerators: number[], denominators: number[]) => numerators.map((value, index) => value / denominators[Math.min(index, denominators.length - 1)]);
+  // Paired by repeat; nothing when either side was not measured (no --baseline, no --torch-python, a fit the other side lacks).
+  const ratios = (numerators: number[], denominators: number[]) => (denominators.length === 0 ? [] : numerators.map((value, index) => value / denominators[Math.min(index, denominators.length - 1)]));
   const typedIn = laplaceTorchSeconds[key];
   const measured = torch
     ? {
