@@ -372,8 +372,11 @@ function accumulateStacked(store: Accumulator, network: Network, plan: PassPlan,
 export function exactLastLayerKronecker(input: tf.Tensor, mean: tf.Tensor2D, outputHessian: (mean: tf.Tensor2D) => tf.Tensor2D = softmaxOutputHessian): tf.Tensor2D {
   return tf.tidy(() => {
     const [batch, rows] = input.shape;
-    const outer = tf.reshape(tf.mul(tf.expandDims(input, 2), tf.expandDims(input, 1)), [batch, rows! * rows!]);
-    return crossProduct(outer, outputHessian(mean));
+    // The outer products made already transposed, [rows·rows, B] (entry [i·rows + k, b] = φ_bi φ_bk): the same
+    // products and the same product as crossProduct(outer, ·), without transposing the batch's largest tensor.
+    const columns = tf.transpose(input);
+    const outerTransposed = tf.reshape(tf.mul(tf.expandDims(columns, 1), tf.expandDims(columns, 0)), [rows! * rows!, batch]);
+    return tf.matMul(outerTransposed as tf.Tensor2D, outputHessian(mean));
   });
 }
 
