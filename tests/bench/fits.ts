@@ -38,7 +38,8 @@ Options:
   --fishers LIST    comma-separated Fisher types (default exact,mc)
   --baseline REF    git revision whose compute/laplace/curvature.ts is "old" (default ${'4a492df'}); "none" skips it
   --model NAME      zoo model (default lenet5; laplace-torch's numbers are for lenet5 only)
-  --torch-python PATH  a Python with torch (and laplace-torch with BackPACK, if it has them): times
+  --torch-python PATH  a Python with torch (and laplace-torch with BackPACK, if it has them; make one
+                    with bash tests/bench/torch-venv.sh DIR, outside the repository): times
                     tests/bench/laplace_torch.py's fits in this run, interleaved with ours, on the same
                     weights, images and thread count; without it, ours ÷ laplace-torch uses times typed
                     in from an earlier session (issue 24), labelled so
