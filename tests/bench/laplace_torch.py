@@ -128,6 +128,8 @@ class PyTorchFits:
         return torch.cat([a, a.new_ones(a.shape[0], 1)], 1)
 
     def fit(self, images, labels, kind, fisher):
+        if kind not in ("diag", "kfac", "efb", "last-layer") or fisher not in ("exact", "mc"):
+            raise ValueError(f"no {fisher} {kind} fit here (exact or mc; diag, kfac, efb or last-layer)")
         generator = torch.Generator().manual_seed(7)
         count = images.shape[0]
         sums = {}
