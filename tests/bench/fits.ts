@@ -86,7 +86,8 @@ if (torchPython !== undefined) {
   try {
     execFileSync(torchPython, ['-c', 'import torch, numpy'], { stdio: 'pipe' });
   } catch {
-    throw new Error(`--torch-python ${torchPython} cannot run \`import torch, numpy\`; give a Python that has both (e.g. a virtual environment's bin/python).`);
+    console.error(`error: --torch-python ${torchPython} cannot run \`import torch, numpy\`; give a Python that has both (make one with bash tests/bench/torch-venv.sh DIR).`);
+    process.exit(2);
   }
 }
 // Both libraries get the same threads: TensorFlow's intra-op pool (set before the backend starts) and torch's.
