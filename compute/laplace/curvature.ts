@@ -164,6 +164,16 @@ export function crossProduct(x: tf.Tensor, y: tf.Tensor): tf.Tensor2D {
   return tf.matMul(tf.transpose(x as tf.Tensor2D), y as tf.Tensor2D);
 }
 
+/**
+ * Each value ÷ divisor, rounded to float32: a fit's sums as their means. A plain loop: Float64Array.from with a
+ * map function took ~300 ms for a last-layer Fisher's 722,500 values (V8's generic path), the loop ~15 ms.
+ */
+export function float32Means(values: ArrayLike<number>, divisor: number): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let k = 0; k < values.length; k++) out[k] = Math.fround(values[k] / divisor);
+  return out;
+}
+
 type Accumulator = Map<string, tf.Tensor>;
 
 function accumulate(store: Accumulator, key: string, value: tf.Tensor): void {
@@ -391,8 +401,11 @@ function accumulateStacked(store: Accumulator, network: Network, plan: PassPlan,
 export function exactLastLayerKronecker(input: tf.Tensor, mean: tf.Tensor2D, outputHessian: (mean: tf.Tensor2D) => tf.Tensor2D = softmaxOutputHessian): tf.Tensor2D {
   return tf.tidy(() => {
     const [batch, rows] = input.shape;
-    const outer = tf.reshape(tf.mul(tf.expandDims(input, 2), tf.expandDims(input, 1)), [batch, rows! * rows!]);
-    return crossProduct(outer, outputHessian(mean));
+    // The outer products made already transposed, [rows·rows, B] (entry [i·rows + k, b] = φ_bi φ_bk): the same
+    // products and the same product as crossProduct(outer, ·), without transposing the batch's largest tensor.
+    const columns = tf.transpose(input);
+    const outerTransposed = tf.reshape(tf.mul(tf.expandDims(columns, 1), tf.expandDims(columns, 0)), [rows! * rows!, batch]);
+    return tf.matMul(outerTransposed as tf.Tensor2D, outputHessian(mean));
   });
 }
 
@@ -507,7 +520,7 @@ async function sweep(
   const out = new Map<string, Float64Array>();
   for (const [key, tensor] of store) {
     // Rounded to float32, the precision they were summed in and are saved in, so a saved fit equals the fitted one.
-    out.set(key, Float64Array.from(await tensor.data(), (value) => Math.fround(value / data.count)));
+    out.set(key, float32Means(await tensor.data(), data.count));
     tensor.dispose();
   }
   return out;

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { matrix } from './linalg/index.ts';
 import { Random } from './random.ts';
-import { crossProduct, exactLastLayerKronecker, fisherTypes, lastLayerMatrix, perExampleGradients, type CurvatureFit, type FisherType } from './curvature.ts';
+import { crossProduct, exactLastLayerKronecker, fisherTypes, float32Means, lastLayerMatrix, perExampleGradients, type CurvatureFit, type FisherType } from './curvature.ts';
 import type { LaplaceData } from './data.ts';
 import { likelihoodFor, type LikelihoodKind } from './likelihoods/index.ts';
 import { outputDenseLayer, type ParameterLayer } from './network.ts';
@@ -123,7 +123,7 @@ export async function fitLastLayerFromModel(model: tfl.LayersModel, data: Laplac
     const d = rows * split.classes;
     const total = sum as tf.Tensor | null;
     const fisherMatrix = total === null ? tf.zeros([d, d]) : fisher === 'exact' ? lastLayerMatrix(total, rows, split.classes) : tf.clone(total);
-    const values = Float64Array.from(await fisherMatrix.data(), (value) => Math.fround(value / data.count));
+    const values = float32Means(await fisherMatrix.data(), data.count);
     const meanLoss = Math.fround((await loss.data())[0] / data.count);
     tf.dispose([fisherMatrix, ...(total ? [total] : [])]);
     return { fisher, mcSamples: fisher === 'mc' ? mcSamples : 1, count: data.count, ...(likelihood.kind === 'regression' ? { likelihood: 'regression' as const } : {}), meanLoss, lastLayer: matrix(d, d, values) };

@@ -20,6 +20,7 @@ Speed and memory goals as ratios measured in the same run (never absolute second
 Options:
   --only LIST      comma-separated parts to run (default all): ${benchParts.map((part) => part.name).join(', ')}
   --backend NAME   ${backendNames.join(' | ')}: the backend of the parts that take one (default: the first that starts)
+  --torch-python PATH  passed to the fits part: a Python with torch, so ours ÷ PyTorch is measured in the same run
   --list           print the parts and what each measures, and exit
   --help           this text
 
@@ -32,9 +33,9 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-let values: { only?: string; backend?: string; list?: boolean; help?: boolean };
+let values: { only?: string; backend?: string; 'torch-python'?: string; list?: boolean; help?: boolean };
 try {
-  ({ values } = parseArgs({ options: { only: { type: 'string' }, backend: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true }));
+  ({ values } = parseArgs({ options: { only: { type: 'string' }, backend: { type: 'string' }, 'torch-python': { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true }));
 } catch (error) {
   fail(`${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\.$/, '')}; run with --help to see the options.`);
 }
@@ -47,6 +48,8 @@ if (values.list) {
   process.exit(0);
 }
 if (values.backend !== undefined && !(backendNames as readonly string[]).includes(values.backend)) fail(`Unknown backend "${values.backend}"; choose one of ${backendNames.join(', ')}.`);
+const torchPython = values['torch-python'];
+if (torchPython !== undefined && !existsSync(torchPython)) fail(`--torch-python ${torchPython} does not exist; give a Python that has torch.`);
 const chosen = values.only === undefined ? benchParts.map((part) => part.name) : values.only.split(',').map((name) => name.trim()).filter(Boolean);
 for (const name of chosen) {
   if (!benchParts.some((part) => part.name === name)) fail(`Unknown part "${name}"; choose from ${benchParts.map((part) => part.name).join(', ')}.`);
@@ -58,7 +61,7 @@ for (const part of benchParts.filter((candidate) => chosen.includes(candidate.na
   const file = `${here}${part.file}`;
   if (!existsSync(file)) fail(`Part ${part.name}'s script ${file} is missing.`);
   console.log(`\n######## ${part.name}: ${part.measures}\n`);
-  const args = ['tsx', file, ...(part.backend && values.backend ? ['--backend', values.backend] : [])];
+  const args = ['tsx', file, ...(part.backend && values.backend ? ['--backend', values.backend] : []), ...(part.name === 'fits' && torchPython ? ['--torch-python', torchPython] : [])];
   const result = spawnSync('npx', args, { stdio: 'inherit' });
   if (result.status !== 0) {
     failed += 1;

@@ -33,6 +33,7 @@ describe('npm run bench options', () => {
       [['--frobnicate'], /^error: Unknown option '--frobnicate'; run with --help to see the options\.$/],
       [['--only', 'nope'], /^error: Unknown part "nope"; choose from /],
       [['--backend', 'tpu'], /^error: Unknown backend "tpu"; choose one of /],
+      [['--torch-python', '/nonexistent/python'], /^error: --torch-python \/nonexistent\/python does not exist; give a Python that has torch\.$/],
     ];
     for (const [args, message] of cases) {
       const result = await bench(args);
