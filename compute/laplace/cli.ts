@@ -93,7 +93,8 @@ Options:
   --n N                 data-term scale N (default n, the number of examples; pass the training-set size when fitting on a subset)
   --tau T               prior precision τ (default: the τ that maximises the marginal likelihood at N)
   --likelihood KIND     ${list(likelihoodKinds)} (default: the model's output's); must agree with the model
-  --sigma S             regression: the observation noise σ (default: σ and τ that maximise the marginal likelihood together)
+  --sigma S             regression: the observation noise σ (default: the σ that maximises the marginal likelihood,
+                        together with τ unless --tau is given)
   --prior-mean M        prior mean μ₀ of every weight (default 0): the evidence's prior term becomes τ/2 ‖θ − μ₀‖²
                         (a negative one as --prior-mean=-0.1)
   --temperature T       posterior temperature (default 1): the precision is (N/T)·F + τ·I; T < 1 sharpens, T > 1 widens

@@ -428,6 +428,16 @@ describe('regression and binary models on the command line', () => {
     [fixed, inMemory, tuned, expected.model].forEach((laplace) => laplace.dispose());
   });
 
+  it('fit --tau without --sigma tunes σ alone at that τ, as fitLaplace does', async () => {
+    const run = await cli(...fitArgs('regression', '--targets', path('ry.npy'), '--curvature', 'diag', '--tau', '2', '--out', path('rtau.laplace')));
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/τ = 2 \(--tau\), σ = [\d.e+-]+ \(marginal likelihood\);/);
+    const fromFile = await loadLaplace(path('rtau.laplace'));
+    const inMemory = await fitLaplace(regression, regressionData(x, y), { curvature: 'diag', likelihood: 'regression', tau: 2 });
+    expect([fromFile.tau, fromFile.sigma]).toEqual([2, inMemory.sigma]);
+    [fromFile, inMemory].forEach((laplace) => laplace.dispose());
+  });
+
   it('predict writes the GLM mean and variance as two .npy files (or JSON), as predictRegression computes them, with RMSE and NLL from --targets', async () => {
     const run = await cli('predict', '--posterior', path('r.laplace'), '--inputs', path('rx.npy'), '--targets', path('ry.npy'), '--out', path('rp.npy'), '--backend', 'wasm');
     expect(run.err).toBe('');
