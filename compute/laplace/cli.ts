@@ -3,11 +3,15 @@
  * tfjs-laplace: the package's command line, on files any project has. A model
  * is a tfjs-layers model.json with its weight files (what `model.save` and
  * tensorflowjs_converter write); data are .npy arrays (inputs [n, ...input
- * shape], integer labels [n]); posteriors are the library's posterior files.
+ * shape], integer labels [n] for a classifier, float targets [n] or [n, outputs]
+ * for a regression); posteriors are the library's posterior files. The
+ * likelihood follows the model's output: a softmax, logits or one sigmoid unit
+ * classify, one linear unit regresses, and several linear units are logits
+ * unless --likelihood regression (or --targets) says otherwise.
  *
- *   fit      model + training data → posterior file (τ by marginal likelihood unless --tau)
- *   tune     posterior file → posterior file at a better τ (marginal likelihood) or (N, τ) (validation grid)
- *   predict  posterior file + inputs → probabilities (.npy or .json), and metrics when labels are given
+ *   fit      model + training data → posterior file (τ, and a regression's σ, by marginal likelihood unless given)
+ *   tune     posterior file → posterior file at a better τ (and σ) (marginal likelihood) or (N, τ) (validation grid)
+ *   predict  posterior file + inputs → probabilities, or a regression's mean and variance (.npy or .json), and metrics when labels or targets are given
  *   info     what a posterior file holds
  *
  * The study's own command line (compute/laplace-cli.ts) works on its
@@ -24,12 +28,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { calibration } from './metrics/calibration.ts';
 import { accuracy, negativeLogLikelihood } from './metrics/classification.ts';
 import { curvatureKinds, fisherTypes, type CurvatureKind, type FisherType } from './curvature.ts';
-import { tensorData, type LaplaceData } from './data.ts';
+import { regressionData, tensorData, type LaplaceData } from './data.ts';
 import { loadLaplace, saveLaplace, writeFileAtomic } from './files.ts';
+import { likelihoodKinds, type LikelihoodKind } from './likelihoods/index.ts';
 import { glmLinks, type GlmLink } from './links.ts';
 import { fullParameterLimit, infDefaults, lowrankDefaults, subnetworkDefaults } from './structures/index.ts';
 import { fitLaplace, type LaplaceModel } from './model.ts';
-import { readNpy, writeNpy } from './npy.ts';
+import { readNpy, writeNpy, type NpyArray } from './npy.ts';
 import { predictionWarning } from './warnings.ts';
 import { kfacDampings, type KfacDamping } from './posterior.ts';
 import { predictiveTypes, type PredictiveType } from './predictive.ts';
@@ -52,10 +57,12 @@ const usage = {
   program: `Usage: tfjs-laplace <command> [options]
 
 Commands:
-  fit       fit a Laplace posterior around a trained tfjs-layers model and write the posterior file
-  tune      choose τ by the marginal likelihood (--objective marglik, the default; no data), or N and τ
-            on validation data (--objective nll or error+ece), and write the posterior file
-  predict   predict inputs with a posterior file and write the class probabilities
+  fit       fit a Laplace posterior around a trained tfjs-layers model (a classifier with --labels,
+            a regression with --targets) and write the posterior file
+  tune      choose τ by the marginal likelihood (--objective marglik, the default; no data; a regression's
+            σ with it), or N and τ on validation data (--objective nll or error+ece), and write the posterior file
+  predict   predict inputs with a posterior file and write the class probabilities, or a regression's
+            predictive mean and variance
   info      print what a posterior file holds
 
 Run \`tfjs-laplace <command> --help\` for a command's options. Arrays are .npy files (numpy.save).
@@ -63,11 +70,18 @@ fit, tune and predict show their progress on a terminal (not when stderr is redi
 User errors (bad option, missing file, unsupported model, corrupt posterior) exit with code 2.
 `,
   fit: `Usage: tfjs-laplace fit --model model.json --inputs X.npy --labels y.npy --curvature KIND --out FILE [options]
+       tfjs-laplace fit --model model.json --inputs X.npy --targets y.npy --curvature KIND --out FILE [--sigma S] [options]
+
+The likelihood follows the model's output: a softmax, logits over two or more
+units or one sigmoid unit is a classifier (--labels), one linear unit a
+regression (--targets, a Gaussian with noise σ); several linear units are
+logits unless --likelihood regression or --targets makes them a regression.
 
 Required:
   --model FILE          a tfjs-layers model.json (weights beside it, as model.save and tensorflowjs_converter write them)
   --inputs FILE         .npy inputs, shape [n, ...the model's input shape]
-  --labels FILE         .npy integer labels, shape [n], each in 0 … classes − 1
+  --labels FILE         classification: .npy integer labels, shape [n], each in 0 … classes − 1
+  --targets FILE        regression: .npy float targets, shape [n] (one output) or [n, outputs]
   --curvature KIND      ${list(curvatureKinds)} (full: at most ${fullParameterLimit.toLocaleString('en-US')} parameters;
                         inf: Lee et al. 2020's low-rank EFB plus exact diagonal; subnetwork: full over the
                         largest-variance parameters, the rest at the MAP)
@@ -78,6 +92,9 @@ Options:
   --mc-samples M        label draws per input for the mc Fisher (default 1)
   --n N                 data-term scale N (default n, the number of examples; pass the training-set size when fitting on a subset)
   --tau T               prior precision τ (default: the τ that maximises the marginal likelihood at N)
+  --likelihood KIND     ${list(likelihoodKinds)} (default: the model's output's); must agree with the model
+  --sigma S             regression: the observation noise σ (default: the σ that maximises the marginal likelihood,
+                        together with τ unless --tau is given)
   --prior-mean M        prior mean μ₀ of every weight (default 0): the evidence's prior term becomes τ/2 ‖θ − μ₀‖²
                         (a negative one as --prior-mean=-0.1)
   --temperature T       posterior temperature (default 1): the precision is (N/T)·F + τ·I; T < 1 sharpens, T > 1 widens
@@ -95,7 +112,8 @@ ${backendHelp}
 
 With --objective marglik (the default) N stays fixed and τ maximises the
 Laplace marginal likelihood, one τ for all layers or one per layer; no data
-are read. With nll or error+ece, a grid of log₁₀ N × log₁₀ τ is scored on the
+are read. For a regression posterior the noise σ is tuned with τ. With nll or
+error+ece (classification only), a grid of log₁₀ N × log₁₀ τ is scored on the
 validation data given, with the GLM predictive and the probit link (one pass
 of the network serves every point), and the best point is written.
 
@@ -108,6 +126,7 @@ Options:
   --per-layer           marglik: one τ per layer
   --n N                 marglik: the N held fixed (default the posterior's)
   --log-tau LOW,HIGH    range of log₁₀ τ (default -4,10)
+  --log-sigma LOW,HIGH  marglik on a regression posterior: range of log₁₀ σ (default -4,4)
   --inputs, --labels    validation data (.npy), for nll and error+ece
   --log-n LOW,HIGH      grid range of log₁₀ N (default 0,14)
   --grid K              grid points per axis (default 29)
@@ -116,7 +135,10 @@ ${backendHelp}
   predict: `Usage: tfjs-laplace predict --posterior FILE --inputs X.npy --out FILE [options]
 
 Writes the class probabilities [n, classes]: as float32 .npy when FILE ends in
-.npy, otherwise as JSON ({"probabilities": [[...], ...], ...}).
+.npy, otherwise as JSON ({"probabilities": [[...], ...], ...}). For a regression
+posterior, writes the GLM predictive's mean f(x) and variance (the linearised
+network's functional variance + σ²), each [n, outputs]: with --out F.npy as
+F.mean.npy and F.variance.npy, otherwise as JSON ({"mean": ..., "variance": ...}).
 
 Required:
   --posterior FILE      posterior file
@@ -125,7 +147,8 @@ Required:
 
 Options:
   --labels FILE         .npy integer labels: also print accuracy, NLL and ECE (${eceBins} bins)
-  --predictive TYPE     ${list(predictiveTypes)} (default glm: the linearised network in closed form)
+  --targets FILE        regression: .npy float targets: also print the RMSE and the predictive's Gaussian NLL
+  --predictive TYPE     ${list(predictiveTypes)} (default glm: the linearised network in closed form; regression: glm only)
   --link NAME           the glm predictive's link: ${list(glmLinks)} (default probit)
   --samples T           weight samples (sampled, linearised; default 30) or logit draws (glm with mc; default 1000)
   --seed S              seed of the samples (default 0)
@@ -135,7 +158,7 @@ ${backendHelp}
   info: `Usage: tfjs-laplace info FILE
 
 Prints the structure, N, τ, the Fisher it was fitted with, the input shape,
-the classes and the layers of a posterior file.
+the classes (or a regression's outputs and σ) and the layers of a posterior file.
 ${backendHelp}
 `,
 };
@@ -144,6 +167,9 @@ const options = {
   model: { type: 'string' },
   inputs: { type: 'string' },
   labels: { type: 'string' },
+  targets: { type: 'string' },
+  likelihood: { type: 'string' },
+  sigma: { type: 'string' },
   curvature: { type: 'string' },
   out: { type: 'string' },
   fisher: { type: 'string' },
@@ -162,6 +188,7 @@ const options = {
   'per-layer': { type: 'boolean' },
   'log-n': { type: 'string' },
   'log-tau': { type: 'string' },
+  'log-sigma': { type: 'string' },
   grid: { type: 'string' },
   predictive: { type: 'string' },
   link: { type: 'string' },
@@ -174,9 +201,9 @@ type Values = { [K in OptionName]?: (typeof options)[K]['type'] extends 'boolean
 type CommandName = Exclude<keyof typeof usage, 'program'>;
 
 const commandOptions: Record<CommandName, readonly OptionName[]> = {
-  fit: ['model', 'inputs', 'labels', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'prior-mean', 'temperature', 'kfac-damping', 'rank', 'subnetwork-count', 'batch-size', 'seed', 'backend', 'help'],
-  tune: ['posterior', 'out', 'objective', 'per-layer', 'n', 'log-tau', 'inputs', 'labels', 'log-n', 'grid', 'backend', 'help'],
-  predict: ['posterior', 'inputs', 'labels', 'out', 'predictive', 'link', 'samples', 'seed', 'batch-size', 'backend', 'help'],
+  fit: ['model', 'inputs', 'labels', 'targets', 'likelihood', 'sigma', 'curvature', 'out', 'fisher', 'mc-samples', 'n', 'tau', 'prior-mean', 'temperature', 'kfac-damping', 'rank', 'subnetwork-count', 'batch-size', 'seed', 'backend', 'help'],
+  tune: ['posterior', 'out', 'objective', 'per-layer', 'n', 'log-tau', 'log-sigma', 'inputs', 'labels', 'log-n', 'grid', 'backend', 'help'],
+  predict: ['posterior', 'inputs', 'labels', 'targets', 'out', 'predictive', 'link', 'samples', 'seed', 'batch-size', 'backend', 'help'],
   info: ['backend', 'help'],
 };
 
@@ -305,13 +332,19 @@ interface Arrays {
   count: number;
 }
 
-/** Inputs (and labels, if given) as Laplace data, checked against the model's input shape and classes. */
-function readData(inputsPath: string, labelsPath: string | undefined, inputShape: readonly number[], classes: number): Arrays & { labels: Int32Array | null } {
+/** The inputs, checked against the model's input shape. */
+function readInputs(inputsPath: string, inputShape: readonly number[]): NpyArray {
   const inputs = readNpy(readBytes(inputsPath, 'Inputs file'), inputsPath);
   const expected = [inputs.shape[0], ...inputShape];
   if (inputs.shape.length !== expected.length || inputs.shape.some((size, index) => size !== expected[index])) {
     throw new UsageError(`${inputsPath} has shape [${inputs.shape.join(', ')}], but the model takes [n, ${inputShape.join(', ')}]; reshape the inputs.`);
   }
+  return inputs;
+}
+
+/** Inputs (and labels, if given) as Laplace data, checked against the model's input shape and classes. */
+function readData(inputsPath: string, labelsPath: string | undefined, inputShape: readonly number[], classes: number): Arrays & { labels: Int32Array | null } {
+  const inputs = readInputs(inputsPath, inputShape);
   let labels: Int32Array | null = null;
   if (labelsPath !== undefined) {
     const read = readNpy(readBytes(labelsPath, 'Labels file'), labelsPath);
@@ -326,6 +359,65 @@ function readData(inputsPath: string, labelsPath: string | undefined, inputShape
   // Labels are unused where none were given (predict without --labels); zeros keep the data's shape.
   const data = tensorData(tensor, labels ?? new Int32Array(inputs.shape[0]));
   return { data, inputs: tensor, count: inputs.shape[0], labels };
+}
+
+/**
+ * A regression's inputs and float targets (if given) as Laplace data: the targets [n] (one output)
+ * or [n, outputs], floats (integers are a classifier's labels) and finite.
+ */
+function readRegressionData(inputsPath: string, targetsPath: string | undefined, inputShape: readonly number[], outputs: number): Arrays & { targets: Float64Array | null } {
+  const inputs = readInputs(inputsPath, inputShape);
+  const count = inputs.shape[0];
+  let targets: Float64Array | null = null;
+  if (targetsPath !== undefined) {
+    const read = readNpy(readBytes(targetsPath, 'Targets file'), targetsPath);
+    if (!read.dtype.startsWith('<f')) {
+      throw new UsageError(`${targetsPath} holds ${read.dtype === '|b1' ? 'booleans' : 'integers'} (${read.dtype}), a classifier's labels, but the model is a regression; save its targets as floats (in numpy: y.astype('float32')).`);
+    }
+    const shapes = outputs === 1 ? [[count], [count, 1]] : [[count, outputs]];
+    if (!shapes.some((shape) => shape.length === read.shape.length && shape.every((size, index) => size === read.shape[index]))) {
+      const wanted = shapes.map((shape) => `[${shape.join(', ')}]`).join(' or ');
+      throw new UsageError(`${targetsPath} has shape [${read.shape.join(', ')}], but ${inputsPath} has ${count} examples and the model ${outputs} output${outputs === 1 ? '' : 's'}; pass targets of shape ${wanted}.`);
+    }
+    const bad = read.values.findIndex((value) => !Number.isFinite(value));
+    if (bad >= 0) throw new UsageError(`${targetsPath} holds ${read.values[bad]} at index ${bad}, but targets must be finite numbers.`);
+    targets = read.values;
+  }
+  const tensor = tf.tensor(Float32Array.from(inputs.values), inputs.shape);
+  // Targets are unused where none were given (predict without --targets); zeros keep the data's shape.
+  const data = regressionData(tensor, targets ?? new Float64Array(count * outputs));
+  return { data, inputs: tensor, count, targets };
+}
+
+/** The model's output layer as the likelihood sees it: its units and the activation it ends in. */
+function modelOutput(model: tfl.LayersModel): { units: number; activation: string; layerName: string } {
+  const layer = model.outputs[0].sourceLayer as tfl.layers.Layer;
+  const shape = model.outputs[0].shape;
+  return { units: shape[shape.length - 1] ?? 0, activation: String((layer.getConfig() as { activation?: unknown }).activation ?? 'linear'), layerName: layer.name };
+}
+
+/**
+ * The likelihood of a fit: what the model's output allows (a softmax or a sigmoid classifies, one
+ * linear unit regresses, several linear units may be either), narrowed by --likelihood, which must
+ * agree with the model, and by the kind of data given (--labels or --targets), which must agree with both.
+ */
+function chooseLikelihood(model: tfl.LayersModel, asked: LikelihoodKind | undefined, given: 'labels' | 'targets'): LikelihoodKind {
+  const { units, activation, layerName } = modelOutput(model);
+  const ending = activation === 'linear' ? (units === 1 ? 'one linear unit' : `${units} linear units`) : `a ${activation} over ${units} unit${units === 1 ? '' : 's'}`;
+  const allowed: LikelihoodKind[] = activation !== 'linear' ? ['classification'] : units === 1 ? ['regression'] : ['classification', 'regression'];
+  if (asked !== undefined && !allowed.includes(asked)) {
+    throw new UsageError(
+      asked === 'regression'
+        ? `--likelihood regression does not agree with the model: its output layer ${layerName} ends in ${ending}, a classifier's output, and a regression needs linear outputs.`
+        : `--likelihood classification does not agree with the model: its output layer ${layerName} ends in ${ending}, a regression's output, and a classifier needs a softmax, logits over two or more units or one sigmoid unit.`,
+    );
+  }
+  const kind = asked ?? (allowed.length === 1 ? allowed[0] : given === 'targets' ? 'regression' : 'classification');
+  if (kind === 'regression' && given === 'labels') throw new UsageError(`The model is a regression (its output layer ${layerName} ends in ${ending}); pass its float targets as --targets FILE, not --labels.`);
+  if (kind === 'classification' && given === 'targets') {
+    throw new UsageError(`The model is a classifier (its output layer ${layerName} ends in ${ending}${allowed.length === 2 ? ', read as logits' : ''}); pass its integer labels as --labels FILE, not --targets${allowed.length === 2 ? ' (or --likelihood regression for a regression)' : ''}.`);
+  }
+  return kind;
 }
 
 function formatNumber(value: number): string {
@@ -343,7 +435,13 @@ function tauText(laplace: LaplaceModel): string {
 async function fitCommand(values: Values): Promise<void> {
   const modelPath = required('fit', values.model, '--model FILE (a tfjs-layers model.json)');
   const inputsPath = required('fit', values.inputs, '--inputs FILE (.npy)');
-  const labelsPath = required('fit', values.labels, '--labels FILE (.npy)');
+  if (values.labels !== undefined && values.targets !== undefined) throw new UsageError('Pass either --labels (a classifier\'s integer labels) or --targets (a regression\'s float targets), not both.');
+  const labelsPath = values.labels ?? values.targets;
+  if (labelsPath === undefined) throw new UsageError('fit needs --labels FILE (a classifier\'s integer labels, .npy) or --targets FILE (a regression\'s float targets, .npy).');
+  const given = values.targets !== undefined ? 'targets' : 'labels';
+  const askedLikelihood = values.likelihood === undefined ? undefined : choice<LikelihoodKind>('likelihood', values.likelihood, likelihoodKinds);
+  const sigma = numberOption('sigma', values.sigma, 'positive');
+  if (sigma !== undefined && (given === 'labels' || askedLikelihood === 'classification')) throw new UsageError('--sigma is the observation noise of a regression, and this fit is a classification; drop it.');
   const curvature: CurvatureKind = choice('curvature', values.curvature, curvatureKinds);
   const out = outputPath('fit', values.out, '--out FILE, the posterior file to write');
   const fisher: FisherType = choice('fisher', values.fisher, fisherTypes, 'mc');
@@ -363,27 +461,52 @@ async function fitCommand(values: Values): Promise<void> {
   const seed = numberOption('seed', values.seed, 'seed');
   const backend = await startBackend(values.backend);
   const model = await loadModel(modelPath);
-  const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
-  const units = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0;
-  // One sigmoid unit is a binary classifier: labels 0 and 1.
-  const sigmoidOutput = (model.layers[model.layers.length - 1].getConfig() as { activation?: unknown }).activation === 'sigmoid';
-  const classes = units === 1 && sigmoidOutput ? 2 : units;
-  const { data, inputs, count } = readData(inputsPath, labelsPath, inputShape, classes);
+  let inputs: tf.Tensor | undefined;
   try {
+    const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
+    const { units, activation } = modelOutput(model);
+    const likelihood = chooseLikelihood(model, askedLikelihood, given);
+    const regression = likelihood === 'regression';
+    if (sigma !== undefined && !regression) throw new UsageError('--sigma is the observation noise of a regression, and this model is a classifier; drop it.');
+    if (regression && fisher === 'empirical') throw new UsageError('The empirical Fisher is for classification only; use --fisher mc or exact for a regression.');
+    // One sigmoid unit is a binary classifier: labels 0 and 1.
+    const read = regression ? readRegressionData(inputsPath, labelsPath, inputShape, units) : readData(inputsPath, labelsPath, inputShape, units === 1 && activation === 'sigmoid' ? 2 : units);
+    inputs = read.inputs;
+    const { data, count } = read;
     const started = performance.now();
     const progress = new Progress(`fit ${curvature} on ${count} examples`);
-    const laplace = await fitLaplace(model, data, { curvature, fisher, mcSamples, n, tau: tau ?? 'marglik', priorMean, temperature, kfacDamping, ...(curvature === 'inf' ? { infRank: rank } : { rank }), subnetworkCount, batchSize, seed, onProgress: progress.update });
+    const laplace = await fitLaplace(model, data, {
+      curvature,
+      fisher,
+      mcSamples,
+      n,
+      tau: tau ?? 'marglik',
+      // Only for a regression, so a classifier's options are what they were.
+      ...(regression ? { likelihood, sigma: sigma ?? 'marglik' } : {}),
+      priorMean,
+      temperature,
+      kfacDamping,
+      ...(curvature === 'inf' ? { infRank: rank } : { rank }),
+      subnetworkCount,
+      batchSize,
+      seed,
+      onProgress: progress.update,
+    });
     progress.finish();
     await saveLaplace(laplace, out);
     const seconds = (performance.now() - started) / 1000;
+    const tauSource = tau === undefined ? 'marginal likelihood' : '--tau';
+    const hyperparameters = regression
+      ? `${tauText(laplace)} (${tauSource}), σ = ${formatNumber(laplace.sigma!)} (${sigma === undefined ? 'marginal likelihood' : '--sigma'})`
+      : `${tauText(laplace)} (${tauSource})`;
     console.log(
-      `${curvature} posterior of ${laplace.posterior.network.layers.length} layers on ${count} examples (${fisher} Fisher): ` +
-        `N = ${formatNumber(laplace.n)} (${n === undefined ? 'the examples' : '--n'}), ${tauText(laplace)} (${tau === undefined ? 'marginal likelihood' : '--tau'}); ` +
+      `${curvature} posterior of ${laplace.posterior.network.layers.length} layers on ${count} examples (${fisher} Fisher${regression ? `, regression with ${units} output${units === 1 ? '' : 's'}` : ''}): ` +
+        `N = ${formatNumber(laplace.n)} (${n === undefined ? 'the examples' : '--n'}), ${hyperparameters}; ` +
         `${seconds.toFixed(1)} s on ${backend}; wrote ${out}`,
     );
     laplace.dispose();
   } finally {
-    inputs.dispose();
+    inputs?.dispose();
     model.dispose();
   }
 }
@@ -402,23 +525,34 @@ async function tuneCommand(values: Values): Promise<void> {
       if (values[option] !== undefined) throw new UsageError(`--${option} applies only to the validation objectives (nll, error+ece), not marglik; drop it.`);
     }
   } else {
-    for (const option of ['per-layer', 'n'] as const) {
+    for (const option of ['per-layer', 'n', 'log-sigma'] as const) {
       if (values[option] !== undefined) throw new UsageError(`--${option} applies only to --objective marglik; drop it.`);
     }
   }
   const n = numberOption('n', values.n, 'positive');
   const logN = rangeOption('log-n', values['log-n']);
+  const logSigma = rangeOption('log-sigma', values['log-sigma']);
+  if (logSigma !== undefined && !(logSigma[0] < logSigma[1])) throw new UsageError(`--log-sigma must be LOW,HIGH with LOW < HIGH, got "${values['log-sigma']}".`);
   const grid = numberOption('grid', values.grid, 'whole');
   const inputsPath = objective === 'marglik' ? undefined : required('tune', values.inputs, `--inputs FILE (validation inputs) for --objective ${objective}`);
   const labelsPath = objective === 'marglik' ? undefined : required('tune', values.labels, `--labels FILE (validation labels) for --objective ${objective}`);
   const backend = await startBackend(values.backend);
   const loaded = await loadLaplace(posteriorPath);
   try {
+    const regression = loaded.posterior.likelihood.kind === 'regression';
+    if (regression && objective !== 'marglik') {
+      throw new UsageError(`${posteriorPath} holds a regression posterior, and the validation objectives (nll, error+ece) score classifiers; use --objective marglik, which tunes σ and τ together.`);
+    }
+    if (!regression && logSigma !== undefined) throw new UsageError(`--log-sigma is the range of a regression's noise σ, and ${posteriorPath} holds a classifier's posterior; drop it.`);
     if (objective === 'marglik') {
-      const { model: tuned, optimum } = loaded.tuneMarginalLikelihood({ perLayer: values['per-layer'] === true, n, range: logTau });
+      const { model: tuned, optimum } = loaded.tuneMarginalLikelihood({ perLayer: values['per-layer'] === true, n, range: logTau, ...(regression ? { optimizeSigma: true, sigmaRange: logSigma } : {}) });
       await saveLaplace(tuned, out);
-      console.log(`${loaded.posterior.structure} posterior, marginal likelihood at N = ${formatNumber(optimum.n)}: log evidence ${optimum.logEvidence.toFixed(2)} at ${tauText(tuned)} (on ${backend}); wrote ${out}`);
-      if (optimum.atEdge) console.error('note: the optimal τ lies on the edge of the searched range; a wider --log-tau may find a better one.');
+      console.log(
+        `${loaded.posterior.structure} posterior${regression ? ' of a regression' : ''}, marginal likelihood at N = ${formatNumber(optimum.n)}: ` +
+          `log evidence ${optimum.logEvidence.toFixed(2)} at ${tauText(tuned)}${regression ? `, σ = ${formatNumber(tuned.sigma!)}` : ''} (on ${backend}); wrote ${out}`,
+      );
+      if (optimum.edges.some((edge) => edge !== null)) console.error('note: the optimal τ lies on the edge of the searched range; a wider --log-tau may find a better one.');
+      if (optimum.sigmaEdge) console.error('note: the optimal σ lies on the edge of the searched range; a wider --log-sigma may find a better one.');
       tuned.dispose();
       return;
     }
@@ -456,9 +590,15 @@ async function predictCommand(values: Values): Promise<void> {
   const samples = numberOption('samples', values.samples, 'whole');
   const seed = numberOption('seed', values.seed, 'seed');
   const batchSize = numberOption('batch-size', values['batch-size'], 'whole');
+  if (values.labels !== undefined && values.targets !== undefined) throw new UsageError('Pass either --labels (a classifier\'s integer labels) or --targets (a regression\'s float targets), not both.');
   const backend = await startBackend(values.backend);
   const laplace = await loadLaplace(posteriorPath);
   try {
+    if (laplace.posterior.likelihood.kind === 'regression') {
+      await predictRegressionCommand(values, laplace, { posteriorPath, inputsPath, out, batchSize, backend });
+      return;
+    }
+    if (values.targets !== undefined) throw new UsageError(`${posteriorPath} holds a classifier's posterior; pass its integer labels as --labels FILE, not --targets.`);
     if (predictive === 'probit' && laplace.posterior.structure !== 'last-layer') {
       throw new UsageError(`The probit predictive needs a last-layer posterior, but ${posteriorPath} holds a ${laplace.posterior.structure} one; use glm (its probit link works for every structure).`);
     }
@@ -501,6 +641,75 @@ async function predictCommand(values: Values): Promise<void> {
   }
 }
 
+/** The two files a regression's prediction goes to: F.mean.npy and F.variance.npy for --out F.npy. */
+function regressionOutputs(out: string): { mean: string; variance: string } | null {
+  if (!out.endsWith('.npy')) return null;
+  const stem = out.slice(0, -'.npy'.length);
+  return { mean: `${stem}.mean.npy`, variance: `${stem}.variance.npy` };
+}
+
+/**
+ * predict for a regression posterior: the GLM predictive's mean f(x) and variance (functional
+ * variance diag(J Σ Jᵀ) + σ²), each [n, outputs], as two .npy files or one JSON; with --targets,
+ * the RMSE of the mean and the mean Gaussian NLL of the predictive per target value.
+ */
+async function predictRegressionCommand(
+  values: Values,
+  laplace: LaplaceModel,
+  context: { posteriorPath: string; inputsPath: string; out: string; batchSize: number | undefined; backend: BackendName },
+): Promise<void> {
+  const { posteriorPath, inputsPath, out, batchSize, backend } = context;
+  if (values.labels !== undefined) throw new UsageError(`${posteriorPath} holds a regression posterior; pass its float targets as --targets FILE, not --labels.`);
+  if (values.predictive !== undefined && values.predictive !== 'glm') throw new UsageError(`A regression posterior predicts with the GLM predictive (mean and variance), not ${values.predictive}; drop --predictive.`);
+  for (const option of ['link', 'samples', 'seed'] as const) {
+    if (values[option] !== undefined) throw new UsageError(`--${option} applies only to a classifier's predictive; a regression's GLM predictive is Gaussian in closed form, so drop it.`);
+  }
+  const files = regressionOutputs(out);
+  for (const path of files ? [files.mean, files.variance] : []) {
+    if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${path}, where --out ${out} puts the ${path === files!.mean ? 'mean' : 'variance'}, is a folder; pass another --out.`);
+    if (resolve(path) === resolve(posteriorPath)) throw new UsageError(`${path}, where --out ${out} puts the ${path === files!.mean ? 'mean' : 'variance'}, is the posterior file itself; pass another --out.`);
+  }
+  const outputs = laplace.posterior.likelihood.outputs;
+  const sigma = laplace.sigma!;
+  const { data, inputs, count, targets } = readRegressionData(inputsPath, values.targets, laplace.posterior.network.inputShape, outputs);
+  try {
+    const started = performance.now();
+    const progress = new Progress(`predict ${count} examples (glm)`);
+    const { mean, variance } = await laplace.predictRegression(data, { batchSize, onProgress: progress.update });
+    progress.finish();
+    const seconds = (performance.now() - started) / 1000;
+    let metrics: { rmse: number; nll: number } | null = null;
+    if (targets) {
+      let squares = 0;
+      let nll = 0;
+      for (let i = 0; i < mean.length; i++) {
+        const error = targets[i] - mean[i];
+        squares += error * error;
+        nll += 0.5 * Math.log(2 * Math.PI * variance[i]) + (error * error) / (2 * variance[i]);
+      }
+      metrics = { rmse: Math.sqrt(squares / mean.length), nll: nll / mean.length };
+    }
+    let wrote: string;
+    if (files) {
+      writeFileAtomic(files.mean, writeNpy(mean, [count, outputs]));
+      writeFileAtomic(files.variance, writeNpy(variance, [count, outputs]));
+      wrote = `wrote the mean to ${files.mean} and the variance to ${files.variance}`;
+    } else {
+      const rows = (values: Float32Array) => Array.from({ length: count }, (_, row) => Array.from(values.subarray(row * outputs, (row + 1) * outputs)));
+      const json = { posterior: posteriorPath, structure: laplace.posterior.structure, likelihood: 'regression', n: laplace.n, tau: laplace.tau, sigma, predictive: 'glm', outputs, mean: rows(mean), variance: rows(variance), metrics };
+      writeFileAtomic(out, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
+      wrote = `wrote the mean and the variance to ${out}`;
+    }
+    const metricsText = metrics ? `: RMSE ${metrics.rmse.toFixed(4)}, NLL ${metrics.nll.toFixed(4)}` : '';
+    console.log(
+      `${count} examples, glm predictive of a regression (mean, and variance = functional variance + σ², σ = ${formatNumber(sigma)})${metricsText} ` +
+        `(${seconds.toFixed(1)} s on ${backend}); ${wrote}`,
+    );
+  } finally {
+    inputs.dispose();
+  }
+}
+
 async function infoCommand(values: Values, file: string | undefined): Promise<void> {
   if (file === undefined) throw new UsageError('info needs the posterior file to describe: tfjs-laplace info FILE.');
   await startBackend(values.backend);
@@ -514,7 +723,12 @@ async function infoCommand(values: Values, file: string | undefined): Promise<vo
     if (fit.inf) console.log(`inf: per layer the top ${fit.inf.map((factors) => factors.values.length).join(', ')} EFB eigenpairs plus the diagonal correction`);
     if (fit.subnetwork) console.log(`subnetwork: a full covariance over ${fit.subnetwork.indices.length} of the ${network.totalParameters} parameters, the rest at the MAP`);
     console.log(`fitted on ${fit.count} examples, ${fit.fisher} Fisher${fit.fisher === 'mc' ? ` (${fit.mcSamples} draw${fit.mcSamples === 1 ? '' : 's'} per input)` : ''}`);
-    console.log(`input shape [${network.inputShape.join(', ')}], ${network.classes} classes`);
+    const outputs = posterior.likelihood.outputs;
+    console.log(
+      posterior.sigma === undefined
+        ? `input shape [${network.inputShape.join(', ')}], ${network.classes} classes`
+        : `input shape [${network.inputShape.join(', ')}], regression with ${outputs} output${outputs === 1 ? '' : 's'}, noise σ = ${formatNumber(posterior.sigma)}`,
+    );
     for (const layer of network.layers) {
       console.log(`  ${layer.name}: ${layer.kind}, kernel [${layer.kernelShape.join(', ')}]${layer.hasBias ? ' + bias' : ''}, ${layer.activation}`);
     }

@@ -2,7 +2,10 @@
  * The package's command line (compute/laplace/cli.ts) from source, in process: a tfjs-layers
  * model.json with two weight shards and .npy arrays written here by hand go in; the posterior
  * files and probabilities that come out match what the library computes on the same model and data
- * in memory. The .npy reader is checked on bytes laid out by hand and the writer against numpy's
+ * in memory. A regression MLP (one linear unit, float targets), a two-output regression and a
+ * binary sigmoid classifier go through the same commands: σ and τ as the library tunes them, the
+ * GLM predictive's mean and variance as it predicts them, and on a last-layer posterior the
+ * variance against Bayesian linear regression on the body's features in closed form. The .npy reader is checked on bytes laid out by hand and the writer against numpy's
  * layout; user errors exit with code 2 and one sentence.
  */
 import { execFile } from 'node:child_process';
@@ -11,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBackend } from '../../compute/backend/index.ts';
 import { main } from '../../compute/laplace/cli.ts';
-import { fitLaplace, loadLaplace, tensorData } from '../../compute/laplace/index.ts';
+import { fitLaplace, loadLaplace, regressionData, tensorData } from '../../compute/laplace/index.ts';
 import { readNpy, writeNpy } from '../../compute/laplace/npy.ts';
-import { buildCnnA, randomInputs, randomLabels, type Model } from '../laplace/helpers.ts';
+import { buildCnnA, invert, randomInputs, randomLabels, seedWeights, zeros, type Model } from '../laplace/helpers.ts';
 
 let directory: string;
 let model: Model;
@@ -314,5 +318,269 @@ describe('.npy files', () => {
     expect((10 + header.length) % 64).toBe(0);
     expect(Array.from(new Float32Array(bytes.slice(10 + header.length).buffer))).toEqual([1, 2, 3, 4, 5, 6]);
     expect(readNpy(writeNpy(Float32Array.from([7]), [1]), 'one.npy')).toEqual({ shape: [1], dtype: '<f4', values: Float64Array.from([7]) });
+  });
+});
+
+/** A model as model.json and one weight file, as model.save writes it to a folder. */
+async function saveModelJson(model: tfl.LayersModel, name: string): Promise<void> {
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      writeFileSync(path(`${name}.bin`), new Uint8Array(artifacts.weightData as ArrayBuffer));
+      const manifest = [{ paths: [`${name}.bin`], weights: artifacts.weightSpecs }];
+      writeFileSync(path(`${name}.json`), JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: manifest }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
+const floats = (values: ArrayLike<number>) => new Uint8Array(Float32Array.from(values).buffer);
+
+describe('regression and binary models on the command line', () => {
+  const count = 24;
+  const noise = 0.1;
+  let regression: tfl.Sequential;
+  let twoOutputs: tfl.Sequential;
+  let binary: tfl.Sequential;
+  let x: tf.Tensor;
+  let y: Float32Array;
+  let y2: Float32Array;
+  let binaryLabels: Int32Array;
+
+  /** Dense 3 → hidden tanh → units (activation): seeded weights. */
+  function mlp(hidden: number, units: number, activation: 'linear' | 'sigmoid', seed: number): tfl.Sequential {
+    const model = tfl.sequential({
+      layers: [tfl.layers.dense({ inputShape: [3], units: hidden, activation: 'tanh', name: `cli_hidden_${seed}` }), tfl.layers.dense({ units, activation, name: `cli_out_${seed}` })],
+    });
+    seedWeights(model, seed);
+    return model;
+  }
+
+  /** The network's own outputs plus noise of scale `noise`, so that σ has a true value. */
+  function noisyTargets(model: tfl.LayersModel, seed: number): Float32Array {
+    const f = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+    const disturbance = randomInputs([f.length], seed).dataSync();
+    return Float32Array.from(f, (value, i) => value + noise * disturbance[i]);
+  }
+
+  beforeAll(async () => {
+    regression = mlp(5, 1, 'linear', 401);
+    twoOutputs = mlp(4, 2, 'linear', 402);
+    binary = mlp(4, 1, 'sigmoid', 403);
+    x = randomInputs([count, 3], 404);
+    y = noisyTargets(regression, 405);
+    y2 = noisyTargets(twoOutputs, 406);
+    binaryLabels = randomLabels(count, 2, 407);
+    await saveModelJson(regression, 'regression');
+    await saveModelJson(twoOutputs, 'two-outputs');
+    await saveModelJson(binary, 'binary');
+    writeFileSync(path('rx.npy'), npyBytes('<f4', [count, 3], floats(x.dataSync())));
+    writeFileSync(path('ry.npy'), npyBytes('<f4', [count], floats(y)));
+    writeFileSync(path('ry-column.npy'), npyBytes('<f8', [count, 1], new Uint8Array(Float64Array.from(y).buffer)));
+    writeFileSync(path('ry2.npy'), npyBytes('<f4', [count, 2], floats(y2)));
+    writeFileSync(path('by.npy'), npyBytes('<i8', [count], int64Labels(binaryLabels)));
+  });
+
+  afterAll(() => {
+    [regression, twoOutputs, binary, x].forEach((item) => item?.dispose());
+  });
+
+  const fitArgs = (model: string, ...rest: string[]) => ['fit', '--model', path(`${model}.json`), '--inputs', path('rx.npy'), ...rest, '--backend', 'wasm'];
+
+  it('fit on one linear unit is a regression: σ and τ by the marginal likelihood, as fitLaplace tunes them', async () => {
+    const run = await cli(...fitArgs('regression', '--targets', path('ry.npy'), '--curvature', 'diag', '--out', path('r.laplace')));
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^diag posterior of 2 layers on 24 examples \(mc Fisher, regression with 1 output\): N = 24 \(the examples\), τ = [\d.e+-]+ \(marginal likelihood\), σ = [\d.e+-]+ \(marginal likelihood\); .* on wasm; wrote /);
+    const fromFile = await loadLaplace(path('r.laplace'));
+    const inMemory = await fitLaplace(regression, regressionData(x, y), { curvature: 'diag', likelihood: 'regression' });
+    expect([fromFile.posterior.likelihood.kind, fromFile.n, fromFile.tau, fromFile.sigma]).toEqual(['regression', count, inMemory.tau, inMemory.sigma]);
+    // The targets' noise has scale 0.1 around the network's outputs: the evidence finds that order
+    // (larger, as 24 examples pay for 26 parameters).
+    expect(fromFile.sigma!).toBeGreaterThan(0.05);
+    expect(fromFile.sigma!).toBeLessThan(0.5);
+    const fileRegression = await fromFile.predictRegression(regressionData(x, y));
+    const memoryRegression = await inMemory.predictRegression(regressionData(x, y));
+    expect(Array.from(fileRegression.variance)).toEqual(Array.from(memoryRegression.variance));
+    [fromFile, inMemory].forEach((laplace) => laplace.dispose());
+    // Targets [n, 1] and an explicit --likelihood regression give the same posterior.
+    const column = await cli(...fitArgs('regression', '--targets', path('ry-column.npy'), '--likelihood', 'regression', '--curvature', 'diag', '--out', path('r-column.laplace')));
+    expect(column.code).toBe(0);
+    expect(readFileSync(path('r-column.laplace')).equals(readFileSync(path('r.laplace')))).toBe(true);
+    const info = await cli('info', path('r.laplace'), '--backend', 'wasm');
+    expect(info.out.split('\n')[2]).toMatch(/^input shape \[3\], regression with 1 output, noise σ = [\d.e+-]+$/);
+  });
+
+  it('fit --sigma --tau keeps both; tune --objective marglik then tunes σ and τ together, as tuneMarginalLikelihood does', async () => {
+    const run = await cli(...fitArgs('regression', '--targets', path('ry.npy'), '--curvature', 'kfac', '--sigma', '0.5', '--tau', '3', '--out', path('rs.laplace')));
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/N = 24 \(the examples\), τ = 3 \(--tau\), σ = 0\.5 \(--sigma\);/);
+    const fixed = await loadLaplace(path('rs.laplace'));
+    expect([fixed.tau, fixed.sigma]).toEqual([3, 0.5]);
+    const inMemory = await fitLaplace(regression, regressionData(x, y), { curvature: 'kfac', likelihood: 'regression', sigma: 0.5, tau: 3 });
+    expect(Array.from((await fixed.predictRegression(regressionData(x, y))).variance)).toEqual(Array.from((await inMemory.predictRegression(regressionData(x, y))).variance));
+    const tune = await cli('tune', '--posterior', path('rs.laplace'), '--out', path('rt.laplace'), '--backend', 'wasm');
+    expect(tune.code).toBe(0);
+    expect(tune.out).toMatch(/^kfac posterior of a regression, marginal likelihood at N = 24: log evidence -?[\d.]+ at τ = [\d.e+-]+, σ = [\d.e+-]+ \(on wasm\); wrote /);
+    const tuned = await loadLaplace(path('rt.laplace'));
+    const expected = fixed.tuneMarginalLikelihood({ optimizeSigma: true });
+    expect([tuned.tau, tuned.sigma]).toEqual([expected.model.tau, expected.model.sigma]);
+    expect(tuned.sigma).not.toBe(0.5);
+    [fixed, inMemory, tuned, expected.model].forEach((laplace) => laplace.dispose());
+  });
+
+  it('fit --tau without --sigma tunes σ alone at that τ, as fitLaplace does', async () => {
+    const run = await cli(...fitArgs('regression', '--targets', path('ry.npy'), '--curvature', 'diag', '--tau', '2', '--out', path('rtau.laplace')));
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/τ = 2 \(--tau\), σ = [\d.e+-]+ \(marginal likelihood\);/);
+    const fromFile = await loadLaplace(path('rtau.laplace'));
+    const inMemory = await fitLaplace(regression, regressionData(x, y), { curvature: 'diag', likelihood: 'regression', tau: 2 });
+    expect([fromFile.tau, fromFile.sigma]).toEqual([2, inMemory.sigma]);
+    [fromFile, inMemory].forEach((laplace) => laplace.dispose());
+  });
+
+  it('predict writes the GLM mean and variance as two .npy files (or JSON), as predictRegression computes them, with RMSE and NLL from --targets', async () => {
+    const run = await cli('predict', '--posterior', path('r.laplace'), '--inputs', path('rx.npy'), '--targets', path('ry.npy'), '--out', path('rp.npy'), '--backend', 'wasm');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^24 examples, glm predictive of a regression \(mean, and variance = functional variance \+ σ², σ = [\d.e+-]+\): RMSE [\d.]+, NLL -?[\d.]+ \(.* on wasm\); wrote the mean to \S+rp\.mean\.npy and the variance to \S+rp\.variance\.npy$/);
+    expect(existsSync(path('rp.npy'))).toBe(false);
+    const mean = readNpy(readFileSync(path('rp.mean.npy')), 'mean');
+    const variance = readNpy(readFileSync(path('rp.variance.npy')), 'variance');
+    expect([mean.shape, variance.shape, mean.dtype]).toEqual([[count, 1], [count, 1], '<f4']);
+    const laplace = await loadLaplace(path('r.laplace'));
+    const expected = await laplace.predictRegression(regressionData(x, y));
+    expect(Array.from(mean.values)).toEqual(Array.from(expected.mean));
+    expect(Array.from(variance.values)).toEqual(Array.from(expected.variance));
+    // The mean is the network's output (to float32 rounding: the library runs its own forward pass), and every variance holds at least the noise σ².
+    const network = (regression.predict(x) as tf.Tensor).dataSync();
+    mean.values.forEach((value, i) => expect(value).toBeCloseTo(network[i], 5));
+    for (const value of variance.values) expect(value).toBeGreaterThanOrEqual(Math.fround(laplace.sigma! ** 2));
+    // The metrics, by hand from the files.
+    let squares = 0;
+    let nll = 0;
+    for (let i = 0; i < count; i++) {
+      squares += (y[i] - mean.values[i]) ** 2;
+      nll += 0.5 * Math.log(2 * Math.PI * variance.values[i]) + (y[i] - mean.values[i]) ** 2 / (2 * variance.values[i]);
+    }
+    const [, rmse, meanNll] = /RMSE ([\d.]+), NLL (-?[\d.]+)/.exec(run.out)!;
+    expect(Number(rmse)).toBeCloseTo(Math.sqrt(squares / count), 4);
+    expect(Number(meanNll)).toBeCloseTo(nll / count, 4);
+    const json = await cli('predict', '--posterior', path('r.laplace'), '--inputs', path('rx.npy'), '--out', path('rp.json'), '--backend', 'wasm');
+    expect(json.code).toBe(0);
+    expect(json.out).toMatch(/wrote the mean and the variance to \S+rp\.json$/);
+    const parsed = JSON.parse(readFileSync(path('rp.json'), 'utf8')) as { mean: number[][]; variance: number[][]; sigma: number; likelihood: string; metrics: unknown };
+    expect(parsed.mean.flat()).toEqual(Array.from(expected.mean));
+    expect(parsed.variance.flat()).toEqual(Array.from(expected.variance));
+    expect([parsed.likelihood, parsed.sigma, parsed.metrics]).toEqual(['regression', laplace.sigma, null]);
+    laplace.dispose();
+  });
+
+  it('a last-layer posterior at given σ and τ predicts the variance of Bayesian linear regression on the body\'s features', async () => {
+    const [sigma, tau] = [0.3, 2];
+    const fit = await cli(...fitArgs('regression', '--targets', path('ry.npy'), '--curvature', 'last-layer', '--fisher', 'exact', '--sigma', String(sigma), '--tau', String(tau), '--out', path('rl.laplace')));
+    expect(fit.code).toBe(0);
+    const run = await cli('predict', '--posterior', path('rl.laplace'), '--inputs', path('rx.npy'), '--out', path('rl.npy'), '--backend', 'wasm');
+    expect(run.code).toBe(0);
+    const variance = readNpy(readFileSync(path('rl.variance.npy')), 'variance').values;
+    // φ = [tanh(x K + b); 1]; precision (1/σ²) ΦᵀΦ + τ I (N = n); variance φᵀ A⁻¹ φ + σ².
+    const [kernel, bias] = regression.layers[0].getWeights().map((w) => w.dataSync());
+    const inputs = x.dataSync();
+    const hidden = bias.length;
+    const features = Array.from({ length: count }, (_, i) => {
+      const phi = new Float64Array(hidden + 1);
+      for (let j = 0; j < hidden; j++) {
+        let z = bias[j];
+        for (let k = 0; k < 3; k++) z += inputs[i * 3 + k] * kernel[k * hidden + j];
+        phi[j] = Math.tanh(z);
+      }
+      phi[hidden] = 1;
+      return phi;
+    });
+    const precision = zeros(hidden + 1);
+    for (const phi of features) for (let a = 0; a <= hidden; a++) for (let b = 0; b <= hidden; b++) precision.data[a * (hidden + 1) + b] += (phi[a] * phi[b]) / sigma ** 2;
+    for (let a = 0; a <= hidden; a++) precision.data[a * (hidden + 1) + a] += tau;
+    const covariance = invert(precision);
+    const worst = Math.max(
+      ...features.map((phi, i) => {
+        let quadratic = 0;
+        for (let a = 0; a <= hidden; a++) for (let b = 0; b <= hidden; b++) quadratic += phi[a] * covariance.data[a * (hidden + 1) + b] * phi[b];
+        const reference = quadratic + sigma ** 2;
+        return Math.abs(variance[i] - reference) / reference;
+      }),
+    );
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('several linear units are logits with --labels and a regression with --targets [n, outputs]', async () => {
+    const run = await cli(...fitArgs('two-outputs', '--targets', path('ry2.npy'), '--curvature', 'diag', '--out', path('r2.laplace')));
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/\(mc Fisher, regression with 2 outputs\)/);
+    const fromFile = await loadLaplace(path('r2.laplace'));
+    const inMemory = await fitLaplace(twoOutputs, regressionData(x, y2), { curvature: 'diag', likelihood: 'regression' });
+    expect([fromFile.posterior.likelihood.kind, fromFile.tau, fromFile.sigma]).toEqual(['regression', inMemory.tau, inMemory.sigma]);
+    const predict = await cli('predict', '--posterior', path('r2.laplace'), '--inputs', path('rx.npy'), '--out', path('r2.npy'), '--backend', 'wasm');
+    expect(predict.code).toBe(0);
+    expect(readNpy(readFileSync(path('r2.variance.npy')), 'variance').shape).toEqual([count, 2]);
+    [fromFile, inMemory].forEach((laplace) => laplace.dispose());
+    const logits = await cli(...fitArgs('two-outputs', '--labels', path('by.npy'), '--curvature', 'diag', '--out', path('c2.laplace')));
+    expect(logits.code).toBe(0);
+    expect(logits.out).toMatch(/^diag posterior of 2 layers on 24 examples \(mc Fisher\): N = 24/);
+    const classifier = await loadLaplace(path('c2.laplace'));
+    expect([classifier.posterior.likelihood.kind, classifier.sigma]).toEqual(['classification', undefined]);
+    classifier.dispose();
+  });
+
+  it('a binary sigmoid classifier fits and predicts as the library does (labels 0 and 1, two probabilities per input)', async () => {
+    const run = await cli(...fitArgs('binary', '--labels', path('by.npy'), '--curvature', 'kfac', '--out', path('b.laplace')));
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    const fromFile = await loadLaplace(path('b.laplace'));
+    const inMemory = await fitLaplace(binary, tensorData(x, binaryLabels), { curvature: 'kfac' });
+    expect(fromFile.tau).toBe(inMemory.tau);
+    const predict = await cli('predict', '--posterior', path('b.laplace'), '--inputs', path('rx.npy'), '--labels', path('by.npy'), '--out', path('bp.npy'), '--backend', 'wasm');
+    expect(predict.code).toBe(0);
+    const written = readNpy(readFileSync(path('bp.npy')), 'bp.npy');
+    expect(written.shape).toEqual([count, 2]);
+    expect(Array.from(written.values)).toEqual(Array.from(await inMemory.predict(tensorData(x, binaryLabels))));
+    [fromFile, inMemory].forEach((laplace) => laplace.dispose());
+  });
+
+  it.each([
+    ['targets of the wrong shape', () => fitArgs('regression', '--targets', path('ry2.npy'), '--curvature', 'diag', '--out', path('never.laplace')), /^\S+ry2\.npy has shape \[24, 2\], but \S+rx\.npy has 24 examples and the model 1 output; pass targets of shape \[24\] or \[24, 1\]\.$/],
+    ['one target per input missing', () => fitArgs('two-outputs', '--targets', path('ry.npy'), '--curvature', 'diag', '--out', path('never.laplace')), /^\S+ry\.npy has shape \[24\], but \S+rx\.npy has 24 examples and the model 2 outputs; pass targets of shape \[24, 2\]\.$/],
+    ['integer targets for a regression', () => fitArgs('regression', '--targets', path('by.npy'), '--curvature', 'diag', '--out', path('never.laplace')), /^\S+by\.npy holds integers \(<i8\), a classifier's labels, but the model is a regression; save its targets as floats/],
+    ['labels for a regression model', () => fitArgs('regression', '--labels', path('by.npy'), '--curvature', 'diag', '--out', path('never.laplace')), /^The model is a regression \(its output layer cli_out_401 ends in one linear unit\); pass its float targets as --targets FILE, not --labels\.$/],
+    ['targets for a sigmoid classifier', () => fitArgs('binary', '--targets', path('ry.npy'), '--curvature', 'diag', '--out', path('never.laplace')), /^The model is a classifier \(its output layer cli_out_403 ends in a sigmoid over 1 unit\); pass its integer labels as --labels FILE, not --targets\.$/],
+    ['a negative σ', () => fitArgs('regression', '--targets', path('ry.npy'), '--curvature', 'diag', '--sigma=-0.1', '--out', path('never.laplace')), /^--sigma must be a positive number, got "-0\.1"\.$/],
+    ['σ of zero', () => fitArgs('regression', '--targets', path('ry.npy'), '--curvature', 'diag', '--sigma', '0', '--out', path('never.laplace')), /^--sigma must be a positive number, got "0"\.$/],
+    ['σ for a classifier', () => fitArgs('binary', '--labels', path('by.npy'), '--curvature', 'diag', '--sigma', '1', '--out', path('never.laplace')), /^--sigma is the observation noise of a regression, and this fit is a classification; drop it\.$/],
+    ['--likelihood classification on one linear unit', () => fitArgs('regression', '--labels', path('by.npy'), '--likelihood', 'classification', '--curvature', 'diag', '--out', path('never.laplace')), /^--likelihood classification does not agree with the model: its output layer cli_out_401 ends in one linear unit, a regression's output/],
+    ['--likelihood regression on a sigmoid', () => fitArgs('binary', '--targets', path('ry.npy'), '--likelihood', 'regression', '--curvature', 'diag', '--out', path('never.laplace')), /^--likelihood regression does not agree with the model: its output layer cli_out_403 ends in a sigmoid over 1 unit, a classifier's output, and a regression needs linear outputs\.$/],
+    ['an unknown likelihood', () => fitArgs('regression', '--targets', path('ry.npy'), '--likelihood', 'poisson', '--curvature', 'diag', '--out', path('never.laplace')), /^Unknown --likelihood "poisson"; choose one of classification, regression\.$/],
+    ['labels and targets together', () => fitArgs('regression', '--targets', path('ry.npy'), '--labels', path('by.npy'), '--curvature', 'diag', '--out', path('never.laplace')), /^Pass either --labels .* or --targets .*, not both\.$/],
+    ['the empirical Fisher for a regression', () => fitArgs('regression', '--targets', path('ry.npy'), '--fisher', 'empirical', '--curvature', 'diag', '--out', path('never.laplace')), /^The empirical Fisher is for classification only; use --fisher mc or exact for a regression\.$/],
+    ['a grid objective on a regression posterior', () => ['tune', '--posterior', path('r.laplace'), '--objective', 'nll', '--inputs', path('rx.npy'), '--labels', path('by.npy'), '--out', path('never.laplace'), '--backend', 'wasm'], /^\S+r\.laplace holds a regression posterior, and the validation objectives \(nll, error\+ece\) score classifiers; use --objective marglik, which tunes σ and τ together\.$/],
+    ['--log-sigma on a classifier posterior', () => ['tune', '--posterior', path('b.laplace'), '--log-sigma=-2,1', '--out', path('never.laplace'), '--backend', 'wasm'], /^--log-sigma is the range of a regression's noise σ, and \S+b\.laplace holds a classifier's posterior; drop it\.$/],
+    ['labels to a regression posterior', () => ['predict', '--posterior', path('r.laplace'), '--inputs', path('rx.npy'), '--labels', path('by.npy'), '--out', path('never.npy'), '--backend', 'wasm'], /^\S+r\.laplace holds a regression posterior; pass its float targets as --targets FILE, not --labels\.$/],
+    ['a sampled predictive for a regression', () => ['predict', '--posterior', path('r.laplace'), '--inputs', path('rx.npy'), '--predictive', 'sampled', '--out', path('never.npy'), '--backend', 'wasm'], /^A regression posterior predicts with the GLM predictive \(mean and variance\), not sampled; drop --predictive\.$/],
+    ['integer targets to a regression posterior', () => ['predict', '--posterior', path('r.laplace'), '--inputs', path('rx.npy'), '--targets', path('by.npy'), '--out', path('never.npy'), '--backend', 'wasm'], /^\S+by\.npy holds integers \(<i8\), a classifier's labels/],
+    ['targets to a classifier posterior', () => ['predict', '--posterior', path('b.laplace'), '--inputs', path('rx.npy'), '--targets', path('ry.npy'), '--out', path('never.npy'), '--backend', 'wasm'], /^\S+b\.laplace holds a classifier's posterior; pass its integer labels as --labels FILE, not --targets\.$/],
+  ])('%s: exit code 2, one sentence, nothing written', async (_, argv, message) => {
+    const run = await cli(...argv());
+    expect(run.code).toBe(2);
+    expect(run.out).toBe('');
+    expect(run.err.startsWith('error: ')).toBe(true);
+    const line = run.err.replace(/^error: /, '');
+    expect(line).toMatch(message);
+    expect(line.split('\n')).toHaveLength(1);
+    for (const name of ['never.laplace', 'never.npy', 'never.mean.npy', 'never.variance.npy']) expect(existsSync(path(name))).toBe(false);
+  });
+
+  it('targets holding NaN are refused before the fit', async () => {
+    writeFileSync(path('ry-nan.npy'), npyBytes('<f4', [count], floats(Array.from(y, (value, i) => (i === 5 ? NaN : value)))));
+    const run = await cli(...fitArgs('regression', '--targets', path('ry-nan.npy'), '--curvature', 'diag', '--out', path('never.laplace')));
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/^error: \S+ry-nan\.npy holds NaN at index 5, but targets must be finite numbers\.$/);
   });
 });
